@@ -1,0 +1,65 @@
+"""Application factory: extensions, the explicit list of blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+from config import INSTANCE_DIR, Config
+
+
+def _locale() -> str:
+    from flask import current_app, session
+
+    lang = request.args.get("lang") or session.get("lang")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config_class: type = Config) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(config_class)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from app import models as _models  # noqa: F401
+    from app.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    from app.core.i18n import ensure_compiled
+
+    ensure_compiled()
+    babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
+
+    from app.core import auth  # noqa: F401  (user loader)
+    from app.credits import workflow_hooks
+
+    workflow_hooks.register()
+
+    from app.accounts.views import bp as accounts_bp
+    from app.api import bp as api_bp
+    from app.credits.views import bp as credits_bp
+    from app.inbox.views import bp as inbox_bp
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(credits_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+    from app.core.web import register_web
+
+    register_web(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    @app.before_request
+    def _lang() -> None:
+        g.lang = _locale()
+
+    return app

@@ -1,0 +1,51 @@
+"""The actor: a user with their memberships, passed explicitly to every service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy import select
+
+from app.accounts.models import Membership, Organisation, Role, User
+from app.extensions import db
+
+
+@dataclass
+class Actor:
+    user: User
+    memberships: list[Membership] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        ms = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
+        return cls(user=user, memberships=ms)
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    def org_ids_with(self, permission: str) -> list[int]:
+        return [m.organisation_id for m in self.memberships if m.can(permission)]
+
+    def can_in(self, org_id: int | None, permission: str) -> bool:
+        return org_id is not None and org_id in self.org_ids_with(permission)
+
+    def is_admin_of(self, org_id: int) -> bool:
+        return any(m.organisation_id == org_id and m.role in (Role.ADMIN, Role.SUB_ADMIN)
+                   for m in self.memberships)
+
+    @cached_property
+    def managed_orgs(self) -> list[Organisation]:
+        """Organisations the actor administers (admin or sub-admin): the roots of their scope."""
+        return [m.organisation for m in self.memberships if m.role in (Role.ADMIN, Role.SUB_ADMIN)]
+
+    def in_scope(self, org: Organisation | None) -> bool:
+        """True when ``org`` is one of the actor's managed organisations or below one."""
+        if org is None:
+            return False
+        return any(org.path.startswith(root.path) for root in self.managed_orgs)

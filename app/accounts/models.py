@@ -1,0 +1,133 @@
+"""Organisations, users and memberships (design §1)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.models import TimestampMixin
+from app.extensions import db
+
+
+class OrgKind(enum.StrEnum):
+    HR_BUREAU = "hr_bureau"
+    SUPERVISORY_DEPARTMENT = "supervisory_department"
+    EMPLOYER_UNIT = "employer_unit"
+    TRAINING_INSTITUTION = "training_institution"
+
+
+class OrgStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    SUB_ADMIN = "sub_admin"
+    MEMBER = "member"
+
+
+#: Permission modules a role can hold; admins hold all of them.
+PERMISSION_MODULES = {
+    "credit_review": "学时审核",
+    "people": "人员管理",
+    "training": "培训管理",
+    "statistics": "统计查询",
+}
+
+
+class Organisation(TimestampMixin, db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[OrgKind] = mapped_column(
+        Enum(OrgKind, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    #: province / city / district for HR bureaus; free text elsewhere.
+    level: Mapped[str | None] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: Materialised path of ids, e.g. "/1/2/5/": subtree queries are an indexed prefix match.
+    path: Mapped[str] = mapped_column(String(400), nullable=False, default="/", index=True)
+    region: Mapped[str | None] = mapped_column(String(100))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    status: Mapped[OrgStatus] = mapped_column(
+        Enum(OrgStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+        default=OrgStatus.ACTIVE,
+    )
+    #: 关闭审核权限: while False, approval chains skip this organisation's review steps.
+    review_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id])
+
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to the parent (excluding self)."""
+        return [int(p) for p in self.path.strip("/").split("/") if p][:-1]
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name}>"
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.status == "active"
+
+
+class Membership(db.Model):
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False, index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False, index=True)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+        default=Role.MEMBER,
+    )
+    #: Permission modules held by a sub-admin (keys of PERMISSION_MODULES); admins hold all.
+    permissions: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    def can(self, module: str) -> bool:
+        if self.role == Role.ADMIN:
+            return True
+        return self.role == Role.SUB_ADMIN and module in (self.permissions or [])
+
+
+class ApiToken(TimestampMixin, db.Model):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False, index=True)
+    #: sha256 of the bearer token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    user: Mapped[User] = relationship()

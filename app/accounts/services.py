@@ -1,0 +1,87 @@
+"""Authentication: password hashing, login with lockout, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.core.errors import AccountLocked, AuthenticationFailed
+from app.core.models import utcnow
+from app.core.validators import normalise_id_number
+from app.extensions import db
+
+from .models import ApiToken, User
+
+#: pbkdf2 keeps logins fast enough for a busy login page while staying well above OWASP's floor.
+PASSWORD_METHOD = "pbkdf2:sha256:600000"
+
+
+def hash_password(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or PASSWORD_METHOD
+    return generate_password_hash(password, method=method)
+
+
+def find_user(login: str) -> User | None:
+    """Users log in with their login name or their ID number."""
+    login = (login or "").strip()
+    if not login:
+        return None
+    return db.session.scalar(select(User).where(
+        or_(User.login == login, User.id_number == normalise_id_number(login))))
+
+
+def authenticate(login: str, password: str) -> User:
+    """Return the user or raise; counts failures and locks the account (design §4).
+    The caller commits, so failed attempts are recorded even though login fails."""
+    user = find_user(login)
+    now = utcnow()
+    if user is None:
+        raise AuthenticationFailed("用户名或密码错误")
+    if user.locked_until and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise AccountLocked(f"密码错误次数过多，帐号已锁定，请{minutes}分钟后再试")
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        limit = current_app.config["LOCKOUT_FAILURES"]
+        if user.failed_logins >= limit:
+            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+            user.failed_logins = 0
+            db.session.flush()
+            raise AccountLocked(f"密码连续错误{limit}次，帐号已锁定{current_app.config['LOCKOUT_MINUTES']}分钟")
+        db.session.flush()
+        left = limit - user.failed_logins
+        raise AuthenticationFailed(f"用户名或密码错误，再错{left}次帐号将被锁定")
+    if user.status == "pending":
+        raise AuthenticationFailed("此帐号还未被审核，请联系所在单位管理员")
+    if user.status != "active":
+        raise AuthenticationFailed("此帐号已被停用，请联系管理员")
+    user.failed_logins = 0
+    user.locked_until = None
+    db.session.flush()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(
+        user_id=user.id, token_hash=_token_hash(token),
+        expires_at=utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"]),
+    ))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.expires_at < utcnow() or not row.user.is_active:
+        return None
+    return row.user

@@ -1,0 +1,67 @@
+"""Web pages for signing in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.accounts import services
+from app.accounts.models import Role
+from app.core.auth import web_actor
+from app.core.errors import DomainError
+from app.extensions import db
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths: never redirect to another host after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+@bp.get("/")
+@login_required
+def index():
+    actor = web_actor()
+    if any(m.role in (Role.ADMIN, Role.SUB_ADMIN) for m in actor.memberships):
+        return redirect(url_for("inbox.tasks"))
+    return redirect(url_for("credits.applications"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = _safe_next(request.values.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or url_for("accounts.index"))
+    login_name = ""
+    error = None
+    status = 200
+    if request.method == "POST":
+        login_name = (request.form.get("login") or "").strip()
+        password = request.form.get("password") or ""
+        try:
+            user = services.authenticate(login_name, password)
+        except DomainError as exc:
+            db.session.commit()  # the failure count and a lock must persist
+            error, status = exc.message, exc.status
+        else:
+            db.session.commit()
+            login_user(user)
+            flash(_("欢迎，%(name)s", name=user.name), "success")
+            return redirect(next_url or url_for("accounts.index"))
+    return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("您已安全退出"), "info")
+    return redirect(url_for("accounts.login"))

@@ -1,0 +1,7 @@
+"""The JSON API at /api/v1 (design §3): bearer tokens, JSON in and out."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+
+from app.api import views  # noqa: E402,F401

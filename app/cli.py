@@ -1,0 +1,60 @@
+"""CLI: `flask --app wsgi seed-demo`, `flask --app wsgi processes sync|check`, `flask --app wsgi worker`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the demo organisations and accounts (idempotent)."""
+        from app.demo import seed
+
+        created = seed()
+        db.session.commit()
+        click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
+
+    processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
+
+    @processes.command("sync")
+    def sync() -> None:
+        """Create a version for every changed BPMN file."""
+        from app.workflow.versions import sync_all
+
+        for v in sync_all():
+            click.echo(f"{v.process_key} v{v.version} {v.content_hash[:12]}")
+        db.session.commit()
+
+    @processes.command("check")
+    @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+    def check(files: tuple[Path, ...]) -> None:
+        """Parse and lint BPMN files without saving anything."""
+        from app.workflow.engine import ProcessDefinitionError
+        from app.workflow.versions import PROCESSES_DIR, bundle_from_text, parse_bundle
+
+        failed = False
+        for path in files or sorted(PROCESSES_DIR.glob("*.bpmn")):
+            try:
+                parse_bundle(bundle_from_text(path.read_text(encoding="utf-8")))
+                click.echo(f"ok      {path.name}")
+            except ProcessDefinitionError as exc:
+                failed = True
+                click.echo(f"invalid {path.name}: {exc}")
+        sys.exit(1 if failed else 0)
+
+    app.cli.add_command(processes)
+
+    @app.cli.command("worker")
+    def worker() -> None:
+        """Run an rq worker on REDIS_URL."""
+        from app.core.jobs import run_worker
+
+        run_worker(app)

@@ -1,0 +1,48 @@
+"""Who is acting: Flask-Login sessions for the web, bearer tokens for the API."""
+
+from __future__ import annotations
+
+from flask import request
+from flask_login import current_user
+
+from app.accounts.actor import Actor
+from app.accounts.models import User
+from app.core.errors import AuthenticationFailed
+from app.extensions import db, login_manager
+
+#: The actor is cached per request (not in `g`, which outlives a request in tests).
+_KEY = "cepp.actor"
+
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "请先登录"
+login_manager.login_message_category = "warning"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def web_actor() -> Actor:
+    """The signed-in user of a web request (views are behind @login_required)."""
+    actor = request.environ.get(_KEY)
+    if actor is None:
+        actor = request.environ[_KEY] = Actor.of(current_user._get_current_object())
+    return actor
+
+
+def api_actor() -> Actor:
+    """The user of an API request, from ``Authorization: Bearer <token>``."""
+    from app.accounts.services import user_for_token
+
+    actor = request.environ.get(_KEY)
+    if actor is not None:
+        return actor
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        raise AuthenticationFailed("缺少或无效的访问令牌")
+    actor = request.environ[_KEY] = Actor.of(user)
+    return actor

@@ -1,0 +1,51 @@
+"""Domain errors. Services raise them; views and the API turn them into HTTP answers."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+    def to_dict(self) -> dict:
+        body: dict = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_failed"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class InvalidState(DomainError):
+    """The object is not in a state that allows the action (e.g. a task already handled)."""
+
+    status = 409
+    code = "conflict"
+
+
+class AuthenticationFailed(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class AccountLocked(DomainError):
+    status = 423
+    code = "locked"

@@ -1,0 +1,33 @@
+"""Background jobs: rq on Redis when REDIS_URL is set, inline otherwise (design §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+
+
+def enqueue(fn: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> Any:
+    """Run ``fn`` in the background (an rq job) or, without Redis, right now.
+
+    Jobs take ids, not ORM objects. Inline, the return value comes back; with rq, the Job."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return fn(*args, **kwargs)
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(queue, connection=Redis.from_url(url)).enqueue(fn, *args, **kwargs)
+
+
+def run_worker(app: Flask) -> None:
+    from redis import Redis
+    from rq import Queue, Worker
+
+    url = app.config.get("REDIS_URL")
+    if not url:
+        raise SystemExit("REDIS_URL is not set: jobs run inline, no worker needed")
+    conn = Redis.from_url(url)
+    with app.app_context():
+        Worker([Queue("default", connection=conn)], connection=conn).work()

@@ -1,0 +1,90 @@
+"""Web-wide pieces: error pages, template helpers, security headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
+
+from app.core.errors import DomainError
+from app.core.validators import mask_id_number, mask_mobile
+from app.extensions import db
+
+STATUS_LABELS = {"running": "审核中", "completed": "审核通过", "rejected": "未通过（已结案）", "withdrawn": "已撤回"}
+OUTCOME_LABELS = {
+    "submit": "提交申报", "approve": "同意", "reject": "不同意并结案", "return": "不同意并退案",
+    "resubmit": "修改后重新提交", "withdraw": "撤回", "closed": "自动结案",
+}
+
+
+def _local(app: Flask, d: datetime) -> datetime:
+    """Times are stored in UTC without a zone; show them in the platform's zone (Beijing time)."""
+    offset = timezone(timedelta(hours=app.config.get("DISPLAY_UTC_OFFSET_HOURS", 8)))
+    return (d.replace(tzinfo=UTC) if d.tzinfo is None else d).astimezone(offset)
+
+
+def register_web(app: Flask) -> None:
+    from flask_bootstrap import Bootstrap5
+
+    app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+    Bootstrap5(app)
+
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["mask_mobile"] = mask_mobile
+    app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
+    app.jinja_env.filters["outcome_label"] = lambda s: OUTCOME_LABELS.get(s, s)
+    app.jinja_env.filters["dt"] = lambda d: _local(app, d).strftime("%Y-%m-%d %H:%M") if d else ""
+    #: Translate a string that is data, not template text (form titles, labels): unlike ``_()``
+    #: in templates the result stays escaped, so it is safe on anything.
+    app.jinja_env.filters["tr"] = lambda s: gettext(s) if isinstance(s, str) and s else s
+
+    from app.workflow import webforms
+    from app.workflow.forms import choice_titles, display_value
+
+    app.jinja_env.globals.update(
+        ordered_fields=webforms.ordered_fields, file_fields=webforms.file_fields,
+        change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value)
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        db.session.rollback()
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
+        return render_template("error.html", error=exc), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        flash("页面已过期或请求无效（CSRF 校验失败），请刷新后重试", "danger")
+        return redirect(request.referrer or "/"), 303 if request.referrer else 400
+
+    @app.errorhandler(404)
+    def _not_found(exc):
+        if wants_json():
+            return jsonify({"error": {"code": "not_found", "message": "资源不存在"}}), 404
+        return render_template("error.html", error=DomainError("页面不存在")), 404
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        message = f"提交的内容过大（合计不能超过{limit // (1024 * 1024)}MB），请减少或压缩附件后重试"
+        if wants_json():
+            return jsonify({"error": {"code": "too_large", "message": message}}), 413
+        return render_template("error.html", error=DomainError(message)), 413
+
+    @app.errorhandler(405)
+    def _method(exc):
+        if wants_json():
+            return jsonify({"error": {"code": "method_not_allowed", "message": "不支持的请求方法"}}), 405
+        return exc
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        return resp

@@ -1,0 +1,130 @@
+"""The read side of the task inbox and of "my applications": plain indexed selects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, and_, false, func, or_, select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation, User
+from app.extensions import db
+from app.workflow.models import ProcessInstance, WorkflowTask
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _actor_condition(actor: Actor):
+    """Open tasks the actor may act on: their organisations' review tasks (by permission
+    module) plus tasks addressed to them personally (e.g. a returned declaration)."""
+    by_perm: dict[str, list[int]] = {}
+    admin_orgs: list[int] = []
+    for m in actor.memberships:
+        if m.role == "admin":
+            admin_orgs.append(m.organisation_id)
+        elif m.role == "sub_admin":
+            for perm in m.permissions or []:
+                by_perm.setdefault(perm, []).append(m.organisation_id)
+    conds = []
+    if admin_orgs:
+        conds.append(WorkflowTask.candidate_org_id.in_(admin_orgs))
+    for perm, orgs in by_perm.items():
+        conds.append(and_(WorkflowTask.candidate_org_id.in_(orgs), WorkflowTask.candidate_permission == perm))
+    has_personal = db.session.scalar(select(WorkflowTask.id).where(
+        WorkflowTask.candidate_user_id == actor.id, WorkflowTask.completed_at.is_(None)).limit(1))
+    if has_personal:
+        conds.append(WorkflowTask.candidate_user_id == actor.id)
+    return or_(*conds) if conds else false()
+
+
+def _task_filters(stmt: Select, process: str | None, year: int | None, q: str | None) -> Select:
+    if process:
+        stmt = stmt.where(WorkflowTask.process_key == process)
+    if year:
+        stmt = stmt.where(WorkflowTask.year == year)
+    if q:
+        q = q.strip()
+        if q[:1].isdigit():
+            stmt = stmt.where(WorkflowTask.applicant_id_number.startswith(q.upper(), autoescape=True))
+        else:
+            stmt = stmt.where(WorkflowTask.applicant_name.startswith(q, autoescape=True))
+    return stmt
+
+
+def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, q: str | None = None,
+          page: int = 1, per_page: int = 20) -> Page:
+    """Open tasks the actor can act on, oldest first, paged.
+
+    Deep pages are read from whichever end of the index is nearer, so the first and the
+    last page cost the same however many tasks are open.
+    """
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    base = _task_filters(
+        select(WorkflowTask).where(WorkflowTask.completed_at.is_(None), _actor_condition(actor)),
+        process, year, q)
+    total = db.session.scalar(select(func.count()).select_from(base.with_only_columns(WorkflowTask.id)
+                                                                .subquery()))
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return Page([], total, page, per_page)
+    if offset > total // 2:
+        # read backwards from the newest end: the last page is offset 0 there
+        end = min(offset + per_page, total)
+        limit = end - offset
+        rev_offset = total - end
+        rows = list(db.session.scalars(base.order_by(WorkflowTask.created_at.desc(), WorkflowTask.id.desc())
+                                       .offset(rev_offset).limit(limit)))
+        rows.reverse()
+    else:
+        rows = list(db.session.scalars(base.order_by(WorkflowTask.created_at, WorkflowTask.id)
+                                       .offset(offset).limit(per_page)))
+    return Page(rows, total, page, per_page)
+
+
+def organisation_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
+
+
+def user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, per_page: int = 20) -> Page:
+    """Instances the actor started or that are about them, newest first."""
+    cond = ProcessInstance.started_by_id == actor.id
+    if actor.user.id_number:
+        cond = or_(cond, ProcessInstance.applicant_id_number == actor.user.id_number)
+    stmt = select(ProcessInstance).where(cond)
+    if status:
+        stmt = stmt.where(ProcessInstance.status == status)
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(ProcessInstance.id)
+                                                                .subquery()))
+    rows = list(db.session.scalars(stmt.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
+                                   .offset((max(1, page) - 1) * per_page).limit(per_page)))
+    return Page(rows, total, page, per_page)
+
+
+def waiting_at(instance_ids: list[int]) -> dict[int, list[WorkflowTask]]:
+    """Open tasks per instance: the step each application waits at, and who holds it."""
+    out: dict[int, list[WorkflowTask]] = {}
+    if not instance_ids:
+        return out
+    for t in db.session.scalars(select(WorkflowTask).where(WorkflowTask.instance_id.in_(instance_ids),
+                                                           WorkflowTask.completed_at.is_(None))):
+        out.setdefault(t.instance_id, []).append(t)
+    return out

@@ -1,0 +1,1 @@
+"""Workflow adapter: the only package that imports SpiffWorkflow (see engine.py)."""

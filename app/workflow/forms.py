@@ -1,0 +1,216 @@
+"""Forms from ``forms/``: JSON Schema for the data, a UI schema for the layout.
+
+The same :func:`validate` serves the web forms and the API, so both give the same
+field-level errors. Two small extensions to JSON Schema are resolved here:
+
+* ``"x-extends": "other.schema.json"`` merges another form's properties (its ``required``
+  list applies only when ``"x-extends-when": {"field": "value"}`` holds, if given);
+* ``"x-not-before": "start_date"`` on a date and ``"x-maximum-field": "hours"`` on a number
+  compare with another value of the submitted data or of the instance data.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
+
+FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
+
+_format_checker = FormatChecker()
+
+
+@_format_checker.checks("id-number")
+def _is_id_number(value: object) -> bool:
+    return not isinstance(value, str) or id_number_error(value) is None
+
+
+@_format_checker.checks("uscc")
+def _is_uscc(value: object) -> bool:
+    return not isinstance(value, str) or uscc_error(value) is None
+
+
+@_format_checker.checks("mobile")
+def _is_mobile(value: object) -> bool:
+    return not isinstance(value, str) or mobile_error(value) is None
+
+
+@_format_checker.checks("date", raises=ValueError)
+def _is_date(value: object) -> bool:
+    if isinstance(value, str):
+        date.fromisoformat(value)
+    return True
+
+
+def load_form(name: str, forms_dir: Path = FORMS_DIR) -> dict:
+    """Read one form file and resolve ``x-extends``."""
+    schema = json.loads((forms_dir / name).read_text(encoding="utf-8"))
+    base_name = schema.pop("x-extends", None)
+    if not base_name:
+        return schema
+    base = load_form(base_name, forms_dir)
+    when = schema.pop("x-extends-when", None)
+    merged = copy.deepcopy(base)
+    merged.update({k: v for k, v in schema.items() if k not in ("properties", "required", "allOf")})
+    merged["properties"] = {**base.get("properties", {}), **schema.get("properties", {})}
+    base_required = merged.pop("required", [])
+    all_of = list(base.get("allOf", []))
+    if when:
+        cond = {"properties": {k: {"const": v} for k, v in when.items()}, "required": list(when)}
+        all_of.append({"if": cond, "then": {"required": base_required}})
+        merged["required"] = list(schema.get("required", []))
+    else:
+        merged["required"] = base_required + [r for r in schema.get("required", []) if r not in base_required]
+    all_of += schema.get("allOf", [])
+    if all_of:
+        merged["allOf"] = all_of
+    return merged
+
+
+def _choice_titles(prop: dict) -> dict[str, str]:
+    return {o["const"]: o.get("title", o["const"]) for o in prop.get("oneOf", []) if "const" in o}
+
+
+def coerce(schema: dict, raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn web-form strings into the schema's types; leave what does not convert for the
+    validator to report. Empty strings count as absent."""
+    out: dict[str, Any] = {}
+    props = schema.get("properties", {})
+    for name, prop in props.items():
+        if name not in raw:
+            continue
+        value = raw[name]
+        kind = prop.get("type")
+        if isinstance(value, str):
+            value = value.strip()
+            if value == "":
+                continue
+            if kind in ("number", "integer"):
+                try:
+                    num = float(value)
+                    value = int(num) if kind == "integer" and num.is_integer() else num
+                except ValueError:
+                    pass
+            elif kind == "boolean":
+                value = value.lower() in ("1", "true", "on", "yes")
+            elif prop.get("format") == "id-number":
+                value = normalise_id_number(value)
+        elif kind == "number" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if kind == "array" and not isinstance(value, list):
+            value = [value]
+        if kind == "array" and prop.get("items", {}).get("type") == "integer":
+            value = [int(v) if isinstance(v, str) and v.isdigit() else v for v in value]
+        out[name] = value
+    return out
+
+
+_MESSAGES = {
+    "required": "此项为必填项",
+    "type": {"number": "请输入数字", "integer": "请输入整数", "string": "请输入文字", "array": "格式不正确"},
+    "format": {"date": "请输入有效日期（YYYY-MM-DD）"},
+}
+
+
+def _message(err: Any, schema: dict) -> tuple[str, str]:
+    """(field, Chinese message) for one jsonschema error."""
+    field = err.path[0] if err.path else ""
+    if err.validator == "required":
+        missing = err.message.split("'")[1]
+        return missing, _MESSAGES["required"]
+    prop = schema.get("properties", {}).get(field, {})
+    custom = prop.get("x-messages", {}).get(err.validator)
+    if custom:
+        return field, custom
+    title = prop.get("title", field)
+    v, val = err.validator, err.validator_value
+    if v == "type":
+        return field, _MESSAGES["type"].get(val if isinstance(val, str) else "string", "格式不正确")
+    if v == "format":
+        if val == "id-number":
+            return field, id_number_error(err.instance) or "身份证号码无效"
+        if val == "uscc":
+            return field, uscc_error(err.instance) or "统一社会信用代码无效"
+        if val == "mobile":
+            return field, mobile_error(err.instance) or "手机号码无效"
+        return field, _MESSAGES["format"].get(val, "格式不正确")
+    if v == "minimum":
+        return field, f"{title}不能小于{val:g}"
+    if v == "exclusiveMinimum":
+        return field, f"{title}必须大于{val:g}"
+    if v == "maximum":
+        return field, f"{title}不能大于{val:g}"
+    if v == "minLength":
+        return field, _MESSAGES["required"] if val == 1 else f"{title}至少{val}个字符"
+    if v == "maxLength":
+        return field, f"{title}最多{val}个字符"
+    if v in ("oneOf", "enum", "const"):
+        return field, f"请选择有效的{title}"
+    return field, f"{title}格式不正确"
+
+
+def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, str]:
+    """Return ``{field: message}``; empty when ``data`` is valid. ``context`` is the instance's
+    data, for rules that compare with values not on this form."""
+    errors: dict[str, str] = {}
+    validator = Draft202012Validator(schema, format_checker=_format_checker)
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+        if err.validator in ("allOf", "if", "then"):
+            continue
+        field, msg = _message(err, schema)
+        errors.setdefault(field or "_form", msg)
+    # conditional requirements surface as nested "required" errors under allOf/if/then
+    for err in validator.iter_errors(data):
+        for sub in err.context or []:
+            if sub.validator == "required":
+                field, msg = _message(sub, schema)
+                errors.setdefault(field, msg)
+    merged = {**(context or {}), **data}
+    for name, prop in schema.get("properties", {}).items():
+        if name in errors or name not in data:
+            continue
+        other = prop.get("x-not-before")
+        if other and isinstance(data[name], str) and isinstance(merged.get(other), str):
+            try:
+                if date.fromisoformat(data[name]) < date.fromisoformat(merged[other]):
+                    other_title = schema["properties"].get(other, {}).get("title", other)
+                    errors[name] = f"{prop.get('title', name)}不能早于{other_title}"
+            except ValueError:
+                pass
+        other = prop.get("x-maximum-field")
+        if other and isinstance(data[name], int | float) and isinstance(merged.get(other), int | float):
+            if data[name] > merged[other]:
+                errors[name] = f"{prop.get('title', name)}不能大于{merged[other]:g}"
+    return errors
+
+
+def defaults_from(schema: dict, data: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``x-default-from`` fields that were left out from the instance data."""
+    out = dict(data)
+    for name, prop in schema.get("properties", {}).items():
+        src = prop.get("x-default-from")
+        if src and name not in out and context.get(src) is not None:
+            out[name] = context[src]
+    return out
+
+
+def display_value(prop: dict, value: Any) -> str:
+    """A value as a reviewer reads it: choice titles instead of codes."""
+    if value is None or value == "":
+        return ""
+    titles = _choice_titles(prop)
+    if titles:
+        return titles.get(value, str(value))
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def choice_titles(prop: dict) -> dict[str, str]:
+    return _choice_titles(prop)

@@ -1,0 +1,73 @@
+"""Lane names are relations, resolved per instance relative to the applicant's unit (design §2).
+
+An administrator changes who approves by moving tasks between lanes in the BPMN; the
+platform only answers "which organisation is `<lane>` for this applicant".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts.models import Organisation, OrgKind
+from app.extensions import db
+
+#: Every lane name a BPMN file may use.
+LANES = (
+    "applicant",
+    "unit",
+    "superior_unit",
+    "supervisory_department",
+    "hr_bureau",
+    "hr_city",
+    "hr_province",
+    "institution",
+    "target_unit",
+    "old_superior",
+    "new_superior",
+)
+
+
+def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | None] | None = None
+                  ) -> dict[str, Organisation | None]:
+    """Map each lane to an organisation for an applicant employed by ``unit``.
+
+    * ``unit``: the unit itself; ``superior_unit``: its nearest ancestor that is a unit;
+    * ``supervisory_department``: the nearest supervisory department above it;
+    * ``hr_bureau``: the nearest HR bureau above it (the bureau the chain reports to);
+    * ``hr_city`` / ``hr_province``: the bureau of that level above it (or itself);
+    * the process-specific lanes (``institution``, ``target_unit``, ``old_superior``,
+      ``new_superior``) come from ``extra``. ``applicant`` is a person, not an organisation.
+    """
+    lanes: dict[str, Organisation | None] = dict.fromkeys(LANES)
+    lanes.update(extra or {})
+    if unit is None:
+        return lanes
+    lanes["unit"] = unit
+    ids = unit.ancestor_ids()
+    ancestors = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+    chain = [ancestors[i] for i in reversed(ids) if i in ancestors]  # nearest first
+    for org in chain:
+        if org.kind == OrgKind.EMPLOYER_UNIT and lanes["superior_unit"] is None:
+            lanes["superior_unit"] = org
+        elif org.kind == OrgKind.SUPERVISORY_DEPARTMENT and lanes["supervisory_department"] is None:
+            lanes["supervisory_department"] = org
+        elif org.kind == OrgKind.HR_BUREAU:
+            if lanes["hr_bureau"] is None:
+                lanes["hr_bureau"] = org
+            if org.level == "city" and lanes["hr_city"] is None:
+                lanes["hr_city"] = org
+            if org.level == "province" and lanes["hr_province"] is None:
+                lanes["hr_province"] = org
+    return lanes
+
+
+def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:
+    """The ``lanes`` data a process's gateways read: does the lane have an organisation
+    whose review authority is switched on?"""
+    ids = [i for i in lane_orgs.values() if i]
+    enabled = set()
+    if ids:
+        enabled = set(db.session.scalars(
+            select(Organisation.id).where(Organisation.id.in_(ids), Organisation.review_enabled.is_(True))
+        ))
+    return {lane: bool(org_id and org_id in enabled) for lane, org_id in lane_orgs.items()}

@@ -1,0 +1,81 @@
+"""Which domain owns which process: an explicit map from process key to its hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.accounts.actor import Actor
+    from app.accounts.models import Organisation
+    from app.people.models import Person
+    from app.workflow.models import ProcessInstance
+
+
+@dataclass
+class StartContext:
+    """What a domain tells the workflow about a new instance."""
+
+    subject_person: Person | None
+    subject_unit: Organisation | None
+    started_for_org: Organisation | None = None
+    applicant_name: str | None = None
+    applicant_id_number: str | None = None
+    year: int | None = None
+    title: str | None = None
+    #: Extra workflow data the platform provides (e.g. declared_by_unit).
+    data: dict[str, Any] = field(default_factory=dict)
+    #: Process-specific lanes (institution, target_unit, ...).
+    extra_lanes: dict[str, Organisation | None] = field(default_factory=dict)
+
+
+@dataclass
+class OperationContext:
+    instance: ProcessInstance
+    actor: Actor
+
+
+#: A registered service-task operation: (params, task data, context) -> JSON-able result.
+Operation = Callable[[dict[str, Any], dict[str, Any], OperationContext], Any]
+
+
+@dataclass
+class ProcessHooks:
+    key: str
+    #: Permission module a reviewer needs to act on this process's tasks.
+    permission: str
+    #: Validate the start form (already schema-valid) and describe the instance.
+    prepare_start: Callable[[dict[str, Any], Actor], StartContext]
+    #: Refresh summary columns after the applicant resubmits.
+    summarise: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: Who may start it: actor -> bool.
+    can_start: Callable[[Actor], bool] = lambda actor: True
+
+
+_HOOKS: dict[str, ProcessHooks] = {}
+_OPERATIONS: dict[str, Operation] = {}
+
+
+def register_process(hooks: ProcessHooks) -> None:
+    _HOOKS[hooks.key] = hooks
+
+
+def register_operation(name: str, fn: Operation) -> None:
+    _OPERATIONS[name] = fn
+
+
+def hooks_for(key: str) -> ProcessHooks | None:
+    return _HOOKS.get(key)
+
+
+def operation(name: str) -> Operation | None:
+    return _OPERATIONS.get(name)
+
+
+def operation_names() -> list[str]:
+    return sorted(_OPERATIONS)
+
+
+def process_keys() -> list[str]:
+    return sorted(_HOOKS)

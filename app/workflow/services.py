@@ -1,0 +1,343 @@
+"""The write API of workflows: start instances, complete, claim and batch-complete tasks.
+
+Every function takes the actor explicitly, flushes and never commits: the view, API handler
+or job around it commits once, so the workflow state, the inbox rows, the audit trail and
+the domain effect land in one transaction (design §2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.accounts.actor import Actor
+from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from app.core.models import utcnow
+from app.extensions import db
+from app.workflow import engine, registry
+from app.workflow.forms import coerce, defaults_from, validate
+from app.workflow.lanes import lane_flags, resolve_lanes
+from app.workflow.models import (
+    COMPLETED,
+    REJECTED,
+    RUNNING,
+    WITHDRAWN,
+    ApprovalEvent,
+    ProcessInstance,
+    ProcessVersion,
+    WorkflowTask,
+)
+from app.workflow.versions import current_version, forms_for, parsed_by_hash, parsed_for
+
+#: How an end event's ``outcome`` property maps to the instance status.
+_STATUS_BY_OUTCOME = {"approved": COMPLETED, "completed": COMPLETED, "rejected": REJECTED,
+                      "return_limit": REJECTED, "withdrawn": WITHDRAWN, "cancelled": WITHDRAWN}
+
+RETURN_LIMIT_MESSAGE = "退案次数已达上限，案件自动结案"
+
+
+class ProcessFailed(DomainError):
+    status = 500
+    code = "process_error"
+
+
+def _hooks(key: str) -> registry.ProcessHooks:
+    hooks = registry.hooks_for(key)
+    if hooks is None:
+        raise NotFound(f"流程 {key} 不存在")
+    return hooks
+
+
+def _service_handler(instance: ProcessInstance, actor: Actor) -> engine.ServiceHandler:
+    def handle(name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
+        op = registry.operation(name)
+        if op is None:
+            raise engine.EngineError(f"unknown operation {name}")
+        return op(params, data, registry.OperationContext(instance=instance, actor=actor))
+    return handle
+
+
+def _lane_org(instance: ProcessInstance, lane: str | None) -> dict | None:
+    return (instance.lane_orgs or {}).get(lane or "") or None
+
+
+def _lane_flags(instance: ProcessInstance) -> dict[str, bool]:
+    ids = {lane: (v or {}).get("id") for lane, v in (instance.lane_orgs or {}).items()}
+    return lane_flags(ids)
+
+
+# --------------------------------------------------------------------------- reads used by services and views
+
+
+def startable_versions(actor: Actor) -> list[ProcessVersion]:
+    out = []
+    for key in registry.process_keys():
+        if _hooks(key).can_start(actor):
+            version = current_version(key)
+            if version is not None:
+                out.append(version)
+    return out
+
+
+def start_form(key: str) -> tuple[ProcessVersion, dict, dict]:
+    version = current_version(key)
+    if version is None or registry.hooks_for(key) is None:
+        raise NotFound(f"流程 {key} 不存在")
+    parsed = parsed_for(version)
+    return version, version.forms[parsed.start.form], version.forms.get(parsed.start.ui_form or "", {})
+
+
+def task_form(task: WorkflowTask, version_hash: str | None = None) -> tuple[dict, dict]:
+    version_hash = version_hash or task.instance.version_hash
+    info = parsed_by_hash(version_hash).user_tasks[task.task_spec]
+    forms = forms_for(version_hash)
+    return forms[info.form], forms.get(info.ui_form or "", {})
+
+
+def can_act(actor: Actor, task: WorkflowTask) -> bool:
+    if task.candidate_user_id is not None:
+        return task.candidate_user_id == actor.id
+    return actor.can_in(task.candidate_org_id, task.candidate_permission or "")
+
+
+def visible_task(task_id: str, actor: Actor) -> WorkflowTask:
+    """The task, if the actor is (or was) one of its candidates; otherwise 404."""
+    task = db.session.get(WorkflowTask, task_id)
+    if task is None or not can_act(actor, task):
+        raise NotFound("任务不存在或您无权处理")
+    return task
+
+
+def can_see_instance(actor: Actor, instance: ProcessInstance) -> bool:
+    if instance.started_by_id == actor.id:
+        return True
+    if instance.applicant_id_number and instance.applicant_id_number == actor.user.id_number:
+        return True
+    lane_org_ids = {(v or {}).get("id") for v in (instance.lane_orgs or {}).values()}
+    if any(m.organisation_id in lane_org_ids and m.role != "member" for m in actor.memberships):
+        return True
+    if instance.subject_org_id is not None:
+        from app.accounts.models import Organisation
+        return actor.in_scope(db.session.get(Organisation, instance.subject_org_id))
+    return False
+
+
+def visible_instance(instance_id: int, actor: Actor) -> ProcessInstance:
+    instance = db.session.get(ProcessInstance, instance_id)
+    if instance is None or not can_see_instance(actor, instance):
+        raise NotFound("申报不存在或您无权查看")
+    return instance
+
+
+def instance_data(instance: ProcessInstance) -> dict[str, Any]:
+    """The instance's data so far (deserializes: for one detail view, never for lists)."""
+    run = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json)
+    return run.data()
+
+
+def history(instance: ProcessInstance) -> list[ApprovalEvent]:
+    return list(db.session.scalars(
+        select(ApprovalEvent).where(ApprovalEvent.instance_id == instance.id).order_by(ApprovalEvent.id)))
+
+
+def open_tasks(instance: ProcessInstance) -> list[WorkflowTask]:
+    return list(db.session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.completed_at.is_(None))
+        .order_by(WorkflowTask.created_at)))
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _validated(schema: dict, raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    data = defaults_from(schema, coerce(schema, raw), context)
+    errors = validate(schema, data, context)
+    if errors:
+        raise ValidationFailed("提交的内容有误，请按提示修改", errors)
+    if schema.get("x-clear-absent"):
+        for name in schema.get("properties", {}):
+            data.setdefault(name, None)
+    return data
+
+
+def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInstance:
+    """Validate the start form, create the instance and run it to its first wait."""
+    hooks = _hooks(key)
+    if not hooks.can_start(actor):
+        raise PermissionDenied("您无权发起此流程")
+    version, schema, _ui = start_form(key)
+    data = _validated(schema, raw, {})
+    ctx = hooks.prepare_start(data, actor)
+    lanes = resolve_lanes(ctx.subject_unit, ctx.extra_lanes)
+    lane_orgs = {lane: ({"id": org.id, "name": org.name} if org is not None else None)
+                 for lane, org in lanes.items()}
+    now = utcnow()
+    instance = ProcessInstance(
+        process_version_id=version.id, process_key=key, version_hash=version.content_hash,
+        status=RUNNING, state_json="",
+        serializer_version=engine.SERIALIZER_VERSION, started_by_id=actor.id,
+        started_for_org_id=ctx.started_for_org.id if ctx.started_for_org else None,
+        subject_person_id=ctx.subject_person.id if ctx.subject_person else None,
+        subject_org_id=ctx.subject_unit.id if ctx.subject_unit else None,
+        lane_orgs=lane_orgs, applicant_name=ctx.applicant_name, applicant_id_number=ctx.applicant_id_number,
+        year=ctx.year, title=ctx.title, created_at=now, updated_at=now,
+    )
+    db.session.add(instance)
+    db.session.flush()
+    parsed = parsed_for(version)
+    start_data = {**data, **ctx.data, "lanes": _lane_flags(instance)}
+    try:
+        run = engine.Run.start(parsed, start_data, _service_handler(instance, actor))
+    except engine.EngineError as exc:
+        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+    org = ctx.started_for_org or ctx.subject_unit
+    db.session.add(ApprovalEvent(
+        instance_id=instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
+        organisation_id=org.id if org else None, organisation_name=org.name if org else None,
+        user_id=actor.id, user_name=actor.name, at=now, outcome="submit",
+    ))
+    _save(instance, run, actor, now, completed_task_id=None)
+    return instance
+
+
+def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInstance:
+    """Complete one open task the actor may act on. 404 when not theirs, 409 when no
+    longer open, 422 with field errors when the form is invalid."""
+    task = visible_task(task_id, actor)
+    instance_q = select(ProcessInstance).where(ProcessInstance.id == task.instance_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        instance_q = instance_q.with_for_update(of=ProcessInstance)
+    instance = db.session.scalars(instance_q.execution_options(populate_existing=True)).one()
+    task = db.session.scalars(select(WorkflowTask).where(WorkflowTask.id == task_id)
+                              .execution_options(populate_existing=True)).one()
+    if task.completed_at is not None or instance.status != RUNNING:
+        raise InvalidState("该任务已被处理，不能重复提交")
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise InvalidState("该任务已被其他人认领")
+    parsed = parsed_by_hash(instance.version_hash)
+    run = engine.Run.load(parsed, instance.state_json, _service_handler(instance, actor))
+    if not run.is_ready(task_id):
+        raise InvalidState("该任务已被处理，不能重复提交")
+    before = run.task_data(task_id)
+    schema, _ui = task_form(task, instance.version_hash)
+    data = _validated(schema, raw, before)
+    data["lanes"] = _lane_flags(instance)
+    now = utcnow()
+    try:
+        run.complete(task_id, data)
+    except engine.EngineError as exc:
+        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+
+    outcome = str(data.get("outcome") or data.get("action") or "submit")
+    changes = {k: [before.get(k), v] for k, v in data.items()
+               if k in schema.get("properties", {}) and k not in ("outcome", "action", "comment")
+               and before.get(k) != v and not (before.get(k) is None and v in (None, "", []))}
+    org = _lane_org(instance, task.lane) if task.candidate_user_id is None else None
+    db.session.add(ApprovalEvent(
+        instance_id=instance.id, task_id=task.id, step=task.task_spec, step_name=task.name,
+        organisation_id=org["id"] if org else None, organisation_name=org["name"] if org else None,
+        user_id=actor.id, user_name=actor.name, at=now, outcome=outcome,
+        comment=data.get("comment") or None, changes=changes or None,
+    ))
+    if outcome == "resubmit":
+        hooks = _hooks(instance.process_key)
+        if hooks.summarise:
+            for attr, value in hooks.summarise(run.data()).items():
+                setattr(instance, attr, value)
+    _save(instance, run, actor, now, completed_task_id=task_id)
+    return instance
+
+
+def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, completed_task_id: str | None) -> None:
+    """Persist the engine state and bring the inbox rows and status in line with it."""
+    instance.state_json = run.dump()
+    instance.serializer_version = engine.SERIALIZER_VERSION
+    instance.updated_at = now
+    data = run.data()
+    instance.return_count = int(data.get("return_count") or 0)
+    ready = {t.id: t for t in run.ready_tasks()}
+    open_rows = open_tasks(instance) if completed_task_id is not None or instance.id else []
+    for row in open_rows:
+        if row.id in ready:
+            ready.pop(row.id)
+            continue
+        row.completed_at = now
+        if row.id == completed_task_id:
+            row.completed_by_id = actor.id
+        else:
+            row.cancelled = True
+    hooks = _hooks(instance.process_key)
+    for task_id, t in ready.items():
+        lane = t.info.lane
+        org = None if lane == "applicant" else _lane_org(instance, lane)
+        db.session.add(WorkflowTask(
+            id=task_id, instance_id=instance.id, process_key=instance.process_key, task_spec=t.info.spec_id,
+            name=t.info.name, lane=lane, form=t.info.form,
+            candidate_org_id=org["id"] if org else None,
+            candidate_permission=None if lane == "applicant" else hooks.permission,
+            candidate_user_id=instance.started_by_id if lane == "applicant" else None,
+            created_at=now, applicant_name=instance.applicant_name,
+            applicant_id_number=instance.applicant_id_number, year=instance.year, title=instance.title,
+        ))
+    if run.is_completed():
+        outcome = run.end_outcome() or "completed"
+        instance.outcome = outcome
+        instance.status = _STATUS_BY_OUTCOME.get(outcome, COMPLETED)
+        instance.completed_at = now
+        if outcome == "return_limit":
+            db.session.add(ApprovalEvent(
+                instance_id=instance.id, step="return_limit", step_name="自动结案", user_id=None,
+                user_name="系统", at=now, outcome="closed",
+                comment=f"{RETURN_LIMIT_MESSAGE}（{instance.return_count}次）",
+            ))
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise InvalidState("该申报已被他人同时处理，请刷新后重试") from exc
+
+
+def complete_tasks(task_ids: list[str], raw: dict[str, Any], *, actor: Actor
+                   ) -> tuple[list[str], list[dict[str, str]]]:
+    """Batch review (批量审核): each task in its own savepoint; failures do not stop the rest."""
+    done: list[str] = []
+    failed: list[dict[str, str]] = []
+    for task_id in dict.fromkeys(task_ids):
+        savepoint = db.session.begin_nested()
+        try:
+            complete_task(str(task_id), dict(raw), actor=actor)
+            savepoint.commit()
+            done.append(str(task_id))
+        except DomainError as exc:
+            savepoint.rollback()
+            detail = exc.message
+            if exc.fields:
+                detail += "：" + "；".join(f"{k} {v}" for k, v in exc.fields.items())
+            failed.append({"id": str(task_id), "error": detail})
+    return done, failed
+
+
+def claim_task(task_id: str, *, actor: Actor) -> WorkflowTask:
+    task = visible_task(task_id, actor)
+    if task.completed_at is not None:
+        raise InvalidState("该任务已被处理")
+    result = db.session.execute(
+        update(WorkflowTask).where(WorkflowTask.id == task_id, WorkflowTask.completed_at.is_(None),
+                                   (WorkflowTask.assignee_id.is_(None)) | (WorkflowTask.assignee_id == actor.id))
+        .values(assignee_id=actor.id).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise InvalidState("该任务已被其他人认领")
+    db.session.refresh(task)
+    return task
+
+
+def unclaim_task(task_id: str, *, actor: Actor) -> WorkflowTask:
+    task = visible_task(task_id, actor)
+    if task.completed_at is not None:
+        raise InvalidState("该任务已被处理")
+    if task.assignee_id not in (None, actor.id) and not actor.is_admin_of(task.candidate_org_id or -1):
+        raise InvalidState("只有认领人或单位管理员可以取消认领")
+    task.assignee_id = None
+    db.session.flush()
+    return task

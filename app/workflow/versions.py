@@ -1,0 +1,158 @@
+"""Process versions: every change to a BPMN file (or a form or DMN file it uses) is a new
+immutable version; running instances stay on theirs, new ones use the newest."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.workflow import engine, registry
+from app.workflow.forms import FORMS_DIR, load_form
+from app.workflow.lanes import LANES
+from app.workflow.models import ProcessVersion
+
+PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
+_SPIFF_NS = {"spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+_FORM_PROPS = ("formJsonSchemaFilename", "formUiSchemaFilename")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    key: str
+    bpmn_xml: str
+    dmn_files: dict[str, str]
+    forms: dict[str, dict]
+    content_hash: str
+
+
+_FILE_MEMO: dict[Path, tuple[tuple, Bundle]] = {}
+
+
+def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_DIR) -> Bundle:
+    """Collect what a BPMN text needs (its forms and DMN files) and hash it all."""
+    try:
+        root = etree.fromstring(bpmn_xml.encode())
+    except etree.XMLSyntaxError as exc:
+        raise engine.ProcessDefinitionError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from None
+    forms: dict[str, dict] = {}
+    for prop in root.xpath("//spiffworkflow:property", namespaces=_SPIFF_NS):
+        if prop.get("name") in _FORM_PROPS:
+            name = prop.get("value")
+            owner = prop.getparent().getparent().getparent().get("id")
+            if not (forms_dir / name).is_file():
+                raise engine.ProcessDefinitionError(f"form {name!r} not found", owner, prop.sourceline)
+            try:
+                forms[name] = load_form(name, forms_dir)
+            except (ValueError, OSError) as exc:
+                raise engine.ProcessDefinitionError(f"form {name!r} is not valid JSON: {exc}", owner) from None
+    dmn_files: dict[str, str] = {}
+    for ref in root.xpath("//spiffworkflow:calledDecisionId", namespaces=_SPIFF_NS):
+        for path in sorted(processes_dir.glob("*.dmn")):
+            text = path.read_text(encoding="utf-8")
+            if f'id="{ref.text}"' in text:
+                dmn_files[path.name] = text
+    proc = root.find("{http://www.omg.org/spec/BPMN/20100524/MODEL}process")
+    key = proc.get("id") if proc is not None else ""
+    digest = hashlib.sha256(bpmn_xml.encode())
+    for name in sorted(dmn_files):
+        digest.update(name.encode() + b"\0" + dmn_files[name].encode())
+    digest.update(json.dumps(forms, sort_keys=True, ensure_ascii=False).encode())
+    return Bundle(key, bpmn_xml, dmn_files, forms, digest.hexdigest())
+
+
+def bundle_from_file(path: Path) -> Bundle:
+    stat = path.stat()
+    forms_stamp = max((p.stat().st_mtime_ns for p in FORMS_DIR.glob("*.json")), default=0)
+    stamp = (stat.st_mtime_ns, stat.st_size, forms_stamp)
+    hit = _FILE_MEMO.get(path)
+    if hit and hit[0] == stamp:
+        return hit[1]
+    bundle = bundle_from_text(path.read_text(encoding="utf-8"))
+    _FILE_MEMO[path] = (stamp, bundle)
+    return bundle
+
+
+def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
+    return engine.parse_process(
+        bundle.bpmn_xml,
+        content_hash=bundle.content_hash,
+        dmn_files=bundle.dmn_files,
+        forms=bundle.forms.keys(),
+        lanes=LANES,
+        operations=registry.operation_names(),
+    )
+
+
+def ensure_version(bundle: Bundle) -> ProcessVersion:
+    """Return the version row for ``bundle``, creating it (parsed and linted) when new."""
+    row = db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
+    if row is not None:
+        return row
+    parsed = parse_bundle(bundle)
+    latest = db.session.scalar(select(func.max(ProcessVersion.version))
+                               .where(ProcessVersion.process_key == bundle.key)) or 0
+    db.session.execute(
+        ProcessVersion.__table__.update().where(ProcessVersion.process_key == bundle.key).values(active=False))
+    row = ProcessVersion(
+        process_key=bundle.key, name=parsed.name, version=latest + 1, content_hash=bundle.content_hash,
+        bpmn_xml=bundle.bpmn_xml, dmn_files=bundle.dmn_files, forms=bundle.forms, active=True,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def current_version(key: str) -> ProcessVersion | None:
+    """The version new instances of ``key`` use: the file in processes/ as it is now."""
+    path = PROCESSES_DIR / f"{key}.bpmn"
+    if not path.is_file():
+        return None
+    return ensure_version(bundle_from_file(path))
+
+
+_FORMS: dict[str, dict] = {}
+
+
+def forms_for(content_hash: str) -> dict:
+    """The forms snapshot of a version, cached in this process by content hash."""
+    forms = _FORMS.get(content_hash)
+    if forms is None:
+        version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
+        forms = _FORMS[content_hash] = version.forms
+    return forms
+
+
+def parsed_by_hash(content_hash: str) -> engine.ParsedProcess:
+    hit = engine.cached(content_hash)
+    if hit is not None:
+        return hit
+    version = db.session.scalar(select(ProcessVersion).where(ProcessVersion.content_hash == content_hash))
+    return parsed_for(version)
+
+
+def parsed_for(version: ProcessVersion) -> engine.ParsedProcess:
+    """The parsed spec of a stored version (cached in this process by content hash)."""
+    hit = engine.cached(version.content_hash)
+    if hit is not None:
+        return hit
+    _FORMS[version.content_hash] = version.forms
+    return engine.parse_process(
+        version.bpmn_xml,
+        content_hash=version.content_hash,
+        dmn_files=version.dmn_files,
+        forms=version.forms.keys(),
+        lanes=LANES,
+        operations=registry.operation_names(),
+    )
+
+
+def sync_all() -> list[ProcessVersion]:
+    """Load every processes/*.bpmn; used by the CLI and at seed time."""
+    return [ensure_version(bundle_from_file(p)) for p in sorted(PROCESSES_DIR.glob("*.bpmn"))]

@@ -1,0 +1,131 @@
+"""Between the web pages and the form schemas: field order, parsing posted forms, read-only display.
+
+Nothing here writes; the views call :mod:`app.workflow.services` for that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
+
+from app.workflow.forms import choice_titles, display_value
+from app.workflow.models import ProcessInstance
+from app.workflow.versions import forms_for, parsed_by_hash
+
+#: Fields of a review form that are the decision itself, not data about the declaration.
+DECISION_FIELDS = ("outcome", "action", "comment")
+
+
+def ordered_fields(schema: dict, ui: dict | None) -> list[tuple[str, dict, dict]]:
+    """(name, property, ui options) in ``ui:order``, then any remaining properties."""
+    ui = ui or {}
+    props = schema.get("properties", {})
+    order = [n for n in ui.get("ui:order", []) if n in props]
+    order += [n for n in props if n not in order]
+    return [(n, props[n], ui.get(n, {})) for n in order]
+
+
+def is_file_field(prop: dict, ui_opts: dict) -> bool:
+    return ui_opts.get("ui:widget") == "file"
+
+
+def file_fields(schema: dict, ui: dict | None) -> list[str]:
+    return [n for n, p, u in ordered_fields(schema, ui) if is_file_field(p, u)]
+
+
+def raw_from_form(schema: dict, ui: dict | None, form: MultiDict) -> dict[str, Any]:
+    """The posted values of the schema's fields (strings, lists for arrays); the service coerces
+    and validates them. For file fields this is the ids of files kept from before."""
+    raw: dict[str, Any] = {}
+    for name, prop, _ui in ordered_fields(schema, ui):
+        if prop.get("type") == "array":
+            raw[name] = [v for v in form.getlist(name) if v != ""]
+        elif prop.get("type") == "boolean":
+            raw[name] = "true" if form.get(name) else "false"
+        elif name in form:
+            raw[name] = form.get(name)
+    return raw
+
+
+def prefill(schema: dict, data: dict[str, Any], declaration_fields: set[str]) -> dict[str, Any]:
+    """Values to show on a task form before the actor has typed anything: the declaration's own
+    fields (for the applicant revising it) and ``x-default-from`` defaults (e.g. 认定学时 from
+    拟申报学时). Earlier reviewers' decisions are never carried over."""
+    out: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if name in DECISION_FIELDS:
+            continue
+        if name in declaration_fields and data.get(name) is not None:
+            out[name] = data[name]
+        elif prop.get("x-default-from") and data.get(prop["x-default-from"]) is not None:
+            out[name] = data[prop["x-default-from"]]
+    return {k: _as_input(v) for k, v in out.items()}
+
+
+def _as_input(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return value
+    return "" if value is None else str(value)
+
+
+def shown(prop: dict, value: Any) -> str:
+    """A value for reading: choice titles (translated) instead of codes, lists as counts."""
+    if isinstance(value, list):
+        return f"{len(value)}" if value else ""
+    text = display_value(prop, value)
+    if text and choice_titles(prop):
+        return gettext(text)
+    return text
+
+
+def start_schema(instance: ProcessInstance) -> tuple[dict, dict]:
+    """The start form of the version the instance runs on (not necessarily the newest one)."""
+    start = parsed_by_hash(instance.version_hash).start
+    forms = forms_for(instance.version_hash)
+    return forms.get(start.form or "", {}), forms.get(start.ui_form or "", {})
+
+
+def all_properties(instance: ProcessInstance) -> dict[str, dict]:
+    """Every field of every form of the instance's version, start form first (titles for changes)."""
+    schema, _ui = start_schema(instance)
+    props: dict[str, dict] = {}
+    for form in forms_for(instance.version_hash).values():
+        for name, prop in (form.get("properties") or {}).items():
+            props.setdefault(name, prop)
+    props.update(schema.get("properties", {}))
+    return props
+
+
+def declaration_rows(instance: ProcessInstance, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The declaration as a reviewer reads it: start-form titles and choice titles, in form order,
+    then values later steps added (e.g. 认定学时). Attachments and hidden fields are listed apart."""
+    schema, ui = start_schema(instance)
+    rows = []
+    seen = set()
+    for name, prop, opts in ordered_fields(schema, ui):
+        seen.add(name)
+        if is_file_field(prop, opts) or opts.get("ui:widget") == "hidden":
+            continue
+        rows.append({"name": name, "title": prop.get("title", name), "value": shown(prop, data.get(name)),
+                     "long": opts.get("ui:widget") == "textarea"})
+    for name, prop in all_properties(instance).items():
+        if name in seen or name in DECISION_FIELDS or prop.get("type") == "array":
+            continue
+        value = shown(prop, data.get(name))
+        if value != "":
+            rows.append({"name": name, "title": prop.get("title", name), "value": value, "long": False})
+    return rows
+
+
+def change_rows(changes: dict | None, props: dict[str, dict]) -> list[tuple[str, str, str]]:
+    """(title, old, new) for an approval event's ``changes``."""
+    out = []
+    for name, pair in (changes or {}).items():
+        old, new = (list(pair) + [None, None])[:2] if isinstance(pair, list | tuple) else (None, pair)
+        prop = props.get(name, {})
+        out.append((prop.get("title", name), shown(prop, old), shown(prop, new)))
+    return out

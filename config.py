@@ -1,0 +1,52 @@
+"""Configuration. Every setting can come from the environment; tests subclass :class:`Config`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def normalise_url(url: str) -> str:
+    """psycopg2 is the driver we ship: make plain postgres:// URLs use it."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return normalise_url(url) or f"sqlite:///{INSTANCE_DIR / 'cepp.sqlite3'}"
+
+
+class Config:
+    #: Set SECRET_KEY in production; the default is for the embedded development setup only.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    #: Unset: background jobs run inline in the web process.
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    #: Login lockout (design §4): this many failures lock the account for LOCKOUT_MINUTES.
+    LOCKOUT_FAILURES = int(os.environ.get("LOCKOUT_FAILURES", "5"))
+    LOCKOUT_MINUTES = int(os.environ.get("LOCKOUT_MINUTES", "60"))
+    API_TOKEN_HOURS = int(os.environ.get("API_TOKEN_HOURS", "24"))
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024
+    UPLOAD_MAX_BYTES = 4 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    LANGUAGES = ("zh_CN", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    INBOX_PAGE_SIZE = 20
+
+
+class TestConfig(Config):
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    REDIS_URL = None
+    WTF_CSRF_ENABLED = True
+    #: Cheap hashing keeps the per-test demo seed fast; production uses the strong default.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -1,0 +1,178 @@
+"""Fixtures: an app on in-memory SQLite (or PostgreSQL for `pg_app`), demo data per test.
+
+Each test starts from the demo data: tables are emptied and re-seeded, which works the same
+on SQLite and PostgreSQL and lets tests commit for real (concurrency tests need that).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.accounts.actor import Actor
+from app.accounts.models import User
+from app.extensions import db
+from config import TestConfig
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _reset(app: Flask) -> None:
+    from app.demo import seed
+
+    with app.app_context():
+        db.session.remove()
+        tables = list(reversed(db.metadata.sorted_tables))
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            with db.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            with db.engine.begin() as conn:
+                for t in tables:
+                    conn.execute(t.delete())
+        seed()
+        db.session.commit()
+        db.session.remove()
+
+
+def _make_app(url: str) -> Flask:
+    class Cfg(TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    app = create_app(Cfg)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=app.root_path + "/migrations")
+    return app
+
+
+@pytest.fixture(scope="session")
+def _sqlite_app() -> Flask:
+    return _make_app("sqlite://")
+
+
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        eng = create_engine(PG_URL)
+        with eng.connect() as conn:
+            conn.execute(text("select 1"))
+        eng.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return re.sub(r"\s+", " ", str(exc))[:200]
+
+
+@pytest.fixture(scope="session")
+def _pg_app() -> Flask:
+    reason = postgres_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is not reachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {reason}")
+    return _make_app(PG_URL)
+
+
+@pytest.fixture
+def app(_sqlite_app: Flask) -> Flask:
+    _reset(_sqlite_app)
+    with _sqlite_app.app_context():
+        yield _sqlite_app
+        db.session.remove()
+
+
+@pytest.fixture
+def pg_app(_pg_app: Flask) -> Flask:
+    _reset(_pg_app)
+    with _pg_app.app_context():
+        yield _pg_app
+        db.session.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request: pytest.FixtureRequest) -> Flask:
+    """Runs a test on SQLite and on PostgreSQL."""
+    yield request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def actor(login: str) -> Actor:
+    from sqlalchemy import select
+
+    return Actor.of(db.session.scalar(select(User).where(User.login == login)))
+
+
+@pytest.fixture
+def as_user():
+    """as_user('hospital_admin') -> Actor."""
+    return actor
+
+
+DECLARATION = {
+    "year": 2026,
+    "subject_type": "professional",
+    "course_name": "急诊医学新进展",
+    "learning_form": "face_to_face",
+    "start_date": "2026-03-01",
+    "end_date": "2026-03-03",
+    "days": 3,
+    "hours": 18,
+    "institution_name": "市继续教育学院",
+    "location": "福州",
+    "content": "急诊医学培训",
+    "assessment_result": "pass",
+}
+
+
+@pytest.fixture
+def declaration() -> dict:
+    return dict(DECLARATION)
+
+
+class WebClient:
+    """Logs in through the login form and posts forms with their CSRF token."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def csrf(self, url: str) -> str:
+        html = self.client.get(url).get_data(as_text=True)
+        m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        assert m, f"no CSRF token on {url}"
+        return m.group(1)
+
+    def login(self, login: str, password: str = "Demo12345"):
+        token = self.csrf("/login")
+        return self.client.post("/login", data={"login": login, "password": password, "csrf_token": token})
+
+    def post_form(self, page_url: str, data: dict, post_url: str | None = None, **kw):
+        token = self.csrf(page_url)
+        return self.client.post(post_url or page_url, data={**data, "csrf_token": token}, **kw)
+
+
+@pytest.fixture
+def web(client: FlaskClient) -> WebClient:
+    return WebClient(client)
+
+
+def api_token(client: FlaskClient, login: str, password: str = "Demo12345") -> dict:
+    r = client.post("/api/v1/auth/token", json={"login": login, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
