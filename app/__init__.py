@@ -47,6 +47,11 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(credits_bp)
+    from app.certificates.views import bp as certificates_bp
+    from app.taskcentre.views import bp as taskcentre_bp
+
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(taskcentre_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

@@ -58,3 +58,7 @@ def register_cli(app: Flask) -> None:
         from app.core.jobs import run_worker
 
         run_worker(app)
+
+    from app.certificates.cli import fonts
+
+    app.cli.add_command(fonts)

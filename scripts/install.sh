@@ -12,3 +12,9 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e '.[dev]'
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+# The certificate font (static Noto Sans SC from the justmytype-intl-cjk wheel): built once into
+# instance/fonts/, about 45 s and 350 MB the first time, a no-op afterwards.
+if [ ! -f instance/fonts/NotoSansSC-Regular.ttf ] || [ ! -f instance/fonts/NotoSansSC-Bold.ttf ]; then
+  echo "building the certificate font (once, ~45 s)..."
+  .venv/bin/python -c "from app.certificates.fonts import build_fonts; build_fonts()"
+fi

@@ -1,0 +1,148 @@
+"""Certificate and task-centre endpoints of /api/v1 (design §3)."""
+
+from __future__ import annotations
+
+from flask import jsonify, request, send_file, url_for
+from marshmallow import Schema, fields, validate
+
+from app.api import bp
+from app.api.views import _body, _load
+from app.core.auth import api_actor
+from app.extensions import db
+from app.taskcentre import services as jobs
+
+from . import batch, services
+from .urls import public_base_url, verify_url
+from .views import pdf_response
+
+
+class CertificateArgs(Schema):
+    person_id_number = fields.String(load_default=None, validate=validate.Length(max=18),
+                                     metadata={"description": "defaults to the actor"})
+    year = fields.Integer(required=True, validate=validate.Range(services.MIN_YEAR, services.MAX_YEAR))
+
+
+class BatchCertificateArgs(Schema):
+    person_id_numbers = fields.List(fields.String(validate=validate.Length(max=18)), required=True,
+                                    validate=validate.Length(min=1, max=batch.MAX_BATCH))
+    year = fields.Integer(required=True, validate=validate.Range(services.MIN_YEAR, services.MAX_YEAR))
+
+
+class CertificateSchema(Schema):
+    number = fields.String(required=True)
+    pdf_url = fields.String(required=True)
+    verify_url = fields.String(required=True, metadata={"description": "public page the QR code opens"})
+
+
+class VerificationSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(("genuine", "revoked", "not_found")))
+    number = fields.String()
+    name = fields.String(allow_none=True, metadata={"description": "masked, e.g. 陈*慧"})
+    year = fields.Integer(allow_none=True)
+    total_hours = fields.Float(allow_none=True)
+    issuer = fields.String(allow_none=True)
+    issued_on = fields.Date(allow_none=True)
+    revoked_on = fields.Date(allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    title = fields.String()
+    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "finished", "failed")))
+    done = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+    percent = fields.Integer()
+    message = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    download_url = fields.String(allow_none=True)
+
+
+def _job(job):  # noqa: ANN001, ANN202
+    return jobs.job_json(job, url_for("api.job_download", job_id=job.id, _external=True))
+
+
+@bp.post("/certificates")
+def certificate_issue():
+    actor = api_actor()
+    args = _load(CertificateArgs(), _body())
+    cert = services.issue_for(actor, args["person_id_number"], args["year"])
+    db.session.commit()
+    return jsonify({"number": cert.number,
+                    "pdf_url": url_for("api.certificate_pdf", number=cert.number, _external=True),
+                    "verify_url": verify_url(cert.number)}), 201
+
+
+@bp.get("/certificates/<number>/pdf")
+def certificate_pdf(number: str):
+    cert = services.printable_certificate(api_actor(), number)
+    return pdf_response(cert, download=request.args.get("download") == "1")
+
+
+@bp.get("/certificates/<number>/verify")
+def certificate_verify(number: str):
+    """No login: anyone holding a certificate may check it."""
+    return jsonify(services.verify(number).to_json())
+
+
+@bp.post("/certificates/batch")
+def certificate_batch():
+    actor = api_actor()
+    args = _load(BatchCertificateArgs(), _body())
+    ids = batch.resolve_people(actor, args["person_id_numbers"])
+    job = batch.start_batch(actor, ids, args["year"], public_base_url())
+    db.session.commit()
+    batch.enqueue_batch(job)
+    db.session.expire_all()
+    return jsonify(_job(jobs.visible_job(actor, job.id))), 202
+
+
+@bp.get("/jobs")
+def job_list():
+    return jsonify({"items": [_job(j) for j in jobs.my_jobs(api_actor())]})
+
+
+@bp.get("/jobs/<int:job_id>")
+def job_detail(job_id: int):
+    return jsonify(_job(jobs.visible_job(api_actor(), job_id)))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+def job_download(job_id: int):
+    job, path = jobs.result_of(api_actor(), job_id)
+    return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
+
+
+def add_to_spec(spec, responses, json_body) -> None:  # noqa: ANN001
+    """The certificate and job paths of the OpenAPI document (called from app.api.openapi)."""
+    for name, schema in (("CertificateArgs", CertificateArgs), ("BatchCertificateArgs", BatchCertificateArgs),
+                         ("Certificate", CertificateSchema), ("Verification", VerificationSchema),
+                         ("Job", JobSchema)):
+        spec.components.schema(name, schema=schema)
+    number = [{"in": "path", "name": "number", "required": True, "schema": {"type": "string"}}]
+    job_id = [{"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}]
+    spec.path(path="/certificates", operations={"post": {
+        "summary": "Issue the certificate of a verified year; a second call reissues and revokes the old number",
+        "requestBody": json_body("CertificateArgs"),
+        "responses": responses("201", "Certificate", "401", "404", "409", "422")}})
+    spec.path(path="/certificates/{number}/pdf", operations={"get": {
+        "summary": "The certificate as PDF (A4 landscape); 409 when it was revoked by a reissue",
+        "parameters": number, "responses": responses("200", None, "401", "404", "409")}})
+    spec.path(path="/certificates/{number}/verify", operations={"get": {
+        "summary": "Public check of a certificate number (no login)", "security": [], "parameters": number,
+        "responses": responses("200", "Verification")}})
+    spec.path(path="/certificates/batch", operations={"post": {
+        "summary": "Batch certificates: a background job building one zip of PDFs (see /jobs/{id})",
+        "requestBody": json_body("BatchCertificateArgs"),
+        "responses": responses("202", "Job", "401", "404", "422")}})
+    spec.path(path="/jobs", operations={"get": {
+        "summary": "The actor's background jobs (task centre), newest first",
+        "responses": responses("200", None, "401")}})
+    spec.path(path="/jobs/{id}", operations={"get": {
+        "summary": "A job's status and progress", "parameters": job_id,
+        "responses": responses("200", "Job", "401", "404")}})
+    spec.path(path="/jobs/{id}/download", operations={"get": {
+        "summary": "The finished job's result file", "parameters": job_id,
+        "responses": responses("200", None, "401", "404", "409")}})

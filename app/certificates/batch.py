@@ -1,0 +1,159 @@
+"""Batch certificates (批量打印证书): a background job writing one zip of per-person PDFs.
+
+Memory stays flat: each PDF is streamed into the zip as it is rendered and nothing of an
+earlier person is kept; progress is committed as it goes so the task centre can show it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+import zipfile
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation, User
+from app.core.errors import NotFound, ValidationFailed
+from app.core.jobs import enqueue
+from app.core.models import utcnow
+from app.extensions import db
+from app.people.models import Person
+from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
+from app.taskcentre.services import create_job, result_file
+
+from . import services
+from .render import render_pdf
+from .urls import verify_url
+
+log = logging.getLogger(__name__)
+KIND = "certificate_batch"
+MAX_BATCH = 5000
+#: Progress is committed at least this often (seconds) and every PROGRESS_EVERY people.
+PROGRESS_SECONDS = 1.0
+PROGRESS_EVERY = 25
+
+
+def people_in_scope(actor: Actor, unit_id: int | None = None, limit: int = MAX_BATCH) -> list[Person]:
+    """People whose unit lies in the actor's scope (optionally below one unit), by name."""
+    roots = [o.path for o in actor.managed_orgs]
+    if not roots:
+        return []
+    from sqlalchemy import or_
+
+    stmt = select(Person).join(Organisation, Organisation.id == Person.unit_id).where(
+        or_(*[Organisation.path.startswith(p, autoescape=True) for p in roots]))
+    if unit_id is not None:
+        unit = db.session.get(Organisation, unit_id)
+        if unit is None or not actor.in_scope(unit):
+            raise NotFound("单位不存在，或不在您的管理范围内")
+        stmt = stmt.where(Organisation.path.startswith(unit.path, autoescape=True))
+    return list(db.session.scalars(stmt.order_by(Person.unit_id, Person.id).limit(limit)))
+
+
+def resolve_people(actor: Actor, id_numbers: list[str]) -> list[int]:
+    """Person ids for the ID numbers, all of them within the actor's scope (404 otherwise)."""
+    ids: list[int] = []
+    seen: set[int] = set()
+    for number in id_numbers:
+        if not number.strip():
+            continue
+        person = services.person_for(actor, number)  # 404 outside the actor's scope
+        if person.id not in seen:
+            seen.add(person.id)
+            ids.append(person.id)
+    return ids
+
+
+def start_batch(actor: Actor, person_ids: list[int], year: Any, base_url: str) -> BackgroundJob:
+    """Create the job (the caller commits) and hand it to the queue with :func:`enqueue_batch`."""
+    year = services.check_year(year)
+    if not person_ids:
+        raise ValidationFailed("请求参数有误", {"people": "请至少选择一名人员"})
+    if len(person_ids) > MAX_BATCH:
+        raise ValidationFailed("请求参数有误", {"people": f"一次最多打印{MAX_BATCH}人"})
+    people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+    for pid in person_ids:
+        person = people.get(pid)
+        if person is None or not services.may_print_for(actor, person):
+            raise NotFound("未找到该人员，或该人员不在您的管理范围内")
+    return create_job(actor, KIND, f"{year}年度继续教育证书批量打印（{len(person_ids)}人）",
+                      {"person_ids": list(person_ids), "year": year, "base_url": base_url}, len(person_ids))
+
+
+def enqueue_batch(job: BackgroundJob) -> None:
+    """Run the job: on rq when REDIS_URL is set, else right now (the job row must be committed)."""
+    if current_app.config.get("REDIS_URL"):
+        enqueue(run_batch, job.id, queue=current_app.config.get("CERTIFICATE_QUEUE", "default"), job_timeout=3600)
+    else:
+        run_batch(job.id)
+
+
+def run_batch(job_id: int) -> str:
+    """The job itself (runs in an rq worker with an app context, or inline). Returns the final status."""
+    job = db.session.get(BackgroundJob, job_id)
+    if job is None:
+        return "missing"
+    try:
+        return _run(job)
+    except Exception as exc:  # noqa: BLE001 - recorded on the job for the task centre
+        log.exception("certificate batch %s failed", job_id)
+        db.session.rollback()
+        job = db.session.get(BackgroundJob, job_id)
+        job.status = FAILED
+        job.error = f"生成失败：{exc}"[:2000]
+        job.finished_at = utcnow()
+        db.session.commit()
+        return FAILED
+
+
+def _run(job: BackgroundJob) -> str:
+    owner = db.session.get(User, job.owner_id)
+    actor = Actor.of(owner)
+    year = int(job.params["year"])
+    person_ids: list[int] = list(job.params["person_ids"])
+    base_url: str = job.params.get("base_url") or "http://localhost/"
+    job.status, job.started_at, job.done, job.total = RUNNING, utcnow(), 0, len(person_ids)
+    db.session.commit()
+
+    target = result_file(job.id, ".zip")
+    partial = target.with_suffix(".part")
+    skipped: list[tuple[str, str, str]] = []
+    printed = 0
+    last = time.monotonic()
+    with current_app.test_request_context(base_url=base_url), \
+            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed
+        for i, pid in enumerate(person_ids, 1):
+            person = db.session.get(Person, pid)
+            if person is None or not services.may_print_for(actor, person):
+                skipped.append(("", str(pid), "人员不存在或不在管理范围内"))
+            else:
+                cert, reason = services.ensure_current(actor, person, year)
+                if cert is None:
+                    skipped.append((person.name, person.id_number, reason or ""))
+                else:
+                    with zf.open(f"{cert.number}_{person.name}.pdf", "w") as fh:
+                        render_pdf(services.certificate_view(cert, verify_url(cert.number)), fh)
+                    printed += 1
+            job.done = i
+            if i % PROGRESS_EVERY == 0 or time.monotonic() - last >= PROGRESS_SECONDS or i == len(person_ids):
+                db.session.commit()  # issued certificates and the progress, together
+                last = time.monotonic()
+        if skipped:
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(["姓名", "公民身份号码", "未生成原因"])
+            writer.writerows(skipped)
+            zf.writestr("未生成证书名单.csv", "\ufeff" + buf.getvalue())
+    partial.replace(target)
+    job = db.session.get(BackgroundJob, job.id)
+    job.status, job.finished_at = FINISHED, utcnow()
+    job.result_path = target.name
+    job.result_name = f"{year}年度继续教育证书_{printed}份.zip"
+    job.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
+    db.session.commit()
+    return FINISHED

@@ -1,0 +1,49 @@
+"""The task centre (任务中心): background jobs a user started, with progress and a result file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.models import TimestampMixin
+from app.extensions import db
+
+QUEUED = "queued"
+RUNNING = "running"
+FINISHED = "finished"
+FAILED = "failed"
+STATUS_LABELS = {QUEUED: "排队中", RUNNING: "进行中", FINISHED: "已完成", FAILED: "失败"}
+
+
+class BackgroundJob(TimestampMixin, db.Model):
+    __tablename__ = "background_job"
+    __table_args__ = (Index("ix_background_job_owner_created", "owner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    #: e.g. certificate_batch
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=QUEUED)
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    #: File name of the result in the jobs folder (taskcentre.services.jobs_dir), set when finished.
+    result_path: Mapped[str | None] = mapped_column(String(300))
+    #: File name offered on download.
+    result_name: Mapped[str | None] = mapped_column(String(200))
+    #: Human-readable summary of the outcome (e.g. how many were skipped and why).
+    message: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.total) if self.total else (100 if self.status == FINISHED else 0)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)

@@ -1,0 +1,68 @@
+"""Creating background jobs, reporting progress, locating their result files."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.accounts.actor import Actor
+from app.core.errors import InvalidState, NotFound
+from app.extensions import db
+
+from .models import FINISHED, BackgroundJob
+
+
+def jobs_dir() -> Path:
+    """Result files: JOBS_DIR when set (shared storage for several workers), else instance/jobs/."""
+    path = Path(current_app.config.get("JOBS_DIR") or Path(current_app.instance_path) / "jobs")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def result_file(job_id: int, suffix: str) -> Path:
+    """A fresh, unguessable path for a job's result under instance/jobs/."""
+    return jobs_dir() / f"{job_id}-{secrets.token_hex(8)}{suffix}"
+
+
+def create_job(actor: Actor, kind: str, title: str, params: dict[str, Any], total: int) -> BackgroundJob:
+    job = BackgroundJob(owner_id=actor.id, kind=kind, title=title, params=params, total=total)
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def my_jobs(actor: Actor, limit: int = 50) -> list[BackgroundJob]:
+    return list(db.session.scalars(select(BackgroundJob).where(BackgroundJob.owner_id == actor.id)
+                                   .order_by(BackgroundJob.id.desc()).limit(limit)))
+
+
+def visible_job(actor: Actor, job_id: int) -> BackgroundJob:
+    """A user sees only the jobs they started."""
+    job = db.session.get(BackgroundJob, job_id)
+    if job is None or job.owner_id != actor.id:
+        raise NotFound("任务不存在")
+    return job
+
+
+def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
+    job = visible_job(actor, job_id)
+    if job.status != FINISHED or not job.result_path:
+        raise InvalidState("任务尚未完成，暂无可下载的文件")
+    path = jobs_dir() / Path(job.result_path).name
+    if not path.is_file():
+        raise NotFound("结果文件已不存在，请重新生成")
+    return job, path
+
+
+def job_json(job: BackgroundJob, download_url: str | None) -> dict[str, Any]:
+    return {
+        "id": job.id, "kind": job.kind, "title": job.title, "status": job.status, "done": job.done,
+        "total": job.total, "percent": job.percent, "message": job.message, "error": job.error,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "download_url": download_url if job.status == FINISHED else None,
+    }

@@ -1,0 +1,34 @@
+"""The task centre (任务中心): my background jobs, their progress, downloads."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, send_file, url_for
+from flask_login import login_required
+
+from app.core.auth import web_actor
+
+from . import services
+
+bp = Blueprint("taskcentre", __name__)
+
+
+@bp.get("/jobs")
+@login_required
+def jobs():
+    items = services.my_jobs(web_actor())
+    return render_template("taskcentre/jobs.html", jobs=items,
+                           running=any(j.status in ("queued", "running") for j in items))
+
+
+@bp.get("/jobs/<int:job_id>/progress")
+@login_required
+def progress(job_id: int):
+    job = services.visible_job(web_actor(), job_id)
+    return jsonify(services.job_json(job, url_for("taskcentre.download", job_id=job.id)))
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    job, path = services.result_of(web_actor(), job_id)
+    return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
