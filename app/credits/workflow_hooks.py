@@ -102,6 +102,7 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
         recognised_hours=Decimal(str(recognised)) if recognised is not None else declared,
         start_date=_date(data.get("start_date")),
         end_date=_date(data.get("end_date")),
+        days=Decimal(str(data["days"])) if data.get("days") not in (None, "") else None,
         institution_name=data.get("institution_name"),
         source="declaration",
         source_id=instance.id,
@@ -109,6 +110,9 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
     )
     db.session.add(record)
     db.session.flush()
+    from app.archive.services import verify_year
+
+    verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
     return {"id": record.id, "recognised_hours": float(record.recognised_hours)}
 
 

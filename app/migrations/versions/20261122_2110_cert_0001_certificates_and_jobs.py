@@ -1,7 +1,7 @@
 """certificates and background jobs (task centre)
 
 Revision ID: cert_0001
-Revises: 315fbebd396d
+Revises: archive_0001
 Create Date: 2026-11-22 21:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'cert_0001'
-down_revision = '315fbebd396d'
+down_revision = 'archive_0001'  # this branch merged archive; the integrator re-links the chain
 branch_labels = None
 depends_on = None
 
