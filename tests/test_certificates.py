@@ -284,3 +284,47 @@ def test_openapi_documents_the_certificate_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/certificates", "/certificates/{number}/verify", "/certificates/batch", "/jobs/{id}"} <= set(paths)
     assert paths["/certificates/{number}/verify"]["get"]["security"] == []
+
+
+def test_concurrent_reissues_on_postgres_leave_exactly_one_current_certificate(pg_app):
+    import threading
+
+    client = pg_app.test_client()
+    give_hours(CHEN)
+    headers = api_token(client, "hospital_admin")
+    first = issue(client, headers, person_id_number=CHEN).get_json()["number"]
+    db.session.remove()
+    barrier = threading.Barrier(3)
+    answers: list[tuple[int, dict]] = []
+
+    def press():
+        with pg_app.app_context():
+            c = pg_app.test_client()
+            barrier.wait()
+            r = issue(c, headers, person_id_number=CHEN)
+            answers.append((r.status_code, r.get_json()))
+            db.session.remove()
+
+    threads = [threading.Thread(target=press) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in answers] == [201, 201, 201]
+    numbers = [first] + [body["number"] for _, body in answers]
+    statuses = [client.get(f"/api/v1/certificates/{n}/verify").get_json()["status"] for n in numbers]
+    assert sorted(statuses) == ["genuine", "revoked", "revoked", "revoked"]
+
+
+def test_a_failing_batch_is_reported_in_the_task_centre(client, monkeypatch):
+    give_hours(CHEN)
+
+    def broken(view, fh):  # noqa: ANN001
+        raise RuntimeError("磁盘已满")
+
+    monkeypatch.setattr(batch, "render_pdf", broken)
+    headers = api_token(client, "hospital_admin")
+    job = client.post("/api/v1/certificates/batch", json={"year": 2025, "person_id_numbers": [CHEN]},
+                      headers=headers).get_json()
+    assert job["status"] == "failed" and "磁盘已满" in job["error"] and job["download_url"] is None
+    assert client.get(f"/api/v1/jobs/{job['id']}/download", headers=headers).status_code == 409

@@ -125,30 +125,34 @@ def _run(job: BackgroundJob) -> str:
     skipped: list[tuple[str, str, str]] = []
     printed = 0
     last = time.monotonic()
-    with current_app.test_request_context(base_url=base_url), \
-            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed
-        for i, pid in enumerate(person_ids, 1):
-            person = db.session.get(Person, pid)
-            if person is None or not services.may_print_for(actor, person):
-                skipped.append(("", str(pid), "人员不存在或不在管理范围内"))
-            else:
-                cert, reason = services.ensure_current(actor, person, year)
-                if cert is None:
-                    skipped.append((person.name, person.id_number, reason or ""))
+    try:
+        with current_app.test_request_context(base_url=base_url), \
+                zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:  # PDFs are compressed
+            for i, pid in enumerate(person_ids, 1):
+                person = db.session.get(Person, pid)
+                if person is None or not services.may_print_for(actor, person):
+                    skipped.append(("", str(pid), "人员不存在或不在管理范围内"))
                 else:
-                    with zf.open(f"{cert.number}_{person.name}.pdf", "w") as fh:
-                        render_pdf(services.certificate_view(cert, verify_url(cert.number)), fh)
-                    printed += 1
-            job.done = i
-            if i % PROGRESS_EVERY == 0 or time.monotonic() - last >= PROGRESS_SECONDS or i == len(person_ids):
-                db.session.commit()  # issued certificates and the progress, together
-                last = time.monotonic()
-        if skipped:
-            buf = io.StringIO()
-            writer = csv.writer(buf)
-            writer.writerow(["姓名", "公民身份号码", "未生成原因"])
-            writer.writerows(skipped)
-            zf.writestr("未生成证书名单.csv", "\ufeff" + buf.getvalue())
+                    cert, reason = services.ensure_current(actor, person, year)
+                    if cert is None:
+                        skipped.append((person.name, person.id_number, reason or ""))
+                    else:
+                        with zf.open(f"{cert.number}_{person.name}.pdf", "w") as fh:
+                            render_pdf(services.certificate_view(cert, verify_url(cert.number)), fh)
+                        printed += 1
+                job.done = i
+                if i % PROGRESS_EVERY == 0 or time.monotonic() - last >= PROGRESS_SECONDS or i == len(person_ids):
+                    db.session.commit()  # issued certificates and the progress, together
+                    last = time.monotonic()
+            if skipped:
+                buf = io.StringIO()
+                writer = csv.writer(buf)
+                writer.writerow(["姓名", "公民身份号码", "未生成原因"])
+                writer.writerows(skipped)
+                zf.writestr("未生成证书名单.csv", "\ufeff" + buf.getvalue())
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half-written zip is left behind
+        raise
     partial.replace(target)
     job = db.session.get(BackgroundJob, job.id)
     job.status, job.finished_at = FINISHED, utcnow()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
@@ -114,6 +115,8 @@ def issue(actor: Actor, person: Person, year: int, *, summary: Any = None) -> Ce
     summary = summary if summary is not None else _summary(person, year)
     if not summary.verified:
         raise InvalidState(not_verified_reason(summary))
+    # One issuer at a time per person: a second, concurrent reissue waits here, then revokes ours.
+    db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
     old = current_certificate(person, year, lock=True)
     if old is not None:
         old.status = REVOKED
@@ -130,7 +133,10 @@ def issue(actor: Actor, person: Person, year: int, *, summary: Any = None) -> Ce
         result_label=summary.result_label, issued_by_id=actor.id,
     )
     db.session.add(cert)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise InvalidState("该年度证书正在由他人生成，请稍后重试") from None
     if old is not None:
         old.replaced_by_id = cert.id
     return cert
