@@ -61,6 +61,8 @@ def pdf_text(data: bytes) -> str:
     reader = PdfReader(io.BytesIO(data))
     page = reader.pages[0]
     assert float(page.mediabox.width) > float(page.mediabox.height)  # A4 landscape
+    fonts = {str(f.get_object()["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
+    assert any(name.endswith("+NotoSansSC-Regular") for name in fonts), fonts  # embedded subset
     return "".join(p.extract_text() for p in reader.pages)
 
 
