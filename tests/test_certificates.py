@@ -224,6 +224,22 @@ def test_batch_page_and_task_centre(web, client):
     assert web.post_form("/certificates/batch", {"year": "2025"}).status_code == 422
 
 
+def test_a_bureau_prints_everyone_matching_a_filter(web, client):
+    for id_number in (CHEN, LIU, WANG):
+        give_hours(id_number)
+    web.login("hr_city")
+    page = client.get("/certificates/batch?q=刘").get_data(as_text=True)
+    assert "刘文斌" in page and "陈诗慧" not in page
+    assert "王立平" in client.get("/certificates/batch").get_data(as_text=True)  # the district's unit too
+    r = web.post_form("/certificates/batch?q=4401", {"year": "2025", "all_matching": "1"},
+                      post_url="/certificates/batch?q=4401")
+    assert r.status_code == 303
+    job = db.session.scalar(select(BackgroundJob))
+    assert job.status == "finished" and job.total == 1
+    names = _zip(fetch(client, f"/jobs/{job.id}/download")).namelist()
+    assert len(names) == 1 and "王立平" in names[0]
+
+
 def test_batch_progress_is_committed_as_it_goes(pg_app, monkeypatch):
     """Another connection (the task centre) sees the progress while the job is still running."""
     from app.accounts.actor import Actor

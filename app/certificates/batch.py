@@ -14,10 +14,10 @@ import zipfile
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.accounts.actor import Actor
-from app.accounts.models import Organisation, User
+from app.accounts.models import Organisation, OrgKind, User
 from app.core.errors import NotFound, ValidationFailed
 from app.core.jobs import enqueue
 from app.core.models import utcnow
@@ -38,13 +38,10 @@ PROGRESS_SECONDS = 1.0
 PROGRESS_EVERY = 25
 
 
-def people_in_scope(actor: Actor, unit_id: int | None = None, limit: int = MAX_BATCH) -> list[Person]:
-    """People whose unit lies in the actor's scope (optionally below one unit), by name."""
+def _people_query(actor: Actor, unit_id: int | None, q: str | None):  # noqa: ANN202
     roots = [o.path for o in actor.managed_orgs]
     if not roots:
-        return []
-    from sqlalchemy import or_
-
+        return None
     stmt = select(Person).join(Organisation, Organisation.id == Person.unit_id).where(
         or_(*[Organisation.path.startswith(p, autoescape=True) for p in roots]))
     if unit_id is not None:
@@ -52,7 +49,38 @@ def people_in_scope(actor: Actor, unit_id: int | None = None, limit: int = MAX_B
         if unit is None or not actor.in_scope(unit):
             raise NotFound("单位不存在，或不在您的管理范围内")
         stmt = stmt.where(Organisation.path.startswith(unit.path, autoescape=True))
+    if q:
+        stmt = stmt.where(or_(Person.name.startswith(q, autoescape=True),
+                              Person.id_number.startswith(q.upper(), autoescape=True)))
+    return stmt
+
+
+def people_in_scope(actor: Actor, unit_id: int | None = None, q: str | None = None,
+                    limit: int = MAX_BATCH) -> list[Person]:
+    """People whose unit lies in the actor's scope (optionally below one unit, or matching a
+    name / ID-number prefix), in unit order."""
+    stmt = _people_query(actor, unit_id, q)
+    if stmt is None:
+        return []
     return list(db.session.scalars(stmt.order_by(Person.unit_id, Person.id).limit(limit)))
+
+
+def count_in_scope(actor: Actor, unit_id: int | None = None, q: str | None = None) -> int:
+    stmt = _people_query(actor, unit_id, q)
+    if stmt is None:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def units_in_scope(actor: Actor, limit: int = 500) -> list[Organisation]:
+    """Employer units in the actor's scope (for the unit filter of the batch page)."""
+    roots = [o.path for o in actor.managed_orgs]
+    if not roots:
+        return []
+    return list(db.session.scalars(select(Organisation).where(
+        Organisation.kind == OrgKind.EMPLOYER_UNIT,
+        or_(*[Organisation.path.startswith(p, autoescape=True) for p in roots])).order_by(Organisation.path)
+        .limit(limit)))
 
 
 def resolve_people(actor: Actor, id_numbers: list[str]) -> list[int]:

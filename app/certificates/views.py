@@ -73,6 +73,10 @@ def verify_page(number: str):
     return render_template("certificates/verify.html", result=services.verify(number))
 
 
+#: People listed on the batch page; "all matching" reaches up to batch.MAX_BATCH.
+BATCH_PAGE_ROWS = 200
+
+
 @bp.route("/certificates/batch", methods=["GET", "POST"])
 @login_required
 def batch_print():
@@ -80,17 +84,24 @@ def batch_print():
     if not actor.managed_orgs:
         raise DomainError(_("只有单位或主管部门、人社部门的管理员可以批量打印证书"))
     unit_id = request.values.get("unit_id", type=int)
-    people = batch.people_in_scope(actor, unit_id=unit_id)
+    q = (request.values.get("q") or "").strip()[:18] or None
+    filters = {k: v for k, v in (("unit_id", unit_id), ("q", q)) if v}
+    page = {"people": batch.people_in_scope(actor, unit_id=unit_id, q=q, limit=BATCH_PAGE_ROWS),
+            "matching": batch.count_in_scope(actor, unit_id=unit_id, q=q), "units": batch.units_in_scope(actor),
+            "filters": filters, "max_batch": batch.MAX_BATCH}
     if request.method == "GET":
-        return render_template("certificates/batch.html", people=people, errors={}, values={}, unit_id=unit_id)
+        return render_template("certificates/batch.html", **page, errors={}, values={}, selected=set())
     values = {"year": (request.form.get("year") or "").strip()}
-    ids = [int(v) for v in request.form.getlist("person_ids") if v.isdigit()]
+    if request.form.get("all_matching") == "1":
+        ids = [p.id for p in batch.people_in_scope(actor, unit_id=unit_id, q=q, limit=batch.MAX_BATCH + 1)]
+    else:
+        ids = [int(v) for v in request.form.getlist("person_ids") if v.isdigit()]
     try:
         job = batch.start_batch(actor, ids, values["year"], public_base_url())
     except ValidationFailed as exc:
         db.session.rollback()
-        return render_template("certificates/batch.html", people=people, errors=exc.fields, values=values,
-                               unit_id=unit_id, selected=set(ids)), 422
+        return render_template("certificates/batch.html", **page, errors=exc.fields, values=values,
+                               selected=set(ids)), 422
     db.session.commit()
     batch.enqueue_batch(job)
     flash(_("批量打印任务已提交，可在任务中心查看进度并下载"), "success")
