@@ -41,6 +41,10 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     INBOX_PAGE_SIZE = 20
+    #: Address printed in certificate QR codes when the platform runs behind a proxy (else the request's host).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
+    #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.
+    JOBS_DIR = os.environ.get("JOBS_DIR") or None
 
 
 class TestConfig(Config):

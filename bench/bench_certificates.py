@@ -34,7 +34,7 @@ from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.taskcentre.models import BackgroundJob
-from bench._common import actor, machine_line, make_app, median, spread
+from bench._common import actor, ensure_pg_database, machine_line, make_app, median, spread
 
 TARGET_MS = 150.0
 YEAR = 2025
@@ -99,6 +99,8 @@ def main() -> None:
 
     scratch = tempfile.mkdtemp(prefix="cepp-bench-cert-")
     url = args.pg_url or f"sqlite:///{scratch}/bench.sqlite3"
+    if args.pg_url and (reason := ensure_pg_database(args.pg_url)):
+        raise SystemExit(f"PostgreSQL not reachable at {args.pg_url}: {reason}")
     app = make_app(url)
     app.config["JOBS_DIR"] = scratch
     print(machine_line())

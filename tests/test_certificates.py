@@ -47,7 +47,7 @@ def give_hours(id_number: str, year: int = 2025, public: float = 24, professiona
 def _jobs_dir(app, tmp_path):
     app.config["JOBS_DIR"] = str(tmp_path)
     yield
-    app.config.pop("JOBS_DIR", None)
+    app.config["JOBS_DIR"] = None
 
 
 def fetch(client, url: str, headers: dict | None = None) -> bytes:
@@ -86,6 +86,7 @@ def test_certificate_pdf_shows_name_hours_number_and_issuer(client):
                      "24", "66.5", "94.5", "合格", body["number"], "市人力资源和社会保障局", "扫一扫查验真伪"):
         assert expected in text, expected
     assert CHEN not in text  # the ID number is masked
+    assert body["verify_url"] in text  # printed under the QR code, which encodes the same address
 
 
 def test_verify_genuine_then_revoked_after_reissue_and_not_found_for_forgery(client):
@@ -346,3 +347,13 @@ def test_a_failing_batch_is_reported_in_the_task_centre(client, monkeypatch):
                       headers=headers).get_json()
     assert job["status"] == "failed" and "磁盘已满" in job["error"] and job["download_url"] is None
     assert client.get(f"/api/v1/jobs/{job['id']}/download", headers=headers).status_code == 409
+
+
+def test_the_qr_code_carries_the_public_address_behind_a_proxy(client, app):
+    give_hours(CHEN)
+    app.config["PUBLIC_BASE_URL"] = "https://jxjy.example.gov.cn/"
+    try:
+        body = issue(client, api_token(client, "chenshihui")).get_json()
+    finally:
+        app.config["PUBLIC_BASE_URL"] = None
+    assert body["verify_url"] == f"https://jxjy.example.gov.cn/certificates/verify/{body['number']}"
