@@ -43,10 +43,12 @@ def create_app(config_class: type = Config) -> Flask:
     from app.api import bp as api_bp
     from app.credits.views import bp as credits_bp
     from app.inbox.views import bp as inbox_bp
+    from app.processes_admin.views import bp as processes_admin_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(credits_bp)
+    app.register_blueprint(processes_admin_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 
