@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.workflow import services
 from app.workflow.models import ProcessInstance, ProcessVersion
-from app.workflow.versions import PROCESSES_DIR
+from app.workflow.versions import PROCESSES_DIR, bundle_from_text, parse_bundle
 from tests.conftest import actor
 
 KEY = "credit_hour_approval"
 SOURCE = (PROCESSES_DIR / f"{KEY}.bpmn").read_text(encoding="utf-8")
 PAGE = f"/admin/processes/{KEY}"
+
+
+def lint(text: str):
+    return parse_bundle(bundle_from_text(text))
 
 
 def _upload(web, text: str, filename: str = "edited.bpmn"):
@@ -114,3 +122,38 @@ def test_a_version_can_be_downloaded_and_reactivated(app, web):
     assert _upload(web, SOURCE).status_code == 302  # going back to the shipped diagram
     active = [v.version for v in _versions() if v.active]
     assert active == [1]
+
+
+def test_the_browser_editor_saves_a_new_version_or_shows_the_lint_error(app, web):
+    web.login("hr_province")
+    page = web.client.get(f"{PAGE}/edit").get_data(as_text=True)
+    token = web.csrf(f"{PAGE}/edit")
+    headers = {"X-CSRFToken": token, "Content-Type": "application/xml"}
+    if (Path(app.static_folder) / "node_modules/bpmn-js/dist/bpmn-modeler.production.min.js").is_file():
+        assert "bpmn-modeler.production.min.js" in page
+        with web.client.get("/static/node_modules/bpmn-js/dist/bpmn-modeler.production.min.js") as script:
+            assert script.status_code == 200
+    else:
+        assert "npm" in page
+
+    r = web.client.post(f"{PAGE}/xml", data=SOURCE.replace("return_count = 0", "import os"), headers=headers)
+    assert r.status_code == 422
+    assert "init" in r.get_json()["error"]["fields"]["file"]
+    assert web.client.post(f"{PAGE}/xml", data=_without_supervisory_step(SOURCE),
+                           headers={"Content-Type": "application/xml"}).status_code == 400  # no CSRF token
+    r = web.client.post(f"{PAGE}/xml", data=_without_supervisory_step(SOURCE), headers=headers)
+    assert r.status_code == 200 and r.get_json()["version"] == 2
+    assert [v.version for v in _versions() if v.active] == [2]
+
+
+def test_a_diagram_written_by_bpmn_js_keeps_its_forms_and_passes_the_lint(app, tmp_path):
+    node = shutil.which("node")
+    moddle = Path(app.static_folder) / "node_modules/bpmn-moddle"
+    if node is None or not moddle.is_dir():
+        pytest.skip("node or bpmn-js (installed by scripts/install.sh through npm) is not available")
+    out = tmp_path / "edited.bpmn"
+    subprocess.run([node, str(Path(__file__).parent / "js/roundtrip.mjs"), str(PROCESSES_DIR / f"{KEY}.bpmn"),
+                    str(out)], check=True, timeout=60)
+    parsed = lint(out.read_text(encoding="utf-8"))
+    assert parsed.user_tasks["supervisory_review"].lane == "hr_bureau"
+    assert parsed.user_tasks["unit_review"].form == "review.schema.json"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -63,3 +65,31 @@ def download(key: str, number: int):
     version = services.version(web_actor(), key, number)
     return Response(version.bpmn_xml, mimetype="application/xml", headers={
         "Content-Disposition": f'attachment; filename="{key}-v{number}.bpmn"'})
+
+
+def editor_available() -> bool:
+    """bpmn-js is installed by scripts/install.sh when npm is present."""
+    bundle = Path(current_app.static_folder or "") / "node_modules/bpmn-js/dist/bpmn-modeler.production.min.js"
+    return bundle.is_file()
+
+
+@bp.get("/<key>/edit")
+@login_required
+def edit(key: str):
+    rows = services.history(web_actor(), key)
+    current = next((r.version for r in rows if r.version.active), rows[0].version)
+    return render_template("processes_admin/edit.html", key=key, current=current, available=editor_available())
+
+
+@bp.post("/<key>/xml")
+@login_required
+def save_xml(key: str):
+    """The editor posts the diagram as XML (CSRF token in the X-CSRFToken header); answers JSON."""
+    try:
+        version = services.upload(web_actor(), key, f"{key}.bpmn", request.get_data(cache=False))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return jsonify(exc.to_dict()), exc.status
+    db.session.commit()
+    flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
+    return jsonify({"version": version.version, "redirect": url_for("processes_admin.detail", key=key)})
