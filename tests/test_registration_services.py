@@ -457,3 +457,16 @@ def test_lockout_after_configured_failures_shows_time_left_and_expires(app):
         assert authenticate("chenshihui", "Demo12345").id == chen.id
     finally:
         app.config["LOCKOUT_FAILURES"] = 5
+
+
+def test_unit_without_review_authority_leaves_the_review_to_the_hr_bureau(app):
+    org("市第一人民医院").review_enabled = False
+    db.session.commit()
+    instance = register()
+    task = only_task(instance)
+    assert task.lane == "hr_bureau" and task.candidate_org_id == org("市人力资源和社会保障局").id
+    with pytest.raises(NotFound):
+        wf.visible_task(task.id, actor("hospital_admin"))
+    wf.complete_task(task.id, {"outcome": "approve"}, actor=actor("hr_city"))
+    db.session.commit()
+    assert user("zhangsan").status == "active"
