@@ -106,7 +106,7 @@ def test_person_stays_pending_until_the_unit_approves(app):
     assert authenticate("zhangsan", PASSWORD).id == zhang.id
     assert authenticate(ZHANG.lower() if ZHANG.endswith("X") else ZHANG, PASSWORD).id == zhang.id
     p = db.session.scalar(select(Person).where(Person.id_number == ZHANG))
-    assert p.user_id == zhang.id and p.unit.name == "市第一人民医院"
+    assert p.user_id == zhang.id and p.unit.name == "市第一人民医院" and p.gender == "男"
     assert any(m.organisation.name == "市第一人民医院" and m.role == Role.MEMBER
                for m in db.session.scalars(select(Membership).where(Membership.user_id == zhang.id)))
     # the password and the code never enter the workflow data

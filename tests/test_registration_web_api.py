@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 from sqlalchemy import func, select
 
@@ -51,6 +52,16 @@ def test_person_registration_through_the_api(client):
     r = client.post(f"/api/v1/tasks/{items[0]['id']}/complete", json={"outcome": "approve"}, headers=hospital)
     assert r.status_code == 200 and r.get_json()["status"] == "completed"
     assert client.post("/api/v1/auth/token", json={"login": "zhangsan", "password": PASSWORD}).status_code == 200
+
+
+def test_registrations_cannot_be_started_as_ordinary_processes(client):
+    chen = api_token(client, "chenshihui")
+    keys = [p["key"] for p in client.get("/api/v1/processes", headers=chen).get_json()]
+    assert "person_registration" not in keys and "organisation_registration" not in keys
+    r = client.post("/api/v1/processes/person_registration/instances", headers=chen,
+                    json={"login": "x", "name": "x", "person_id_number": ZHANG, "mobile": "13912345678",
+                          "unit_id": org("市第一人民医院").id})
+    assert r.status_code == 403
 
 
 def test_api_field_errors_and_unknown_units(client):
@@ -201,7 +212,9 @@ def test_pending_user_is_told_whom_to_contact_on_the_login_page(client, web):
 
 def test_person_registers_on_the_web(web):
     page = web.client.get("/register").get_data(as_text=True)
-    assert "市第一人民医院" in page and "市卫生健康委员会" not in page  # only employer units to choose
+    # the whole tree is shown; only employer units can be chosen
+    assert re.search(r'<option value="\d+"\s*>\W*市第一人民医院', page)
+    assert re.search(r'<option value="\d+" disabled\s*>\W*市卫生健康委员会', page)
     data = person()
     r = web.post_form("/register", {**data, "action": "send_code"})
     assert r.status_code == 200 and "验证码已发送" in r.get_data(as_text=True)

@@ -41,6 +41,14 @@ def _org_choices(*kinds: OrgKind) -> list[tuple[Organisation, int]]:
     return [(o, max(0, o.path.count("/") - 2)) for o in rows]
 
 
+def _org_tree(*selectable: OrgKind) -> list[tuple[Organisation, int, bool]]:
+    """Every active organisation in tree order with its depth and whether it may be chosen: the
+    picker shows the whole tree, the other kinds as headings that cannot be selected."""
+    rows = db.session.scalars(select(Organisation).where(Organisation.status == OrgStatus.ACTIVE)
+                              .order_by(Organisation.path).limit(5000))
+    return [(o, max(0, o.path.count("/") - 2), o.kind in selectable) for o in rows]
+
+
 def _send_code_or_none(fn, *args) -> dict[str, str]:
     try:
         _flash_code(fn(*args), args[-1])
@@ -80,7 +88,7 @@ def register_person():
                 flash(_("注册申请已提交，请等待所在单位审核；审核通过后即可登录"), "success")
                 return redirect(url_for("accounts.login"))
     return render_template("registration/person.html", values=values, errors=errors,
-                           units=_org_choices(OrgKind.EMPLOYER_UNIT)), status
+                           units=_org_tree(OrgKind.EMPLOYER_UNIT)), status
 
 
 @bp.route("/register/organisation", methods=["GET", "POST"])
