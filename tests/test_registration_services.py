@@ -470,3 +470,21 @@ def test_unit_without_review_authority_leaves_the_review_to_the_hr_bureau(app):
     wf.complete_task(task.id, {"outcome": "approve"}, actor=actor("hr_city"))
     db.session.commit()
     assert user("zhangsan").status == "active"
+
+
+def test_sub_admins_review_registrations_only_with_the_people_module(app):
+    hospital = org("市第一人民医院")
+    for login, perms in (("hr_clerk", ["people"]), ("credit_clerk", ["credit_review"])):
+        u = User(login=login, name=login, password_hash="x")
+        db.session.add(u)
+        db.session.flush()
+        db.session.add(Membership(user_id=u.id, organisation_id=hospital.id, role=Role.SUB_ADMIN, permissions=perms))
+    db.session.commit()
+    task = only_task(register())
+    assert inbox.inbox(actor("hr_clerk"), process="person_registration").total == 1
+    assert inbox.inbox(actor("credit_clerk"), process="person_registration").total == 0
+    with pytest.raises(NotFound):
+        wf.complete_task(task.id, {"outcome": "approve"}, actor=actor("credit_clerk"))
+    wf.complete_task(task.id, {"outcome": "approve"}, actor=actor("hr_clerk"))
+    db.session.commit()
+    assert queries.reviewed(actor("hr_clerk")).total == 1 and queries.reviewed(actor("credit_clerk")).total == 0

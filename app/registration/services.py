@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 from werkzeug.security import check_password_hash
 
@@ -83,6 +84,15 @@ def _int(value: Any) -> int | None:
 
 
 # --------------------------------------------------------------------------- accounts
+
+
+def _flush_unique(fields: dict[str, str]) -> None:
+    """Flush; a concurrent registration that took the same unique key becomes a field error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationFailed(MESSAGE, fields) from None
 
 
 def _account_errors(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -157,7 +167,7 @@ def _pending_user(data: dict[str, Any], prefix: str = "") -> User:
     user.failed_logins, user.locked_until = 0, None
     if reuse is None:
         db.session.add(user)
-    db.session.flush()
+    _flush_unique({p + "login": "该用户名或公民身份号码刚刚已被注册，请更换后重试"})
     return user
 
 
@@ -306,7 +316,7 @@ def register_organisation(data: dict[str, Any], licence: FileStorage | None, *, 
     org.region, org.industry = _s(data, "region", 100), _s(data, "industry", 100)
     if reuse is None:
         db.session.add(org)
-    db.session.flush()
+    _flush_unique({"uscc": "该统一社会信用代码刚刚已被注册"})
     org.path = f"{parent.path}{org.id}/"
     profile = db.session.get(OrganisationProfile, org.id) or OrganisationProfile(organisation_id=org.id)
     profile.nature = _s(data, "nature", 50) or None
