@@ -38,6 +38,9 @@ def create_app(config_class: type = Config) -> Flask:
     from app.credits import workflow_hooks
 
     workflow_hooks.register()
+    from app.registration import workflow_hooks as registration_hooks
+
+    registration_hooks.register()
 
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
@@ -51,6 +54,12 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(processes_admin_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
+    from app.registration.api import bp as registration_api_bp
+    from app.registration.views import bp as registration_bp
+
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(registration_api_bp, url_prefix="/api/v1")
+    csrf.exempt(registration_api_bp)
 
     from app.core.web import register_web
 

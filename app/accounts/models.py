@@ -24,6 +24,8 @@ class OrgStatus(enum.StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     DISABLED = "disabled"
+    #: A registration the parent organisation turned down; the same USCC may register again.
+    REJECTED = "rejected"
 
 
 class Role(enum.StrEnum):

@@ -16,6 +16,7 @@ ERRORS = {
     "400": "bad request", "401": "missing or invalid token", "403": "not allowed",
     "404": "not found or outside the actor's scope", "409": "the task is no longer open",
     "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
+    "429": "too many requests (e.g. verification codes)",
 }
 
 
@@ -99,6 +100,9 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/tasks/complete", operations={"post": {
         "summary": "Batch review (批量审核)", "requestBody": _json_body("BatchCompleteArgs"),
         "responses": _responses("200", "BatchResult", "401", "422")}})
+    from app.registration.openapi import add_paths as add_registration_paths
+
+    add_registration_paths(spec, _responses, _json_body)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc
