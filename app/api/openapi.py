@@ -99,6 +99,9 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/tasks/complete", operations={"post": {
         "summary": "Batch review (批量审核)", "requestBody": _json_body("BatchCompleteArgs"),
         "responses": _responses("200", "BatchResult", "401", "422")}})
+    from app.orgadmin.api import add_to_spec
+
+    add_to_spec(spec, _responses, _json_body)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc
