@@ -230,6 +230,13 @@ def test_no_organisation_sees_or_acts_on_another_organisations_admins(app):
     for call in (lambda a: org.remove_sub_admin(a, m.id), lambda a: org.transfer_super_admin(a, m.id)):
         with pytest.raises(NotFound):
             call(health)
+    hosp_admin_m = org.list_admins(actor("hospital_admin"), hosp_id)[0].membership
+    org.set_admin_active(health, hosp_admin_m.id, False)
+    db.session.commit()
+    with pytest.raises(AuthenticationFailed):
+        authenticate("hospital_admin", "Demo12345")
+    org.set_admin_active(health, hosp_admin_m.id, True)
+    db.session.commit()
     # ... and nothing outside its subtree
     tech_admin_m = org.list_admins(tech, org_id(TECH))[0].membership
     with pytest.raises(NotFound):

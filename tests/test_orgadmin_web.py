@@ -30,7 +30,8 @@ def test_admin_pages_render_and_add_a_sub_admin(web):
     web.login("hospital_admin")
     page = web.client.get("/org/admins").get_data(as_text=True)
     assert "本单位管理员" in page and "选择成为管理员" in page and "注册成为管理员" in page and "添加成为管理员" in page
-    assert "机构管理" in page  # the navigation entry
+    assert "机构管理" in page and "内设部门" in page  # the navigation entry and the tabs
+    assert "下属机构" not in page  # a unit supervises nobody
     for url, text in (("/org/roles", "学时审核员"), ("/org/departments", "继续教育办公室")):
         r = web.client.get(url)
         assert r.status_code == 200 and text in r.get_data(as_text=True)
@@ -119,13 +120,15 @@ def test_web_review_needs_the_credit_review_module(web, declaration):
     assert web.client.get(f"/tasks/{task_id}").status_code == 404
     r = web.post_form("/tasks", {"outcome": "approve", "comment": ""}, post_url=f"/tasks/{task_id}")
     assert r.status_code == 404
-    assert web.client.get("/org/admins").status_code == 400  # only the super admin manages administrators
+    assert web.client.get("/org/admins").status_code == 403  # only the super admin manages administrators
+    assert "机构管理" not in web.client.get("/tasks").get_data(as_text=True)  # no /org page for this role
     assert wf.open_tasks(inst)[0].id == task_id and wf.open_tasks(inst)[0].completed_at is None
 
 
 def test_subordinate_pages_switch_review_and_reset_a_subordinate_admin(web):
     web.login("health_admin")
     html = web.client.get("/org/subordinates").get_data(as_text=True)
+    assert "下属机构" in html
     assert "市第一人民医院" in html and "市一医院管理员" in html and "福州智造" not in html
     hosp = db.session.scalar(select(Organisation).where(Organisation.name == "市第一人民医院"))
     r = web.post_form(f"/org/subordinates/{hosp.id}", {}, post_url=f"/org/subordinates/{hosp.id}/review-off")
@@ -139,3 +142,20 @@ def test_subordinate_pages_switch_review_and_reset_a_subordinate_admin(web):
     tech = db.session.scalar(select(Organisation.id).where(Organisation.name == "福州智造科技有限公司"))
     assert web.client.get(f"/org/subordinates/{tech}").status_code == 404
     assert web.post_form("/org/subordinates", {}, post_url=f"/org/subordinates/{tech}/disable").status_code == 404
+
+
+def test_sub_admin_with_the_organisation_module_manages_departments_and_subordinates(web):
+    from app.orgadmin import services as org
+
+    health = db.session.scalar(select(Organisation.id).where(Organisation.name == "市卫生健康委员会"))
+    org.register_sub_admin(actor("health_admin"), health, login="kejiao", name="科教处干事",
+                           id_number="350102199201010029", password="Kejiao2026", role_id=role_id("审核与机构管理"))
+    db.session.commit()
+    web.login("kejiao", "Kejiao2026")
+    r = web.client.get("/org/")
+    assert r.status_code == 302 and "/org/departments" in r.headers["Location"]
+    html = web.client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "科技教育处" in html and "下属机构" in html and ">管理员<" not in html
+    assert "市第一人民医院" in web.client.get("/org/subordinates").get_data(as_text=True)
+    r = web.client.get("/org/admins")
+    assert r.status_code == 302 and "/org/departments" in r.headers["Location"]

@@ -78,6 +78,12 @@ def can_supervise(actor: Actor, org_id: int) -> bool:
     return m is not None and m.organisation.kind in SUPERVISING_KINDS and m.can(ORG_MODULE)
 
 
+def capabilities(actor: Actor, org_id: int) -> dict[str, bool]:
+    """Which /org pages the actor may open for ``org_id`` (drives tabs and the navigation)."""
+    return {"admins": is_super_admin(actor, org_id), "roles": is_super_admin(actor, org_id),
+            "departments": can_manage_departments(actor, org_id), "subordinates": can_supervise(actor, org_id)}
+
+
 def supervised_org(actor: Actor, org_id: int) -> Organisation:
     """A subordinate organisation: strictly below one the actor supervises; else NotFound."""
     org = db.session.get(Organisation, org_id)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.models import PERMISSION_MODULES, Role
 from app.core.auth import web_actor
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.orgadmin import services
 
@@ -22,9 +22,13 @@ _ALLOWED_WHILE_FORCED = {"orgadmin.password", "accounts.logout", "accounts.login
 
 @bp.app_context_processor
 def _nav() -> dict[str, Any]:
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated or not any(m.role in (Role.ADMIN, Role.SUB_ADMIN)
+                                                    for m in current_user.memberships):
         return {"nav_org_admin": False}
-    return {"nav_org_admin": any(m.role in (Role.ADMIN, Role.SUB_ADMIN) for m in current_user.memberships)}
+    actor = web_actor()
+    return {"nav_org_admin": any(any(services.capabilities(actor, o.id).values())
+                                 for o in services.managed_organisations(actor)),
+            "org_caps": lambda org_id: services.capabilities(actor, org_id)}
 
 
 @bp.before_app_request
@@ -71,18 +75,22 @@ def _admins_page(org, *, errors: dict[str, str] | None = None, form: str | None 
 
 
 def _redirect_for_sub_admin(org):
-    actor = web_actor()
-    if services.can_supervise(actor, org.id):
-        return redirect(url_for("orgadmin.subordinates", org=org.id))
-    if services.can_manage_departments(actor, org.id):
-        return redirect(url_for("orgadmin.departments", org=org.id))
-    raise DomainError(_("只有本单位超级管理员可以管理管理员和角色"))
+    """A sub-admin opening a super-admin page goes to the first /org page they may use."""
+    caps = services.capabilities(web_actor(), org.id)
+    for page in ("admins", "departments", "subordinates"):
+        if caps[page]:
+            return redirect(url_for(f"orgadmin.{page}", org=org.id))
+    raise PermissionDenied(_("您在本机构没有可以使用的管理功能，请联系本单位超级管理员"))
 
 
 @bp.get("/")
 @login_required
 def index():
-    return redirect(url_for("orgadmin.admins", org=_org_id()))
+    actor = web_actor()
+    for org in services.managed_organisations(actor):
+        if any(services.capabilities(actor, org.id).values()):
+            return _redirect_for_sub_admin(org)
+    return _redirect_for_sub_admin(_org())
 
 
 @bp.get("/admins")
