@@ -112,6 +112,7 @@ def test_subordinates_review_switch_through_the_api(client, declaration):
     city = api_token(client, "hr_city")
     r = client.get("/api/v1/org/subordinates?q=卫生", headers=city).get_json()
     assert [i["name"] for i in r["items"]] == ["市卫生健康委员会"] and r["items"][0]["review_enabled"] is True
+    assert r["items"][0]["parent"] == "市人力资源和社会保障局"
     health_id = r["items"][0]["id"]
     admins = client.get(f"/api/v1/org/subordinates/{health_id}/admins", headers=city).get_json()
     assert [a["login"] for a in admins] == ["health_admin"]

@@ -107,6 +107,7 @@ class SubordinateSchema(Schema):
     status = fields.String(required=True, metadata={"description": "pending / active / disabled"})
     review_enabled = fields.Boolean(required=True, metadata={"description": "关闭审核权限 when false"})
     admins = fields.List(fields.String(), metadata={"description": "super administrators' names"})
+    parent = fields.String(allow_none=True, metadata={"description": "name of the organisation directly above"})
 
 
 class PasswordResetSchema(Schema):
@@ -179,7 +180,8 @@ def department_json(d: Department, depth: int | None = None) -> dict[str, Any]:
 def subordinate_json(row: services.SubordinateRow) -> dict[str, Any]:
     o = row.org
     return {"id": o.id, "name": o.name, "kind": str(o.kind), "parent_id": o.parent_id, "region": o.region,
-            "status": str(o.status), "review_enabled": o.review_enabled, "admins": row.admins}
+            "status": str(o.status), "review_enabled": o.review_enabled, "admins": row.admins,
+            "parent": row.parent_name}
 
 
 # --- endpoints -----------------------------------------------------------------------------------

@@ -520,6 +520,7 @@ def update_department(actor: Actor, dept_id: int, *, name: str | None = None, pa
 class SubordinateRow:
     org: Organisation
     admins: list[str]
+    parent_name: str | None = None
 
 
 def list_subordinates(actor: Actor, org_id: int, q: str | None = None, page: int = 1, per_page: int = 50
@@ -536,12 +537,14 @@ def list_subordinates(actor: Actor, org_id: int, q: str | None = None, page: int
     orgs = list(db.session.scalars(stmt.order_by(Organisation.path).limit(per_page)
                                    .offset((page - 1) * per_page)))
     names: dict[int, list[str]] = {}
+    parents = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({o.parent_id for o in orgs if o.parent_id})))) if orgs else {}
     if orgs:
         rows = db.session.execute(select(Membership.organisation_id, User.name).join(User).where(
             Membership.organisation_id.in_([o.id for o in orgs]), Membership.role == Role.ADMIN))
         for oid, name in rows:
             names.setdefault(oid, []).append(name)
-    return [SubordinateRow(o, names.get(o.id, [])) for o in orgs], total
+    return [SubordinateRow(o, names.get(o.id, []), parents.get(o.parent_id)) for o in orgs], total
 
 
 def set_org_status(actor: Actor, org_id: int, active: bool) -> Organisation:
