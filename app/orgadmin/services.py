@@ -537,8 +537,10 @@ def list_subordinates(actor: Actor, org_id: int, q: str | None = None, page: int
     orgs = list(db.session.scalars(stmt.order_by(Organisation.path).limit(per_page)
                                    .offset((page - 1) * per_page)))
     names: dict[int, list[str]] = {}
-    parents = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({o.parent_id for o in orgs if o.parent_id})))) if orgs else {}
+    parents: dict[int, str] = {}
+    if orgs:
+        parents = {i: n for i, n in db.session.execute(select(Organisation.id, Organisation.name).where(
+            Organisation.id.in_({o.parent_id for o in orgs if o.parent_id})))}
     if orgs:
         rows = db.session.execute(select(Membership.organisation_id, User.name).join(User).where(
             Membership.organisation_id.in_([o.id for o in orgs]), Membership.role == Role.ADMIN))
