@@ -159,3 +159,21 @@ def test_sub_admin_with_the_organisation_module_manages_departments_and_subordin
     assert "市第一人民医院" in web.client.get("/org/subordinates").get_data(as_text=True)
     r = web.client.get("/org/admins")
     assert r.status_code == 302 and "/org/departments" in r.headers["Location"]
+
+
+def test_department_edits_show_field_errors_in_place(web):
+    from app.orgadmin.models import Department
+
+    web.login("hospital_admin")
+    med = db.session.scalar(select(Department).where(Department.name == "医务科"))
+    office = db.session.scalar(select(Department).where(Department.name == "继续教育办公室"))
+    r = web.post_form("/org/departments", {"name": "医务科", "parent_id": office.id},
+                      post_url=f"/org/departments/{med.id}")
+    assert r.status_code == 422 and "上级部门不能是本部门或其下级部门" in r.get_data(as_text=True)
+    db.session.refresh(med)
+    assert med.parent_id is None
+    r = web.post_form("/org/departments", {"name": "医学教育科", "parent_id": ""},
+                      post_url=f"/org/departments/{med.id}")
+    assert r.status_code == 302
+    db.session.refresh(med)
+    assert med.name == "医学教育科"

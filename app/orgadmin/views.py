@@ -213,8 +213,13 @@ def update_role(role_id: int):
         services.delete_role(actor, role_id)
         message = _("已删除角色")
     else:
-        services.update_role(actor, role_id, name=request.form.get("name", ""),
-                             modules=request.form.getlist("modules"))
+        try:
+            services.update_role(actor, role_id, name=request.form.get("name", ""),
+                                 modules=request.form.getlist("modules"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = {f"role-{role_id}-{k}": v for k, v in exc.fields.items()}
+            return _roles_page(services.current_org(actor, org_id), errors=errors, status=422)
         message = _("已保存角色")
     db.session.commit()
     flash(message, "success")
@@ -260,8 +265,13 @@ def update_department(dept_id: int):
     if status:
         services.update_department(actor, dept_id, status=status)
     else:
-        services.update_department(actor, dept_id, name=request.form.get("name", ""), parent_id=_int("parent_id"),
-                                   move=True)
+        try:
+            services.update_department(actor, dept_id, name=request.form.get("name", ""),
+                                       parent_id=_int("parent_id"), move=True)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = {f"dept-{dept_id}-{k}": v for k, v in exc.fields.items()}
+            return _departments_page(services.current_org(actor, org_id), errors=errors, status=422)
     db.session.commit()
     flash(_("已保存部门"), "success")
     return _back("orgadmin.departments", org_id)
