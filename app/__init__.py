@@ -53,6 +53,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(credits_bp)
     app.register_blueprint(processes_admin_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from app.orgadmin.views import bp as orgadmin_bp
+
+    app.register_blueprint(orgadmin_bp)
     csrf.exempt(api_bp)
     from app.registration.api import bp as registration_api_bp
     from app.registration.views import bp as registration_bp

@@ -2,6 +2,7 @@
 
 from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa: F401
 from app.credits.models import CreditRecord  # noqa: F401
+from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401

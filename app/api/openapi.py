@@ -103,6 +103,9 @@ def openapi_document() -> dict[str, Any]:
     from app.registration.openapi import add_paths as add_registration_paths
 
     add_registration_paths(spec, _responses, _json_body)
+    from app.orgadmin.api import add_to_spec
+
+    add_to_spec(spec, _responses, _json_body)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc
