@@ -48,6 +48,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(credits_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from app.archive.views import bp as archive_bp
+
+    app.register_blueprint(archive_bp)
     csrf.exempt(api_bp)
 
     from app.core.web import register_web

@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 
 from app.api import views  # noqa: E402,F401
+from app.archive import api as _archive_api  # noqa: E402,F401

@@ -99,6 +99,9 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/tasks/complete", operations={"post": {
         "summary": "Batch review (批量审核)", "requestBody": _json_body("BatchCompleteArgs"),
         "responses": _responses("200", "BatchResult", "401", "422")}})
+    from app.archive.openapi import add_paths as add_archive_paths
+
+    add_archive_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc

@@ -117,8 +117,10 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
 
 
 def register() -> None:
+    from app.archive.records import record_declaration
+
     register_operation("record_credit_hours", record_credit_hours)
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
-        summarise=summarise, can_start=can_start,
+        summarise=summarise, can_start=can_start, on_data=record_declaration,
     ))
