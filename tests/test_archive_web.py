@@ -95,3 +95,28 @@ def test_cli_recount(app):
     assert archive.stored_verification(chen(), 2026).verified
     result = app.test_cli_runner().invoke(args=["archive", "recount", "--year", "2026", "--id-number", "1"])
     assert result.exit_code != 0
+
+
+def test_declaration_page_offers_the_precheck_inline(web):
+    add("professional", "80", 1)
+    web.login("chenshihui")
+    html = web.client.get("/declare").get_data(as_text=True)
+    assert 'id="precheck-btn"' in html and "学时预检" in html
+    r = web.client.get("/archive/precheck?format=json&year=2026&subject_type=public&hours=10&days=1")
+    body = r.get_json()
+    assert r.status_code == 200 and body["credited_hours"] == 6 and body["capped"] is True
+    assert body["verified_after"] is False and body["hours_after"]["total"] == 86
+    assert body["missing_after"] == ["总学时还差4学时（已计入86学时，要求不少于90学时）"]
+    r = web.client.get("/archive/precheck?format=json&year=2026&hours=-1")
+    assert r.status_code == 422 and "hours" in r.get_json()["error"]["fields"]
+
+
+def test_recount_job_works_in_batches_within_scope(app, as_user):
+    from app.archive.jobs import recount_job
+
+    add("professional", "60", 1)
+    add("public", "30", 2)
+    assert recount_job(2026, as_user("hospital_admin").id, batch=1) == 2
+    assert recount_job(2026, as_user("hr_district").id, batch=1) == 1
+    db.session.expire_all()
+    assert archive.stored_verification(chen(), 2026).verified

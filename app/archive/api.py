@@ -9,8 +9,10 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.archive import records, services
+from app.archive.jobs import recount_job
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
+from app.core.jobs import enqueue
 from app.core.validators import mask_id_number
 from app.credits.models import LEARNING_FORMS
 from app.extensions import db
@@ -94,11 +96,12 @@ def archive_recount():
     if id_number or not actor.managed_orgs:
         person = services.visible_person(actor, id_number)
         services.verify_year(person, year)
-        count = 1
-    else:
-        count = services.recount(year, actor=actor)
-    db.session.commit()
-    return jsonify({"year": year, "verified_persons": count})
+        db.session.commit()
+        return jsonify({"year": year, "verified_persons": 1})
+    result = enqueue(recount_job, year, actor.id)
+    if isinstance(result, int):
+        return jsonify({"year": year, "verified_persons": result})
+    return jsonify({"year": year, "job_id": result.id}), 202
 
 
 @bp.get("/credit-declarations")

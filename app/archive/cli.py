@@ -26,6 +26,11 @@ def recount(year: int, id_numbers: tuple[str, ...]) -> None:
         person_ids = list(db.session.scalars(select(Person.id).where(Person.id_number.in_(wanted))))
         if len(person_ids) != len(set(wanted)):
             raise click.ClickException("some ID numbers were not found")
-    count = do_recount(year, person_ids=person_ids)
-    db.session.commit()
+    if person_ids is None:
+        from app.archive.jobs import recount_job
+
+        count = recount_job(year)  # commits per batch
+    else:
+        count = do_recount(year, person_ids=person_ids)
+        db.session.commit()
     click.echo(f"verified {count} person(s) for {year}")

@@ -79,7 +79,8 @@ def add_paths(spec) -> None:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["year"],
             "properties": {"year": {"type": "integer"}, "person_id_number": {"type": "string"}}}}}},
-        "responses": _resp(None, "401", "404", "422")}})
+        "responses": {**_resp(None, "401", "404", "422"),
+                      "202": {"description": "with Redis: the recount runs as a background job (job_id)"}}}})
     spec.path(path="/credit-declarations", operations={"get": {
         "summary": "Credit-hour records lists (学时申报记录 / 单位申报记录)",
         "parameters": [_q("scope", enum=["mine", "unit", "org"], default="mine"),

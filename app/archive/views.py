@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.archive import records, services
+from app.archive.jobs import recount_job
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.jobs import enqueue
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
 from app.people.models import Person
@@ -79,9 +81,11 @@ def recount():
     if request.form.get("all") == "1":
         if not actor.managed_orgs:
             raise PermissionDenied(_("只有单位、主管部门和人社部门的管理员可以批量重新统计学时"))
-        count = services.recount(year, actor=actor)
-        db.session.commit()
-        flash(_("已重新统计 %(year)s 年度 %(count)s 人的学时", year=year, count=count), "success")
+        result = enqueue(recount_job, year, actor.id)
+        if isinstance(result, int):
+            flash(_("已重新统计 %(year)s 年度 %(count)s 人的学时", year=year, count=result), "success")
+        else:
+            flash(_("已在后台开始重新统计 %(year)s 年度学时，稍后刷新查看结果", year=year), "info")
         return redirect(url_for("archive.search", year=year))
     person = services.visible_person(actor, id_number)
     row = services.verify_year(person, year)
@@ -129,6 +133,10 @@ def precheck():
             result = services.precheck(actor, values)
         except ValidationFailed as exc:
             errors, message = exc.fields, exc.message
+    if request.args.get("format") == "json":  # the declaration page asks inline
+        if errors:
+            return jsonify({"error": {"code": "validation_failed", "message": message, "fields": errors}}), 422
+        return jsonify(result.to_dict() if result else {})
     return render_template("archive/precheck.html", values=values, result=result, errors=errors,
                            message=message, subjects=SUBJECT_TYPES, org_user=bool(actor.managed_orgs)), \
         (422 if errors else 200)
