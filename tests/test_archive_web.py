@@ -120,3 +120,16 @@ def test_recount_job_works_in_batches_within_scope(app, as_user):
     assert recount_job(2026, as_user("hr_district").id, batch=1) == 1
     db.session.expire_all()
     assert archive.stored_verification(chen(), 2026).verified
+
+
+def test_cli_check_rule(app, tmp_path):
+    from app.workflow.decisions import decisions_dir
+
+    result = app.test_cli_runner().invoke(args=["archive", "check-rule", "--year", "2026"])
+    assert result.exit_code == 0, result.output
+    assert "min_total: 90" in result.output and "professional_ratio: 2/3" in result.output
+    bad = tmp_path / "bad.dmn"
+    text = (decisions_dir() / "annual_verification.dmn").read_text(encoding="utf-8")
+    bad.write_text(text.replace("<text>90</text>", "<text>open('x')</text>"), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["archive", "check-rule", str(bad)])
+    assert result.exit_code == 1 and "rule_default_total" in result.output

@@ -34,3 +34,31 @@ def recount(year: int, id_numbers: tuple[str, ...]) -> None:
         count = do_recount(year, person_ids=person_ids)
         db.session.commit()
     click.echo(f"verified {count} person(s) for {year}")
+
+
+@archive_cli.command("check-rule")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--year", type=int, default=None, help="show the requirement for this year")
+@click.option("--province", default=None)
+@click.option("--title-level", default=None)
+def check_rule(file: str | None, year: int | None, province: str | None, title_level: str | None) -> None:
+    """Parse and lint an annual verification table (default processes/annual_verification.dmn)
+    and show what it asks for the given inputs, without saving anything."""
+    import sys
+    from datetime import date
+    from pathlib import Path
+
+    from app.workflow.decisions import DecisionError, decisions_dir, evaluate, parse_decision
+    from app.workflow.engine import ProcessDefinitionError
+
+    path = Path(file) if file else decisions_dir() / "annual_verification.dmn"
+    try:
+        decision = parse_decision(path.read_text(encoding="utf-8"), "annual_verification")
+        out = evaluate(decision, {"year": year or date.today().year, "province": province, "region": province,
+                                  "title_level": title_level})
+    except (ProcessDefinitionError, DecisionError) as exc:
+        click.echo(f"invalid {path.name}: {exc}")
+        sys.exit(1)
+    click.echo(f"ok      {path.name} ({decision.content_hash[:12]})")
+    for key, value in out.items():
+        click.echo(f"  {key}: {value}")
