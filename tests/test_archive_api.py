@@ -66,6 +66,8 @@ def test_archive_is_scoped_like_everything_else(client):
     r = client.get(f"/api/v1/archive?person_id_number={CHEN}", headers=h)
     assert r.status_code == 422 and "year" in r.get_json()["error"]["fields"]
     assert client.get("/api/v1/archive?year=2026").status_code == 401
+    r = client.get("/api/v1/archive?year=2026", headers=h)   # an administrator has no archive of their own
+    assert r.status_code == 422 and "person_id_number" in r.get_json()["error"]["fields"]
 
 
 def test_precheck_shows_credited_hours_and_what_is_still_missing(client):

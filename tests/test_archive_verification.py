@@ -230,3 +230,26 @@ def test_approved_declaration_reverifies_the_year_in_the_same_transaction(any_ap
     assert row.verified and row.total_hours == 90 and row.public_hours == 30
     rec = db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id))
     assert rec.days == 3 and rec.start_date == date(2026, 3, 1)
+
+
+def test_variant_by_year_and_title_level(app, tmp_path):
+    text = variant_table(
+        {"id": "senior", "year": ">= 2027", "name": "高级职称自2027年起每年120学时", "total": 120, "ratio": '"2/3"'},
+        {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'})
+    text = text.replace('<inputEntry id="senior_t"><text>-</text>',
+                        '<inputEntry id="senior_t"><text>? in ("正高级", "副高级")</text>')
+    (tmp_path / "annual_verification.dmn").write_text(text, encoding="utf-8")
+    app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        liu, chen = person("刘文斌"), person("陈诗慧")   # 副高级, 中级
+        for p in (liu, chen):
+            add(p, "professional", "60", year=2027)
+            add(p, "public", "30", year=2027)
+            add(p, "professional", "60", year=2026)
+            add(p, "public", "30", year=2026)
+        assert not archive.year_summary(liu, 2027).verified
+        assert archive.year_summary(liu, 2027).missing[0].startswith("总学时还差30学时")
+        assert archive.year_summary(liu, 2026).verified
+        assert archive.year_summary(chen, 2027).verified
+    finally:
+        app.config.pop("DECISIONS_DIR", None)

@@ -53,6 +53,8 @@ def test_org_search_page_filters_and_links_to_archives(web):
     assert "刘文斌" in html and "陈诗慧" not in html
     html = web.client.get(f"/archive?person_id_number={CHEN}&year=2026").get_data(as_text=True)
     assert "陈诗慧" in html and "合格" in html
+    r = web.client.get("/archive?year=2026")
+    assert r.status_code == 302 and "/archive/search?year=2026" in r.headers["Location"]
 
 
 def test_archive_of_a_person_outside_scope_is_404(web):

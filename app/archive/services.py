@@ -330,6 +330,8 @@ def visible_person(actor: Actor, id_number: str | None) -> Person:
     no ID number is given; otherwise 404."""
     if not id_number:
         person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+        if person is None:
+            raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
     else:
         person = db.session.scalar(select(Person).where(Person.id_number == id_number.strip().upper()))
     if person is None or not can_see_person(actor, person):

@@ -58,6 +58,10 @@ def _page_size() -> int:
 def archive():
     actor = web_actor()
     id_number = (request.args.get("person_id_number") or "").strip() or None
+    if id_number is None and actor.managed_orgs and \
+            db.session.scalar(select(Person.id).where(Person.user_id == actor.id)) is None:
+        return redirect(url_for("archive.search", **({"year": request.args["year"]} if "year" in request.args
+                                                     else {})))
     person = services.visible_person(actor, id_number)
     year = _int_arg("year") or date.today().year
     if not 1990 <= year <= 2100:
