@@ -182,3 +182,12 @@ def test_openapi_documents_the_archive(client):
             "/credit-declarations"} <= set(doc["paths"])
     assert set(doc["components"]["schemas"]["Archive"]["required"]) == {
         "person", "year", "hours", "verified", "missing", "records"}
+
+
+def test_search_pages_by_key(client):
+    h = api_token(client, "hr_city")
+    first = client.get("/api/v1/archive/search?year=2026&per_page=2", headers=h).get_json()
+    assert [i["name"] for i in first["items"]] == ["陈诗慧", "刘文斌"] and first["total"] == 3
+    rest = client.get(f"/api/v1/archive/search?year=2026&per_page=2&after={first['next_after']}",
+                      headers=h).get_json()
+    assert [i["name"] for i in rest["items"]] == ["王立平"] and rest["next_after"] is None

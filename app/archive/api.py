@@ -41,6 +41,15 @@ def _page_args() -> tuple[int, int]:
     return int(page), int(per_page)
 
 
+def _after() -> int | None:
+    raw = request.args.get("after")
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed("请求参数有误", {"after": "应为上一页返回的 next_after"})
+    return int(raw)
+
+
 @bp.get("/archive")
 def archive():
     actor = api_actor()
@@ -76,13 +85,14 @@ def archive_search():
     result = services.search(actor, year=year, name=args.get("name"), id_number=args.get("id_number"),
                              region=args.get("region"), title_level=args.get("title_level"),
                              verified=_verified_arg(args.get("verified")), gender=args.get("gender"),
-                             page=page, per_page=per_page)
+                             page=page, per_page=per_page, after=_after())
     return jsonify({"items": [{
         "name": r.person.name, "id_number": mask_id_number(r.person.id_number), "gender": r.person.gender,
         "title_level": r.person.title_level, "unit": r.unit_name, "region": r.region, "year": r.year,
         "total_hours": float(r.total_hours), "verified": r.verified, "result": r.result_label,
         "missing": r.missing,
-    } for r in result.items], "total": result.total, "page": result.page, "per_page": result.per_page})
+    } for r in result.items], "total": result.total, "page": result.page, "per_page": result.per_page,
+        "next_after": result.next_after})
 
 
 @bp.post("/archive/recount")

@@ -72,7 +72,8 @@ def add_paths(spec) -> None:
     spec.path(path="/archive/search", operations={"get": {
         "summary": "Archives of the persons in the actor's scope for a year (stored verification results)",
         "parameters": [_q("year", "integer", required=True), _q("name"), _q("id_number"), _q("region"),
-                       _q("title_level"), _q("gender"), _q("verified", "boolean"), *page],
+                       _q("title_level"), _q("gender"), _q("verified", "boolean"), *page,
+                       _q("after", "integer", description="next_after of the previous page (keyset paging)")],
         "responses": _resp(None, "401", "422")}})
     spec.path(path="/archive/recount", operations={"post": {
         "summary": "重新统计学时: re-verify a year (one person, or everyone in the actor's scope)",

@@ -91,7 +91,9 @@ def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year
     if scope == "unit":
         if subtree is None:
             return RecordsPage([], 0, page, per_page)
-        stmt = stmt.where(ProcessInstance.started_for_org_id.in_(subtree))
+        # declared by a unit for its staff: the summary row's (unit_id, year) index serves this
+        stmt = stmt.where(decl.declared_by_unit.is_(True), decl.unit_id.in_(subtree),
+                          ProcessInstance.started_for_org_id.isnot(None))
     elif scope == "org":
         if subtree is None:
             return RecordsPage([], 0, page, per_page)

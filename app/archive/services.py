@@ -387,6 +387,8 @@ class ArchivePage:
     total: int
     page: int
     per_page: int
+    #: Pass as ``after`` to get the next page by key (None on the last page).
+    next_after: int | None = None
 
     @property
     def pages(self) -> int:
@@ -395,8 +397,12 @@ class ArchivePage:
 
 def search(actor: Actor, *, year: int, name: str | None = None, id_number: str | None = None,
            region: str | None = None, title_level: str | None = None, verified: bool | None = None,
-           gender: str | None = None, page: int = 1, per_page: int = 20) -> ArchivePage:
-    """Archives of the persons in the actor's scope for one year, with the stored verification."""
+           gender: str | None = None, page: int = 1, per_page: int = 20,
+           after: int | None = None) -> ArchivePage:
+    """Archives of the persons in the actor's scope for one year, with the stored verification.
+
+    Ordered by person id; ``after`` (the last person id of the previous page) pages by key,
+    which stays fast on deep pages, instead of ``page``."""
     av = AnnualVerification
     stmt = (select(Person, Organisation, av)
             .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
@@ -418,10 +424,15 @@ def search(actor: Actor, *, year: int, name: str | None = None, id_number: str |
         stmt = stmt.where(or_(av.id.is_(None), av.verified.is_(False)))
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
     page = max(1, page)
-    rows = db.session.execute(stmt.order_by(Person.id).offset((page - 1) * per_page).limit(per_page)).all()
+    if after is not None:
+        stmt = stmt.where(Person.id > after)
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    rows = db.session.execute(stmt.order_by(Person.id).limit(per_page)).all()
     items = [ArchiveRow(person=p, unit_name=o.name if o else None, region=o.region if o else None, year=year,
                         verification=v) for p, o, v in rows]
-    return ArchivePage(items, total or 0, page, per_page)
+    return ArchivePage(items, total or 0, page, per_page,
+                       next_after=items[-1].person.id if len(items) == per_page else None)
 
 
 # --------------------------------------------------------------------------- recount
