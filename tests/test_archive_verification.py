@@ -17,6 +17,7 @@ from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services as wf
+from app.workflow.decisions import evaluate_decision
 from app.workflow.engine import ProcessDefinitionError
 from tests.conftest import actor
 
@@ -204,8 +205,10 @@ def test_unsafe_cell_is_refused_naming_the_cell(app, tmp_path):
         {"id": "bad", "name": "x", "total": "__import__('os').getpid()"}), encoding="utf-8")
     app.config["DECISIONS_DIR"] = str(tmp_path)
     try:
-        with pytest.raises(ProcessDefinitionError, match="bad_total"):
+        with pytest.raises(archive.RuleUnavailable, match="bad_total"):
             archive.year_summary(person("陈诗慧"), YEAR)
+        with pytest.raises(ProcessDefinitionError, match="bad_total"):
+            evaluate_decision("annual_verification", {"year": YEAR, "province": None, "title_level": None})
     finally:
         app.config.pop("DECISIONS_DIR", None)
 
@@ -253,3 +256,27 @@ def test_variant_by_year_and_title_level(app, tmp_path):
         assert archive.year_summary(chen, 2027).verified
     finally:
         app.config.pop("DECISIONS_DIR", None)
+
+
+def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, tmp_path, declaration):
+    (tmp_path / "annual_verification.dmn").write_text("<definitions/>", encoding="utf-8")
+    app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+        db.session.commit()
+        for login in ("tech_admin", "hr_district"):
+            (task,) = wf.open_tasks(inst)
+            wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
+            db.session.commit()
+        assert inst.status == "completed"
+        assert db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id)) is not None
+        client = app.test_client()
+        from tests.conftest import api_token
+
+        r = client.get("/api/v1/archive?year=2026", headers=api_token(client, "wangliping"))
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "rule_unavailable"
+        assert "年度验证规则" in r.get_json()["error"]["message"]
+    finally:
+        app.config.pop("DECISIONS_DIR", None)
+    archive.recount(YEAR)  # once the table is fixed, a recount catches up
+    assert archive.stored_verification(person("王立平"), YEAR).total_hours == 18

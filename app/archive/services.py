@@ -22,12 +22,13 @@ from sqlalchemy import and_, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow.decisions import DecisionError, evaluate_decision
+from app.workflow.engine import ProcessDefinitionError
 
 DECISION_KEY = "annual_verification"
 SUBJECTS = ("public", "professional", "elective")
@@ -45,6 +46,13 @@ TENTH = Decimal("0.1")
 
 
 # --------------------------------------------------------------------------- the rule
+
+
+class RuleUnavailable(DomainError):
+    """The annual verification table cannot be used (it fails to parse or to evaluate)."""
+
+    status = 503
+    code = "rule_unavailable"
 
 
 @dataclass(frozen=True)
@@ -75,19 +83,23 @@ def requirement_for(person: Person, year: int) -> Requirement:
         "region": region or None,
         "title_level": person.title_level,
     }
-    out = evaluate_decision(DECISION_KEY, inputs)
+    try:
+        out = evaluate_decision(DECISION_KEY, inputs)
+    except (ProcessDefinitionError, DecisionError) as exc:
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）有误，请联系管理员：{exc}") from None
     ratio_text = str(out.get("professional_ratio") or "").strip()
     try:
         ratio = Fraction(ratio_text) if ratio_text else None
-    except (ValueError, ZeroDivisionError):
-        raise DecisionError(f"professional_ratio {ratio_text!r} is not a fraction such as \"2/3\"") from None
-    cap = _dec(out.get("daily_cap"))
+        cap = _dec(out.get("daily_cap"))
+        numbers = {k: _dec(out.get(k)) for k in ("min_total", "min_public", "min_professional", "min_elective")}
+    except (ValueError, ZeroDivisionError, ArithmeticError):
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）的输出不是数字或分数（如 90、\"2/3\"）") from None
     return Requirement(
         rule_name=str(out.get("rule_name") or ""),
-        min_total=_dec(out.get("min_total")),
-        min_public=_dec(out.get("min_public")),
-        min_professional=_dec(out.get("min_professional")),
-        min_elective=_dec(out.get("min_elective")),
+        min_total=numbers["min_total"],
+        min_public=numbers["min_public"],
+        min_professional=numbers["min_professional"],
+        min_elective=numbers["min_elective"],
         professional_ratio=ratio if ratio else None,
         daily_cap=cap if cap > 0 else None,
         rule_hash=out["_rule_hash"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -110,9 +111,12 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
     )
     db.session.add(record)
     db.session.flush()
-    from app.archive.services import verify_year
+    from app.archive.services import RuleUnavailable, verify_year
 
-    verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
+    try:
+        verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
+    except RuleUnavailable:  # a broken rule table must not block approvals; a recount catches up
+        logging.getLogger(__name__).exception("annual verification skipped for credit record %s", record.id)
     return {"id": record.id, "recognised_hours": float(record.recognised_hours)}
 
 
