@@ -56,6 +56,9 @@ def create_app(config_class: type = Config) -> Flask:
     from app.orgadmin.views import bp as orgadmin_bp
 
     app.register_blueprint(orgadmin_bp)
+    from app.archive.views import bp as archive_bp
+
+    app.register_blueprint(archive_bp)
     csrf.exempt(api_bp)
     from app.registration.api import bp as registration_api_bp
     from app.registration.views import bp as registration_bp

@@ -1,6 +1,7 @@
 """Imports every model so Alembic and create_all see the whole schema."""
 
 from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa: F401
+from app.archive.models import AnnualVerification, CreditDeclaration  # noqa: F401
 from app.credits.models import CreditRecord  # noqa: F401
 from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401
 from app.people.models import Person  # noqa: F401

@@ -106,6 +106,9 @@ def openapi_document() -> dict[str, Any]:
     from app.orgadmin.api import add_to_spec
 
     add_to_spec(spec, _responses, _json_body)
+    from app.archive.openapi import add_paths as add_archive_paths
+
+    add_archive_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc

@@ -32,6 +32,8 @@ class CreditRecord(TimestampMixin, db.Model):
     recognised_hours: Mapped[Decimal] = mapped_column(Numeric(6, 1), nullable=False)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    #: Training days when known (the daily cap of the annual rule applies to them).
+    days: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     institution_name: Mapped[str | None] = mapped_column(String(200))
     #: declaration / class / grade / results_report
     source: Mapped[str] = mapped_column(String(32), nullable=False)

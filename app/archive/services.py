@@ -1,0 +1,557 @@
+"""Training archive (培训档案) and annual verification (年度验证).
+
+The archive of a person and year is every recognised credit record (whatever its source), the
+hours credited by subject type and the verdict of the annual rule. The rule is the DMN table
+``processes/annual_verification.dmn``: it answers what the person needs for the year (minimum
+hours, professional share, daily cap); this module compares the credited hours with it and says,
+in Chinese sentences, what is missing. Results are stored per person and year
+(:class:`AnnualVerification`) so lists can filter on them; they are refreshed whenever hours
+are recorded and on a recount. Functions never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation
+from app.archive.models import AnnualVerification
+from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.models import utcnow
+from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
+from app.extensions import db
+from app.people.models import Person
+from app.workflow.decisions import DecisionError, evaluate_decision
+from app.workflow.engine import ProcessDefinitionError
+
+DECISION_KEY = "annual_verification"
+SUBJECTS = ("public", "professional", "elective")
+PASS_LABEL = "合格"
+FAIL_LABEL = "不合格"
+#: Where an archive record came from (CreditRecord.source).
+SOURCE_LABELS = {
+    "declaration": "学时申报",
+    "class": "培训班结业",
+    "grade": "等级申报",
+    "results_report": "成果申报",
+}
+ZERO = Decimal("0")
+TENTH = Decimal("0.1")
+
+
+# --------------------------------------------------------------------------- the rule
+
+
+class RuleUnavailable(DomainError):
+    """The annual verification table cannot be used (it fails to parse or to evaluate)."""
+
+    status = 503
+    code = "rule_unavailable"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What the annual rule (the DMN table) asks of one person for one year."""
+
+    rule_name: str
+    min_total: Decimal
+    min_public: Decimal
+    min_professional: Decimal
+    min_elective: Decimal
+    professional_ratio: Fraction | None
+    daily_cap: Decimal | None
+    rule_hash: str
+
+
+def _dec(value: Any) -> Decimal:
+    if value in (None, ""):
+        return ZERO
+    return Decimal(str(value))
+
+
+def requirement_for(person: Person, year: int) -> Requirement:
+    region = (person.unit.region if person.unit is not None else None) or ""
+    inputs = {
+        "year": int(year),
+        "province": region.split("-")[0] or None,
+        "region": region or None,
+        "title_level": person.title_level,
+    }
+    try:
+        out = evaluate_decision(DECISION_KEY, inputs)
+    except (ProcessDefinitionError, DecisionError) as exc:
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）有误，请联系管理员：{exc}") from None
+    ratio_text = str(out.get("professional_ratio") or "").strip()
+    try:
+        ratio = Fraction(ratio_text) if ratio_text else None
+        cap = _dec(out.get("daily_cap"))
+        numbers = {k: _dec(out.get(k)) for k in ("min_total", "min_public", "min_professional", "min_elective")}
+    except (ValueError, ZeroDivisionError, ArithmeticError):
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）的输出不是数字或分数（如 90、\"2/3\"）") from None
+    return Requirement(
+        rule_name=str(out.get("rule_name") or ""),
+        min_total=numbers["min_total"],
+        min_public=numbers["min_public"],
+        min_professional=numbers["min_professional"],
+        min_elective=numbers["min_elective"],
+        professional_ratio=ratio if ratio else None,
+        daily_cap=cap if cap > 0 else None,
+        rule_hash=out["_rule_hash"],
+    )
+
+
+# --------------------------------------------------------------------------- hours
+
+
+def fmt_hours(value: Decimal | Fraction | float | int) -> str:
+    """12 → "12", 12.5 → "12.5" (tenths, rounded up so a shortfall is never understated)."""
+    d = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(str(value))
+    d = d.quantize(TENTH, rounding=ROUND_CEILING)
+    return f"{d:f}".rstrip("0").rstrip(".") if "." in f"{d:f}" else f"{d:f}"
+
+
+def known_days(days: Decimal | float | int | None, start: date | None, end: date | None) -> Decimal | None:
+    """Training days when known: the declared number, else the calendar span of the dates."""
+    if days not in (None, ""):
+        return Decimal(str(days))
+    if start is not None and end is not None and end >= start:
+        return Decimal((end - start).days + 1)
+    return None
+
+
+def credit(hours: Decimal, days: Decimal | None, cap: Decimal | None) -> tuple[Decimal, bool]:
+    """Hours credited for one record: at most ``cap`` per training day where days are known."""
+    if cap is None or days is None or days <= 0:
+        return hours, False
+    limit = cap * days
+    return (limit, True) if hours > limit else (hours, False)
+
+
+@dataclass
+class RecordLine:
+    id: int | None
+    source: str
+    source_label: str
+    source_id: int | None
+    course_name: str
+    subject_type: str
+    subject_label: str
+    learning_form: str | None
+    learning_form_label: str
+    start_date: date | None
+    end_date: date | None
+    days: Decimal | None
+    institution_name: str | None
+    declared_hours: Decimal
+    recognised_hours: Decimal
+    credited_hours: Decimal
+    capped: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "source": self.source, "source_label": self.source_label, "source_id": self.source_id,
+            "course_name": self.course_name, "subject_type": self.subject_type,
+            "learning_form": self.learning_form,
+            "start_date": self.start_date.isoformat() if self.start_date else None,
+            "end_date": self.end_date.isoformat() if self.end_date else None,
+            "days": float(self.days) if self.days is not None else None,
+            "institution_name": self.institution_name,
+            "declared_hours": float(self.declared_hours), "recognised_hours": float(self.recognised_hours),
+            "credited_hours": float(self.credited_hours), "capped": self.capped,
+        }
+
+
+def _line(record: CreditRecord, cap: Decimal | None) -> RecordLine:
+    days = known_days(record.days, record.start_date, record.end_date)
+    credited, capped = credit(Decimal(record.recognised_hours), days, cap)
+    return RecordLine(
+        id=record.id, source=record.source, source_label=SOURCE_LABELS.get(record.source, record.source),
+        source_id=record.source_id, course_name=record.course_name, subject_type=record.subject_type,
+        subject_label=SUBJECT_TYPES.get(record.subject_type, record.subject_type),
+        learning_form=record.learning_form,
+        learning_form_label=LEARNING_FORMS.get(record.learning_form or "", record.learning_form or ""),
+        start_date=record.start_date, end_date=record.end_date, days=days,
+        institution_name=record.institution_name, declared_hours=Decimal(record.declared_hours),
+        recognised_hours=Decimal(record.recognised_hours), credited_hours=credited, capped=capped,
+    )
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _professional_needed(p: Fraction, t: Fraction, req: Requirement) -> Fraction:
+    """Fewest extra professional hours after which the professional minimum and share hold
+    (other hours may still be needed to reach the total)."""
+    need = max(Fraction(0), Fraction(req.min_professional) - p)
+    r = req.professional_ratio
+    if r is not None and r > 0:
+        m = Fraction(req.min_total)
+        if r >= 1:
+            x = max(Fraction(0), max(m, t) - p) if p < t or t < m else Fraction(0)
+        else:
+            x = max(Fraction(0), r * m - p)
+            if t + x > m:
+                x = max(Fraction(0), (r * t - p) / (1 - r))
+        need = max(need, x)
+    return need
+
+
+def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True) -> tuple[bool, list[str]]:
+    """Compare credited hours with the requirement: (verified, what is missing in Chinese)."""
+    t, pub, p, el = (Fraction(hours[k]) for k in ("total", "public", "professional", "elective"))
+    missing: list[str] = []
+    if not has_records:
+        missing.append("本年度没有已认定的学时记录")
+    if t < Fraction(req.min_total):
+        missing.append(f"总学时还差{fmt_hours(Fraction(req.min_total) - t)}学时"
+                       f"（已计入{fmt_hours(t)}学时，要求不少于{fmt_hours(req.min_total)}学时）")
+    if pub < Fraction(req.min_public):
+        missing.append(f"公需科目还差{fmt_hours(Fraction(req.min_public) - pub)}学时"
+                       f"（已计入{fmt_hours(pub)}学时，要求不少于{fmt_hours(req.min_public)}学时）")
+    share_ok = req.professional_ratio is None or p >= req.professional_ratio * t
+    if p < Fraction(req.min_professional) or not share_ok or (
+            req.professional_ratio is not None and t < Fraction(req.min_total)
+            and p < req.professional_ratio * Fraction(req.min_total)):
+        need = _professional_needed(p, t, req)
+        if need > 0:
+            rule = []
+            if req.min_professional > 0:
+                rule.append(f"不少于{fmt_hours(req.min_professional)}学时")
+            if req.professional_ratio is not None:
+                rule.append(f"不少于总学时的{req.professional_ratio}")
+            missing.append(f"专业科目还差{fmt_hours(need)}学时（已计入{fmt_hours(p)}学时，要求"
+                           + "且".join(rule) + "）")
+    if el < Fraction(req.min_elective):
+        missing.append(f"选修还差{fmt_hours(Fraction(req.min_elective) - el)}学时"
+                       f"（已计入{fmt_hours(el)}学时，要求不少于{fmt_hours(req.min_elective)}学时）")
+    verified = (t >= Fraction(req.min_total) and pub >= Fraction(req.min_public)
+                and p >= Fraction(req.min_professional) and el >= Fraction(req.min_elective) and share_ok)
+    if verified:
+        missing = []
+    elif not missing:
+        missing.append("未达到年度验证规则：" + req.rule_name)
+    return verified, missing
+
+
+def _hours(lines: list[RecordLine]) -> dict[str, Decimal]:
+    hours = {k: ZERO for k in SUBJECTS}
+    for line in lines:
+        key = line.subject_type if line.subject_type in hours else "elective"
+        hours[key] += line.credited_hours
+    hours["total"] = sum((hours[k] for k in SUBJECTS), ZERO)
+    return hours
+
+
+@dataclass
+class YearSummary:
+    person: Person
+    year: int
+    hours: dict[str, Decimal]
+    verified: bool
+    result_label: str
+    missing: list[str]
+    records: list[RecordLine] = field(default_factory=list)
+    rule_name: str = ""
+    rule_hash: str = ""
+    requirement: Requirement | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The archive as design §3 answers it."""
+        return {
+            "person": {"name": self.person.name, "id_number": self.person.id_number,
+                       "gender": self.person.gender, "title_level": self.person.title_level,
+                       "unit": self.person.unit.name if self.person.unit else None},
+            "year": self.year,
+            "hours": {k: float(v) for k, v in self.hours.items()},
+            "verified": self.verified,
+            "result": self.result_label,
+            "missing": list(self.missing),
+            "rule": self.rule_name,
+            "records": [r.to_dict() for r in self.records],
+        }
+
+
+def records_for(person: Person, year: int) -> list[CreditRecord]:
+    return list(db.session.scalars(
+        select(CreditRecord).where(CreditRecord.person_id == person.id, CreditRecord.year == year)
+        .order_by(CreditRecord.start_date.is_(None), CreditRecord.start_date, CreditRecord.id)))
+
+
+def year_summary(person: Person, year: int) -> YearSummary:
+    """The person's archive for ``year``, verified against the current annual rule (no writes)."""
+    req = requirement_for(person, year)
+    lines = [_line(r, req.daily_cap) for r in records_for(person, year)]
+    hours = _hours(lines)
+    verified, missing = check(hours, req, has_records=bool(lines))
+    return YearSummary(person=person, year=int(year), hours=hours, verified=verified,
+                       result_label=PASS_LABEL if verified else FAIL_LABEL, missing=missing, records=lines,
+                       rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req)
+
+
+def verify_year(person: Person, year: int) -> AnnualVerification:
+    """Verify the year now and store the result (insert or update); flushes, never commits."""
+    summary = year_summary(person, year)
+    row = db.session.scalar(select(AnnualVerification).where(AnnualVerification.person_id == person.id,
+                                                             AnnualVerification.year == year))
+    if row is None:
+        row = AnnualVerification(person_id=person.id, year=int(year))
+        db.session.add(row)
+    row.verified = summary.verified
+    row.public_hours = summary.hours["public"]
+    row.professional_hours = summary.hours["professional"]
+    row.elective_hours = summary.hours["elective"]
+    row.total_hours = summary.hours["total"]
+    row.missing = list(summary.missing)
+    row.rule_name = summary.rule_name[:200]
+    row.rule_hash = summary.rule_hash
+    row.verified_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def stored_verification(person: Person, year: int) -> AnnualVerification | None:
+    return db.session.scalar(select(AnnualVerification).where(AnnualVerification.person_id == person.id,
+                                                              AnnualVerification.year == year))
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def person_scope_condition(actor: Actor):
+    """SQL condition: persons the actor may see (themself, or staff of units in their subtree)."""
+    conds = [Person.user_id == actor.id]
+    roots = actor.managed_orgs
+    if roots:
+        sub = select(Organisation.id).where(or_(*[Organisation.path.startswith(o.path) for o in roots]))
+        conds.append(Person.unit_id.in_(sub))
+    return or_(*conds)
+
+
+def can_see_person(actor: Actor, person: Person) -> bool:
+    return person.user_id == actor.id or actor.in_scope(person.unit)
+
+
+def visible_person(actor: Actor, id_number: str | None) -> Person:
+    """The person with that ID number if the actor may see them; the actor's own profile when
+    no ID number is given; otherwise 404."""
+    if not id_number:
+        person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+        if person is None:
+            raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
+    else:
+        person = db.session.scalar(select(Person).where(Person.id_number == id_number.strip().upper()))
+    if person is None or not can_see_person(actor, person):
+        raise NotFound("未找到该人员的培训档案，或您无权查看")
+    return person
+
+
+def archive_for(actor: Actor, id_number: str | None, year: int) -> YearSummary:
+    return year_summary(visible_person(actor, id_number), year)
+
+
+def years_of(person: Person) -> list[int]:
+    """Years with recognised records or a stored verification, newest first."""
+    years = set(db.session.scalars(select(CreditRecord.year).where(CreditRecord.person_id == person.id).distinct()))
+    years |= set(db.session.scalars(select(AnnualVerification.year)
+                                    .where(AnnualVerification.person_id == person.id)))
+    return sorted(years, reverse=True)
+
+
+# --------------------------------------------------------------------------- search (units, departments, bureaus)
+
+
+@dataclass
+class ArchiveRow:
+    person: Person
+    unit_name: str | None
+    region: str | None
+    year: int
+    verification: AnnualVerification | None
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.verification and self.verification.verified)
+
+    @property
+    def result_label(self) -> str:
+        return PASS_LABEL if self.verified else FAIL_LABEL
+
+    @property
+    def total_hours(self) -> Decimal:
+        return self.verification.total_hours if self.verification else ZERO
+
+    @property
+    def missing(self) -> list[str]:
+        if self.verification is None:
+            return ["本年度没有已认定的学时记录"]
+        return list(self.verification.missing or [])
+
+
+@dataclass
+class ArchivePage:
+    items: list[ArchiveRow]
+    total: int
+    page: int
+    per_page: int
+    #: Pass as ``after`` to get the next page by key (None on the last page).
+    next_after: int | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def search(actor: Actor, *, year: int, name: str | None = None, id_number: str | None = None,
+           region: str | None = None, title_level: str | None = None, verified: bool | None = None,
+           gender: str | None = None, page: int = 1, per_page: int = 20,
+           after: int | None = None) -> ArchivePage:
+    """Archives of the persons in the actor's scope for one year, with the stored verification.
+
+    Ordered by person id; ``after`` (the last person id of the previous page) pages by key,
+    which stays fast on deep pages, instead of ``page``."""
+    av = AnnualVerification
+    stmt = (select(Person, Organisation, av)
+            .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
+            .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
+            .where(person_scope_condition(actor)))
+    if name:
+        stmt = stmt.where(Person.name.contains(name.strip(), autoescape=True))
+    if id_number:
+        stmt = stmt.where(Person.id_number.startswith(id_number.strip().upper(), autoescape=True))
+    if region:
+        stmt = stmt.where(Organisation.region.startswith(region.strip(), autoescape=True))
+    if title_level:
+        stmt = stmt.where(Person.title_level == title_level)
+    if gender:
+        stmt = stmt.where(Person.gender == gender)
+    if verified is True:
+        stmt = stmt.where(av.verified.is_(True))
+    elif verified is False:
+        stmt = stmt.where(or_(av.id.is_(None), av.verified.is_(False)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
+    page = max(1, page)
+    if after is not None:
+        stmt = stmt.where(Person.id > after)
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    rows = db.session.execute(stmt.order_by(Person.id).limit(per_page)).all()
+    items = [ArchiveRow(person=p, unit_name=o.name if o else None, region=o.region if o else None, year=year,
+                        verification=v) for p, o, v in rows]
+    return ArchivePage(items, total or 0, page, per_page,
+                       next_after=items[-1].person.id if len(items) == per_page else None)
+
+
+# --------------------------------------------------------------------------- recount
+
+
+def recount(year: int, *, actor: Actor | None = None, person_ids: list[int] | None = None) -> int:
+    """重新统计学时: re-verify ``year`` for the persons in the actor's scope (all persons when no
+    actor is given, e.g. from the CLI) and store the results. Returns how many were verified."""
+    stmt = select(Person)
+    if actor is not None:
+        stmt = stmt.where(person_scope_condition(actor))
+    if person_ids is not None:
+        stmt = stmt.where(Person.id.in_(person_ids))
+    count = 0
+    for person in db.session.scalars(stmt.order_by(Person.id)).all():
+        verify_year(person, year)
+        count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- pre-check
+
+
+@dataclass
+class Precheck:
+    summary: YearSummary
+    declared_hours: Decimal
+    credited_hours: Decimal
+    capped: bool
+    daily_cap: Decimal | None
+    hours_after: dict[str, Decimal]
+    verified_after: bool
+    missing_after: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "person": self.summary.person.name,
+            "year": self.summary.year,
+            "declared_hours": float(self.declared_hours),
+            "credited_hours": float(self.credited_hours),
+            "capped": self.capped,
+            "daily_cap": float(self.daily_cap) if self.daily_cap is not None else None,
+            "hours_before": {k: float(v) for k, v in self.summary.hours.items()},
+            "hours_after": {k: float(v) for k, v in self.hours_after.items()},
+            "verified_after": self.verified_after,
+            "missing_after": list(self.missing_after),
+            "rule": self.summary.rule_name,
+        }
+
+
+def _parse_number(raw: Any, name: str, errors: dict[str, str], required: bool = False) -> Decimal | None:
+    if raw in (None, ""):
+        if required:
+            errors[name] = "请填写"
+        return None
+    try:
+        value = Decimal(str(raw))
+    except ArithmeticError:
+        errors[name] = "请填写数字"
+        return None
+    if not value.is_finite() or value < 0 or value > 10000:
+        errors[name] = "请填写0到10000之间的数字"
+        return None
+    return value
+
+
+def _parse_date(raw: Any, name: str, errors: dict[str, str]) -> date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        errors[name] = "日期格式应为 YYYY-MM-DD"
+        return None
+
+
+def precheck(actor: Actor, params: dict[str, Any]) -> Precheck:
+    """Before a declaration is submitted: how many hours it would credit and what the year
+    would still miss. ``params``: person_id_number (optional), year, subject_type, hours,
+    days, start_date, end_date."""
+    errors: dict[str, str] = {}
+    year_raw = str(params.get("year") or "").strip()
+    year = int(year_raw) if year_raw.isdigit() and 1990 <= int(year_raw) <= 2100 else None
+    if year is None:
+        errors["year"] = "请填写年度（如 2026）"
+    subject = params.get("subject_type") or "professional"
+    if subject not in SUBJECT_TYPES:
+        errors["subject_type"] = "科目类型应为 公需科目、专业科目 或 选修"
+    hours = _parse_number(params.get("hours"), "hours", errors, required=True)
+    days = _parse_number(params.get("days"), "days", errors)
+    start = _parse_date(params.get("start_date"), "start_date", errors)
+    end = _parse_date(params.get("end_date"), "end_date", errors)
+    if start and end and end < start:
+        errors["end_date"] = "结束日期不能早于开始日期"
+    person = visible_person(actor, params.get("person_id_number") or None)
+    if errors:
+        raise ValidationFailed("提交的内容有误，请按提示修改", errors)
+    assert year is not None and hours is not None
+    summary = year_summary(person, year)
+    req = summary.requirement
+    assert req is not None
+    credited, capped = credit(hours, known_days(days, start, end), req.daily_cap)
+    after = dict(summary.hours)
+    after[subject] += credited
+    after["total"] += credited
+    verified_after, missing_after = check(after, req, has_records=True)
+    return Precheck(summary=summary, declared_hours=hours, credited_hours=credited, capped=capped,
+                    daily_cap=req.daily_cap, hours_after=after, verified_after=verified_after,
+                    missing_after=missing_after)
+
