@@ -45,6 +45,14 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.
     JOBS_DIR = os.environ.get("JOBS_DIR") or None
+    #: Verification codes (registration, password reset): who delivers them (see
+    #: app/registration/senders.py), how long they live, how often one may be requested.
+    VERIFICATION_SENDER = os.environ.get("VERIFICATION_SENDER", "log")
+    SHOW_VERIFICATION_CODE = os.environ.get("SHOW_VERIFICATION_CODE", "").lower() in ("1", "true", "yes")
+    VERIFICATION_CODE_MINUTES = int(os.environ.get("VERIFICATION_CODE_MINUTES", "10"))
+    VERIFICATION_RESEND_SECONDS = int(os.environ.get("VERIFICATION_RESEND_SECONDS", "60"))
+    #: Image captcha on the login and password-reset pages.
+    CAPTCHA_ENABLED = os.environ.get("CAPTCHA_ENABLED", "true").lower() not in ("0", "false", "no")
 
 
 class TestConfig(Config):
@@ -54,3 +62,6 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     #: Cheap hashing keeps the per-test demo seed fast; production uses the strong default.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    #: Tests read codes from app.registration.senders.OUTBOX; the captcha stays checked.
+    VERIFICATION_SENDER = "memory"
+    VERIFICATION_RESEND_SECONDS = 0

@@ -38,11 +38,15 @@ def create_app(config_class: type = Config) -> Flask:
     from app.credits import workflow_hooks
 
     workflow_hooks.register()
+    from app.registration import workflow_hooks as registration_hooks
+
+    registration_hooks.register()
 
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
     from app.credits.views import bp as credits_bp
     from app.inbox.views import bp as inbox_bp
+    from app.processes_admin.views import bp as processes_admin_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(inbox_bp)
@@ -52,8 +56,21 @@ def create_app(config_class: type = Config) -> Flask:
 
     app.register_blueprint(certificates_bp)
     app.register_blueprint(taskcentre_bp)
+    app.register_blueprint(processes_admin_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from app.orgadmin.views import bp as orgadmin_bp
+
+    app.register_blueprint(orgadmin_bp)
+    from app.archive.views import bp as archive_bp
+
+    app.register_blueprint(archive_bp)
     csrf.exempt(api_bp)
+    from app.registration.api import bp as registration_api_bp
+    from app.registration.views import bp as registration_bp
+
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(registration_api_bp, url_prefix="/api/v1")
+    csrf.exempt(registration_api_bp)
 
     from app.core.web import register_web
 

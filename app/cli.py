@@ -52,6 +52,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(processes)
 
+    from app.archive.cli import archive_cli
+
+    app.cli.add_command(archive_cli)
+
     @app.cli.command("worker")
     def worker() -> None:
         """Run an rq worker on REDIS_URL."""

@@ -91,6 +91,9 @@ def seed() -> int:
                                   unit_id=orgs[unit_key].id, title_series=series, title_level=level))
             created += 3
     db.session.flush()
+    from app.orgadmin.demo import seed_org_extras
+
+    created += seed_org_extras()
     from app.workflow.versions import sync_all
 
     sync_all()

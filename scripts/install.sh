@@ -18,3 +18,14 @@ if [ ! -f instance/fonts/NotoSansSC-Regular.ttf ] || [ ! -f instance/fonts/NotoS
   echo "building the certificate font (once, ~45 s)..."
   .venv/bin/python -c "from app.certificates.fonts import build_fonts; build_fonts()"
 fi
+# The BPMN diagram editor (bpmn-js) for administrators; without npm the pages fall back to uploading a file.
+lock=app/static/package-lock.json
+jsstamp=app/static/node_modules/.installed-$(sha256sum "$lock" | cut -c1-16)
+if [ ! -f "$jsstamp" ]; then
+  if command -v npm >/dev/null 2>&1 && npm ci --prefix app/static --omit=dev --no-audit --no-fund --loglevel=error \
+      >/dev/null 2>&1; then
+    touch "$jsstamp"
+  else
+    echo "note: npm unavailable, the in-browser BPMN editor is off (administrators upload .bpmn files instead)" >&2
+  fi
+fi

@@ -158,9 +158,15 @@ class WebClient:
         assert m, f"no CSRF token on {url}"
         return m.group(1)
 
+    def captcha(self) -> str:
+        """The answer of the captcha the last page showed (kept in the session)."""
+        with self.client.session_transaction() as sess:
+            return sess.get("captcha", "")
+
     def login(self, login: str, password: str = "Demo12345"):
         token = self.csrf("/login")
-        return self.client.post("/login", data={"login": login, "password": password, "csrf_token": token})
+        return self.client.post("/login", data={"login": login, "password": password, "csrf_token": token,
+                                                "captcha": self.captcha()})
 
     def post_form(self, page_url: str, data: dict, post_url: str | None = None, **kw):
         token = self.csrf(page_url)

@@ -17,6 +17,7 @@ from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services as wf
+from app.workflow.decisions import evaluate_decision
 from app.workflow.engine import ProcessDefinitionError
 from tests.conftest import actor
 
@@ -204,8 +205,10 @@ def test_unsafe_cell_is_refused_naming_the_cell(app, tmp_path):
         {"id": "bad", "name": "x", "total": "__import__('os').getpid()"}), encoding="utf-8")
     app.config["DECISIONS_DIR"] = str(tmp_path)
     try:
-        with pytest.raises(ProcessDefinitionError, match="bad_total"):
+        with pytest.raises(archive.RuleUnavailable, match="bad_total"):
             archive.year_summary(person("陈诗慧"), YEAR)
+        with pytest.raises(ProcessDefinitionError, match="bad_total"):
+            evaluate_decision("annual_verification", {"year": YEAR, "province": None, "title_level": None})
     finally:
         app.config.pop("DECISIONS_DIR", None)
 
@@ -230,3 +233,50 @@ def test_approved_declaration_reverifies_the_year_in_the_same_transaction(any_ap
     assert row.verified and row.total_hours == 90 and row.public_hours == 30
     rec = db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id))
     assert rec.days == 3 and rec.start_date == date(2026, 3, 1)
+
+
+def test_variant_by_year_and_title_level(app, tmp_path):
+    text = variant_table(
+        {"id": "senior", "year": ">= 2027", "name": "高级职称自2027年起每年120学时", "total": 120, "ratio": '"2/3"'},
+        {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'})
+    text = text.replace('<inputEntry id="senior_t"><text>-</text>',
+                        '<inputEntry id="senior_t"><text>? in ("正高级", "副高级")</text>')
+    (tmp_path / "annual_verification.dmn").write_text(text, encoding="utf-8")
+    app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        liu, chen = person("刘文斌"), person("陈诗慧")   # 副高级, 中级
+        for p in (liu, chen):
+            add(p, "professional", "60", year=2027)
+            add(p, "public", "30", year=2027)
+            add(p, "professional", "60", year=2026)
+            add(p, "public", "30", year=2026)
+        assert not archive.year_summary(liu, 2027).verified
+        assert archive.year_summary(liu, 2027).missing[0].startswith("总学时还差30学时")
+        assert archive.year_summary(liu, 2026).verified
+        assert archive.year_summary(chen, 2027).verified
+    finally:
+        app.config.pop("DECISIONS_DIR", None)
+
+
+def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, tmp_path, declaration):
+    (tmp_path / "annual_verification.dmn").write_text("<definitions/>", encoding="utf-8")
+    app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+        db.session.commit()
+        for login in ("tech_admin", "hr_district"):
+            (task,) = wf.open_tasks(inst)
+            wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
+            db.session.commit()
+        assert inst.status == "completed"
+        assert db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id)) is not None
+        client = app.test_client()
+        from tests.conftest import api_token
+
+        r = client.get("/api/v1/archive?year=2026", headers=api_token(client, "wangliping"))
+        assert r.status_code == 503 and r.get_json()["error"]["code"] == "rule_unavailable"
+        assert "年度验证规则" in r.get_json()["error"]["message"]
+    finally:
+        app.config.pop("DECISIONS_DIR", None)
+    archive.recount(YEAR)  # once the table is fixed, a recount catches up
+    assert archive.stored_verification(person("王立平"), YEAR).total_hours == 18

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from sqlalchemy import select
 
-from app.accounts.models import Membership, Organisation, Role, User
+from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.extensions import db
 
 
@@ -19,6 +19,8 @@ class Actor:
     @classmethod
     def of(cls, user: User) -> Actor:
         ms = list(db.session.scalars(select(Membership).where(Membership.user_id == user.id)))
+        # A disabled organisation's administrators cannot act for it (they keep their own applications).
+        ms = [m for m in ms if m.role == Role.MEMBER or m.organisation.status != OrgStatus.DISABLED]
         return cls(user=user, memberships=ms)
 
     @property

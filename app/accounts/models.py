@@ -24,6 +24,8 @@ class OrgStatus(enum.StrEnum):
     PENDING = "pending"
     ACTIVE = "active"
     DISABLED = "disabled"
+    #: A registration the parent organisation turned down; the same USCC may register again.
+    REJECTED = "rejected"
 
 
 class Role(enum.StrEnum):
@@ -38,6 +40,9 @@ PERMISSION_MODULES = {
     "people": "人员管理",
     "training": "培训管理",
     "statistics": "统计查询",
+    "registration_review": "注册审核",
+    "change_review": "信息变更审核",
+    "organisation": "机构管理",
 }
 
 
@@ -111,6 +116,8 @@ class Membership(db.Model):
     )
     #: Permission modules held by a sub-admin (keys of PERMISSION_MODULES); admins hold all.
     permissions: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    #: The named role (app.orgadmin.models.AdminRole) a sub-admin holds; ``permissions`` mirrors its modules.
+    admin_role_id: Mapped[int | None] = mapped_column(ForeignKey("admin_role.id"), index=True)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organisation: Mapped[Organisation] = relationship(lazy="joined")

@@ -43,7 +43,8 @@ def authenticate(login: str, password: str) -> User:
     if user is None:
         raise AuthenticationFailed("用户名或密码错误")
     if user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        seconds = int((user.locked_until - now).total_seconds())
+        minutes = max(1, -(-seconds // 60))
         raise AccountLocked(f"密码错误次数过多，帐号已锁定，请{minutes}分钟后再试")
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins = (user.failed_logins or 0) + 1
@@ -56,8 +57,10 @@ def authenticate(login: str, password: str) -> User:
         db.session.flush()
         left = limit - user.failed_logins
         raise AuthenticationFailed(f"用户名或密码错误，再错{left}次帐号将被锁定")
-    if user.status == "pending":
-        raise AuthenticationFailed("此帐号还未被审核，请联系所在单位管理员")
+    if user.status in ("pending", "rejected"):
+        from app.registration.services import inactive_message
+
+        raise AuthenticationFailed(inactive_message(user))
     if user.status != "active":
         raise AuthenticationFailed("此帐号已被停用，请联系管理员")
     user.failed_logins = 0

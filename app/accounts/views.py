@@ -11,8 +11,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.accounts import services
 from app.accounts.models import Role
 from app.core.auth import web_actor
-from app.core.errors import DomainError
+from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
+from app.registration import captcha
 
 bp = Blueprint("accounts", __name__)
 
@@ -48,6 +49,8 @@ def login():
         login_name = (request.form.get("login") or "").strip()
         password = request.form.get("password") or ""
         try:
+            if not captcha.check(request.form.get("captcha")):
+                raise ValidationFailed(_("验证码错误，请重新输入图片中的字符"))
             user = services.authenticate(login_name, password)
         except DomainError as exc:
             db.session.commit()  # the failure count and a lock must persist
@@ -57,7 +60,10 @@ def login():
             login_user(user)
             flash(_("欢迎，%(name)s", name=user.name), "success")
             return redirect(next_url or url_for("accounts.index"))
-    return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url), status
+    if captcha.enabled():
+        captcha.new_answer()
+    return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url,
+                           captcha_enabled=captcha.enabled()), status
 
 
 @bp.post("/logout")

@@ -16,6 +16,7 @@ ERRORS = {
     "400": "bad request", "401": "missing or invalid token", "403": "not allowed",
     "404": "not found or outside the actor's scope", "409": "the task is no longer open",
     "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
+    "429": "too many requests (e.g. verification codes)",
 }
 
 
@@ -102,6 +103,15 @@ def openapi_document() -> dict[str, Any]:
     from app.certificates.api import add_to_spec as add_certificates
 
     add_certificates(spec, _responses, _json_body)
+    from app.registration.openapi import add_paths as add_registration_paths
+
+    add_registration_paths(spec, _responses, _json_body)
+    from app.orgadmin.api import add_to_spec
+
+    add_to_spec(spec, _responses, _json_body)
+    from app.archive.openapi import add_paths as add_archive_paths
+
+    add_archive_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc

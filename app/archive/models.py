@@ -33,3 +33,26 @@ class AnnualVerification(db.Model):
     #: sha256 of the DMN table the result came from.
     rule_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     verified_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+
+class CreditDeclaration(db.Model):
+    """Summary of one credit-hour declaration (学时申报) for the records lists: the fields they
+    filter on, kept next to the process instance so no list deserializes a workflow."""
+
+    __tablename__ = "credit_declaration"
+    __table_args__ = (
+        Index("ix_credit_declaration_person_year", "person_id", "year"),
+        Index("ix_credit_declaration_unit_year", "unit_id", "year"),
+    )
+
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    #: The person's employer unit when declared.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    declared_by_unit: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    subject_type: Mapped[str | None] = mapped_column(String(16))
+    learning_form: Mapped[str | None] = mapped_column(String(32))
+    course_name: Mapped[str | None] = mapped_column(String(200))
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+    days: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))

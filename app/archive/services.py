@@ -22,12 +22,13 @@ from sqlalchemy import and_, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
-from app.core.errors import NotFound, ValidationFailed
+from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow.decisions import DecisionError, evaluate_decision
+from app.workflow.engine import ProcessDefinitionError
 
 DECISION_KEY = "annual_verification"
 SUBJECTS = ("public", "professional", "elective")
@@ -45,6 +46,13 @@ TENTH = Decimal("0.1")
 
 
 # --------------------------------------------------------------------------- the rule
+
+
+class RuleUnavailable(DomainError):
+    """The annual verification table cannot be used (it fails to parse or to evaluate)."""
+
+    status = 503
+    code = "rule_unavailable"
 
 
 @dataclass(frozen=True)
@@ -75,19 +83,23 @@ def requirement_for(person: Person, year: int) -> Requirement:
         "region": region or None,
         "title_level": person.title_level,
     }
-    out = evaluate_decision(DECISION_KEY, inputs)
+    try:
+        out = evaluate_decision(DECISION_KEY, inputs)
+    except (ProcessDefinitionError, DecisionError) as exc:
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）有误，请联系管理员：{exc}") from None
     ratio_text = str(out.get("professional_ratio") or "").strip()
     try:
         ratio = Fraction(ratio_text) if ratio_text else None
-    except (ValueError, ZeroDivisionError):
-        raise DecisionError(f"professional_ratio {ratio_text!r} is not a fraction such as \"2/3\"") from None
-    cap = _dec(out.get("daily_cap"))
+        cap = _dec(out.get("daily_cap"))
+        numbers = {k: _dec(out.get(k)) for k in ("min_total", "min_public", "min_professional", "min_elective")}
+    except (ValueError, ZeroDivisionError, ArithmeticError):
+        raise RuleUnavailable(f"年度验证规则（{DECISION_KEY}.dmn）的输出不是数字或分数（如 90、\"2/3\"）") from None
     return Requirement(
         rule_name=str(out.get("rule_name") or ""),
-        min_total=_dec(out.get("min_total")),
-        min_public=_dec(out.get("min_public")),
-        min_professional=_dec(out.get("min_professional")),
-        min_elective=_dec(out.get("min_elective")),
+        min_total=numbers["min_total"],
+        min_public=numbers["min_public"],
+        min_professional=numbers["min_professional"],
+        min_elective=numbers["min_elective"],
         professional_ratio=ratio if ratio else None,
         daily_cap=cap if cap > 0 else None,
         rule_hash=out["_rule_hash"],
@@ -330,6 +342,8 @@ def visible_person(actor: Actor, id_number: str | None) -> Person:
     no ID number is given; otherwise 404."""
     if not id_number:
         person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+        if person is None:
+            raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
     else:
         person = db.session.scalar(select(Person).where(Person.id_number == id_number.strip().upper()))
     if person is None or not can_see_person(actor, person):
@@ -385,6 +399,8 @@ class ArchivePage:
     total: int
     page: int
     per_page: int
+    #: Pass as ``after`` to get the next page by key (None on the last page).
+    next_after: int | None = None
 
     @property
     def pages(self) -> int:
@@ -393,8 +409,12 @@ class ArchivePage:
 
 def search(actor: Actor, *, year: int, name: str | None = None, id_number: str | None = None,
            region: str | None = None, title_level: str | None = None, verified: bool | None = None,
-           gender: str | None = None, page: int = 1, per_page: int = 20) -> ArchivePage:
-    """Archives of the persons in the actor's scope for one year, with the stored verification."""
+           gender: str | None = None, page: int = 1, per_page: int = 20,
+           after: int | None = None) -> ArchivePage:
+    """Archives of the persons in the actor's scope for one year, with the stored verification.
+
+    Ordered by person id; ``after`` (the last person id of the previous page) pages by key,
+    which stays fast on deep pages, instead of ``page``."""
     av = AnnualVerification
     stmt = (select(Person, Organisation, av)
             .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
@@ -416,10 +436,15 @@ def search(actor: Actor, *, year: int, name: str | None = None, id_number: str |
         stmt = stmt.where(or_(av.id.is_(None), av.verified.is_(False)))
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
     page = max(1, page)
-    rows = db.session.execute(stmt.order_by(Person.id).offset((page - 1) * per_page).limit(per_page)).all()
+    if after is not None:
+        stmt = stmt.where(Person.id > after)
+    else:
+        stmt = stmt.offset((page - 1) * per_page)
+    rows = db.session.execute(stmt.order_by(Person.id).limit(per_page)).all()
     items = [ArchiveRow(person=p, unit_name=o.name if o else None, region=o.region if o else None, year=year,
                         verification=v) for p, o, v in rows]
-    return ArchivePage(items, total or 0, page, per_page)
+    return ArchivePage(items, total or 0, page, per_page,
+                       next_after=items[-1].person.id if len(items) == per_page else None)
 
 
 # --------------------------------------------------------------------------- recount

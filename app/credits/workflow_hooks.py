@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -110,15 +111,20 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
     )
     db.session.add(record)
     db.session.flush()
-    from app.archive.services import verify_year
+    from app.archive.services import RuleUnavailable, verify_year
 
-    verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
+    try:
+        verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
+    except RuleUnavailable:  # a broken rule table must not block approvals; a recount catches up
+        logging.getLogger(__name__).exception("annual verification skipped for credit record %s", record.id)
     return {"id": record.id, "recognised_hours": float(record.recognised_hours)}
 
 
 def register() -> None:
+    from app.archive.records import record_declaration
+
     register_operation("record_credit_hours", record_credit_hours)
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
-        summarise=summarise, can_start=can_start,
+        summarise=summarise, can_start=can_start, on_data=record_declaration,
     ))

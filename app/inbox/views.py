@@ -61,9 +61,15 @@ def batch():
         flash(_("请先勾选要审核的任务"), "warning")
         return redirect(back)
     comment = (request.form.get("comment") or "").strip()
-    done, failed = services.complete_tasks(ids, {"outcome": "approve", "comment": comment}, actor=actor)
+    outcome = "reject" if request.form.get("outcome") == "reject" else "approve"
+    if outcome == "reject" and not comment:
+        flash(_("批量审核为不同意时必须填写审核意见"), "warning")
+        return redirect(back)
+    done, failed = services.complete_tasks(ids, {"outcome": outcome, "comment": comment}, actor=actor)
     db.session.commit()
-    if done:
+    if done and outcome == "reject":
+        flash(_("批量审核完成：%(n)s 个任务已审核为不同意", n=len(done)), "success")
+    elif done:
         flash(_("批量审核完成：%(n)s 个任务已审核通过", n=len(done)), "success")
     for item in failed:
         flash(_("%(task)s 未能审核：%(error)s", task=_describe(item["id"], actor), error=item["error"]), "danger")

@@ -61,6 +61,8 @@ def parse_decision(text: str, key: str) -> Decision:
         raise ProcessDefinitionError(f"not well-formed XML: {exc.msg}", line=exc.lineno) from None
     except SpiffWorkflowException as exc:
         raise ProcessDefinitionError(str(exc).splitlines()[0], getattr(exc, "id", None) or key) from None
+    except Exception as exc:  # noqa: BLE001 - lxml/KeyError on a file that is not a DMN decision table
+        raise ProcessDefinitionError(f"not a DMN decision table with id {key!r}: {exc}", key) from None
     table = engine.decision_table
     for inp in table.inputs:
         _check(inp.expression, "input expression", inp.id)

@@ -24,6 +24,7 @@ LANES = (
     "target_unit",
     "old_superior",
     "new_superior",
+    "parent",
 )
 
 
@@ -36,7 +37,8 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     * ``hr_bureau``: the nearest HR bureau above it (the bureau the chain reports to);
     * ``hr_city`` / ``hr_province``: the bureau of that level above it (or itself);
     * the process-specific lanes (``institution``, ``target_unit``, ``old_superior``,
-      ``new_superior``) come from ``extra``. ``applicant`` is a person, not an organisation.
+      ``new_superior``, ``parent``: the organisation a new organisation registers under)
+      come from ``extra``. ``applicant`` is a person, not an organisation.
     """
     lanes: dict[str, Organisation | None] = dict.fromkeys(LANES)
     lanes.update(extra or {})

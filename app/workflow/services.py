@@ -199,6 +199,8 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
         user_id=actor.id, user_name=actor.name, at=now, outcome="submit",
     ))
     _save(instance, run, actor, now, completed_task_id=None)
+    if hooks.on_data:
+        hooks.on_data(instance, start_data)
     return instance
 
 
@@ -246,6 +248,8 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.summarise:
             for attr, value in hooks.summarise(run.data()).items():
                 setattr(instance, attr, value)
+        if hooks.on_data:
+            hooks.on_data(instance, run.data())
     _save(instance, run, actor, now, completed_task_id=task_id)
     return instance
 

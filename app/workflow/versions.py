@@ -110,11 +110,43 @@ def ensure_version(bundle: Bundle) -> ProcessVersion:
 
 
 def current_version(key: str) -> ProcessVersion | None:
-    """The version new instances of ``key`` use: the file in processes/ as it is now."""
+    """The version new instances of ``key`` use: the newest active one.
+
+    A changed file in processes/ becomes a new active version the first time it is seen; so does a diagram an
+    administrator uploads (:func:`upload`). Whichever change came last is the one new instances start on.
+    """
     path = PROCESSES_DIR / f"{key}.bpmn"
     if not path.is_file():
         return None
-    return ensure_version(bundle_from_file(path))
+    row = ensure_version(bundle_from_file(path))
+    if row.active:
+        return row
+    return db.session.scalar(select(ProcessVersion).where(
+        ProcessVersion.process_key == key, ProcessVersion.active.is_(True))) or row
+
+
+def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
+    """Lint and store an administrator's edited diagram as the new active version of its process.
+
+    Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
+    from forms/ and processes/, so an uploaded diagram can only use forms the platform ships.
+    """
+    bundle = bundle_from_text(bpmn_xml)
+    if not bundle.key:
+        raise engine.ProcessDefinitionError("the file has no bpmn:process element")
+    if expected_key is not None and bundle.key != expected_key:
+        raise engine.ProcessDefinitionError(
+            f"the process id is {bundle.key!r}, expected {expected_key!r}", bundle.key)
+    if not (PROCESSES_DIR / f"{bundle.key}.bpmn").is_file():
+        raise engine.ProcessDefinitionError(f"unknown process {bundle.key!r}: only shipped processes can be edited",
+                                            bundle.key)
+    row = ensure_version(bundle)
+    if not row.active:  # re-uploading an older version makes it current again
+        db.session.execute(ProcessVersion.__table__.update()
+                           .where(ProcessVersion.process_key == bundle.key).values(active=False))
+        row.active = True
+        db.session.flush()
+    return row
 
 
 _FORMS: dict[str, dict] = {}

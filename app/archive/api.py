@@ -1,0 +1,147 @@
+"""JSON API of the training archive: /api/v1/archive, /archive/precheck, /archive/search,
+/archive/recount and /credit-declarations (design §3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from app.api import bp
+from app.archive import records, services
+from app.archive.jobs import recount_job
+from app.core.auth import api_actor
+from app.core.errors import ValidationFailed
+from app.core.jobs import enqueue
+from app.core.validators import mask_id_number
+from app.credits.models import LEARNING_FORMS
+from app.extensions import db
+
+
+def _year(raw: Any, required: bool = True) -> int | None:
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed("请求参数有误", {"year": "请填写年度（如 2026）"})
+        return None
+    if not text.isdigit() or not 1990 <= int(text) <= 2100:
+        raise ValidationFailed("请求参数有误", {"year": "年度应为 1990 到 2100 之间的四位数字"})
+    return int(text)
+
+
+def _page_args() -> tuple[int, int]:
+    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "20")
+    errors = {}
+    if not page.isdigit() or int(page) < 1:
+        errors["page"] = "页码应为正整数"
+    if not per_page.isdigit() or not 1 <= int(per_page) <= 200:
+        errors["per_page"] = "每页条数应为 1 到 200"
+    if errors:
+        raise ValidationFailed("请求参数有误", errors)
+    return int(page), int(per_page)
+
+
+def _after() -> int | None:
+    raw = request.args.get("after")
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed("请求参数有误", {"after": "应为上一页返回的 next_after"})
+    return int(raw)
+
+
+@bp.get("/archive")
+def archive():
+    actor = api_actor()
+    year = _year(request.args.get("year"))
+    summary = services.archive_for(actor, request.args.get("person_id_number"), year)
+    return jsonify(summary.to_dict())
+
+
+@bp.get("/archive/precheck")
+def archive_precheck():
+    actor = api_actor()
+    result = services.precheck(actor, request.args.to_dict())
+    return jsonify(result.to_dict())
+
+
+def _verified_arg(raw: str | None) -> bool | None:
+    if raw in (None, ""):
+        return None
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "合格"):
+        return True
+    if value in ("false", "0", "no", "不合格"):
+        return False
+    raise ValidationFailed("请求参数有误", {"verified": "应为 true（合格）或 false（不合格）"})
+
+
+@bp.get("/archive/search")
+def archive_search():
+    actor = api_actor()
+    args = request.args
+    year = _year(args.get("year"))
+    page, per_page = _page_args()
+    result = services.search(actor, year=year, name=args.get("name"), id_number=args.get("id_number"),
+                             region=args.get("region"), title_level=args.get("title_level"),
+                             verified=_verified_arg(args.get("verified")), gender=args.get("gender"),
+                             page=page, per_page=per_page, after=_after())
+    return jsonify({"items": [{
+        "name": r.person.name, "id_number": mask_id_number(r.person.id_number), "gender": r.person.gender,
+        "title_level": r.person.title_level, "unit": r.unit_name, "region": r.region, "year": r.year,
+        "total_hours": float(r.total_hours), "verified": r.verified, "result": r.result_label,
+        "missing": r.missing,
+    } for r in result.items], "total": result.total, "page": result.page, "per_page": result.per_page,
+        "next_after": result.next_after})
+
+
+@bp.post("/archive/recount")
+def archive_recount():
+    """重新统计学时: re-verify a year for one person (``person_id_number``) or, for administrators,
+    for every person in their scope."""
+    actor = api_actor()
+    body = request.get_json(silent=True) or {}
+    year = _year(body.get("year"))
+    id_number = body.get("person_id_number")
+    if id_number or not actor.managed_orgs:
+        person = services.visible_person(actor, id_number)
+        services.verify_year(person, year)
+        db.session.commit()
+        return jsonify({"year": year, "verified_persons": 1})
+    result = enqueue(recount_job, year, actor.id)
+    if isinstance(result, int):
+        return jsonify({"year": year, "verified_persons": result})
+    return jsonify({"year": year, "job_id": result.id}), 202
+
+
+@bp.get("/credit-declarations")
+def credit_declarations():
+    actor = api_actor()
+    args = request.args
+    errors = {}
+    scope = args.get("scope") or "mine"
+    if scope not in records.SCOPES:
+        errors["scope"] = "应为 mine、unit 或 org"
+    status = args.get("status") or "all"
+    if status not in records.STATUS_TABS:
+        errors["status"] = "应为 all、pending、approved 或 rejected"
+    form = args.get("learning_form") or None
+    if form and form not in LEARNING_FORMS:
+        errors["learning_form"] = "学习形式应为 " + "、".join(LEARNING_FORMS)
+    if errors:
+        raise ValidationFailed("请求参数有误", errors)
+    year = _year(args.get("year"), required=False)
+    page, per_page = _page_args()
+    result = records.declarations(actor, scope=scope, status=status, year=year, learning_form=form,
+                                  name=args.get("name"), id_number=args.get("id_number"),
+                                  page=page, per_page=per_page)
+    return jsonify({"items": [{
+        "instance_id": inst.id, "applicant": inst.applicant_name,
+        "applicant_id_number": mask_id_number(inst.applicant_id_number), "year": inst.year,
+        "course_name": inst.title, "status": inst.status, "outcome": inst.outcome,
+        "status_label": records.STATUS_LABELS.get(inst.status, inst.status),
+        "subject_type": d.subject_type if d else None, "learning_form": d.learning_form if d else None,
+        "hours": float(d.hours) if d and d.hours is not None else None,
+        "declared_by_unit": bool(d and d.declared_by_unit),
+        "created_at": inst.created_at.isoformat(),
+    } for inst, d in result.items], "total": result.total, "page": result.page, "per_page": result.per_page})

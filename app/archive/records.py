@@ -1,0 +1,123 @@
+"""Credit-hour records lists (学时申报记录 / 单位申报记录): declarations with their state.
+
+Reads ``process_instance`` joined with the ``credit_declaration`` summary row the credit-hour
+process writes at start and on every resubmission; nothing here deserializes a workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation
+from app.archive.models import CreditDeclaration
+from app.extensions import db
+from app.workflow.models import COMPLETED, REJECTED, RUNNING, WITHDRAWN, ProcessInstance
+
+PROCESS_KEY = "credit_hour_approval"
+
+#: Tabs of the records lists: key -> (label, instance statuses).
+STATUS_TABS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "all": ("全部", ()),
+    "pending": ("待审核", (RUNNING,)),
+    "approved": ("审核通过", (COMPLETED,)),
+    "rejected": ("审核不通过", (REJECTED,)),
+}
+#: Who the list is for: the actor's own declarations, what their unit declared for its staff,
+#: or every declaration of the persons in their scope.
+SCOPES = ("mine", "unit", "org")
+
+STATUS_LABELS = {RUNNING: "待审核", COMPLETED: "审核通过", REJECTED: "审核不通过", WITHDRAWN: "已撤回"}
+
+
+def record_declaration(instance: ProcessInstance, data: dict[str, Any]) -> None:
+    """ProcessHooks.on_data of the credit-hour process: keep the summary row current."""
+    row = db.session.get(CreditDeclaration, instance.id)
+    if row is None:
+        row = CreditDeclaration(instance_id=instance.id)
+        db.session.add(row)
+
+    def num(key: str) -> Decimal | None:
+        value = data.get(key)
+        return Decimal(str(value)) if value not in (None, "") else None
+
+    row.person_id = instance.subject_person_id
+    row.unit_id = instance.subject_org_id
+    row.declared_by_unit = bool(data.get("declared_by_unit"))
+    row.year = int(data.get("year") or instance.year or 0)
+    row.subject_type = data.get("subject_type")
+    row.learning_form = data.get("learning_form")
+    row.course_name = (data.get("course_name") or "")[:200] or None
+    row.hours = num("hours")
+    row.days = num("days")
+    db.session.flush()
+
+
+@dataclass
+class RecordsPage:
+    items: list[tuple[ProcessInstance, CreditDeclaration | None]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _subtree(actor: Actor):
+    roots = actor.managed_orgs
+    if not roots:
+        return None
+    return select(Organisation.id).where(or_(*[Organisation.path.startswith(o.path) for o in roots]))
+
+
+def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
+                 learning_form: str | None = None, name: str | None = None, id_number: str | None = None,
+                 page: int = 1, per_page: int = 20) -> RecordsPage:
+    """Credit-hour declarations visible to the actor, newest first.
+
+    ``scope``: ``mine`` (declared by or about the actor), ``unit`` (declared by the actor's
+    units for their staff), ``org`` (about any person in the actor's organisations' subtree).
+    """
+    decl = CreditDeclaration
+    stmt = (select(ProcessInstance, decl).join(decl, decl.instance_id == ProcessInstance.id, isouter=True)
+            .where(ProcessInstance.process_key == PROCESS_KEY))
+    subtree = _subtree(actor)
+    if scope == "unit":
+        if subtree is None:
+            return RecordsPage([], 0, page, per_page)
+        # declared by a unit for its staff: the summary row's (unit_id, year) index serves this
+        stmt = stmt.where(decl.declared_by_unit.is_(True), decl.unit_id.in_(subtree),
+                          ProcessInstance.started_for_org_id.isnot(None))
+    elif scope == "org":
+        if subtree is None:
+            return RecordsPage([], 0, page, per_page)
+        stmt = stmt.where(ProcessInstance.subject_org_id.in_(subtree))
+    else:
+        cond = ProcessInstance.started_by_id == actor.id
+        if actor.user.id_number:
+            cond = or_(cond, ProcessInstance.applicant_id_number == actor.user.id_number)
+        stmt = stmt.where(cond)
+    statuses = STATUS_TABS.get(status, STATUS_TABS["all"])[1]
+    if statuses:
+        stmt = stmt.where(ProcessInstance.status.in_(statuses))
+    if year:
+        stmt = stmt.where(ProcessInstance.year == year)
+    if learning_form:
+        stmt = stmt.where(decl.learning_form == learning_form)
+    if name:
+        stmt = stmt.where(ProcessInstance.applicant_name.contains(name.strip(), autoescape=True))
+    if id_number:
+        stmt = stmt.where(ProcessInstance.applicant_id_number.startswith(id_number.strip().upper(),
+                                                                         autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(ProcessInstance.id).subquery()))
+    page = max(1, page)
+    rows = db.session.execute(stmt.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page)).all()
+    return RecordsPage([(i, d) for i, d in rows], total or 0, page, per_page)

@@ -1,0 +1,1 @@
+"""Process administration: the province bureau reviews process versions and uploads edited diagrams."""

@@ -1,0 +1,148 @@
+"""JSON API of registration and passwords (under /api/v1; anonymous except where noted)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from io import BytesIO
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
+
+from app.accounts.models import Organisation, OrgKind, OrgStatus
+from app.core.auth import api_actor
+from app.core.errors import DomainError, ValidationFailed
+from app.extensions import db
+from app.registration import codes, queries, services
+
+bp = Blueprint("registration_api", __name__)
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("请求体必须是 JSON 对象")
+    return data
+
+
+def _code_answer(code: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"sent": True, "message": "如信息无误，验证码已发送，请注意查收"}
+    if code is not None and codes.show_in_page():
+        body["code"] = code  # development only: there is no SMS gateway
+    return body
+
+
+def _guarded(fn, *args, **kwargs):
+    """Run a service; count a wrong verification code even though the action fails."""
+    try:
+        return fn(*args, **kwargs)
+    except codes.WrongCode as exc:
+        db.session.rollback()
+        codes.penalise(exc)
+        db.session.commit()
+        raise
+
+
+def _registration_answer(instance) -> dict[str, Any]:
+    return {"instance_id": instance.id, "status": "pending", "message": "注册申请已提交，请等待审核"}
+
+
+@bp.post("/registrations/code")
+def registration_code():
+    code = services.send_registration_code(str(_body().get("mobile") or ""))
+    db.session.commit()
+    return jsonify(_code_answer(code)), 202
+
+
+@bp.post("/registrations/person")
+def register_person():
+    instance = _guarded(services.register_person, _body())
+    db.session.commit()
+    return jsonify(_registration_answer(instance)), 201
+
+
+def _licence(data: dict[str, Any]) -> FileStorage | None:
+    """The USCC scan: a multipart file ``licence`` or JSON ``{"licence": {"filename", "content_base64"}}``."""
+    if request.files.get("licence"):
+        return request.files["licence"]
+    value = data.get("licence")
+    if not isinstance(value, dict):
+        return None
+    try:
+        raw = base64.b64decode(str(value.get("content_base64") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed("提交的内容有误，请按提示修改", {"licence": "文件内容不是有效的 base64"}) from None
+    return FileStorage(stream=BytesIO(raw), filename=str(value.get("filename") or "licence"))
+
+
+@bp.post("/registrations/organisation")
+def register_organisation():
+    data = _body() if request.is_json else request.form.to_dict()
+    actor = api_actor() if request.headers.get("Authorization") else None
+    instance = _guarded(services.register_organisation, data, _licence(data), actor=actor)
+    db.session.commit()
+    return jsonify(_registration_answer(instance)), 201
+
+
+@bp.get("/registrations/organisations")
+def organisations():
+    """Active organisations to register under: children of ``parent_id`` (the tree, lazily),
+    or those whose name contains ``q``; optionally of one ``kind``."""
+    stmt = select(Organisation).where(Organisation.status == OrgStatus.ACTIVE)
+    kind = request.args.get("kind")
+    if kind in {k.value for k in OrgKind}:
+        stmt = stmt.where(Organisation.kind == OrgKind(kind))
+    q = (request.args.get("q") or "").strip()[:50]
+    parent = request.args.get("parent_id", "")
+    if q:
+        stmt = stmt.where(Organisation.name.contains(q, autoescape=True))
+    elif parent.isdigit():
+        stmt = stmt.where(Organisation.parent_id == int(parent))
+    elif not kind:
+        stmt = stmt.where(Organisation.parent_id.is_(None))
+    rows = db.session.scalars(stmt.order_by(Organisation.path).limit(200))
+    return jsonify([{"id": o.id, "name": o.name, "kind": o.kind.value, "parent_id": o.parent_id,
+                     "region": o.region} for o in rows])
+
+
+@bp.post("/password/reset/code")
+def reset_code():
+    body = _body()
+    code = services.send_reset_code(str(body.get("id_number") or ""), str(body.get("channel") or "sms"),
+                                    str(body.get("contact") or ""))
+    db.session.commit()
+    return jsonify(_code_answer(code)), 202
+
+
+@bp.post("/password/reset")
+def reset():
+    b = _body()
+    _guarded(services.reset_password, str(b.get("id_number") or ""), str(b.get("channel") or "sms"),
+             str(b.get("contact") or ""), str(b.get("verification_code") or ""), str(b.get("password") or ""),
+             str(b.get("password_confirm") or b.get("password") or ""))
+    db.session.commit()
+    return jsonify({"reset": True, "message": "密码已重置，请使用新密码登录"})
+
+
+@bp.post("/password/change")
+def change():
+    actor = api_actor()
+    b = _body()
+    services.change_password(actor, str(b.get("old_password") or ""), str(b.get("password") or ""),
+                             str(b.get("password_confirm") or b.get("password") or ""))
+    db.session.commit()
+    return jsonify({"changed": True})
+
+
+@bp.get("/tasks/reviewed")
+def reviewed():
+    """已审核: tasks the actor's organisations completed, newest first."""
+    actor = api_actor()
+    page = request.args.get("page", "1")
+    result = queries.reviewed(actor, process=request.args.get("process") or None,
+                              q=(request.args.get("q") or "").strip()[:50] or None,
+                              page=int(page) if page.isdigit() else 1, per_page=20)
+    return jsonify({"items": [queries.reviewed_json(r) for r in result.items], "total": result.total,
+                    "page": result.page, "per_page": result.per_page})

@@ -1,0 +1,69 @@
+"""已审核: the tasks the actor's organisations have decided, with the decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, false, func, or_, select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Role
+from app.core.validators import mask_id_number
+from app.extensions import db
+from app.inbox.queries import Page
+from app.workflow.models import ApprovalEvent, WorkflowTask
+
+
+@dataclass
+class Reviewed:
+    task: WorkflowTask
+    outcome: str | None
+    comment: str | None
+    reviewer: str | None
+    organisation: str | None
+    at: datetime | None
+
+
+def _org_condition(actor: Actor):
+    """Tasks of organisations where the actor may review them (the inbox's rule, closed tasks)."""
+    conds = []
+    admin_orgs = [m.organisation_id for m in actor.memberships if m.role == Role.ADMIN]
+    if admin_orgs:
+        conds.append(WorkflowTask.candidate_org_id.in_(admin_orgs))
+    for m in actor.memberships:
+        if m.role == Role.SUB_ADMIN and m.permissions:
+            conds.append(and_(WorkflowTask.candidate_org_id == m.organisation_id,
+                              WorkflowTask.candidate_permission.in_(list(m.permissions))))
+    return or_(*conds) if conds else false()
+
+
+def reviewed(actor: Actor, *, process: str | None = None, q: str | None = None, page: int = 1,
+             per_page: int = 20) -> Page:
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    stmt = (select(WorkflowTask, ApprovalEvent)
+            .join(ApprovalEvent, and_(ApprovalEvent.task_id == WorkflowTask.id,
+                                      ApprovalEvent.instance_id == WorkflowTask.instance_id))
+            .where(WorkflowTask.completed_at.is_not(None), WorkflowTask.cancelled.is_(False), _org_condition(actor)))
+    if process:
+        stmt = stmt.where(WorkflowTask.process_key == process)
+    if q:
+        if q[:1].isdigit():
+            stmt = stmt.where(WorkflowTask.applicant_id_number.startswith(q.upper(), autoescape=True))
+        else:
+            stmt = stmt.where(WorkflowTask.applicant_name.startswith(q, autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(WorkflowTask.id).subquery()))
+    rows = db.session.execute(stmt.order_by(WorkflowTask.completed_at.desc(), WorkflowTask.id)
+                              .offset((page - 1) * per_page).limit(per_page)).all()
+    items = [Reviewed(task=t, outcome=e.outcome, comment=e.comment, reviewer=e.user_name,
+                      organisation=e.organisation_name, at=e.at) for t, e in rows]
+    return Page(items, total or 0, page, per_page)
+
+
+def reviewed_json(r: Reviewed) -> dict:
+    t = r.task
+    return {"id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "name": t.name,
+            "applicant": t.applicant_name, "applicant_id_number": mask_id_number(t.applicant_id_number),
+            "title": t.title, "outcome": r.outcome, "comment": r.comment, "reviewer": r.reviewer,
+            "organisation": r.organisation, "completed_at": r.at.isoformat() if r.at else None}

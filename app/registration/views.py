@@ -1,0 +1,200 @@
+"""Web pages: registration of professionals and organisations, captcha, forgotten and changed
+passwords, and the 已审核 (already reviewed) list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from app.accounts.models import Organisation, OrgKind, OrgStatus
+from app.core.auth import web_actor
+from app.core.errors import DomainError, ValidationFailed
+from app.extensions import db
+from app.registration import captcha, codes, queries, services
+
+bp = Blueprint("registration", __name__)
+
+#: Fields never echoed back into a re-shown form.
+_SECRETS = ("password", "password_confirm", "admin_password", "admin_password_confirm", "verification_code",
+            "captcha", "csrf_token")
+
+
+def _values() -> dict[str, Any]:
+    return {k: v for k, v in request.form.items() if k not in _SECRETS}
+
+
+def _flash_code(code: str | None, target: str) -> None:
+    flash(_("如信息无误，验证码已发送至 %(target)s，请注意查收", target=target), "info")
+    if code is not None and codes.show_in_page():
+        flash(_("开发环境：验证码为 %(code)s", code=code), "warning")
+
+
+def _org_choices(*kinds: OrgKind) -> list[tuple[Organisation, int]]:
+    """Active organisations of the kinds, in tree order, with their depth (for indentation)."""
+    rows = db.session.scalars(select(Organisation).where(Organisation.status == OrgStatus.ACTIVE,
+                                                         Organisation.kind.in_(kinds))
+                              .order_by(Organisation.path).limit(2000))
+    return [(o, max(0, o.path.count("/") - 2)) for o in rows]
+
+
+def _org_tree(*selectable: OrgKind) -> list[tuple[Organisation, int, bool]]:
+    """Every active organisation in tree order with its depth and whether it may be chosen: the
+    picker shows the whole tree, the other kinds as headings that cannot be selected."""
+    rows = db.session.scalars(select(Organisation).where(Organisation.status == OrgStatus.ACTIVE)
+                              .order_by(Organisation.path).limit(5000))
+    return [(o, max(0, o.path.count("/") - 2), o.kind in selectable) for o in rows]
+
+
+def _send_code_or_none(fn, *args) -> dict[str, str]:
+    try:
+        _flash_code(fn(*args), args[-1])
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return exc.fields or {"_form": exc.message}
+    return {}
+
+
+def _guarded(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except codes.WrongCode as exc:
+        db.session.rollback()
+        codes.penalise(exc)
+        db.session.commit()
+        raise
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register_person():
+    values: dict[str, Any] = _values() if request.method == "POST" else {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if request.form.get("action") == "send_code":
+            errors = _send_code_or_none(services.send_registration_code, values.get("mobile", ""))
+        else:
+            try:
+                _guarded(services.register_person, request.form.to_dict())
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors, status = exc.fields, 422
+            else:
+                db.session.commit()
+                flash(_("注册申请已提交，请等待所在单位审核；审核通过后即可登录"), "success")
+                return redirect(url_for("accounts.login"))
+    return render_template("registration/person.html", values=values, errors=errors,
+                           units=_org_tree(OrgKind.EMPLOYER_UNIT)), status
+
+
+@bp.route("/register/organisation", methods=["GET", "POST"])
+def register_organisation():
+    from flask_login import current_user
+
+    actor = web_actor() if current_user.is_authenticated else None
+    values: dict[str, Any] = _values() if request.method == "POST" else {
+        "kind": request.args.get("kind") or OrgKind.EMPLOYER_UNIT.value, "admin_mode": "new"}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if request.form.get("action") == "send_code":
+            errors = _send_code_or_none(services.send_registration_code, values.get("admin_mobile", ""))
+            errors = {("admin_mobile" if k == "mobile" else k): v for k, v in errors.items()}
+        else:
+            try:
+                _guarded(services.register_organisation, request.form.to_dict(), request.files.get("licence"),
+                         actor=actor)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors, status = exc.fields, 422
+            else:
+                db.session.commit()
+                flash(_("单位注册申请已提交，请等待上级单位审核；审核通过后申请人即为该单位的超级管理员"), "success")
+                return redirect(url_for("accounts.index") if actor else url_for("accounts.login"))
+    kind = values.get("kind") if values.get("kind") in services.PARENT_KINDS else OrgKind.EMPLOYER_UNIT.value
+    parents = _org_choices(*services.PARENT_KINDS[kind])
+    return render_template(
+        "registration/organisation.html", values=values, errors=errors, kind=kind, kinds=services.KIND_LABELS,
+        parents=parents, bureaus=_org_choices(OrgKind.HR_BUREAU),
+        departments=_org_choices(OrgKind.SUPERVISORY_DEPARTMENT), natures=services.NATURES,
+        levels=services.LEVELS, industries=services.INDUSTRIES, actor=actor,
+        max_mb=current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024),
+    ), status
+
+
+@bp.get("/captcha.png")
+def captcha_image():
+    resp = Response(captcha.image_png(captcha.new_answer()), mimetype="image/png")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    values: dict[str, Any] = _values() if request.method == "POST" else {"channel": "sms"}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        f = request.form
+        if f.get("action") == "send_code":
+            if not captcha.check(f.get("captcha")):
+                errors, status = {"captcha": _("验证码错误，请重新输入图片中的字符")}, 422
+            else:
+                errors = _send_code_or_none(services.send_reset_code, f.get("id_number", ""),
+                                            f.get("channel", "sms"), f.get("contact", ""))
+                status = 422 if errors else 200
+        else:
+            try:
+                _guarded(services.reset_password, f.get("id_number", ""), f.get("channel", "sms"),
+                         f.get("contact", ""), f.get("verification_code", ""), f.get("password", ""),
+                         f.get("password_confirm", ""))
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors, status = exc.fields, 422
+            else:
+                db.session.commit()
+                flash(_("密码已重置，请使用新密码登录"), "success")
+                return redirect(url_for("accounts.login"))
+    if captcha.enabled():
+        captcha.new_answer()
+    return render_template("registration/forgot.html", values=values, errors=errors), status
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        f = request.form
+        try:
+            services.change_password(web_actor(), f.get("old_password", ""), f.get("password", ""),
+                                     f.get("password_confirm", ""))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, status = exc.fields, 422
+        else:
+            db.session.commit()
+            flash(_("密码已修改"), "success")
+            return redirect(url_for("accounts.index"))
+    return render_template("registration/change_password.html", errors=errors), status
+
+
+@bp.get("/tasks/reviewed")
+@login_required
+def reviewed():
+    actor = web_actor()
+    process = (request.args.get("process") or "").strip() or None
+    q = (request.args.get("q") or "").strip()[:50] or None
+    page_arg = request.args.get("page", "1")
+    page = queries.reviewed(actor, process=process, q=q, page=int(page_arg) if page_arg.isdigit() else 1,
+                            per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
+    from app.inbox.views import _process_names
+
+    args = {k: v for k, v in (("process", process), ("q", q)) if v}
+    return render_template("registration/reviewed.html", page=page, args=args, process=process, q=q,
+                           processes=_process_names())
