@@ -47,8 +47,10 @@ def mask_name(name: str) -> str:
 
 
 def may_print_for(actor: Actor, person: Person) -> bool:
-    """The person themself, or an administrator whose scope holds the person's unit."""
-    return person.user_id == actor.id or actor.in_scope(person.unit)
+    """The person themself, or an administrator whose scope holds the person's unit (the archive's rule)."""
+    from app.archive.services import can_see_person
+
+    return can_see_person(actor, person)
 
 
 def person_for(actor: Actor, id_number: str | None) -> Person:
