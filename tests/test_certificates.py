@@ -149,12 +149,18 @@ def test_certificates_are_scoped_like_everything_else(client):
 
 def test_web_pages_issue_download_and_verify(web, client):
     give_hours(CHEN)
+    give_hours(CHEN, year=2024, public=10, professional=10)
     web.login("chenshihui")
+    years = client.get("/certificates").get_data(as_text=True)
+    row_2025 = years[years.index('id="year-2025"'):years.index('id="year-2024"')]
+    row_2024 = years[years.index('id="year-2024"'):]
+    assert "合格" in row_2025 and "生成证书" in row_2025
+    assert "不合格" in row_2024 and "验证合格后可打印" in row_2024
     r = web.post_form("/certificates", {"year": "2025"})
     assert r.status_code == 303
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     number = db.session.scalar(select(Certificate.number))
-    assert number in page and "已生成证书" in page
+    assert number in page and "已生成证书" in page and "重新生成证书" in page
     pdf = client.get(f"/certificates/{number}/pdf")
     assert pdf.mimetype == "application/pdf" and "陈诗慧" in pdf_text(pdf.data)
     not_verified = web.post_form("/certificates", {"year": "2024"})

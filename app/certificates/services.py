@@ -234,3 +234,28 @@ def certificates_in_scope(actor: Actor, limit: int = 50) -> list[Certificate]:
     else:
         stmt = stmt.where(Certificate.person_id.in_(own))
     return list(db.session.scalars(stmt.order_by(Certificate.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class OwnYear:
+    year: int
+    total_hours: Decimal
+    verified: bool
+    result_label: str
+    missing: list[str]
+    current: Certificate | None
+
+
+def own_years(actor: Actor) -> list[OwnYear]:
+    """The actor's own years with hours (newest first): verified or not, and the current certificate."""
+    from app.archive.services import years_of
+
+    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    if person is None:
+        return []
+    out = []
+    for year in years_of(person):
+        summary = _summary(person, year)
+        out.append(OwnYear(year, summary.hours.get("total", Decimal(0)), summary.verified, summary.result_label,
+                           list(summary.missing), current_certificate(person, year)))
+    return out

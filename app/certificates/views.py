@@ -32,7 +32,8 @@ def pdf_response(cert, download: bool = False):  # noqa: ANN001, ANN201
 def index():
     actor = web_actor()
     return render_template("certificates/index.html", certificates=services.certificates_in_scope(actor),
-                           manages=bool(actor.managed_orgs), errors={}, values={})
+                           own_years=services.own_years(actor), manages=bool(actor.managed_orgs), errors={},
+                           values={})
 
 
 @bp.post("/certificates")
@@ -46,7 +47,8 @@ def issue():
     except ValidationFailed as exc:
         db.session.rollback()
         return render_template("certificates/index.html", certificates=services.certificates_in_scope(actor),
-                               manages=bool(actor.managed_orgs), errors=exc.fields, values=values), 422
+                               own_years=services.own_years(actor), manages=bool(actor.managed_orgs),
+                               errors=exc.fields, values=values), 422
     db.session.commit()
     flash(_("已生成证书 %(number)s", number=cert.number), "success")
     return redirect(url_for("certificates.index", new=cert.number), 303)
