@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
@@ -59,8 +59,9 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        flash("页面已过期或请求无效（CSRF 校验失败），请刷新后重试", "danger")
-        return redirect(request.referrer or "/"), 303 if request.referrer else 400
+        # refused outright (nothing was done); the page says why and how to go on
+        message = gettext("页面已过期或请求无效（CSRF 校验失败），请刷新页面后重试")
+        return render_template("error.html", error=DomainError(message)), 400
 
     @app.errorhandler(404)
     def _not_found(exc):

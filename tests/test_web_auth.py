@@ -1,0 +1,125 @@
+"""Signing in and out through the login page; CSRF protection of the forms; language switch."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import db
+from tests.webutil import browser, count, declare, form_data, text
+
+
+def test_login_and_logout(app):
+    web = browser(app)
+    assert web.client.get("/tasks").status_code == 302  # pages need a login
+    r = web.login("hospital_admin")
+    assert r.status_code == 302
+    page = web.client.get("/", follow_redirects=True)
+    assert "待办任务" in text(page) and "市一医院管理员" in text(page)
+    r = web.post_form("/tasks", {}, post_url="/logout")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert "您已安全退出" in text(web.client.get("/login"))
+    assert web.client.get("/tasks").status_code == 302
+
+
+def test_login_by_id_number_goes_to_my_applications(app):
+    web = browser(app)
+    r = web.login("110101199003072711")
+    assert r.status_code == 302
+    page = web.client.get(r.headers["Location"], follow_redirects=True)
+    assert "我的申报" in text(page)
+
+
+def test_wrong_password_then_lockout_with_time_left(app):
+    web = browser(app)
+    r = web.login("chenshihui", "Wrong1234")
+    assert r.status_code == 401
+    assert "用户名或密码错误，再错4次帐号将被锁定" in text(r)
+    assert 'value="chenshihui"' in r.get_data(as_text=True)  # the login name stays filled in
+    for _ in range(3):
+        web.login("chenshihui", "Wrong1234")
+    r = web.login("chenshihui", "Wrong1234")
+    assert r.status_code == 423
+    assert "帐号已锁定60分钟" in text(r)
+    # even the right password is refused while locked, with the time left
+    r = web.login("chenshihui")
+    assert r.status_code == 423
+    assert "请60分钟后再试" in text(r)
+    assert web.client.get("/applications").status_code == 302
+
+
+def test_unknown_user_same_message(app):
+    r = browser(app).login("nobody", "Wrong1234")
+    assert r.status_code == 401 and "用户名或密码错误" in text(r)
+
+
+def test_login_redirects_only_to_own_site(app):
+    web = browser(app)
+    token = web.csrf("/login")
+    r = web.client.post("/login?next=https://evil.example/x",
+                        data={"login": "hospital_admin", "password": "Demo12345", "csrf_token": token})
+    assert r.status_code == 302 and "evil" not in r.headers["Location"]
+    web = browser(app)
+    token = web.csrf("/login")
+    r = web.client.post("/login", data={"login": "hospital_admin", "password": "Demo12345", "csrf_token": token,
+                                        "next": "/applications"})
+    assert r.headers["Location"].endswith("/applications")
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(app):
+    web = browser(app, "chenshihui")
+    before = count()
+    r = web.client.post("/declare", data=form_data())
+    assert r.status_code == 400
+    assert "CSRF" in text(r)
+    assert count() == before
+    # a wrong token is refused too
+    r = web.client.post("/declare", data={**form_data(), "csrf_token": "forged"})
+    assert r.status_code == 400 and count() == before
+    # login form as well: no session is opened without the token
+    other = browser(app)
+    r = other.client.post("/login", data={"login": "hospital_admin", "password": "Demo12345"})
+    assert r.status_code == 400
+    assert other.client.get("/tasks").status_code == 302
+    user = db.session.scalar(select(User).where(User.login == "hospital_admin"))
+    assert user.failed_logins == 0
+
+
+def test_english_ui_by_switch(app):
+    web = browser(app)
+    r = web.client.get("/login?lang=en")
+    page = text(r)
+    assert 'lang="en"' in r.get_data(as_text=True)
+    assert "Sign in" in page and "Password" in page and "密码" not in page
+    # the choice sticks for the session and the navbar offers the way back
+    declare()
+    web.login("hospital_admin")
+    inbox = text(web.client.get("/tasks"))
+    assert "Tasks" in inbox and "Batch review" in inbox and "中文" in inbox and "待办任务" not in inbox
+    assert "Unit review" in inbox and "1101**********2711" in inbox
+    back = text(web.client.get("/tasks?lang=zh_CN"))
+    assert "待办任务" in back and "English" in back
+
+
+def test_english_form_labels_and_errors(app):
+    web = browser(app, "chenshihui")
+    page = text(web.client.get("/declare?lang=en"))
+    assert "Course name" in page and "Credit hours declared" in page and "Professional" in page
+    r = web.post_form("/declare", form_data(course_name=""))
+    assert r.status_code == 422
+    assert "This field is required" in text(r)
+
+
+def test_english_catalogue_covers_every_ui_string():
+    """Every ``_()`` string of the views and templates and every form / process label the pages
+    show has an English translation (run ``scripts/i18n.py`` after adding UI text)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "i18n.py"
+    spec = importlib.util.spec_from_file_location("i18n_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    catalogue = module.template()
+    assert "待办任务" in catalogue and "单位审核" in catalogue and "拟申报学时" in catalogue
+    assert module.main(["--check"]) == 0
