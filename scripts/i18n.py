@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,11 +67,13 @@ def data_strings() -> list[tuple[str, str]]:
 
 def template() -> Catalog:
     catalog = Catalog(project="cepp", charset="utf-8")
+    keywords = {**DEFAULT_KEYWORDS, "_t": None}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), METHOD_MAP, options_map={"app/templates/**.html": {"extensions": "jinja2.ext.do"}}):
+            str(ROOT), METHOD_MAP, keywords=keywords,
+            options_map={"app/templates/**.html": {"extensions": "jinja2.ext.do"}}):
         if isinstance(message, tuple):
             message = message[0]
-        if message:
+        if message and re.search(r"[^\x00-\x7f]", message):  # UI text is Chinese; skips dict keys etc.
             catalog.add(message, locations=[(filename, lineno)])
     for text, where in data_strings():
         if text and text not in catalog:

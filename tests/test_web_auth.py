@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
-from tests.webutil import browser, count, declare, form_data, text
+from tests.webutil import browser, count, declare, field_error, form_data, text
 
 
 def test_login_and_logout(app):
@@ -105,9 +105,19 @@ def test_english_form_labels_and_errors(app):
     web = browser(app, "chenshihui")
     page = text(web.client.get("/declare?lang=en"))
     assert "Course name" in page and "Credit hours declared" in page and "Professional" in page
-    r = web.post_form("/declare", form_data(course_name=""))
+    r = web.post_form("/declare", form_data(course_name="", hours="-2", end_date="2026-02-01"))
     assert r.status_code == 422
-    assert "This field is required" in text(r)
+    assert field_error(r, "course_name") == "This field is required"
+    assert field_error(r, "hours") == "Credit hours declared must be greater than 0"
+    assert field_error(r, "end_date") == "End date must not be before Start date"
+    assert "Some entries are not valid" in text(r)
+    # the API keeps answering in Chinese
+    from tests.conftest import api_token
+
+    headers = api_token(web.client, "chenshihui")
+    r = web.client.post("/api/v1/processes/credit_hour_approval/instances", headers=headers,
+                        json={**form_data(), "hours": -2})
+    assert r.get_json()["error"]["fields"]["hours"] == "拟申报学时必须大于0"
 
 
 def test_english_catalogue_covers_every_ui_string():

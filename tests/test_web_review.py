@@ -282,3 +282,17 @@ def test_batch_approve_with_failure_per_task(app):
     # nothing chosen
     r = admin.post_form("/tasks", {}, post_url="/tasks/batch")
     assert "请先勾选要审核的任务" in text(admin.client.get(r.headers["Location"]))
+
+
+def test_application_page_masks_the_id_number(app):
+    web = browser(app, "hospital_admin")
+    r = web.post_form("/declare", form_data(person_id_number="321101198110166954"))
+    inst = db.session.scalar(select(ProcessInstance))
+    for who in (web, browser(app, "liuwenbin")):
+        page = who.client.get(f"/applications/{inst.id}").get_data(as_text=True)
+        assert "3211**********6954" in page and "321101198110166954" not in page
+    assert r.status_code == 302
+    # a unit's own declaration skips its unit review; the reviewer's task page shows the whole number
+    task = open_task(inst)
+    assert task.task_spec == "supervisory_review"
+    assert "321101198110166954" in browser(app, "health_admin").client.get(f"/tasks/{task.id}").get_data(as_text=True)
