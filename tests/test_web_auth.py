@@ -133,3 +133,19 @@ def test_english_catalogue_covers_every_ui_string():
     catalogue = module.template()
     assert "待办任务" in catalogue and "单位审核" in catalogue and "拟申报学时" in catalogue
     assert module.main(["--check"]) == 0
+
+
+def test_english_login_errors_and_upload_refusal(app):
+    from tests.webutil import PDF, upload
+
+    web = browser(app)
+    web.client.get("/login?lang=en")
+    r = web.login("chenshihui", "Wrong1234")
+    assert "Wrong user name or password; after 4 more failures the account will be locked" in text(r)
+    web.login("chenshihui")
+    r = web.post_form("/declare", {**form_data(), "attachments": [upload(b"not a picture", "x.png"),
+                                                                  upload(PDF, "y.txt")]},
+                      content_type="multipart/form-data")
+    error = field_error(r, "attachments")
+    assert "The content of file “x.png” is not a valid image or PDF" in error
+    assert "The type of file “y.txt” is not allowed" in error

@@ -127,7 +127,8 @@ def test_approve_through_the_chain(app):
     assert r.status_code == 302, text(r)
     db.session.expire_all()
     assert db.session.get(ProcessInstance, inst.id).status == "completed"
-    # the finished task cannot be completed twice
+    # the finished task stays readable for its reviewer but cannot be completed twice
+    assert "该任务已办理完毕" in text(hr.client.get(f"/tasks/{task.id}"))
     r = hr.post_form(f"/tasks/{task.id}", {"outcome": "approve", "recognised_hours": "15"},
                      post_url=f"/tasks/{task.id}")
     assert r.status_code in (404, 409)
