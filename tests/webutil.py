@@ -8,8 +8,7 @@ import struct
 import zlib
 from io import BytesIO
 
-from flask import Flask, g
-from flask.testing import FlaskClient
+from flask import Flask
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -18,20 +17,8 @@ from app.workflow.models import ProcessInstance, WorkflowTask
 from tests.conftest import DECLARATION, WebClient, actor
 
 
-class FreshClient(FlaskClient):
-    """The test fixtures keep one app context open for the whole test, so ``g`` (where
-    Flask-Login keeps the signed-in user and Flask-Babel the locale) would leak from one
-    request into the next. A real server starts every request with an empty ``g``."""
-
-    def open(self, *args, **kwargs):  # type: ignore[override]
-        for key in list(g):
-            g.pop(key, None)
-        return super().open(*args, **kwargs)
-
-
 def browser(app: Flask, login: str | None = None) -> WebClient:
     """A separate browser (own cookies), signed in as ``login`` when given."""
-    app.test_client_class = FreshClient
     web = WebClient(app.test_client())
     if login:
         r = web.login(login)
