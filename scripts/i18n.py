@@ -52,9 +52,10 @@ def data_strings() -> list[tuple[str, str]]:
     for path in sorted((ROOT / "processes").glob("*.bpmn")):
         for name in re.findall(r'<bpmn:\w+ [^>]*\bname="([^"]*[^\x00-\x7f][^"]*)"', path.read_text(encoding="utf-8")):
             found.append((name, f"processes/{path.name}"))
+    from app.core.auth import login_manager
     from app.workflow.attachments import RULE
 
-    for label in [*STATUS_LABELS.values(), *OUTCOME_LABELS.values(), RULE]:
+    for label in [*STATUS_LABELS.values(), *OUTCOME_LABELS.values(), RULE, login_manager.login_message]:
         found.append((label, "app/core/web.py"))
     # fixed messages of domain errors, shown on the error page and the login page
     for path in sorted((ROOT / "app").rglob("*.py")):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import select
 
 from app.accounts.models import User
@@ -149,3 +152,19 @@ def test_english_login_errors_and_upload_refusal(app):
     error = field_error(r, "attachments")
     assert "The content of file “x.png” is not a valid image or PDF" in error
     assert "The type of file “y.txt” is not allowed" in error
+
+
+def test_page_asks_for_login_then_returns_there(app):
+    web = browser(app)
+    r = web.client.get("/tasks?year=2026")
+    assert r.status_code == 302 and "/login?next=" in r.headers["Location"]
+    login_page = web.client.get(r.headers["Location"])
+    assert "请先登录" in text(login_page)
+    token = web.csrf(r.headers["Location"])
+    nxt = re.search(r'name="next" value="([^"]+)"', login_page.get_data(as_text=True)).group(1)
+    r = web.client.post("/login", data={"login": "hospital_admin", "password": "Demo12345", "csrf_token": token,
+                                        "next": html.unescape(nxt)})
+    assert r.headers["Location"].endswith("/tasks?year=2026")
+    english = browser(app)
+    r = english.client.get("/tasks?lang=en")
+    assert "Please sign in first" in text(english.client.get(r.headers["Location"]))

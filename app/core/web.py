@@ -31,6 +31,10 @@ def register_web(app: Flask) -> None:
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     Bootstrap5(app)
 
+    from app.extensions import login_manager
+
+    login_manager.localize_callback = gettext  # "请先登录" in the page's language
+
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
