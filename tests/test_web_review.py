@@ -297,3 +297,22 @@ def test_application_page_masks_the_id_number(app):
     task = open_task(inst)
     assert task.task_spec == "supervisory_review"
     assert "321101198110166954" in browser(app, "health_admin").client.get(f"/tasks/{task.id}").get_data(as_text=True)
+
+
+def test_unit_revises_what_it_declared_for_its_staff(app):
+    unit = browser(app, "hospital_admin")
+    unit.post_form("/declare", form_data(person_id_number="321101198110166954"))
+    inst = db.session.scalar(select(ProcessInstance))
+    act(inst, "health_admin", {"outcome": "return", "comment": "学时偏高"})
+    revise = open_task(inst)
+    # the person sees why and whom to ask, but cannot revise it themselves
+    person = browser(app, "liuwenbin")
+    page = text(person.client.get(f"/applications/{inst.id}"))
+    assert "学时偏高" in page and "申报由单位代为提交，请联系单位修改" in page
+    assert person.client.get(f"/tasks/{revise.id}").status_code == 404
+    # the unit finds it in its inbox and resubmits
+    assert revise.id in unit.client.get("/tasks").get_data(as_text=True)
+    r = unit.post_form(f"/tasks/{revise.id}", {**form_data(person_id_number="321101198110166954", hours="10"),
+                                               "action": "resubmit"})
+    assert r.status_code == 302, text(r)
+    assert open_task(inst).task_spec == "supervisory_review"
