@@ -62,6 +62,9 @@ def data_strings() -> list[tuple[str, str]]:
         source = path.read_text(encoding="utf-8")
         for text in re.findall(r'(?:raise \w+|DomainError|_fail)\(\s*"([^"{}]*[^\x00-\x7f][^"{}]*)"', source):
             found.append((text, str(path.relative_to(ROOT))))
+    validators = (ROOT / "app" / "core" / "validators.py").read_text(encoding="utf-8")
+    for text in re.findall(r'return "([^"{}]*[^\x00-\x7f][^"{}]*)"', validators):
+        found.append((text, "app/core/validators.py"))
     for value in _MESSAGES.values():
         for text in value.values() if isinstance(value, dict) else [value]:
             found.append((text, "app/workflow/forms.py"))

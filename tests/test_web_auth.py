@@ -108,11 +108,13 @@ def test_english_form_labels_and_errors(app):
     web = browser(app, "chenshihui")
     page = text(web.client.get("/declare?lang=en"))
     assert "Course name" in page and "Credit hours declared" in page and "Professional" in page
-    r = web.post_form("/declare", form_data(course_name="", hours="-2", end_date="2026-02-01"))
+    r = web.post_form("/declare", form_data(course_name="", hours="-2", end_date="2026-02-01",
+                                            person_id_number="110101199003072712"))
     assert r.status_code == 422
     assert field_error(r, "course_name") == "This field is required"
     assert field_error(r, "hours") == "Credit hours declared must be greater than 0"
     assert field_error(r, "end_date") == "End date must not be before Start date"
+    assert field_error(r, "person_id_number") == "The check character of the ID number is wrong"
     assert "Some entries are not valid" in text(r)
     # the API keeps answering in Chinese
     from tests.conftest import api_token

@@ -145,11 +145,11 @@ def _message(err: Any, schema: dict) -> tuple[str, str]:
         return field, _t(_MESSAGES["type"].get(val if isinstance(val, str) else "string", "格式不正确"))
     if v == "format":
         if val == "id-number":
-            return field, id_number_error(err.instance) or _t("身份证号码无效")
+            return field, _t(id_number_error(err.instance) or "身份证号码无效")
         if val == "uscc":
-            return field, uscc_error(err.instance) or _t("统一社会信用代码无效")
+            return field, _t(uscc_error(err.instance) or "统一社会信用代码无效")
         if val == "mobile":
-            return field, mobile_error(err.instance) or _t("手机号码无效")
+            return field, _t(mobile_error(err.instance) or "手机号码无效")
         return field, _t(_MESSAGES["format"].get(val, "格式不正确"))
     if v == "minimum":
         return field, _t("%(title)s不能小于%(value)s", title=title, value=_num(val))
