@@ -92,6 +92,10 @@ def test_attachments_real_files_accepted(app):
     assert "证书.png" in page and "成绩单.pdf" in page
     got = web.client.get(f"/attachments/{atts[0].id}")
     assert got.status_code == 200 and got.data == png_bytes() and got.mimetype == "image/png"
+    assert got.headers["X-Content-Type-Options"] == "nosniff" and "sandbox" in got.headers["Content-Security-Policy"]
+    got = web.client.get(f"/attachments/{atts[0].id}?download=1")
+    disposition = got.headers["Content-Disposition"]
+    assert disposition.startswith("attachment") and "filename*=UTF-8''%E8%AF%81%E4%B9%A6.png" in disposition
     # the reviewer of the unit reads it as well
     reviewer = browser(app, "hospital_admin")
     assert reviewer.client.get(f"/attachments/{atts[2].id}").data == PDF

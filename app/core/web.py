@@ -71,12 +71,12 @@ def register_web(app: Flask) -> None:
     def _not_found(exc):
         if wants_json():
             return jsonify({"error": {"code": "not_found", "message": "资源不存在"}}), 404
-        return render_template("error.html", error=DomainError("页面不存在")), 404
+        return render_template("error.html", error=DomainError(gettext("页面不存在"))), 404
 
     @app.errorhandler(413)
     def _too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        message = f"提交的内容过大（合计不能超过{limit // (1024 * 1024)}MB），请减少或压缩附件后重试"
+        message = gettext("提交的内容过大（合计不能超过%(mb)sMB），请减少或压缩附件后重试", mb=limit // (1024 * 1024))
         if wants_json():
             return jsonify({"error": {"code": "too_large", "message": message}}), 413
         return render_template("error.html", error=DomainError(message)), 413
