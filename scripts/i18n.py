@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
             prev = old.get(m.id)
             new.add(m.id, prev.string if prev is not None else "", locations=m.locations)
         with po_path.open("wb") as fh:
-            write_po(fh, new, width=120, omit_header=False, sort_output=False)
+            write_po(fh, new, width=120, omit_header=False, sort_output=False, include_lineno=False)
         print(f"{po_path.relative_to(ROOT)}: {len(new)} messages, {len(missing)} untranslated")
     return 1 if problems else 0
 
