@@ -172,6 +172,9 @@ def test_return_then_revise_with_changed_hours_and_resubmit(app):
     page = chen.client.get(f"/tasks/{revise.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and 'value="急诊医学新进展"' in html and "请补充结业证书" in text(page)
+    # the declaration's required fields are marked as on the declaration form
+    assert re.search(r'for="f-course_name">课程名称 <span class="text-danger"', html)
+    assert not re.search(r'for="f-location">学习地点 <span', html)
     # a bad value is shown again with its error, nothing moves
     r = chen.post_form(f"/tasks/{revise.id}", {**form_data(hours="-1"), "action": "resubmit"})
     assert r.status_code == 422 and "必须大于0" in field_error(r, "hours")

@@ -49,6 +49,7 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         ordered_fields=webforms.ordered_fields, file_fields=webforms.file_fields,
+        required_fields=webforms.required_fields,
         change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value)
 
     def wants_json() -> bool:

@@ -27,6 +27,18 @@ def ordered_fields(schema: dict, ui: dict | None) -> list[tuple[str, dict, dict]
     return [(n, props[n], ui.get(n, {})) for n in order]
 
 
+def required_fields(schema: dict) -> list[str]:
+    """Fields to mark with *: the schema's ``required`` plus those an ``x-extends-when`` choice
+    makes required (e.g. every declaration field when the applicant resubmits). Requirements
+    that depend on a decision (a comment for reject / return) are explained by help text instead."""
+    out = list(schema.get("required", []))
+    for rule in schema.get("allOf", []):
+        cond = (rule.get("if") or {}).get("properties", {})
+        if cond and all("const" in c for c in cond.values()):
+            out += [n for n in (rule.get("then") or {}).get("required", []) if n not in out]
+    return out
+
+
 def is_file_field(prop: dict, ui_opts: dict) -> bool:
     return ui_opts.get("ui:widget") == "file"
 
