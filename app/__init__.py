@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 
 from config import INSTANCE_DIR, Config
 
@@ -10,6 +10,11 @@ from config import INSTANCE_DIR, Config
 def _locale() -> str:
     from flask import current_app, session
 
+    if not has_request_context():  # CLI, jobs, services called from tests
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):  # the API answers in the default language unless asked
+        lang = request.args.get("lang")
+        return lang if lang in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = request.args.get("lang") or session.get("lang")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang

@@ -48,6 +48,7 @@ def _make_app(url: str) -> Flask:
         SQLALCHEMY_DATABASE_URI = url
 
     app = create_app(Cfg)
+    app.test_client_class = FreshClient
     with app.app_context():
         from flask_migrate import upgrade
 
@@ -182,3 +183,17 @@ def api_token(client: FlaskClient, login: str, password: str = "Demo12345") -> d
     r = client.post("/api/v1/auth/token", json={"login": login, "password": password})
     assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+class FreshClient(FlaskClient):
+    """The fixtures keep one app context open for the whole test, so ``g`` (where Flask-Login
+    keeps the signed-in user and Flask-Babel the locale) would leak from one request into the
+    next, e.g. between two users' clients. A real server starts every request with an empty ``g``."""
+
+    def open(self, *args, **kwargs):  # type: ignore[override]
+        from flask import g, has_app_context
+
+        if has_app_context():
+            for key in list(g):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -45,7 +46,7 @@ def authenticate(login: str, password: str) -> User:
     if user.locked_until and user.locked_until > now:
         seconds = int((user.locked_until - now).total_seconds())
         minutes = max(1, -(-seconds // 60))
-        raise AccountLocked(f"密码错误次数过多，帐号已锁定，请{minutes}分钟后再试")
+        raise AccountLocked(gettext("密码错误次数过多，帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes))
     if not check_password_hash(user.password_hash, password or ""):
         user.failed_logins = (user.failed_logins or 0) + 1
         limit = current_app.config["LOCKOUT_FAILURES"]
@@ -53,10 +54,11 @@ def authenticate(login: str, password: str) -> User:
             user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
             user.failed_logins = 0
             db.session.flush()
-            raise AccountLocked(f"密码连续错误{limit}次，帐号已锁定{current_app.config['LOCKOUT_MINUTES']}分钟")
+            raise AccountLocked(gettext("密码连续错误%(n)s次，帐号已锁定%(minutes)s分钟", n=limit,
+                                        minutes=current_app.config["LOCKOUT_MINUTES"]))
         db.session.flush()
         left = limit - user.failed_logins
-        raise AuthenticationFailed(f"用户名或密码错误，再错{left}次帐号将被锁定")
+        raise AuthenticationFailed(gettext("用户名或密码错误，再错%(n)s次帐号将被锁定", n=left))
     if user.status in ("pending", "rejected"):
         from app.registration.services import inactive_message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -17,7 +18,7 @@ def ensure_compiled() -> None:
             continue
         with po.open("rb") as fh:
             catalog = read_po(fh)
-        tmp = mo.with_suffix(".mo.tmp")
+        tmp = mo.with_suffix(f".mo.{os.getpid()}.tmp")  # several workers may start at once
         with tmp.open("wb") as fh:
             write_mo(fh, catalog)
         tmp.replace(mo)

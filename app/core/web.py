@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
@@ -31,6 +31,10 @@ def register_web(app: Flask) -> None:
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     Bootstrap5(app)
 
+    from app.extensions import login_manager
+
+    login_manager.localize_callback = gettext  # "请先登录" in the page's language
+
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
@@ -45,6 +49,7 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         ordered_fields=webforms.ordered_fields, file_fields=webforms.file_fields,
+        required_fields=webforms.required_fields,
         change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value)
 
     def wants_json() -> bool:
@@ -59,19 +64,20 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        flash("页面已过期或请求无效（CSRF 校验失败），请刷新后重试", "danger")
-        return redirect(request.referrer or "/"), 303 if request.referrer else 400
+        # refused outright (nothing was done); the page says why and how to go on
+        message = gettext("页面已过期或请求无效（CSRF 校验失败），请刷新页面后重试")
+        return render_template("error.html", error=DomainError(message)), 400
 
     @app.errorhandler(404)
     def _not_found(exc):
         if wants_json():
             return jsonify({"error": {"code": "not_found", "message": "资源不存在"}}), 404
-        return render_template("error.html", error=DomainError("页面不存在")), 404
+        return render_template("error.html", error=DomainError(gettext("页面不存在"))), 404
 
     @app.errorhandler(413)
     def _too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
-        message = f"提交的内容过大（合计不能超过{limit // (1024 * 1024)}MB），请减少或压缩附件后重试"
+        message = gettext("提交的内容过大（合计不能超过%(mb)sMB），请减少或压缩附件后重试", mb=limit // (1024 * 1024))
         if wants_json():
             return jsonify({"error": {"code": "too_large", "message": message}}), 413
         return render_template("error.html", error=DomainError(message)), 413

@@ -96,10 +96,12 @@ def application(instance_id: int):
     orgs = queries.organisation_names({t.candidate_org_id for t in open_tasks if t.candidate_org_id})
     revise = next((t for t in open_tasks if t.candidate_user_id is not None), None)
     returns = [e for e in events if e.outcome == "return"]
+    props = webforms.all_properties(instance)
     return render_template(
-        "credits/application.html", instance=instance, rows=webforms.declaration_rows(instance, data),
+        "credits/application.html", instance=instance,
+        rows=webforms.masked(webforms.declaration_rows(instance, data), props),
         attachments=attachments.attachments_for(data.get("attachments"), instance), events=events,
-        props=webforms.all_properties(instance), open_tasks=open_tasks, orgs=orgs,
+        props=props, open_tasks=open_tasks, orgs=orgs,
         revise=revise, my_revise=revise if revise is not None and revise.candidate_user_id == actor.id else None,
         last_return=returns[-1] if returns else None, actor=actor,
     )

@@ -72,7 +72,7 @@ def batch():
     elif done:
         flash(_("批量审核完成：%(n)s 个任务已审核通过", n=len(done)), "success")
     for item in failed:
-        flash(_("%(task)s 未能审核：%(error)s", task=_describe(item["id"], actor), error=item["error"]), "danger")
+        flash(_("%(task)s 未能审核：%(error)s", task=_describe(item["id"], actor), error=_(item["error"])), "danger")
     return redirect(back)
 
 

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Iterable
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -57,17 +58,18 @@ def save_upload(file: FileStorage, *, actor: Actor) -> Attachment:
     name = _display_name(file)
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if ext not in ALLOWED_EXTENSIONS:
-        raise _fail(f"文件“{name}”的类型不允许：{RULE}")
+        raise _fail(gettext("文件“%(name)s”的类型不允许：%(rule)s", name=name, rule=gettext(RULE)))
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     data = file.stream.read(limit + 1)
     if len(data) > limit:
         mb = f"{limit / (1024 * 1024):g}MB"
-        raise _fail(f"文件“{name}”超过{mb}，不能上传（每个文件不超过{mb}）")
+        raise _fail(gettext("文件“%(name)s”超过%(mb)s，不能上传（每个文件不超过%(mb)s）", name=name, mb=mb))
     if not data:
-        raise _fail(f"文件“{name}”是空文件，请重新选择")
+        raise _fail(gettext("文件“%(name)s”是空文件，请重新选择", name=name))
     content_type = sniff(data[:1024])
     if content_type is None:
-        raise _fail(f"文件“{name}”的内容不是有效的图片或 PDF（按文件内容检查，不只看扩展名）：{RULE}")
+        raise _fail(gettext("文件“%(name)s”的内容不是有效的图片或 PDF（按文件内容检查，不只看扩展名）：%(rule)s",
+                            name=name, rule=gettext(RULE)))
     attachment = Attachment(
         uploaded_by_id=actor.id, filename=name, content_type=content_type, size=len(data),
         sha256=hashlib.sha256(data).hexdigest(), data=data,

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
 from jsonschema import Draft202012Validator, FormatChecker
 
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
@@ -118,41 +119,53 @@ _MESSAGES = {
 }
 
 
+def _t(message: str, **values: Any) -> str:
+    """The message in the reader's language (Chinese unless the web page is switched to English);
+    titles inside messages are translated as well."""
+    return gettext(message, **{k: gettext(v) if isinstance(v, str) else v for k, v in values.items()})
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
 def _message(err: Any, schema: dict) -> tuple[str, str]:
-    """(field, Chinese message) for one jsonschema error."""
+    """(field, message) for one jsonschema error."""
     field = err.path[0] if err.path else ""
     if err.validator == "required":
         missing = err.message.split("'")[1]
-        return missing, _MESSAGES["required"]
+        return missing, _t(_MESSAGES["required"])
     prop = schema.get("properties", {}).get(field, {})
     custom = prop.get("x-messages", {}).get(err.validator)
     if custom:
-        return field, custom
+        return field, _t(custom)
     title = prop.get("title", field)
     v, val = err.validator, err.validator_value
     if v == "type":
-        return field, _MESSAGES["type"].get(val if isinstance(val, str) else "string", "格式不正确")
+        return field, _t(_MESSAGES["type"].get(val if isinstance(val, str) else "string", "格式不正确"))
     if v == "format":
         if val == "id-number":
-            return field, id_number_error(err.instance) or "身份证号码无效"
+            return field, _t(id_number_error(err.instance) or "身份证号码无效")
         if val == "uscc":
-            return field, uscc_error(err.instance) or "统一社会信用代码无效"
+            return field, _t(uscc_error(err.instance) or "统一社会信用代码无效")
         if val == "mobile":
-            return field, mobile_error(err.instance) or "手机号码无效"
-        return field, _MESSAGES["format"].get(val, "格式不正确")
+            return field, _t(mobile_error(err.instance) or "手机号码无效")
+        return field, _t(_MESSAGES["format"].get(val, "格式不正确"))
     if v == "minimum":
-        return field, f"{title}不能小于{val:g}"
+        return field, _t("%(title)s不能小于%(value)s", title=title, value=_num(val))
     if v == "exclusiveMinimum":
-        return field, f"{title}必须大于{val:g}"
+        return field, _t("%(title)s必须大于%(value)s", title=title, value=_num(val))
     if v == "maximum":
-        return field, f"{title}不能大于{val:g}"
+        return field, _t("%(title)s不能大于%(value)s", title=title, value=_num(val))
     if v == "minLength":
-        return field, _MESSAGES["required"] if val == 1 else f"{title}至少{val}个字符"
+        if val == 1:
+            return field, _t(_MESSAGES["required"])
+        return field, _t("%(title)s至少%(n)s个字符", title=title, n=val)
     if v == "maxLength":
-        return field, f"{title}最多{val}个字符"
+        return field, _t("%(title)s最多%(n)s个字符", title=title, n=val)
     if v in ("oneOf", "enum", "const"):
-        return field, f"请选择有效的{title}"
-    return field, f"{title}格式不正确"
+        return field, _t("请选择有效的%(title)s", title=title)
+    return field, _t("%(title)s格式不正确", title=title)
 
 
 def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, str]:
@@ -180,13 +193,15 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
             try:
                 if date.fromisoformat(data[name]) < date.fromisoformat(merged[other]):
                     other_title = schema["properties"].get(other, {}).get("title", other)
-                    errors[name] = f"{prop.get('title', name)}不能早于{other_title}"
+                    errors[name] = _t("%(title)s不能早于%(other)s", title=prop.get("title", name),
+                                      other=other_title)
             except ValueError:
                 pass
         other = prop.get("x-maximum-field")
         if other and isinstance(data[name], int | float) and isinstance(merged.get(other), int | float):
             if data[name] > merged[other]:
-                errors[name] = f"{prop.get('title', name)}不能大于{merged[other]:g}"
+                errors[name] = _t("%(title)s不能大于%(value)s", title=prop.get("title", name),
+                                  value=_num(merged[other]))
     return errors
 
 

@@ -27,6 +27,18 @@ def ordered_fields(schema: dict, ui: dict | None) -> list[tuple[str, dict, dict]
     return [(n, props[n], ui.get(n, {})) for n in order]
 
 
+def required_fields(schema: dict) -> list[str]:
+    """Fields to mark with *: the schema's ``required`` plus those an ``x-extends-when`` choice
+    makes required (e.g. every declaration field when the applicant resubmits). Requirements
+    that depend on a decision (a comment for reject / return) are explained by help text instead."""
+    out = list(schema.get("required", []))
+    for rule in schema.get("allOf", []):
+        cond = (rule.get("if") or {}).get("properties", {})
+        if cond and all("const" in c for c in cond.values()):
+            out += [n for n in (rule.get("then") or {}).get("required", []) if n not in out]
+    return out
+
+
 def is_file_field(prop: dict, ui_opts: dict) -> bool:
     return ui_opts.get("ui:widget") == "file"
 
@@ -121,11 +133,24 @@ def declaration_rows(instance: ProcessInstance, data: dict[str, Any]) -> list[di
     return rows
 
 
+def masked(rows: list[dict[str, Any]], props: dict[str, dict]) -> list[dict[str, Any]]:
+    """The rows with ID and mobile numbers masked, for pages other than the task that needs them."""
+    from app.core.validators import mask_id_number, mask_mobile
+
+    maskers = {"id-number": mask_id_number, "mobile": mask_mobile}
+    out = []
+    for row in rows:
+        mask = maskers.get(props.get(row["name"], {}).get("format", ""))
+        out.append({**row, "value": mask(row["value"])} if mask and row["value"] else row)
+    return out
+
+
 def change_rows(changes: dict | None, props: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(title, old, new) for an approval event's ``changes``."""
+    """(title, old, new) for an approval event's ``changes`` (ID and mobile numbers masked)."""
     out = []
     for name, pair in (changes or {}).items():
         old, new = (list(pair) + [None, None])[:2] if isinstance(pair, list | tuple) else (None, pair)
         prop = props.get(name, {})
-        out.append((prop.get("title", name), shown(prop, old), shown(prop, new)))
+        row = masked([{"name": name, "value": shown(prop, old)}, {"name": name, "value": shown(prop, new)}], props)
+        out.append((prop.get("title", name), row[0]["value"], row[1]["value"]))
     return out
