@@ -111,6 +111,7 @@ def test_verify_genuine_then_revoked_after_reissue_and_not_found_for_forgery(cli
     assert "证书已作废" in page and "陈*慧" in page and "陈诗慧" not in page
     assert "证书真实有效" in client.get(f"/certificates/verify/{second.lower()}").get_data(as_text=True)
     assert "未查到该证书" in client.get("/certificates/verify/JX2025-AAAA-BBBB").get_data(as_text=True)
+    assert "Revoked" in client.get(f"/certificates/verify/{first}?lang=en").get_data(as_text=True)
     # The revoked number cannot be downloaded any more; the new one can.
     assert client.get(f"/api/v1/certificates/{first}/pdf", headers=headers).status_code == 409
     assert client.get(f"/api/v1/certificates/{second}/pdf", headers=headers).status_code == 200
