@@ -189,7 +189,7 @@ def test_reset_password_gives_a_temporary_password_that_must_be_changed(app):
     assert authenticate("liuwenbin", temp) == u and org.must_change_password(u.id)
     with pytest.raises(ValidationFailed) as exc:
         org.change_temporary_password(u, temp, "abcdefgh", "abcdefgh")
-    assert exc.value.fields == {"new_password": "密码应同时包含字母和数字"}
+    assert exc.value.fields == {"new_password": "密码必须同时包含字母和数字"}
     org.change_temporary_password(u, temp, "Newpass2026", "Newpass2026")
     db.session.commit()
     assert not org.must_change_password(u.id) and authenticate("liuwenbin", "Newpass2026") == u
@@ -338,6 +338,15 @@ def test_review_authority_off_skips_the_supervisory_step(any_app, declaration):
     wf.complete_task(wf.open_tasks(inst)[0].id, {"outcome": "approve"}, actor=actor("hospital_admin"))
     db.session.commit()
     assert wf.open_tasks(inst)[0].task_spec == "supervisory_review"
+
+
+def test_a_disabled_supervisory_department_is_skipped_instead_of_holding_tasks_nobody_can_do(app, declaration):
+    org.set_org_status(actor("hr_city"), org_id(HEALTH), False)
+    db.session.commit()
+    inst = declare(declaration)
+    wf.complete_task(wf.open_tasks(inst)[0].id, {"outcome": "approve"}, actor=actor("hospital_admin"))
+    db.session.commit()
+    assert [(t.task_spec, t.candidate_org_id) for t in wf.open_tasks(inst)] == [("hr_review", org_id(CITY))]
 
 
 def test_seed_adds_demo_roles_and_departments_once(app):

@@ -21,6 +21,7 @@ from werkzeug.security import check_password_hash
 
 from app.accounts.actor import Actor
 from app.accounts.models import PERMISSION_MODULES, Membership, Organisation, OrgKind, OrgStatus, Role, User
+from app.accounts.passwords import password_error
 from app.accounts.services import hash_password
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
@@ -229,15 +230,6 @@ def add_member_as_sub_admin(actor: Actor, org_id: int, user_id: int, role_id: in
     if membership.role != Role.MEMBER:
         raise ValidationFailed(INVALID, {"user_id": "该人员已是本单位管理员"})
     return _make_sub_admin(membership, _role_for(org_id, role_id))
-
-
-def password_error(password: str) -> str | None:
-    """Design §4: 8–16 characters mixing letters and digits."""
-    if not 8 <= len(password or "") <= 16:
-        return "密码长度应为8-16位"
-    if not any(c.isdigit() for c in password) or not any(c.isalpha() for c in password):
-        return "密码应同时包含字母和数字"
-    return None
 
 
 def register_sub_admin(actor: Actor, org_id: int, *, login: str, name: str, id_number: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.accounts.models import Organisation, OrgKind
+from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.extensions import db
 
 #: Every lane name a BPMN file may use.
@@ -64,12 +64,13 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
 
 
 def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:
-    """The ``lanes`` data a process's gateways read: does the lane have an organisation
-    whose review authority is switched on?"""
+    """The ``lanes`` data a process's gateways read: does the lane have an active organisation
+    whose review authority is switched on? (A disabled organisation cannot act, so it is skipped too.)"""
     ids = [i for i in lane_orgs.values() if i]
     enabled = set()
     if ids:
         enabled = set(db.session.scalars(
-            select(Organisation.id).where(Organisation.id.in_(ids), Organisation.review_enabled.is_(True))
+            select(Organisation.id).where(Organisation.id.in_(ids), Organisation.review_enabled.is_(True),
+                                          Organisation.status == OrgStatus.ACTIVE)
         ))
     return {lane: bool(org_id and org_id in enabled) for lane, org_id in lane_orgs.items()}
