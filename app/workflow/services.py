@@ -55,6 +55,8 @@ def _service_handler(instance: ProcessInstance, actor: Actor) -> engine.ServiceH
         op = registry.operation(name)
         if op is None:
             raise engine.EngineError(f"unknown operation {name}")
+        if instance.id is None:  # a service task before the first wait: the operation may need the id
+            db.session.flush()
         return op(params, data, registry.OperationContext(instance=instance, actor=actor))
     return handle
 
@@ -184,21 +186,22 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
         lane_orgs=lane_orgs, applicant_name=ctx.applicant_name, applicant_id_number=ctx.applicant_id_number,
         year=ctx.year, title=ctx.title, created_at=now, updated_at=now,
     )
-    db.session.add(instance)
-    db.session.flush()
     parsed = parsed_for(version)
     start_data = {**data, **ctx.data, "lanes": _lane_flags(instance)}
+    # not flushed yet: _save INSERTs the instance together with its first state (no second UPDATE)
+    db.session.add(instance)
     try:
         run = engine.Run.start(parsed, start_data, _service_handler(instance, actor))
     except engine.EngineError as exc:
         raise ProcessFailed(f"流程执行出错：{exc}") from exc
+    _save(instance, run, actor, now, completed_task_id=None)
     org = ctx.started_for_org or ctx.subject_unit
     db.session.add(ApprovalEvent(
         instance_id=instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
         organisation_id=org.id if org else None, organisation_name=org.name if org else None,
         user_id=actor.id, user_name=actor.name, at=now, outcome="submit",
     ))
-    _save(instance, run, actor, now, completed_task_id=None)
+    db.session.flush()
     return instance
 
 
@@ -257,8 +260,21 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, complet
     instance.updated_at = now
     data = run.data()
     instance.return_count = int(data.get("return_count") or 0)
+    # settle the status before anything flushes, so the instance row is written once per action
+    outcome = None
+    if run.is_completed():
+        outcome = run.end_outcome() or "completed"
+        instance.outcome = outcome
+        instance.status = _STATUS_BY_OUTCOME.get(outcome, COMPLETED)
+        instance.completed_at = now
     ready = {t.id: t for t in run.ready_tasks()}
-    open_rows = open_tasks(instance) if completed_task_id is not None or instance.id else []
+    if instance.id is None:
+        # a new instance: INSERT it with its first state; it has no task rows yet
+        db.session.flush()
+        open_rows = []
+    else:
+        with db.session.no_autoflush:  # every write of this action goes out in the one flush below
+            open_rows = open_tasks(instance)
     for row in open_rows:
         if row.id in ready:
             ready.pop(row.id)
@@ -281,17 +297,12 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, complet
             created_at=now, applicant_name=instance.applicant_name,
             applicant_id_number=instance.applicant_id_number, year=instance.year, title=instance.title,
         ))
-    if run.is_completed():
-        outcome = run.end_outcome() or "completed"
-        instance.outcome = outcome
-        instance.status = _STATUS_BY_OUTCOME.get(outcome, COMPLETED)
-        instance.completed_at = now
-        if outcome == "return_limit":
-            db.session.add(ApprovalEvent(
-                instance_id=instance.id, step="return_limit", step_name="自动结案", user_id=None,
-                user_name="系统", at=now, outcome="closed",
-                comment=f"{RETURN_LIMIT_MESSAGE}（{instance.return_count}次）",
-            ))
+    if outcome == "return_limit":
+        db.session.add(ApprovalEvent(
+            instance_id=instance.id, step="return_limit", step_name="自动结案", user_id=None,
+            user_name="系统", at=now, outcome="closed",
+            comment=f"{RETURN_LIMIT_MESSAGE}（{instance.return_count}次）",
+        ))
     try:
         db.session.flush()
     except StaleDataError as exc:
