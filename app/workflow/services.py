@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.actor import Actor
@@ -187,7 +187,9 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
         year=ctx.year, title=ctx.title, created_at=now, updated_at=now,
     )
     parsed = parsed_for(version)
-    start_data = {**data, **ctx.data, "lanes": _lane_flags(instance)}
+    # the lane organisations were just loaded in this transaction: their flags need no second query
+    flags = {lane: bool(org is not None and org.review_enabled) for lane, org in lanes.items()}
+    start_data = {**data, **ctx.data, "lanes": flags}
     # not flushed yet: _save INSERTs the instance together with its first state (no second UPDATE)
     db.session.add(instance)
     try:
@@ -213,8 +215,15 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     if db.session.get_bind().dialect.name == "postgresql":
         instance_q = instance_q.with_for_update(of=ProcessInstance)
     instance = db.session.scalars(instance_q.execution_options(populate_existing=True)).one()
-    task = db.session.scalars(select(WorkflowTask).where(WorkflowTask.id == task_id)
-                              .execution_options(populate_existing=True)).one()
+    # re-read under the lock: this task and the instance's open tasks (which _save reconciles)
+    rows = list(db.session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id,
+                                   or_(WorkflowTask.completed_at.is_(None), WorkflowTask.id == task_id))
+        .order_by(WorkflowTask.created_at).execution_options(populate_existing=True)))
+    task = next((row for row in rows if row.id == task_id), None)
+    if task is None:
+        raise NotFound("任务不存在或您无权处理")
+    open_rows = [row for row in rows if row.completed_at is None]
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -249,12 +258,16 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.summarise:
             for attr, value in hooks.summarise(run.data()).items():
                 setattr(instance, attr, value)
-    _save(instance, run, actor, now, completed_task_id=task_id)
+    _save(instance, run, actor, now, completed_task_id=task_id, open_rows=open_rows)
     return instance
 
 
-def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, completed_task_id: str | None) -> None:
-    """Persist the engine state and bring the inbox rows and status in line with it."""
+def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, completed_task_id: str | None,
+          open_rows: list[WorkflowTask] | None = None) -> None:
+    """Persist the engine state and bring the inbox rows and status in line with it.
+
+    ``open_rows``: the instance's open task rows when the caller has already read them under the lock.
+    """
     instance.state_json = run.dump()
     instance.serializer_version = engine.SERIALIZER_VERSION
     instance.updated_at = now
@@ -272,7 +285,7 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, complet
         # a new instance: INSERT it with its first state; it has no task rows yet
         db.session.flush()
         open_rows = []
-    else:
+    elif open_rows is None:
         with db.session.no_autoflush:  # every write of this action goes out in the one flush below
             open_rows = open_tasks(instance)
     for row in open_rows:
