@@ -173,13 +173,14 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
     data, for rules that compare with values not on this form."""
     errors: dict[str, str] = {}
     validator = Draft202012Validator(schema, format_checker=_format_checker)
-    for err in sorted(validator.iter_errors(data), key=lambda e: list(e.path)):
+    found = list(validator.iter_errors(data))  # validate once; both passes below read the same errors
+    for err in sorted(found, key=lambda e: list(e.path)):
         if err.validator in ("allOf", "if", "then"):
             continue
         field, msg = _message(err, schema)
         errors.setdefault(field or "_form", msg)
     # conditional requirements surface as nested "required" errors under allOf/if/then
-    for err in validator.iter_errors(data):
+    for err in found:
         for sub in err.context or []:
             if sub.validator == "required":
                 field, msg = _message(sub, schema)

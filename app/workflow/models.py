@@ -102,6 +102,26 @@ class WorkflowTask(db.Model):
             "id",
             postgresql_where=text("completed_at IS NULL"),
             sqlite_where=text("completed_at IS NULL"),
+            # the inbox's year / process filters and its count are answered from the index alone
+            postgresql_include=["year", "process_key"],
+        ),
+        # the inbox's name / ID-number prefix search (LIKE 'q%') within an organisation's open tasks;
+        # pattern ops make the prefix an index range whatever the database's collation
+        Index(
+            "ix_workflow_task_open_org_name",
+            "candidate_org_id",
+            "applicant_name",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+            postgresql_ops={"applicant_name": "varchar_pattern_ops"},
+        ),
+        Index(
+            "ix_workflow_task_open_org_id_number",
+            "candidate_org_id",
+            "applicant_id_number",
+            postgresql_where=text("completed_at IS NULL"),
+            sqlite_where=text("completed_at IS NULL"),
+            postgresql_ops={"applicant_id_number": "varchar_pattern_ops"},
         ),
         Index(
             "ix_workflow_task_open_user",

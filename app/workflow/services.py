@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.actor import Actor
+from app.accounts.models import OrgStatus
 from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
@@ -55,6 +56,8 @@ def _service_handler(instance: ProcessInstance, actor: Actor) -> engine.ServiceH
         op = registry.operation(name)
         if op is None:
             raise engine.EngineError(f"unknown operation {name}")
+        if instance.id is None:  # a service task before the first wait: the operation may need the id
+            db.session.flush()
         return op(params, data, registry.OperationContext(instance=instance, actor=actor))
     return handle
 
@@ -184,23 +187,27 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
         lane_orgs=lane_orgs, applicant_name=ctx.applicant_name, applicant_id_number=ctx.applicant_id_number,
         year=ctx.year, title=ctx.title, created_at=now, updated_at=now,
     )
-    db.session.add(instance)
-    db.session.flush()
     parsed = parsed_for(version)
-    start_data = {**data, **ctx.data, "lanes": _lane_flags(instance)}
+    # the lane organisations were just loaded in this transaction: their flags need no second query
+    flags = {lane: bool(org is not None and org.review_enabled and org.status == OrgStatus.ACTIVE)
+             for lane, org in lanes.items()}
+    start_data = {**data, **ctx.data, "lanes": flags}
+    # not flushed yet: _save INSERTs the instance together with its first state (no second UPDATE)
+    db.session.add(instance)
     try:
         run = engine.Run.start(parsed, start_data, _service_handler(instance, actor))
     except engine.EngineError as exc:
         raise ProcessFailed(f"流程执行出错：{exc}") from exc
+    _save(instance, run, actor, now, completed_task_id=None)
     org = ctx.started_for_org or ctx.subject_unit
     db.session.add(ApprovalEvent(
         instance_id=instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
         organisation_id=org.id if org else None, organisation_name=org.name if org else None,
         user_id=actor.id, user_name=actor.name, at=now, outcome="submit",
     ))
-    _save(instance, run, actor, now, completed_task_id=None)
     if hooks.on_data:
         hooks.on_data(instance, start_data)
+    db.session.flush()
     return instance
 
 
@@ -212,8 +219,15 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     if db.session.get_bind().dialect.name == "postgresql":
         instance_q = instance_q.with_for_update(of=ProcessInstance)
     instance = db.session.scalars(instance_q.execution_options(populate_existing=True)).one()
-    task = db.session.scalars(select(WorkflowTask).where(WorkflowTask.id == task_id)
-                              .execution_options(populate_existing=True)).one()
+    # re-read under the lock: this task and the instance's open tasks (which _save reconciles)
+    rows = list(db.session.scalars(
+        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id,
+                                   or_(WorkflowTask.completed_at.is_(None), WorkflowTask.id == task_id))
+        .order_by(WorkflowTask.created_at).execution_options(populate_existing=True)))
+    task = next((row for row in rows if row.id == task_id), None)
+    if task is None:
+        raise NotFound("任务不存在或您无权处理")
+    open_rows = [row for row in rows if row.completed_at is None]
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -250,19 +264,36 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                 setattr(instance, attr, value)
         if hooks.on_data:
             hooks.on_data(instance, run.data())
-    _save(instance, run, actor, now, completed_task_id=task_id)
+    _save(instance, run, actor, now, completed_task_id=task_id, open_rows=open_rows)
     return instance
 
 
-def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, completed_task_id: str | None) -> None:
-    """Persist the engine state and bring the inbox rows and status in line with it."""
+def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, completed_task_id: str | None,
+          open_rows: list[WorkflowTask] | None = None) -> None:
+    """Persist the engine state and bring the inbox rows and status in line with it.
+
+    ``open_rows``: the instance's open task rows when the caller has already read them under the lock.
+    """
     instance.state_json = run.dump()
     instance.serializer_version = engine.SERIALIZER_VERSION
     instance.updated_at = now
     data = run.data()
     instance.return_count = int(data.get("return_count") or 0)
+    # settle the status before anything flushes, so the instance row is written once per action
+    outcome = None
+    if run.is_completed():
+        outcome = run.end_outcome() or "completed"
+        instance.outcome = outcome
+        instance.status = _STATUS_BY_OUTCOME.get(outcome, COMPLETED)
+        instance.completed_at = now
     ready = {t.id: t for t in run.ready_tasks()}
-    open_rows = open_tasks(instance) if completed_task_id is not None or instance.id else []
+    if instance.id is None:
+        # a new instance: INSERT it with its first state; it has no task rows yet
+        db.session.flush()
+        open_rows = []
+    elif open_rows is None:
+        with db.session.no_autoflush:  # every write of this action goes out in the one flush below
+            open_rows = open_tasks(instance)
     for row in open_rows:
         if row.id in ready:
             ready.pop(row.id)
@@ -285,17 +316,12 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, complet
             created_at=now, applicant_name=instance.applicant_name,
             applicant_id_number=instance.applicant_id_number, year=instance.year, title=instance.title,
         ))
-    if run.is_completed():
-        outcome = run.end_outcome() or "completed"
-        instance.outcome = outcome
-        instance.status = _STATUS_BY_OUTCOME.get(outcome, COMPLETED)
-        instance.completed_at = now
-        if outcome == "return_limit":
-            db.session.add(ApprovalEvent(
-                instance_id=instance.id, step="return_limit", step_name="自动结案", user_id=None,
-                user_name="系统", at=now, outcome="closed",
-                comment=f"{RETURN_LIMIT_MESSAGE}（{instance.return_count}次）",
-            ))
+    if outcome == "return_limit":
+        db.session.add(ApprovalEvent(
+            instance_id=instance.id, step="return_limit", step_name="自动结案", user_id=None,
+            user_name="系统", at=now, outcome="closed",
+            comment=f"{RETURN_LIMIT_MESSAGE}（{instance.return_count}次）",
+        ))
     try:
         db.session.flush()
     except StaleDataError as exc:

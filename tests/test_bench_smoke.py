@@ -1,0 +1,30 @@
+"""The benchmark scripts still run end to end (tiny N, SQLite), so they cannot rot.
+
+No timing is asserted: the scripts only print figures; here they must complete and find what
+they measured in the state a user would see (approved chains with their recognised hours, an
+inbox that lists the generated tasks).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import bench_chain, bench_inbox
+
+
+def test_chain_benchmark_runs_whole_chains_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_chain.main(["3", "--db", "sqlite", "--reps", "1", "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "SQLite (file, service layer)" in out
+    assert "raw SpiffWorkflow (b1, spec embedded)" in out
+    assert "ratio service / raw per chain" in out
+
+
+def test_inbox_benchmark_generates_tasks_and_pages_them_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:
+    results = bench_inbox.run(400, db_choice="sqlite", repeat=1)
+    busy = [r for r in results if r.who == "hr_city" and r.case == "no filter"]
+    assert busy and busy[0].total > 20  # the city bureau's reviewer sees a multi-page inbox
+    assert {r.page for r in busy} == {1, busy[0].total // bench_inbox.PER_PAGE + (busy[0].total % 20 > 0)}
+    assert any(r.case.startswith("full ID number") and r.total >= 1 for r in results)
+    bench_inbox.report(results)
+    assert "slowest:" in capsys.readouterr().out
