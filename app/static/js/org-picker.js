@@ -116,10 +116,12 @@
 
   Picker.prototype.move = function (delta) {
     if (!this.options.length) return;
-    if (this.active >= 0) this.results.children[this.active].setAttribute('aria-selected', 'false');
+    var prev = this.active >= 0 ? this.results.children[this.active] : null;
+    if (prev) { prev.setAttribute('aria-selected', 'false'); prev.classList.remove('active'); }
     this.active = (this.active + delta + this.options.length) % this.options.length;
     var li = this.results.children[this.active];
     li.setAttribute('aria-selected', 'true');
+    li.classList.add('active');
     li.scrollIntoView({ block: 'nearest' });
     this.search.setAttribute('aria-activedescendant', li.id);
   };
