@@ -7,15 +7,13 @@ import binascii
 from io import BytesIO
 from typing import Any
 
-from flask import Blueprint, jsonify, request
-from sqlalchemy import select
+from flask import Blueprint, jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 
-from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.core.auth import api_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.registration import codes, queries, services
+from app.registration import codes, picker, queries, services
 
 bp = Blueprint("registration_api", __name__)
 
@@ -88,23 +86,31 @@ def register_organisation():
 
 @bp.get("/registrations/organisations")
 def organisations():
-    """Active organisations to register under: children of ``parent_id`` (the tree, lazily),
-    or those whose name contains ``q``; optionally of one ``kind``."""
-    stmt = select(Organisation).where(Organisation.status == OrgStatus.ACTIVE)
-    kind = request.args.get("kind")
-    if kind in {k.value for k in OrgKind}:
-        stmt = stmt.where(Organisation.kind == OrgKind(kind))
+    """Active organisations to register under (the organisation picker): children of ``parent_id``
+    (the tree, lazily; roots without it), or those whose name starts with / contains ``q`` (or whose
+    USCC is ``q``); optionally only of the ``kind`` (repeatable or comma-separated). At most ``limit``
+    rows (default 50, at most 200); ``X-More-Results: true`` says there are more, and browsing continues
+    with ``after`` = the last id (a ``Link: rel="next"`` header gives the URL)."""
+    kinds = picker.parse_kinds(request.args.getlist("kind"))
+    limit = picker.clamp_limit(request.args.get("limit"))
+    after_arg = request.args.get("after", "")
+    after = int(after_arg) if after_arg.isdigit() else None
     q = (request.args.get("q") or "").strip()[:50]
     parent = request.args.get("parent_id", "")
     if q:
-        stmt = stmt.where(Organisation.name.contains(q, autoescape=True))
+        rows, more = picker.search(q, kinds, limit)
     elif parent.isdigit():
-        stmt = stmt.where(Organisation.parent_id == int(parent))
-    elif not kind:
-        stmt = stmt.where(Organisation.parent_id.is_(None))
-    rows = db.session.scalars(stmt.order_by(Organisation.path).limit(200))
-    return jsonify([{"id": o.id, "name": o.name, "kind": o.kind.value, "parent_id": o.parent_id,
-                     "region": o.region} for o in rows])
+        rows, more = picker.children(int(parent), kinds, limit, after)
+    elif kinds:
+        rows, more = picker.of_kinds(kinds, limit, after)
+    else:
+        rows, more = picker.children(None, kinds, limit, after)
+    resp = jsonify([d.as_json() for d in picker.describe(rows)])
+    resp.headers["X-More-Results"] = "true" if more else "false"
+    if more and not q and rows:
+        args = {**request.args.to_dict(flat=False), "after": [str(rows[-1].id)], "limit": [str(limit)]}
+        resp.headers["Link"] = f'<{url_for(".organisations", _external=False, **args)}>; rel="next"'
+    return resp
 
 
 @bp.post("/password/reset/code")

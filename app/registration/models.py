@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.models import Organisation
 from app.core.models import TimestampMixin
 from app.extensions import db
 
@@ -46,3 +47,10 @@ class VerificationCode(TimestampMixin, db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+#: The organisation picker's name search (app.registration.picker): ``name LIKE 'q%'`` as an index range
+#: scan. ``varchar_pattern_ops`` makes that work on PostgreSQL whatever the database collation; SQLite
+#: gets a plain index on the name.
+ORGANISATION_NAME_PREFIX = Index("ix_organisation_name_prefix", Organisation.__table__.c.name,
+                                 postgresql_ops={"name": "varchar_pattern_ops"})

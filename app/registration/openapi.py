@@ -28,6 +28,15 @@ ACCOUNT = {
 
 UNIT_ID = {"type": "integer", "description": "an active employer unit (see /registrations/organisations)"}
 
+PICKER_PARAMETERS = (
+    ("parent_id", "integer", "list the active children of this organisation"),
+    ("q", "string", "name prefix / substring, or an 18-character unified social credit code"),
+    ("kind", "string", "only these kinds (hr_bureau, supervisory_department, employer_unit, "
+                       "training_institution); repeat it or separate with commas"),
+    ("limit", "integer", "at most this many rows (default 50, at most 200)"),
+    ("after", "integer", "browsing: continue after this id (the last one of the previous page)"),
+)
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "RegistrationCodeArgs": _obj(["mobile"], mobile=_S),
     "CodeSent": _obj(["sent"], sent={"type": "boolean"}, message=_S,
@@ -51,6 +60,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "description": "without a bearer token: the applying administrator's account"},
         admin_login=_S, admin_password=_S, admin_password_confirm=_S, admin_name=_S, admin_id_number=_S,
         admin_mobile=_S, admin_email=_S, verification_code=_S),
+    "PickerOrganisation": _obj(
+        ["id", "name", "kind", "path", "has_children"], id={"type": "integer"}, name=_S, kind=_S,
+        parent_id={"type": "integer", "nullable": True}, region={"type": "string", "nullable": True},
+        path={"type": "array", "items": _S, "description": "names from the root down to this organisation"},
+        has_children={"type": "boolean", "description": "whether it has active children to browse"}),
     "RegistrationResult": _obj(["instance_id", "status"], instance_id={"type": "integer"}, status=_S, message=_S),
     "ResetCodeArgs": _obj(["id_number", "channel", "contact"], id_number=_S,
                           channel={"type": "string", "enum": ["sms", "email"]},
@@ -81,10 +95,14 @@ def add_paths(spec: APISpec, responses, json_body) -> None:
         "requestBody": json_body("OrganisationRegistration"),
         "responses": responses("201", "RegistrationResult", "400", "401", "422")}})
     spec.path(path="/registrations/organisations", operations={"get": {
-        **anon, "summary": "Active organisations to register under: children of parent_id, or matching q",
-        "parameters": [{"in": "query", "name": n, "schema": {"type": t}}
-                       for n, t in (("parent_id", "integer"), ("q", "string"), ("kind", "string"))],
-        "responses": responses("200", None)}})
+        **anon, "summary": "Active organisations to register under (the organisation picker): children of "
+                           "parent_id (roots without it), or those whose name starts with, then contains, q "
+                           "(or whose USCC is q). At most `limit` rows; the header X-More-Results: true says "
+                           "there are more, and browsing continues with `after` (Link: rel=\"next\").",
+        "parameters": [{"in": "query", "name": n, "schema": {"type": t}, "description": d}
+                       for n, t, d in PICKER_PARAMETERS],
+        "responses": {"200": {"description": "organisations", "content": {"application/json": {"schema": {
+            "type": "array", "items": {"$ref": "#/components/schemas/PickerOrganisation"}}}}}}}})
     spec.path(path="/password/reset/code", operations={"post": {
         **anon, "summary": "Send a password-reset code to the registered mobile or e-mail of an ID number "
                            "(same answer whether or not they match)",

@@ -8,15 +8,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
-from app.accounts.models import Organisation, OrgKind, OrgStatus
+from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.registration import captcha, codes, queries, services
+from app.registration import captcha, codes, picker, queries, services
 
 bp = Blueprint("registration", __name__)
+bp.add_app_template_global(picker.choice, "org_picker_choice")
 
 #: Fields never echoed back into a re-shown form.
 _SECRETS = ("password", "password_confirm", "admin_password", "admin_password_confirm", "verification_code",
@@ -33,20 +33,24 @@ def _flash_code(code: str | None, target: str) -> None:
         flash(_("开发环境：验证码为 %(code)s", code=code), "warning")
 
 
-def _org_choices(*kinds: OrgKind) -> list[tuple[Organisation, int]]:
-    """Active organisations of the kinds, in tree order, with their depth (for indentation)."""
-    rows = db.session.scalars(select(Organisation).where(Organisation.status == OrgStatus.ACTIVE,
-                                                         Organisation.kind.in_(kinds))
-                              .order_by(Organisation.path).limit(2000))
-    return [(o, max(0, o.path.count("/") - 2)) for o in rows]
+#: The organisation fields of each registration form and the kinds each may name.
+PERSON_ORG_FIELDS = {"unit_id": (OrgKind.EMPLOYER_UNIT,)}
 
 
-def _org_tree(*selectable: OrgKind) -> list[tuple[Organisation, int, bool]]:
-    """Every active organisation in tree order with its depth and whether it may be chosen: the
-    picker shows the whole tree, the other kinds as headings that cannot be selected."""
-    rows = db.session.scalars(select(Organisation).where(Organisation.status == OrgStatus.ACTIVE)
-                              .order_by(Organisation.path).limit(5000))
-    return [(o, max(0, o.path.count("/") - 2), o.kind in selectable) for o in rows]
+def _org_fields(kind: str) -> dict[str, tuple[OrgKind, ...]]:
+    if kind == OrgKind.TRAINING_INSTITUTION.value:
+        return {"hr_bureau_id": (OrgKind.HR_BUREAU,), "supervisory_department_id": (OrgKind.SUPERVISORY_DEPARTMENT,)}
+    return {"parent_id": services.PARENT_KINDS.get(kind, services.PARENT_KINDS[OrgKind.EMPLOYER_UNIT.value])}
+
+
+def _resolve_lookups(data: dict[str, Any], values: dict[str, Any], fields: dict[str, tuple[OrgKind, ...]]) -> None:
+    """The no-JavaScript picker posts a name or USCC: resolve it to the id field (or a field error)."""
+    errors = picker.resolve_lookups(data, fields)
+    for field in fields:
+        if field in data:
+            values[field] = data[field]
+    if errors:
+        raise ValidationFailed(services.MESSAGE, errors)
 
 
 def _send_code_or_none(fn, *args) -> dict[str, str]:
@@ -79,7 +83,9 @@ def register_person():
             errors = _send_code_or_none(services.send_registration_code, values.get("mobile", ""))
         else:
             try:
-                _guarded(services.register_person, request.form.to_dict())
+                data = request.form.to_dict()
+                _resolve_lookups(data, values, PERSON_ORG_FIELDS)
+                _guarded(services.register_person, data)
             except ValidationFailed as exc:
                 db.session.rollback()
                 errors, status = exc.fields, 422
@@ -88,7 +94,7 @@ def register_person():
                 flash(_("注册申请已提交，请等待所在单位审核；审核通过后即可登录"), "success")
                 return redirect(url_for("accounts.login"))
     return render_template("registration/person.html", values=values, errors=errors,
-                           units=_org_tree(OrgKind.EMPLOYER_UNIT)), status
+                           org_fields=PERSON_ORG_FIELDS), status
 
 
 @bp.route("/register/organisation", methods=["GET", "POST"])
@@ -106,8 +112,9 @@ def register_organisation():
             errors = {("admin_mobile" if k == "mobile" else k): v for k, v in errors.items()}
         else:
             try:
-                _guarded(services.register_organisation, request.form.to_dict(), request.files.get("licence"),
-                         actor=actor)
+                data = request.form.to_dict()
+                _resolve_lookups(data, values, _org_fields(str(values.get("kind") or "")))
+                _guarded(services.register_organisation, data, request.files.get("licence"), actor=actor)
             except ValidationFailed as exc:
                 db.session.rollback()
                 errors, status = exc.fields, 422
@@ -116,11 +123,9 @@ def register_organisation():
                 flash(_("单位注册申请已提交，请等待上级单位审核；审核通过后申请人即为该单位的超级管理员"), "success")
                 return redirect(url_for("accounts.index") if actor else url_for("accounts.login"))
     kind = values.get("kind") if values.get("kind") in services.PARENT_KINDS else OrgKind.EMPLOYER_UNIT.value
-    parents = _org_choices(*services.PARENT_KINDS[kind])
     return render_template(
         "registration/organisation.html", values=values, errors=errors, kind=kind, kinds=services.KIND_LABELS,
-        parents=parents, bureaus=_org_choices(OrgKind.HR_BUREAU),
-        departments=_org_choices(OrgKind.SUPERVISORY_DEPARTMENT), natures=services.NATURES,
+        org_fields=_org_fields(kind), natures=services.NATURES,
         levels=services.LEVELS, industries=services.INDUSTRIES, actor=actor,
         max_mb=current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024),
     ), status
