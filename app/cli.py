@@ -18,9 +18,15 @@ def register_cli(app: Flask) -> None:
         """Load the demo organisations and accounts (idempotent)."""
         from app.demo import seed
 
+        from app.demo_history import seed_history
+
         created = seed()
         db.session.commit()
+        chains = seed_history()
+        db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
+        if chains:
+            click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 

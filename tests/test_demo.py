@@ -29,3 +29,28 @@ def test_demo_chains(app):
     assert chain("福州智造科技有限公司") == ["福州智造科技有限公司", None, "区人力资源和社会保障局"]
     district = db.session.scalar(select(Organisation).where(Organisation.name == "区人力资源和社会保障局"))
     assert resolve_lanes(district)["hr_province"].name == "省人力资源和社会保障厅"
+
+
+def test_seed_demo_adds_last_years_history_through_the_chain_once(app):
+    from datetime import date
+
+    from app.archive.services import year_summary
+    from app.credits.models import CreditRecord
+    from app.workflow.models import ApprovalEvent, ProcessInstance
+
+    year = date.today().year - 1
+    runner = app.test_cli_runner()
+    assert "demo history: 4 credit-hour declarations" in runner.invoke(args=["seed-demo"]).output
+    instances = db.session.scalar(select(func.count()).select_from(ProcessInstance))
+    assert instances == 4
+    assert db.session.scalar(select(func.count()).select_from(ApprovalEvent)) == 4 * 4  # submit + three reviews
+    people = {p.name: p for p in db.session.scalars(select(Person))}
+    chen = year_summary(people["陈诗慧"], year)
+    assert chen.verified and chen.hours["total"] == 90 and chen.hours["professional"] == 60
+    liu = year_summary(people["刘文斌"], year)
+    assert not liu.verified and liu.missing
+    assert not year_summary(people["王立平"], year).verified
+
+    runner.invoke(args=["seed-demo"])  # again: nothing more
+    assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == instances
+    assert db.session.scalar(select(func.count()).select_from(CreditRecord)) == 4
