@@ -53,7 +53,9 @@ def upload(key: str):
         version = services.upload(web_actor(), key, file.filename, file.read(services.MAX_BPMN_BYTES + 1))
     except ValidationFailed as exc:
         db.session.rollback()
-        return _detail(key, f"{exc.message}：{exc.fields.get('file', '')}", 422)
+        detail = exc.fields.get("file", "")
+        message = _("%(message)s：%(detail)s", message=_(exc.message), detail=_(detail) if detail else "")
+        return _detail(key, message, 422)
     db.session.commit()
     flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
     return redirect(url_for("processes_admin.detail", key=key))
