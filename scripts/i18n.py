@@ -83,6 +83,10 @@ def data_strings() -> list[tuple[str, str]]:
     for path in sorted((ROOT / "processes").glob("*.bpmn")):
         for name in re.findall(r'<bpmn:\w+ [^>]*\bname="([^"]*[^\x00-\x7f][^"]*)"', path.read_text(encoding="utf-8")):
             found.append((name, f"processes/{path.name}"))
+    for path in sorted((ROOT / "processes").glob("*.dmn")):  # texts a decision outputs, e.g. rule names
+        source = path.read_text(encoding="utf-8")
+        for text in re.findall(r'<outputEntry\b[^>]*>\s*<text>"([^"]*[^\x00-\x7f][^"]*)"</text>', source):
+            found.append((text, f"processes/{path.name}"))
     from app.core.auth import login_manager
     from app.workflow.attachments import RULE
 
