@@ -95,7 +95,7 @@ def recount():
     row = services.verify_year(person, year)
     db.session.commit()
     flash(_("已重新统计 %(year)s 年度学时：%(result)s", year=year,
-            result=services.PASS_LABEL if row.verified else services.FAIL_LABEL), "success")
+            result=_(services.PASS_LABEL if row.verified else services.FAIL_LABEL)), "success")
     args = {"year": year}
     if id_number:
         args["person_id_number"] = id_number
