@@ -126,6 +126,10 @@ def test_sentences_translate_only_when_the_template_is_translated(app):
         assert translate(sentence) == ("Professional subjects: 6 credit hours short "
                                        "(54 counted, at least 60 credit hours required)")
         assert translate("未登记的句子") == "未登记的句子" and translate("") == "" and translate(None) is None
+        from app.registration.workflow_hooks import ORG_TITLE
+
+        title = ORG_TITLE % {"kind": "用人单位", "name": "福州某某公司"}
+        assert translate(title) == "Employer unit registration: 福州某某公司"
     with app.test_request_context("/archive"):
         refresh()
         assert translate(sentence) == sentence
