@@ -133,3 +133,20 @@ def test_sentences_translate_only_when_the_template_is_translated(app):
     with app.test_request_context("/archive"):
         refresh()
         assert translate(sentence) == sentence
+
+
+def test_process_admin_pages_and_editor_errors_in_english(app):
+    web = browser(app)
+    web.client.get("/login?lang=en")
+    web.login("hr_province")
+    page = text(web.client.get("/admin/processes/credit_hour_approval"))
+    assert "Approval steps of the active version" in page and "Handled by (lane)" in page
+    assert "Employer unit" in page and "Version history" in page
+    assert chinese_left(page, {"省人社厅管理员"}) == set()  # the user's name
+    token = web.csrf("/admin/processes/credit_hour_approval/edit")
+    r = web.client.post("/admin/processes/credit_hour_approval/xml", data="<not-xml",
+                        headers={"X-CSRFToken": token, "Content-Type": "application/xml"})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["message"] == "The process file failed the checks and was not saved"
+    r = web.post_form("/admin/processes/credit_hour_approval", {})
+    assert r.status_code == 422 and "Choose a .bpmn file to upload" in text(r)
