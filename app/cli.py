@@ -17,7 +17,6 @@ def register_cli(app: Flask) -> None:
     def seed_demo() -> None:
         """Load the demo organisations and accounts (idempotent)."""
         from app.demo import seed
-
         from app.demo_history import seed_history
 
         created = seed()

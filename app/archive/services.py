@@ -23,6 +23,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
 from app.core.errors import DomainError, NotFound, ValidationFailed
+from app.core.i18n import sentence
 from app.core.models import utcnow
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
@@ -202,6 +203,20 @@ def _professional_needed(p: Fraction, t: Fraction, req: Requirement) -> Fraction
     return need
 
 
+# What is missing, stored in Chinese; pages translate the sentences with |tr (app.core.i18n.sentence).
+MISSING_TOTAL = sentence("总学时还差%(need)s学时（已计入%(done)s学时，要求不少于%(min)s学时）")
+MISSING_PUBLIC = sentence("公需科目还差%(need)s学时（已计入%(done)s学时，要求不少于%(min)s学时）")
+MISSING_ELECTIVE = sentence("选修还差%(need)s学时（已计入%(done)s学时，要求不少于%(min)s学时）")
+MISSING_PROFESSIONAL = sentence("专业科目还差%(need)s学时（已计入%(done)s学时，要求%(rule)s）")
+MISSING_RULE = sentence("未达到年度验证规则：%(rule)s")
+RULE_HOURS = "不少于%(hours)s学时"
+RULE_SHARE = "不少于总学时的%(ratio)s"
+RULE_AND = "且"
+sentence("不少于%(hours)s学时且不少于总学时的%(ratio)s")
+sentence(RULE_HOURS)
+sentence(RULE_SHARE)
+
+
 def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True) -> tuple[bool, list[str]]:
     """Compare credited hours with the requirement: (verified, what is missing in Chinese)."""
     t, pub, p, el = (Fraction(hours[k]) for k in ("total", "public", "professional", "elective"))
@@ -209,11 +224,11 @@ def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True)
     if not has_records:
         missing.append("本年度没有已认定的学时记录")
     if t < Fraction(req.min_total):
-        missing.append(f"总学时还差{fmt_hours(Fraction(req.min_total) - t)}学时"
-                       f"（已计入{fmt_hours(t)}学时，要求不少于{fmt_hours(req.min_total)}学时）")
+        missing.append(MISSING_TOTAL % {"need": fmt_hours(Fraction(req.min_total) - t), "done": fmt_hours(t),
+                                        "min": fmt_hours(req.min_total)})
     if pub < Fraction(req.min_public):
-        missing.append(f"公需科目还差{fmt_hours(Fraction(req.min_public) - pub)}学时"
-                       f"（已计入{fmt_hours(pub)}学时，要求不少于{fmt_hours(req.min_public)}学时）")
+        missing.append(MISSING_PUBLIC % {"need": fmt_hours(Fraction(req.min_public) - pub), "done": fmt_hours(pub),
+                                         "min": fmt_hours(req.min_public)})
     share_ok = req.professional_ratio is None or p >= req.professional_ratio * t
     if p < Fraction(req.min_professional) or not share_ok or (
             req.professional_ratio is not None and t < Fraction(req.min_total)
@@ -222,20 +237,20 @@ def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True)
         if need > 0:
             rule = []
             if req.min_professional > 0:
-                rule.append(f"不少于{fmt_hours(req.min_professional)}学时")
+                rule.append(RULE_HOURS % {"hours": fmt_hours(req.min_professional)})
             if req.professional_ratio is not None:
-                rule.append(f"不少于总学时的{req.professional_ratio}")
-            missing.append(f"专业科目还差{fmt_hours(need)}学时（已计入{fmt_hours(p)}学时，要求"
-                           + "且".join(rule) + "）")
+                rule.append(RULE_SHARE % {"ratio": req.professional_ratio})
+            missing.append(MISSING_PROFESSIONAL % {"need": fmt_hours(need), "done": fmt_hours(p),
+                                                   "rule": RULE_AND.join(rule)})
     if el < Fraction(req.min_elective):
-        missing.append(f"选修还差{fmt_hours(Fraction(req.min_elective) - el)}学时"
-                       f"（已计入{fmt_hours(el)}学时，要求不少于{fmt_hours(req.min_elective)}学时）")
+        missing.append(MISSING_ELECTIVE % {"need": fmt_hours(Fraction(req.min_elective) - el), "done": fmt_hours(el),
+                                           "min": fmt_hours(req.min_elective)})
     verified = (t >= Fraction(req.min_total) and pub >= Fraction(req.min_public)
                 and p >= Fraction(req.min_professional) and el >= Fraction(req.min_elective) and share_ok)
     if verified:
         missing = []
     elif not missing:
-        missing.append("未达到年度验证规则：" + req.rule_name)
+        missing.append(MISSING_RULE % {"rule": req.rule_name})
     return verified, missing
 
 

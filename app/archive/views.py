@@ -15,6 +15,7 @@ from app.archive import records, services
 from app.archive.jobs import recount_job
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.i18n import translate
 from app.core.jobs import enqueue
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
@@ -95,7 +96,7 @@ def recount():
     row = services.verify_year(person, year)
     db.session.commit()
     flash(_("已重新统计 %(year)s 年度学时：%(result)s", year=year,
-            result=services.PASS_LABEL if row.verified else services.FAIL_LABEL), "success")
+            result=_(services.PASS_LABEL if row.verified else services.FAIL_LABEL)), "success")
     args = {"year": year}
     if id_number:
         args["person_id_number"] = id_number
@@ -137,10 +138,15 @@ def precheck():
             result = services.precheck(actor, values)
         except ValidationFailed as exc:
             errors, message = exc.fields, exc.message
-    if request.args.get("format") == "json":  # the declaration page asks inline
+    if request.args.get("format") == "json":  # the declaration page asks inline, in the page's language
         if errors:
-            return jsonify({"error": {"code": "validation_failed", "message": message, "fields": errors}}), 422
-        return jsonify(result.to_dict() if result else {})
+            error = {"code": "validation_failed", "message": translate(message),
+                     "fields": {k: translate(v) for k, v in errors.items()}}
+            return jsonify({"error": error}), 422
+        body = result.to_dict() if result else {}
+        if "missing_after" in body:
+            body["missing_after"] = [translate(m) for m in body["missing_after"]]
+        return jsonify(body)
     return render_template("archive/precheck.html", values=values, result=result, errors=errors,
                            message=message, subjects=SUBJECT_TYPES, org_user=bool(actor.managed_orgs)), \
         (422 if errors else 200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -22,3 +23,38 @@ def ensure_compiled() -> None:
         with tmp.open("wb") as fh:
             write_mo(fh, catalog)
         tmp.replace(mo)
+
+
+# --------------------------------------------------------------------------- sentences stored in Chinese
+
+#: Compiled patterns of sentences that services build from a template and store in Chinese
+#: (e.g. what an annual verification is missing); pages translate them through ``|tr``.
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def sentence(msgid: str) -> str:
+    """Register a ``%(name)s`` template whose filled-in Chinese sentences pages translate with ``|tr``;
+    returns the template unchanged (fill it with ``%``). ``scripts/i18n.py`` extracts the template."""
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    _PATTERNS[msgid] = re.compile(regex)
+    return msgid
+
+
+def translate(text: object) -> object:
+    """gettext for data: exact messages first, then the registered sentence templates (their values are
+    translated too, so labels inside a sentence follow the page's language)."""
+    from flask_babel import gettext
+
+    if not isinstance(text, str) or not text:
+        return text
+    translated = gettext(text)
+    if translated != text:
+        return translated
+    for msgid, pattern in _PATTERNS.items():
+        match = pattern.fullmatch(text)
+        if match is not None:
+            english = gettext(msgid)
+            if english != msgid:
+                return english % {k: translate(v) for k, v in match.groupdict().items()}
+    return text

@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from app.core.errors import DomainError
+from app.core.i18n import translate
 from app.core.validators import mask_id_number, mask_mobile
 from app.extensions import db
 
@@ -42,7 +43,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["dt"] = lambda d: _local(app, d).strftime("%Y-%m-%d %H:%M") if d else ""
     #: Translate a string that is data, not template text (form titles, labels): unlike ``_()``
     #: in templates the result stays escaped, so it is safe on anything.
-    app.jinja_env.filters["tr"] = lambda s: gettext(s) if isinstance(s, str) and s else s
+    app.jinja_env.filters["tr"] = translate  # also sentences registered with app.core.i18n.sentence
 
     from app.workflow import webforms
     from app.workflow.forms import choice_titles, display_value

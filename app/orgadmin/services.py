@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash
 
@@ -101,7 +102,7 @@ def supervised_org(actor: Actor, org_id: int) -> Organisation:
 def _clean_modules(modules: list[str] | None) -> list[str]:
     unknown = [m for m in modules or [] if m not in PERMISSION_MODULES]
     if unknown:
-        raise ValidationFailed(INVALID, {"modules": f"未知的权限模块：{'、'.join(unknown)}"})
+        raise ValidationFailed(INVALID, {"modules": gettext("未知的权限模块：%(names)s", names="、".join(unknown))})
     return [m for m in PERMISSION_MODULES if m in (modules or [])]
 
 
@@ -158,7 +159,7 @@ def delete_role(actor: Actor, role_id: int) -> None:
     used = db.session.scalar(select(func.count()).select_from(Membership)
                              .where(Membership.admin_role_id == role.id))
     if used:
-        raise InvalidState(f"还有{used}名管理员持有该角色，请先为他们更换角色")
+        raise InvalidState(gettext("还有%(n)s名管理员持有该角色，请先为他们更换角色", n=used))
     db.session.delete(role)
     db.session.flush()
 

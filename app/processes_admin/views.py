@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
 from app.core.errors import ValidationFailed
+from app.core.i18n import translate
 from app.extensions import db
 from app.processes_admin import services
 from app.workflow.versions import parsed_for
@@ -53,7 +54,9 @@ def upload(key: str):
         version = services.upload(web_actor(), key, file.filename, file.read(services.MAX_BPMN_BYTES + 1))
     except ValidationFailed as exc:
         db.session.rollback()
-        return _detail(key, f"{exc.message}：{exc.fields.get('file', '')}", 422)
+        detail = exc.fields.get("file", "")
+        message = _("%(message)s：%(detail)s", message=_(exc.message), detail=_(detail) if detail else "")
+        return _detail(key, message, 422)
     db.session.commit()
     flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
     return redirect(url_for("processes_admin.detail", key=key))
@@ -89,7 +92,11 @@ def save_xml(key: str):
         version = services.upload(web_actor(), key, f"{key}.bpmn", request.get_data(cache=False))
     except ValidationFailed as exc:
         db.session.rollback()
-        return jsonify(exc.to_dict()), exc.status
+        body = exc.to_dict()  # for the editor page: in the page's language
+        body["error"]["message"] = translate(exc.message)
+        if exc.fields:
+            body["error"]["fields"] = {k: translate(v) for k, v in exc.fields.items()}
+        return jsonify(body), exc.status
     db.session.commit()
     flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
     return jsonify({"version": version.version, "redirect": url_for("processes_admin.detail", key=key)})

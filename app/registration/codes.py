@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.core.errors import DomainError, ValidationFailed
@@ -59,7 +60,7 @@ def issue(purpose: str, channel: str, target: str) -> str:
         .order_by(VerificationCode.created_at.desc()).limit(1))
     if last is not None and (now - last.created_at).total_seconds() < interval:
         wait = interval - int((now - last.created_at).total_seconds())
-        raise TooManyRequests(f"验证码发送过于频繁，请{wait}秒后再试")
+        raise TooManyRequests(gettext("验证码发送过于频繁，请%(wait)s秒后再试", wait=wait))
     code = f"{secrets.randbelow(10**6):06d}"
     minutes = int(current_app.config.get("VERIFICATION_CODE_MINUTES", 10))
     db.session.add(VerificationCode(purpose=purpose, channel=channel, target=target, code_hash=_hash(target, code),

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
@@ -253,7 +254,8 @@ def _claim_org(name: str, uscc: str, errors: dict[str, str]) -> Organisation | N
         if row.status == OrgStatus.REJECTED:
             continue
         if row.uscc == uscc:
-            errors["uscc"] = "该统一社会信用代码已注册" + ("，正在审核中" if row.status == OrgStatus.PENDING else "")
+            errors["uscc"] = ("该统一社会信用代码已注册，正在审核中" if row.status == OrgStatus.PENDING
+                              else "该统一社会信用代码已注册")
         if row.name == name:
             errors["name"] = "该单位名称已注册"
     if errors:
@@ -352,10 +354,9 @@ def inactive_message(user: User) -> str:
             .where(ProcessInstance.started_by_id == user.id, ProcessInstance.process_key.in_(PROCESS_KEYS),
                    ApprovalEvent.outcome == "reject")
             .order_by(ApprovalEvent.at.desc(), ApprovalEvent.id.desc()).limit(1))
-        text = "您的注册申请未通过审核"
         if comment:
-            text += f"（审核意见：{comment}）"
-        return text + "，请核对信息后重新注册"
+            return gettext("您的注册申请未通过审核（审核意见：%(comment)s），请核对信息后重新注册", comment=comment)
+        return gettext("您的注册申请未通过审核，请核对信息后重新注册")
     org_id = db.session.scalar(
         select(WorkflowTask.candidate_org_id).join(ProcessInstance, ProcessInstance.id == WorkflowTask.instance_id)
         .where(ProcessInstance.started_by_id == user.id, ProcessInstance.process_key.in_(PROCESS_KEYS),
@@ -363,10 +364,12 @@ def inactive_message(user: User) -> str:
         .order_by(WorkflowTask.created_at.desc()).limit(1))
     org = db.session.get(Organisation, org_id) if org_id else None
     if org is None:
-        return "此帐号还未被审核，请联系所在单位管理员"
+        return gettext("此帐号还未被审核，请联系所在单位管理员")
     profile = db.session.get(OrganisationProfile, org.id)
-    phone = f"（联系电话：{profile.phone}）" if profile is not None and profile.phone else ""
-    return f"此帐号还未被审核，请联系“{org.name}”的管理员审核{phone}"
+    if profile is not None and profile.phone:
+        return gettext("此帐号还未被审核，请联系“%(org)s”的管理员审核（联系电话：%(phone)s）", org=org.name,
+                       phone=profile.phone)
+    return gettext("此帐号还未被审核，请联系“%(org)s”的管理员审核", org=org.name)
 
 
 # --------------------------------------------------------------------------- passwords

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.accounts.actor import Actor
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.core.errors import ValidationFailed
+from app.core.i18n import sentence
 from app.extensions import db
 from app.people.models import Person
 from app.registration import services
@@ -23,6 +24,10 @@ from app.workflow.registry import OperationContext, ProcessHooks, StartContext, 
 
 #: Sub-administrators need this permission module to review registrations.
 PERMISSION = "people"
+
+
+#: Title of an organisation's registration; pages translate it with |tr.
+ORG_TITLE = sentence("%(kind)s注册：%(name)s")
 
 
 def _prepare_person(data: dict[str, Any], actor: Actor) -> StartContext:
@@ -36,7 +41,7 @@ def _prepare_org(data: dict[str, Any], actor: Actor) -> StartContext:
     profile = db.session.get(OrganisationProfile, org.id) if org is not None else None
     if org is None or org.status != OrgStatus.PENDING or profile is None or profile.applicant_id != actor.id:
         raise ValidationFailed("提交的内容有误", {"organisation_id": "没有待审核的单位注册"})
-    title = f"{services.KIND_LABELS.get(org.kind.value, '单位')}注册：{org.name}"
+    title = ORG_TITLE % {"kind": services.KIND_LABELS.get(org.kind.value, "单位"), "name": org.name}
     return StartContext(subject_person=None, subject_unit=org, applicant_name=actor.user.name,
                         applicant_id_number=actor.user.id_number, title=title[:200],
                         extra_lanes={"parent": org.parent})

@@ -30,7 +30,8 @@
       window.location.href = body.redirect;
     } else {
       const error = body.error || {};
-      show('danger', root.dataset.failed + '：' + (error.message || '') + ' ' + Object.values(error.fields || {}).join('；'));
+      show('danger', root.dataset.failed + root.dataset.colon + (error.message || '') + ' ' +
+        Object.values(error.fields || {}).join(root.dataset.separator));
     }
   });
 })();
