@@ -38,6 +38,9 @@ def create_app(config_class: type = Config) -> Flask:
     from app.credits import workflow_hooks
 
     workflow_hooks.register()
+    from app.changes import workflow_hooks as change_hooks
+
+    change_hooks.register()
 
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp

@@ -72,7 +72,8 @@ def test_a_changed_file_is_a_new_version_and_running_instances_keep_theirs(app, 
     monkeypatch.setattr(versions, "PROCESSES_DIR", tmp_path)
     second = services.start_process("credit_hour_approval", declaration, actor=actor("liuwenbin"))
     db.session.commit()
-    rows = db.session.scalars(select(ProcessVersion).order_by(ProcessVersion.version)).all()
+    rows = db.session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == "credit_hour_approval")
+                              .order_by(ProcessVersion.version)).all()
     assert [(v.version, v.active) for v in rows] == [(1, False), (2, True)]
     assert first.process_version_id == rows[0].id and second.process_version_id == rows[1].id
     assert services.open_tasks(first)[0].name == "单位审核"
