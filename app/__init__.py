@@ -44,12 +44,16 @@ def create_app(config_class: type = Config) -> Flask:
 
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
+    from app.changes import api as _changes_api  # noqa: F401  (routes on the /api/v1 blueprint)
     from app.credits.views import bp as credits_bp
     from app.inbox.views import bp as inbox_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(credits_bp)
+    from app.changes.views import bp as changes_bp
+
+    app.register_blueprint(changes_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)
 

@@ -320,6 +320,16 @@ def move_organisation(params: dict[str, Any], data: dict[str, Any], ctx: Operati
 # --------------------------------------------------------------------------- registration
 
 
+def superior_choices(org: Organisation) -> dict[str, list[tuple[int, str]]]:
+    """The web form's options for the new superior (a static form file cannot list them)."""
+    return {"new_superior_id": [(o.id, o.name) for o in superior_candidates(org)]}
+
+
+def _superior_choices_for_task(actor: Actor, instance: ProcessInstance | None) -> dict:
+    org = db.session.get(Organisation, instance.subject_org_id) if instance is not None else None
+    return superior_choices(org) if org is not None else {}
+
+
 def can_start_person_change(actor: Actor) -> bool:
     person = own_person(actor)
     return person is not None and person.unit_id is not None
@@ -334,6 +344,9 @@ def can_start_superior_change(actor: Actor) -> bool:
 
 
 def register() -> None:
+    from app.workflow.webforms import register_choices
+
+    register_choices(SUPERIOR_CHANGE, _superior_choices_for_task)
     for name, fn in (("describe_person_change", describe_person_change),
                      ("apply_person_change", apply_person_change),
                      ("describe_organisation_change", describe_organisation_change),
