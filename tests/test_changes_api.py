@@ -150,3 +150,10 @@ def test_organisation_profile_scope(client):
     assert client.get(f"/api/v1/organisations/{tech}/profile", headers=district).status_code == 200
     assert client.patch(f"/api/v1/organisations/{tech}/profile", json={"address": "x"},
                         headers=district).status_code == 403
+
+
+def test_openapi_documents_the_change_endpoints(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert {"get", "patch"} <= set(doc["paths"]["/profile"])
+    assert {"get", "patch"} <= set(doc["paths"]["/organisations/{id}/profile"])
+    assert "new_superior_id" in doc["components"]["schemas"]["ChangeOfSuperior"]["properties"]

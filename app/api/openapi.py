@@ -62,7 +62,9 @@ def openapi_document() -> dict[str, Any]:
         "parameters": [{"in": "path", "name": "key", "required": True, "schema": {"type": "string"}}],
         "responses": _responses("200", None, "401", "404")}})
     spec.path(path="/processes/{key}/instances", operations={"post": {
-        "summary": "Start an instance with the start form's fields (credit_hour_approval: CreditHourDeclaration)",
+        "summary": "Start an instance with the start form's fields (credit_hour_approval: CreditHourDeclaration; "
+                   "person_info_change: PersonInfoChange; organisation_info_change: OrganisationInfoChange; "
+                   "change_of_superior: ChangeOfSuperior)",
         "parameters": [{"in": "path", "name": "key", "required": True, "schema": {"type": "string"}}],
         "requestBody": _json_body("CreditHourDeclaration"),
         "responses": _responses("201", "Instance", "400", "401", "403", "404", "422")}})
@@ -99,6 +101,9 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/tasks/complete", operations={"post": {
         "summary": "Batch review (批量审核)", "requestBody": _json_body("BatchCompleteArgs"),
         "responses": _responses("200", "BatchResult", "401", "422")}})
+    from app.changes.openapi import add_paths as add_change_paths
+
+    add_change_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc
