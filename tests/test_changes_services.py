@@ -252,3 +252,18 @@ def test_a_member_cannot_request_organisation_changes(app):
         services.start_process("change_of_superior", {"new_superior_id": 1, "reason": "x"},
                                actor=actor("chenshihui"))
     assert getattr(exc.value, "status", None) in (403, 422)
+
+
+def test_a_uscc_taken_while_the_change_waited_is_refused_at_approval(app):
+    inst = start("organisation_info_change", {"uscc": "91350100M000100Y43", "reason": "换证"}, "tech_admin")
+    hospital = org("市第一人民医院")
+    hospital.uscc = "91350100M000100Y43"
+    db.session.commit()
+    task = open_tasks(inst)[0]
+    with pytest.raises(ValidationFailed) as exc:
+        services.complete_task(task.id, {"outcome": "approve"}, actor=actor("hr_district"))
+    db.session.rollback()
+    assert "uscc" in exc.value.fields
+    db.session.expire_all()
+    assert org("福州智造科技有限公司").uscc == "91410104MA9G8NFR0H"
+    assert [t.id for t in open_tasks(inst)] == [task.id]  # still open: the reviewer can return it
