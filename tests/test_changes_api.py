@@ -157,3 +157,40 @@ def test_openapi_documents_the_change_endpoints(client):
     assert {"get", "patch"} <= set(doc["paths"]["/profile"])
     assert {"get", "patch"} <= set(doc["paths"]["/organisations/{id}/profile"])
     assert "new_superior_id" in doc["components"]["schemas"]["ChangeOfSuperior"]["properties"]
+
+
+def test_both_superiors_approving_at_the_same_moment_on_postgres(pg_app):
+    """The old and the new superior press 同意 together: both decisions count, the move happens once."""
+    import threading
+
+    client = pg_app.test_client()
+    admin = api_token(client, "tech_admin")
+    r = client.post("/api/v1/processes/change_of_superior/instances",
+                    json={"new_superior_id": org_id("市卫生健康委员会"), "reason": "归口管理"}, headers=admin)
+    instance_id = r.get_json()["id"]
+    reviewers = [api_token(client, "health_admin"), api_token(client, "hr_district")]
+    task_ids = [tasks_of(client, h, "change_of_superior")[0]["id"] for h in reviewers]
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    codes: list[int] = []
+
+    def press(task_id, headers):
+        with pg_app.app_context():
+            c = pg_app.test_client()
+            barrier.wait()
+            codes.append(c.post(f"/api/v1/tasks/{task_id}/complete", json={"outcome": "approve"},
+                                headers=headers).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=press, args=args) for args in zip(task_ids, reviewers, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [200, 200]
+    body = client.get(f"/api/v1/instances/{instance_id}", headers=admin).get_json()
+    assert (body["status"], body["outcome"]) == ("completed", "approved")
+    assert sorted(h["outcome"] for h in body["history"]) == ["approve", "approve", "submit"]
+    tech = db.session.scalar(select(Organisation).where(Organisation.name == "福州智造科技有限公司"))
+    health = db.session.scalar(select(Organisation).where(Organisation.name == "市卫生健康委员会"))
+    assert tech.parent_id == health.id and tech.path == f"{health.path}{tech.id}/"
