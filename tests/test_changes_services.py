@@ -245,6 +245,12 @@ def test_only_one_open_change_of_superior(app):
     superior_change()
     with pytest.raises(InvalidState):
         superior_change("tech_admin", "市人力资源和社会保障局")
+    # nor a name change while the move is open (its reviewer would be the parent that is changing)
+    with pytest.raises(InvalidState, match="正在审核中"):
+        services.start_process("organisation_info_change", {"name": "新名称有限公司", "reason": "更名"},
+                               actor=actor("tech_admin"))
+    # another organisation is not affected
+    start("organisation_info_change", {"name": "市第一人民医院（集团）", "reason": "更名"}, "hospital_admin")
 
 
 def test_a_member_cannot_request_organisation_changes(app):

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus, Role
-from app.core.errors import InvalidState, NotFound, ValidationFailed
+from app.core.errors import InvalidState, ValidationFailed
 from app.extensions import db
 from app.people.models import Person
 from app.workflow.models import RUNNING, ProcessInstance
@@ -36,6 +36,9 @@ PERSON_CHANGE = "person_info_change"
 ORG_CHANGE = "organisation_info_change"
 SUPERIOR_CHANGE = "change_of_superior"
 PROCESS_KEYS = (PERSON_CHANGE, ORG_CHANGE, SUPERIOR_CHANGE)
+#: An organisation has at most one open change of either kind: a name change reviewed by the
+#: parent must not race a move to another parent.
+ORG_PROCESSES = (ORG_CHANGE, SUPERIOR_CHANGE)
 
 #: Reviewers of a person's change hold the unit's people module; organisation changes are
 #: reviewed by the parent's administrators (a module no sub-admin holds unless granted).
@@ -196,8 +199,8 @@ def prepare_organisation_change(data: dict[str, Any], actor: Actor) -> StartCont
     if org.parent_id is None:
         raise ValidationFailed(_INVALID, {"_form": "该单位没有上级单位，无法提交审核"})
     _lock(Organisation, org.id)
-    if _open_change((ORG_CHANGE,), org_id=org.id) is not None:
-        raise InvalidState("该单位已有一项信息变更正在审核中，请等待审核结束或撤回后再申请")
+    if _open_change(ORG_PROCESSES, org_id=org.id) is not None:
+        raise InvalidState("该单位已有一项变更申请正在审核中，请等待审核结束或撤回后再申请")
     changes = organisation_changes(org, data)
     if not changes:
         raise ValidationFailed(_INVALID, {"_form": "没有修改任何需要审核的信息"})
@@ -267,8 +270,8 @@ def prepare_superior_change(data: dict[str, Any], actor: Actor) -> StartContext:
     if org.parent is None:
         raise ValidationFailed(_INVALID, {"_form": "该单位没有上级单位，无法提交审核"})
     _lock(Organisation, org.id)
-    if _open_change((SUPERIOR_CHANGE,), org_id=org.id) is not None:
-        raise InvalidState("该单位已有一项上级单位变更正在审核中，请等待审核结束或撤回后再申请")
+    if _open_change(ORG_PROCESSES, org_id=org.id) is not None:
+        raise InvalidState("该单位已有一项变更申请正在审核中，请等待审核结束或撤回后再申请")
     target = _new_superior(org, data)
     data["organisation_id"] = org.id
     return StartContext(
@@ -362,11 +365,3 @@ def register() -> None:
     register_process(ProcessHooks(key=SUPERIOR_CHANGE, permission=ORG_PERMISSION,
                                   prepare_start=prepare_superior_change, can_start=can_start_superior_change))
 
-
-def instance_for(actor: Actor, instance_id: int) -> ProcessInstance:
-    from app.workflow.services import visible_instance
-
-    instance = visible_instance(instance_id, actor)
-    if instance.process_key not in PROCESS_KEYS:
-        raise NotFound("申请不存在或您无权查看")
-    return instance
