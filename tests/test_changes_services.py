@@ -273,3 +273,30 @@ def test_a_uscc_taken_while_the_change_waited_is_refused_at_approval(app):
     db.session.expire_all()
     assert org("福州智造科技有限公司").uscc == "91410104MA9G8NFR0H"
     assert [t.id for t in open_tasks(inst)] == [task.id]  # still open: the reviewer can return it
+
+
+def test_a_superior_with_review_authority_off_is_skipped(app):
+    district = org("区人力资源和社会保障局")
+    district.review_enabled = False
+    db.session.commit()
+    inst = superior_change()
+    assert [t.task_spec for t in open_tasks(inst)] == ["new_review"]
+    act(inst, "health_admin", {"outcome": "approve"})
+    assert inst.status == "completed"
+    db.session.expire_all()
+    assert org("福州智造科技有限公司").parent_id == org("市卫生健康委员会").id
+
+
+def test_a_revision_is_checked_like_the_first_request_and_can_be_withdrawn(app):
+    inst = superior_change()
+    act(inst, "health_admin", {"outcome": "return", "comment": "请说明原因"}, spec="new_review")
+    assert [t.task_spec for t in open_tasks(inst)] == ["revise"]  # the old superior's task left the inbox
+    revise = open_tasks(inst)[0]
+    with pytest.raises(ValidationFailed) as exc:
+        services.complete_task(revise.id, {"action": "resubmit", "new_superior_id": org("区人力资源和社会保障局").id,
+                                           "reason": "x"}, actor=actor("tech_admin"))
+    db.session.rollback()
+    assert "相同" in exc.value.fields["new_superior_id"]
+    act(inst, "tech_admin", {"action": "withdraw"})
+    assert (inst.status, inst.outcome) == ("withdrawn", "withdrawn")
+    superior_change()  # the organisation may ask again
