@@ -46,9 +46,13 @@ def create_app(config_class: type = Config) -> Flask:
     from app.registration import workflow_hooks as registration_hooks
 
     registration_hooks.register()
+    from app.changes import workflow_hooks as change_hooks
+
+    change_hooks.register()
 
     from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
+    from app.changes import api as _changes_api  # noqa: F401  (routes on the /api/v1 blueprint)
     from app.credits.views import bp as credits_bp
     from app.inbox.views import bp as inbox_bp
     from app.processes_admin.views import bp as processes_admin_bp
@@ -62,6 +66,9 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(taskcentre_bp)
     app.register_blueprint(processes_admin_bp)
+    from app.changes.views import bp as changes_bp
+
+    app.register_blueprint(changes_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     from app.orgadmin.views import bp as orgadmin_bp
 

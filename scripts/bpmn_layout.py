@@ -134,9 +134,57 @@ def layout(path: Path) -> None:
         for px, py in points:
             etree.SubElement(edge, f"{{{DI}}}waypoint", x=str(px), y=str(py))
 
+    for sub in process.findall(f"{{{BPMN}}}subProcess"):
+        _layout_subprocess(root, sub, lane_of)
+
     etree.cleanup_namespaces(root, top_nsmap={"bpmndi": BPMNDI, "dc": DC, "di": DI})
     etree.indent(tree, space="  ")
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _layout_subprocess(root, sub, lane_of: dict[str, str]) -> None:
+    """A (collapsed) sub-process gets its own diagram plane, as modelers draw a drill-down:
+    columns by longest path from its start event, rows by the lane of each element."""
+    nodes = {el.get("id"): el for el in sub if el.get("id") and etree.QName(el).localname != "sequenceFlow"}
+    flows = sub.findall(f"{{{BPMN}}}sequenceFlow")
+    succ: dict[str, list[str]] = defaultdict(list)
+    for f in flows:
+        succ[f.get("sourceRef")].append(f.get("targetRef"))
+    col = dict.fromkeys(nodes, 0)
+    for _ in range(len(nodes)):  # longest path; sub-processes here are acyclic
+        for n in nodes:
+            for m in succ[n]:
+                if m in col:
+                    col[m] = max(col[m], col[n] + 1)
+    lane_ids = list(dict.fromkeys(lane_of.get(n, "") for n in nodes))
+    used: dict[tuple[str, int], int] = defaultdict(int)
+    row: dict[str, int] = {}
+    for n in nodes:
+        lane = lane_of.get(n, "")
+        row[n] = lane_ids.index(lane) * 2 + used[(lane, col[n])]
+        used[(lane, col[n])] += 1
+    diagram = etree.SubElement(root, f"{{{BPMNDI}}}BPMNDiagram", id=f"Diagram_{sub.get('id')}")
+    plane = etree.SubElement(diagram, f"{{{BPMNDI}}}BPMNPlane", id=f"Plane_{sub.get('id')}",
+                             bpmnElement=sub.get("id"))
+    bounds: dict[str, tuple[int, int, int, int]] = {}
+    for n, el in nodes.items():
+        w, h = SIZES.get(etree.QName(el).localname, TASK)
+        cx, cy = X0 + col[n] * COL_W + COL_W // 2, 40 + row[n] * ROW_H + ROW_H // 2
+        bounds[n] = (cx - w // 2, cy - h // 2, w, h)
+        attrs = {"id": f"{n}_di", "bpmnElement": n}
+        if etree.QName(el).localname == "exclusiveGateway":
+            attrs["isMarkerVisible"] = "true"
+        shape = etree.SubElement(plane, f"{{{BPMNDI}}}BPMNShape", **attrs)
+        etree.SubElement(shape, f"{{{DC}}}Bounds", x=str(bounds[n][0]), y=str(bounds[n][1]), width=str(w),
+                         height=str(h))
+    for f in flows:
+        s, t = bounds[f.get("sourceRef")], bounds[f.get("targetRef")]
+        sx, sy, tx, ty = s[0] + s[2], s[1] + s[3] // 2, t[0], t[1] + t[3] // 2
+        mid = (sx + tx) // 2
+        points = [(sx, sy), (tx, ty)] if sy == ty else [(sx, sy), (mid, sy), (mid, ty), (tx, ty)]
+        edge = etree.SubElement(plane, f"{{{BPMNDI}}}BPMNEdge", id=f"{f.get('id')}_di", bpmnElement=f.get("id"))
+        for px, py in points:
+            etree.SubElement(edge, f"{{{DI}}}waypoint", x=str(px), y=str(py))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,11 @@ class Organisation(TimestampMixin, db.Model):
     )
     #: 关闭审核权限: while False, approval chains skip this organisation's review steps.
     review_enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    #: Contact details: edited at once, no review (issue 4 item 7).
+    contact_person: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300))
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])
 

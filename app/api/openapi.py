@@ -63,7 +63,9 @@ def openapi_document() -> dict[str, Any]:
         "parameters": [{"in": "path", "name": "key", "required": True, "schema": {"type": "string"}}],
         "responses": _responses("200", None, "401", "404")}})
     spec.path(path="/processes/{key}/instances", operations={"post": {
-        "summary": "Start an instance with the start form's fields (credit_hour_approval: CreditHourDeclaration)",
+        "summary": "Start an instance with the start form's fields (credit_hour_approval: CreditHourDeclaration; "
+                   "person_info_change: PersonInfoChange; organisation_info_change: OrganisationInfoChange; "
+                   "change_of_superior: ChangeOfSuperior)",
         "parameters": [{"in": "path", "name": "key", "required": True, "schema": {"type": "string"}}],
         "requestBody": _json_body("CreditHourDeclaration"),
         "responses": _responses("201", "Instance", "400", "401", "403", "404", "422")}})
@@ -112,6 +114,9 @@ def openapi_document() -> dict[str, Any]:
     from app.archive.openapi import add_paths as add_archive_paths
 
     add_archive_paths(spec)
+    from app.changes.openapi import add_paths as add_change_paths
+
+    add_change_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc

@@ -103,5 +103,5 @@ def application(instance_id: int):
         attachments=attachments.attachments_for(data.get("attachments"), instance), events=events,
         props=props, open_tasks=open_tasks, orgs=orgs,
         revise=revise, my_revise=revise if revise is not None and revise.candidate_user_id == actor.id else None,
-        last_return=returns[-1] if returns else None, actor=actor,
+        last_return=returns[-1] if returns else None, actor=actor, changes=webforms.change_list(data),
     )

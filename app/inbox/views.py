@@ -91,6 +91,7 @@ def _task_page(task: WorkflowTask, *, values: dict[str, Any] | None = None, erro
     instance = task.instance
     data = services.instance_data(instance)
     schema, ui = services.task_form(task)
+    schema = webforms.with_choices(schema, webforms.choices_for(instance.process_key, actor, instance))
     decl_schema, _decl_ui = webforms.start_schema(instance)
     if values is None:
         values = webforms.prefill(schema, data, set(decl_schema.get("properties", {})))
@@ -105,7 +106,7 @@ def _task_page(task: WorkflowTask, *, values: dict[str, Any] | None = None, erro
         attachments=attachments.attachments_for(data.get("attachments"), instance),
         events=services.history(instance), props=webforms.all_properties(instance),
         schema=schema, ui=ui, values=values, errors=errors or {}, message=message, files=files,
-        can_work=can_work, names=names,
+        can_work=can_work, names=names, changes=webforms.change_list(data),
         can_unclaim=task.assignee_id is not None and (task.assignee_id == actor.id
                                                      or actor.is_admin_of(task.candidate_org_id or -1)),
     ), status

@@ -36,6 +36,7 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     * ``supervisory_department``: the nearest supervisory department above it;
     * ``hr_bureau``: the nearest HR bureau above it (the bureau the chain reports to);
     * ``hr_city`` / ``hr_province``: the bureau of that level above it (or itself);
+    * ``parent``: the organisation directly above it (organisation info changes);
     * the process-specific lanes (``institution``, ``target_unit``, ``old_superior``,
       ``new_superior``, ``parent``: the organisation a new organisation registers under)
       come from ``extra``. ``applicant`` is a person, not an organisation.
@@ -48,6 +49,8 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     ids = unit.ancestor_ids()
     ancestors = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
     chain = [ancestors[i] for i in reversed(ids) if i in ancestors]  # nearest first
+    if lanes["parent"] is None and chain:
+        lanes["parent"] = chain[0]
     for org in chain:
         if org.kind == OrgKind.EMPLOYER_UNIT and lanes["superior_unit"] is None:
             lanes["superior_unit"] = org

@@ -120,7 +120,7 @@ def declaration_rows(instance: ProcessInstance, data: dict[str, Any]) -> list[di
     seen = set()
     for name, prop, opts in ordered_fields(schema, ui):
         seen.add(name)
-        if is_file_field(prop, opts) or opts.get("ui:widget") == "hidden":
+        if is_file_field(prop, opts) or opts.get("ui:widget") == "hidden" or opts.get("ui:display") == "none":
             continue
         rows.append({"name": name, "title": prop.get("title", name), "value": shown(prop, data.get(name)),
                      "long": opts.get("ui:widget") == "textarea"})
@@ -153,4 +153,41 @@ def change_rows(changes: dict | None, props: dict[str, dict]) -> list[tuple[str,
         prop = props.get(name, {})
         row = masked([{"name": name, "value": shown(prop, old)}, {"name": name, "value": shown(prop, new)}], props)
         out.append((prop.get("title", name), row[0]["value"], row[1]["value"]))
+    return out
+
+
+def change_list(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``changes`` list ``[{field, label, old, new}]`` a process stored in its data (info changes),
+    for showing old → new per changed field; empty when the process keeps none."""
+    changes = data.get("changes")
+    if not isinstance(changes, list):
+        return []
+    return [c for c in changes if isinstance(c, dict) and "field" in c]
+
+
+#: process key -> fn(actor, instance or None) -> {field: [(value, title)]}: options a web form offers
+#: that depend on who fills it in (see :func:`with_choices`).
+_CHOICE_PROVIDERS: dict[str, Any] = {}
+
+
+def register_choices(process_key: str, provider: Any) -> None:
+    _CHOICE_PROVIDERS[process_key] = provider
+
+
+def choices_for(process_key: str, actor: Any, instance: ProcessInstance | None = None) -> dict:
+    provider = _CHOICE_PROVIDERS.get(process_key)
+    return provider(actor, instance) if provider else {}
+
+
+def with_choices(schema: dict, choices: dict[str, list[tuple[Any, str]]]) -> dict:
+    """A copy of ``schema`` whose fields named in ``choices`` offer those (value, title) options
+    (e.g. organisations to pick from, which a static form file cannot list)."""
+    if not choices:
+        return schema
+    out = dict(schema)
+    props = dict(out.get("properties", {}))
+    for name, options in choices.items():
+        if name in props:
+            props[name] = {**props[name], "oneOf": [{"const": v, "title": t} for v, t in options]}
+    out["properties"] = props
     return out

@@ -1,0 +1,65 @@
+"""The info-change part of the OpenAPI document (called from :mod:`app.api.openapi`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.workflow.forms import load_form
+
+_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _responses(ok: str, schema: dict | None, **codes: str) -> dict[str, Any]:
+    out: dict[str, Any] = {ok: {"description": "OK"}}
+    if schema:
+        out[ok]["content"] = {"application/json": {"schema": schema}}
+    for code, text in codes.items():
+        out[code.lstrip("_")] = {"description": text, **_ERR}
+    return out
+
+
+def add_paths(spec: Any) -> None:
+    spec.components.schema("PersonInfoChange", load_form("person_info_change.schema.json"))
+    spec.components.schema("OrganisationInfoChange", load_form("organisation_info_change.schema.json"))
+    spec.components.schema("ChangeOfSuperior", load_form("change_of_superior.schema.json"))
+    spec.components.schema("PersonProfile", {"type": "object", "properties": {
+        "name": {"type": "string"}, "id_number": {"type": "string"}, "unit": {"type": ["string", "null"]},
+        "mobile": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
+        "reviewed": {"type": "object", "description": "fields that change only through person_info_change"}}})
+    spec.components.schema("PersonContact", {"type": "object", "properties": {
+        "mobile": {"type": "string", "format": "mobile"}, "email": {"type": "string", "format": "email"}}})
+    spec.components.schema("OrganisationProfile", {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
+        "uscc": {"type": ["string", "null"]}, "parent": {"type": ["object", "null"]},
+        "contact_person": {"type": ["string", "null"]}, "contact_phone": {"type": ["string", "null"]},
+        "contact_email": {"type": ["string", "null"]}, "address": {"type": ["string", "null"]}}})
+    spec.components.schema("OrganisationContact", {"type": "object", "properties": {
+        "contact_person": {"type": "string"}, "contact_phone": {"type": "string"},
+        "contact_email": {"type": "string"}, "address": {"type": "string"}}})
+    body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}}
+
+    def req(name: str) -> dict:
+        return {**body, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+    ref = {"$ref": "#/components/schemas/PersonProfile"}
+    spec.path(path="/profile", operations={
+        "get": {"summary": "The actor's professional profile (contact fields and reviewed fields)",
+                "responses": _responses("200", ref, _401="missing or invalid token", _404="no profile")},
+        "patch": {"summary": "Change contact fields at once (no review); reviewed fields answer 422",
+                  "requestBody": req("PersonContact"),
+                  "responses": _responses("200", ref, _401="missing or invalid token", _404="no profile",
+                                          _422="invalid fields")}})
+    org_param = [{"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}]
+    ref = {"$ref": "#/components/schemas/OrganisationProfile"}
+    spec.path(path="/organisations/{id}/profile", operations={
+        "get": {"summary": "An organisation in the actor's scope", "parameters": org_param,
+                "responses": _responses("200", ref, _401="missing or invalid token", _404="out of scope")},
+        "patch": {"summary": "Change the organisation's contact fields at once (its own administrator only)",
+                  "parameters": org_param, "requestBody": req("OrganisationContact"),
+                  "responses": _responses("200", ref, _401="missing or invalid token", _403="not its admin",
+                                          _404="out of scope", _422="invalid fields")}})
+    spec.path(path="/organisations/{id}/superior-candidates", operations={"get": {
+        "summary": "Organisations this one may move under (change_of_superior: new_superior_id)",
+        "parameters": org_param,
+        "responses": _responses("200", {"type": "array", "items": {"type": "object"}},
+                                _401="missing or invalid token", _404="not its admin")}})

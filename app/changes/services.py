@@ -1,0 +1,125 @@
+"""Profile fields that need no review (contact person, phone, e-mail, address): they change at once.
+
+Reviewed fields change only through the processes in :mod:`app.changes.workflow_hooks`.
+Services take the actor explicitly, flush and never commit.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation, Role
+from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.validators import mobile_error
+from app.extensions import db
+from app.people.models import Person
+
+from .workflow_hooks import ORG_FIELDS, PERSON_FIELDS
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+_INVALID = "提交的内容有误，请按提示修改"
+
+#: Immediate fields of a professional (on their user account): name -> (label, max length).
+PERSON_CONTACT = {"mobile": ("手机号码", 20), "email": ("电子邮箱", 200)}
+#: Immediate fields of an organisation.
+ORG_CONTACT = {"contact_person": ("联系人", 100), "contact_phone": ("联系电话", 20),
+               "contact_email": ("电子邮箱", 200), "address": ("通讯地址", 300)}
+
+
+def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str, str | None]:
+    """Validate the submitted immediate fields; unknown or reviewed fields are refused by name."""
+    errors: dict[str, str] = {}
+    out: dict[str, str | None] = {}
+    for name, value in raw.items():
+        if name not in fields:
+            errors[name] = "该项需通过信息变更申请审核后修改" if name in {**PERSON_FIELDS, **ORG_FIELDS} \
+                else "不能修改此项"
+            continue
+        label, max_len = fields[name]
+        if value is not None and not isinstance(value, str):
+            errors[name] = "请输入文字"
+            continue
+        value = (value or "").strip() or None
+        if value is None:
+            if name == "mobile":
+                errors[name] = "此项为必填项"
+            out[name] = None
+            continue
+        if len(value) > max_len:
+            errors[name] = f"{label}最多{max_len}个字符"
+        elif name == "mobile" and mobile_error(value):
+            errors[name] = mobile_error(value) or ""
+        elif name == "contact_phone" and mobile_error(value) and not _LANDLINE.match(value):
+            errors[name] = "联系电话应为11位手机号码或带区号的固定电话（如0591-87654321）"
+        elif name in ("email", "contact_email") and not _EMAIL.match(value):
+            errors[name] = "电子邮箱格式不正确"
+        out[name] = value
+    if errors:
+        raise ValidationFailed(_INVALID, errors)
+    return out
+
+
+# --------------------------------------------------------------------------- a professional's own profile
+
+
+def own_person(actor: Actor) -> Person:
+    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    if person is None:
+        raise NotFound("您没有专业技术人员档案")
+    return person
+
+
+def person_profile(actor: Actor) -> dict[str, Any]:
+    person = own_person(actor)
+    return {
+        "name": person.name,
+        "id_number": person.id_number,
+        "unit": person.unit.name if person.unit else None,
+        "mobile": actor.user.mobile,
+        "email": actor.user.email,
+        "reviewed": {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
+                            else getattr(person, name)) for name in PERSON_FIELDS},
+    }
+
+
+def update_person_contact(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
+    own_person(actor)
+    for name, value in _clean(PERSON_CONTACT, raw).items():
+        setattr(actor.user, name, value)
+    db.session.flush()
+    return person_profile(actor)
+
+
+# --------------------------------------------------------------------------- an organisation's profile
+
+
+def visible_organisation(org_id: int, actor: Actor) -> Organisation:
+    """An organisation in the actor's scope (their own or below one they administer); else 404."""
+    org = db.session.get(Organisation, org_id)
+    if org is None or not (actor.in_scope(org) or any(m.organisation_id == org_id for m in actor.memberships)):
+        raise NotFound("单位不存在或您无权查看")
+    return org
+
+
+def organisation_profile(org: Organisation) -> dict[str, Any]:
+    return {
+        "id": org.id, "name": org.name, "kind": str(org.kind), "uscc": org.uscc,
+        "parent": {"id": org.parent.id, "name": org.parent.name} if org.parent else None,
+        **{name: getattr(org, name) for name in ORG_CONTACT},
+    }
+
+
+def update_organisation_contact(org_id: int, actor: Actor, raw: dict[str, Any]) -> Organisation:
+    """Only the organisation's own administrator edits its contact details (superiors only see them)."""
+    org = visible_organisation(org_id, actor)
+    if not any(m.organisation_id == org.id and m.role == Role.ADMIN for m in actor.memberships):
+        raise PermissionDenied("只有本单位管理员可以修改单位联系信息")
+    for name, value in _clean(ORG_CONTACT, raw).items():
+        setattr(org, name, value)
+    db.session.flush()
+    return org
