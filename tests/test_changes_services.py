@@ -300,3 +300,21 @@ def test_a_revision_is_checked_like_the_first_request_and_can_be_withdrawn(app):
     act(inst, "tech_admin", {"action": "withdraw"})
     assert (inst.status, inst.outcome) == ("withdrawn", "withdrawn")
     superior_change()  # the organisation may ask again
+
+
+def test_sub_admins_review_changes_only_with_the_change_review_module(app):
+    from app.accounts.models import Membership, Role, User
+
+    hospital = org("市第一人民医院")
+    for login, perms in (("change_clerk", ["change_review"]), ("credit_clerk", ["credit_review", "people"])):
+        u = User(login=login, name=login, password_hash="x")
+        db.session.add(u)
+        db.session.flush()
+        db.session.add(Membership(user_id=u.id, organisation_id=hospital.id, role=Role.SUB_ADMIN, permissions=perms))
+    db.session.commit()
+    inst = start("person_info_change", {"major": "急诊医学", "reason": "更正"}, "chenshihui")
+    task = open_tasks(inst)[0]
+    with pytest.raises(NotFound):
+        services.visible_task(task.id, actor("credit_clerk"))
+    act(inst, "change_clerk", {"outcome": "approve"})
+    assert inst.status == "completed"

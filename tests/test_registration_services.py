@@ -472,9 +472,9 @@ def test_unit_without_review_authority_leaves_the_review_to_the_hr_bureau(app):
     assert user("zhangsan").status == "active"
 
 
-def test_sub_admins_review_registrations_only_with_the_people_module(app):
+def test_sub_admins_review_registrations_only_with_the_registration_review_module(app):
     hospital = org("市第一人民医院")
-    for login, perms in (("hr_clerk", ["people"]), ("credit_clerk", ["credit_review"])):
+    for login, perms in (("hr_clerk", ["registration_review"]), ("credit_clerk", ["credit_review", "people"])):
         u = User(login=login, name=login, password_hash="x")
         db.session.add(u)
         db.session.flush()

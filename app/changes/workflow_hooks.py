@@ -42,8 +42,8 @@ ORG_PROCESSES = (ORG_CHANGE, SUPERIOR_CHANGE)
 
 #: Reviewers of a person's change hold the unit's people module; organisation changes are
 #: reviewed by the parent's administrators (a module no sub-admin holds unless granted).
-PERSON_PERMISSION = "people"
-ORG_PERMISSION = "org_review"
+PERSON_PERMISSION = "change_review"  # 信息变更审核
+ORG_PERMISSION = "change_review"
 
 #: Reviewed fields of a professional's profile: name on the form -> label.
 PERSON_FIELDS = {

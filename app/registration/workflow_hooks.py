@@ -23,7 +23,7 @@ from app.registration.models import OrganisationProfile
 from app.workflow.registry import OperationContext, ProcessHooks, StartContext, register_operation, register_process
 
 #: Sub-administrators need this permission module to review registrations.
-PERMISSION = "people"
+PERMISSION = "registration_review"  # 注册审核
 
 
 #: Title of an organisation's registration; pages translate it with |tr.
