@@ -75,20 +75,25 @@ def own_person(actor: Actor) -> Person:
 
 
 def person_profile(actor: Actor) -> dict[str, Any]:
-    person = own_person(actor)
+    """The actor's own profile: contact details (every user has them) and, for a professional, the reviewed
+    fields of their record."""
+    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    reviewed: dict[str, Any] = {}
+    if person is not None:
+        reviewed = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
+                           else getattr(person, name)) for name in PERSON_FIELDS}
     return {
-        "name": person.name,
-        "id_number": person.id_number,
-        "unit": person.unit.name if person.unit else None,
+        "name": person.name if person else actor.user.name,
+        "id_number": person.id_number if person else actor.user.id_number,
+        "unit": person.unit.name if person and person.unit else None,
         "mobile": actor.user.mobile,
         "email": actor.user.email,
-        "reviewed": {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
-                            else getattr(person, name)) for name in PERSON_FIELDS},
+        "reviewed": reviewed,
     }
 
 
 def update_person_contact(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
-    own_person(actor)
+    """Contact details need no review: they change at once, for any user."""
     for name, value in _clean(PERSON_CONTACT, raw).items():
         setattr(actor.user, name, value)
     db.session.flush()

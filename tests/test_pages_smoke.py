@@ -1,0 +1,40 @@
+"""Every page the navigation offers opens for every demo account, in Chinese and in English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.demo import ADMINS, PEOPLE
+from tests.webutil import browser
+
+LOGINS = [a[0] for a in ADMINS] + [p[0] for p in PEOPLE]
+
+
+def _nav_links(html: str) -> list[str]:
+    nav = html[html.index("<nav"):html.index("</nav>")]
+    return sorted({h for h in re.findall(r'href="(/[^"#?]*)', nav) if not h.startswith(("/static", "/bootstrap"))})
+
+
+@pytest.mark.parametrize("login", LOGINS)
+def test_every_navigation_page_opens(app, login):
+    web = browser(app, login)
+    home = web.client.get("/", follow_redirects=True)
+    assert home.status_code == 200
+    links = _nav_links(home.get_data(as_text=True))
+    assert "/tasks" in links and len(links) >= 6
+    for href in links:
+        for lang in ("zh_CN", "en"):
+            r = web.client.get(f"{href}?lang={lang}", follow_redirects=True)
+            assert r.status_code == 200, (login, href, lang, r.status_code)
+
+
+def test_an_administrator_edits_their_own_contact_details(app):
+    web = browser(app, "hospital_admin")
+    r = web.post_form("/profile", {"mobile": "13912345678", "email": "admin@hospital.example.cn"})
+    assert r.status_code == 302
+    page = web.client.get("/profile").get_data(as_text=True)
+    assert "13912345678" in page and "admin@hospital.example.cn" in page
+    r = web.post_form("/profile", {"mobile": "12345", "email": ""})
+    assert r.status_code == 422 and "13912345678" in web.client.get("/profile").get_data(as_text=True)
