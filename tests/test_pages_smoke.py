@@ -38,3 +38,20 @@ def test_an_administrator_edits_their_own_contact_details(app):
     assert "13912345678" in page and "admin@hospital.example.cn" in page
     r = web.post_form("/profile", {"mobile": "12345", "email": ""})
     assert r.status_code == 422 and "13912345678" in web.client.get("/profile").get_data(as_text=True)
+
+
+def test_with_the_demo_history_a_professional_prints_last_years_certificate(app):
+    from datetime import date
+
+    from app.demo_history import seed_history
+    from app.extensions import db
+    from tests.webutil import text
+
+    seed_history()
+    db.session.commit()
+    year = date.today().year - 1
+    web = browser(app, "chenshihui")
+    page = text(web.client.get("/certificates"))
+    assert f"{year} 90 合格" in page and "E+" not in page
+    archive = text(web.client.get(f"/archive?year={year}"))
+    assert "合格" in archive and "急危重症救治新进展" in archive

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
@@ -37,6 +38,8 @@ def register_web(app: Flask) -> None:
     login_manager.localize_callback = gettext  # "请先登录" in the page's language
 
     app.jinja_env.filters["mask_id"] = mask_id_number
+    # 90 → "90", 12.50 → "12.5" (Decimal.normalize alone would print 9E+1)
+    app.jinja_env.filters["hours"] = lambda v: "" if v is None else f"{Decimal(str(v)).normalize():f}"
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
     app.jinja_env.filters["outcome_label"] = lambda s: OUTCOME_LABELS.get(s, s)
