@@ -28,9 +28,11 @@ def create_app(config_class: type = Config) -> Flask:
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models as _models  # noqa: F401
-    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.extensions import babel, configure_engine, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
