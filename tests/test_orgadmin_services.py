@@ -356,3 +356,15 @@ def test_seed_adds_demo_roles_and_departments_once(app):
               db.session.scalar(select(db.func.count()).select_from(Department)))
     assert before == (3, 4)
     assert seed_org_extras() == 0
+
+
+def test_a_temporary_password_replaced_through_the_ordinary_password_change_needs_no_further_change(app):
+    from app.registration import services as reg
+
+    m = promote("liuwenbin", None)
+    u, temp = org.reset_admin_password(actor("hospital_admin"), m.id)
+    db.session.commit()
+    assert org.must_change_password(u.id)
+    reg.change_password(actor("liuwenbin"), temp, "Mine2026ok", "Mine2026ok")
+    db.session.commit()
+    assert not org.must_change_password(u.id) and authenticate("liuwenbin", "Mine2026ok") == u

@@ -401,6 +401,14 @@ def must_change_password(user_id: int) -> bool:
     return db.session.get(PasswordChangeRequired, user_id) is not None
 
 
+def password_changed(user: User) -> None:
+    """The user chose a password of their own (changed it, or reset it with a verification code):
+    the temporary one an administrator gave no longer needs replacing."""
+    mark = db.session.get(PasswordChangeRequired, user.id)
+    if mark is not None:
+        db.session.delete(mark)
+
+
 def change_temporary_password(user: User, current: str, new: str, confirm: str) -> None:
     errors: dict[str, str] = {}
     if not check_password_hash(user.password_hash, current or ""):
@@ -414,9 +422,7 @@ def change_temporary_password(user: User, current: str, new: str, confirm: str) 
     if errors:
         raise ValidationFailed(INVALID, errors)
     user.password_hash = hash_password(new)
-    mark = db.session.get(PasswordChangeRequired, user.id)
-    if mark is not None:
-        db.session.delete(mark)
+    password_changed(user)
     db.session.flush()
 
 

@@ -17,7 +17,8 @@ from app.orgadmin import services
 bp = Blueprint("orgadmin", __name__, url_prefix="/org")
 
 #: Endpoints a user who must change a temporary password may still reach.
-_ALLOWED_WHILE_FORCED = {"orgadmin.password", "accounts.logout", "accounts.login", "static", "bootstrap.static"}
+_ALLOWED_WHILE_FORCED = {"orgadmin.password", "registration.change_password", "accounts.logout", "accounts.login",
+                         "static", "bootstrap.static"}
 
 
 @bp.app_context_processor

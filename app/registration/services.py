@@ -28,6 +28,7 @@ from app.accounts.services import hash_password
 from app.core.errors import AuthenticationFailed, DomainError, ValidationFailed
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
 from app.extensions import db
+from app.orgadmin.services import password_changed
 from app.registration import codes
 from app.registration.models import OrganisationProfile
 from app.workflow import attachments, services
@@ -424,6 +425,7 @@ def reset_password(id_number: str, channel: str, contact: str, code: str, passwo
         raise ValidationFailed(MESSAGE, {codes.FIELD: "验证码已失效，请重新获取"})
     codes.consume(codes.RESET_PASSWORD, target, code)
     user.password_hash = hash_password(password)
+    password_changed(user)
     user.failed_logins, user.locked_until = 0, None
     db.session.flush()
     return user
@@ -442,6 +444,7 @@ def change_password(actor: Actor, old: str, new: str, confirm: str) -> None:
     if new != confirm:
         raise ValidationFailed(MESSAGE, {"password_confirm": "两次输入的密码不一致"})
     user.password_hash = hash_password(new)
+    password_changed(user)
     db.session.flush()
 
 
