@@ -284,3 +284,48 @@ def test_web_completing_twice_answers_conflict_and_records_one_decision(app):
     db.session.expire_all()
     n = db.session.scalar(select(func.count(ApprovalEvent.id)).where(ApprovalEvent.step == "unit_review"))
     assert n == 1
+
+
+def test_api_unit_declares_for_its_staff_only(client, declaration):
+    hospital = api_token(client, "hospital_admin")
+    r = client.post("/api/v1/processes/credit_hour_approval/instances",
+                    json={**declaration, "person_id_number": "321101198110166954"}, headers=hospital)
+    assert r.status_code == 201, r.get_json()
+    # the unit declared, so its own review is skipped: the health commission reviews first
+    assert [t["name"] for t in r.get_json()["tasks"]] == ["主管部门审核"]
+    task = _only_task(client, api_token(client, "health_admin"))
+    assert task["applicant"] == "刘文斌"
+    r = client.post("/api/v1/processes/credit_hour_approval/instances",
+                    json={**declaration, "person_id_number": "440102198001010013"}, headers=hospital)
+    assert r.status_code == 422 and "person_id_number" in r.get_json()["error"]["fields"]
+    # a professional cannot declare for a colleague
+    r = client.post("/api/v1/processes/credit_hour_approval/instances",
+                    json={**declaration, "person_id_number": "321101198110166954"},
+                    headers=api_token(client, "chenshihui"))
+    assert r.status_code == 422
+    assert _written()[0] == 1
+
+
+def test_service_history_rows_carry_step_person_time_and_reviewer_organisation(any_app, declaration):
+    from app.workflow import services
+    from tests.conftest import actor
+
+    inst = services.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+    db.session.commit()
+    for login, data in (("tech_admin", {"outcome": "return", "comment": "请补充"}),
+                        ("wangliping", {**declaration, "action": "resubmit", "hours": 12}),
+                        ("tech_admin", {"outcome": "approve", "comment": "同意"}),
+                        ("hr_district", {"outcome": "approve", "recognised_hours": 10})):
+        (task,) = services.open_tasks(inst)
+        services.complete_task(task.id, data, actor=actor(login))
+        db.session.commit()
+    events = services.history(inst)
+    assert [(e.step_name, e.organisation_name, e.user_name, e.outcome, e.comment) for e in events] == [
+        ("学时申报", "福州智造科技有限公司", "王立平", "submit", None),
+        ("单位审核", "福州智造科技有限公司", "智造科技管理员", "return", "请补充"),
+        ("修改申报", None, "王立平", "resubmit", None),
+        ("单位审核", "福州智造科技有限公司", "智造科技管理员", "approve", "同意"),
+        ("人社部门审核认定", "区人力资源和社会保障局", "区人社局管理员", "approve", None),
+    ]
+    assert all(e.at is not None for e in events)
+    assert [e.at for e in events] == sorted(e.at for e in events)
