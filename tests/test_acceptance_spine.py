@@ -329,3 +329,21 @@ def test_service_history_rows_carry_step_person_time_and_reviewer_organisation(a
     ]
     assert all(e.at is not None for e in events)
     assert [e.at for e in events] == sorted(e.at for e in events)
+
+
+def test_api_inbox_filters_by_process_and_unclaim_releases_the_task(client, declaration):
+    client.post("/api/v1/processes/credit_hour_approval/instances", json=declaration,
+                headers=api_token(client, "chenshihui"))
+    hospital = api_token(client, "hospital_admin")
+    assert client.get("/api/v1/tasks?process=credit_hour_approval", headers=hospital).get_json()["total"] == 1
+    assert client.get("/api/v1/tasks?process=registration_review", headers=hospital).get_json()["total"] == 0
+    assert client.get("/api/v1/tasks?q=王立平", headers=hospital).get_json()["total"] == 0
+    task = _only_task(client, hospital)
+    assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=hospital).get_json()["assignee"] == "市一医院管理员"
+    r = client.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=hospital)
+    assert r.status_code == 200 and r.get_json()["assignee"] is None
+    assert _only_task(client, hospital)["assignee"] is None
+    # another organisation can neither claim nor unclaim it
+    tech = api_token(client, "tech_admin")
+    assert client.post(f"/api/v1/tasks/{task['id']}/claim", headers=tech).status_code == 404
+    assert client.post(f"/api/v1/tasks/{task['id']}/unclaim", headers=tech).status_code == 404
