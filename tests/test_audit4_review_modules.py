@@ -1,0 +1,148 @@
+"""Registrations need 注册审核 and info changes 信息变更审核, in the web UI and the API, not only in the services."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from app.accounts.models import Membership, Organisation, Role, User
+from app.extensions import db
+from app.registration import services as reg
+from app.workflow import services as wf
+from tests.conftest import actor, api_token
+from tests.registration_helpers import code_for, person
+
+PASSWORD = "Demo12345"
+
+
+def _sub_admin(login: str, modules: list[str]) -> None:
+    hospital = db.session.scalar(db.select(Organisation).where(Organisation.name == "市第一人民医院"))
+    u = User(login=login, name=login, password_hash=generate_password_hash(PASSWORD))
+    db.session.add(u)
+    db.session.flush()
+    db.session.add(Membership(user_id=u.id, organisation_id=hospital.id, role=Role.SUB_ADMIN, permissions=modules))
+    db.session.commit()
+
+
+def _registration_task() -> int:
+    data = person()
+    data.setdefault("verification_code", code_for(data["mobile"]))
+    inst = reg.register_person(data)
+    db.session.commit()
+    return wf.open_tasks(inst)[0].id
+
+
+def _change_task() -> int:
+    inst = wf.start_process("person_info_change", {"major": "急诊医学", "reason": "更正"}, actor=actor("chenshihui"))
+    db.session.commit()
+    return wf.open_tasks(inst)[0].id
+
+
+CASES = [("registration_review", _registration_task, "person_registration"),
+         ("change_review", _change_task, "person_info_change")]
+
+
+@pytest.mark.parametrize(("module", "make_task", "process"), CASES)
+def test_api_review_needs_the_module(client, module, make_task, process):
+    _sub_admin("without_module", ["credit_review", "people"])
+    _sub_admin("with_module", [module])
+    task_id = make_task()
+    without = api_token(client, "without_module")
+    assert client.get(f"/api/v1/tasks?process={process}", headers=without).get_json()["total"] == 0
+    assert client.get(f"/api/v1/tasks/{task_id}", headers=without).status_code == 404
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=without).status_code == 404
+    r = client.post(f"/api/v1/tasks/{task_id}/complete", json={"outcome": "approve"}, headers=without)
+    assert r.status_code == 404
+    r = client.post("/api/v1/tasks/complete", json={"task_ids": [task_id], "outcome": "approve"}, headers=without)
+    assert r.get_json()["completed"] == [] and r.get_json()["failed"][0]["id"] == task_id
+
+    holder = api_token(client, "with_module")
+    assert client.get(f"/api/v1/tasks?process={process}", headers=holder).get_json()["total"] == 1
+    r = client.post(f"/api/v1/tasks/{task_id}/complete", json={"outcome": "approve"}, headers=holder)
+    assert r.status_code == 200, r.get_json()
+    assert client.get("/api/v1/tasks/reviewed", headers=holder).get_json()["total"] == 1
+    assert client.get("/api/v1/tasks/reviewed", headers=without).get_json()["total"] == 0
+
+
+@pytest.mark.parametrize(("module", "make_task", "process"), CASES)
+def test_web_review_needs_the_module(web, module, make_task, process):
+    _sub_admin("without_module", ["credit_review", "people"])
+    _sub_admin("with_module", [module])
+    task_id = make_task()
+    web.login("without_module")
+    assert web.client.get(f"/tasks/{task_id}").status_code == 404
+    r = web.post_form("/tasks", {"outcome": "approve", "comment": ""}, post_url=f"/tasks/{task_id}")
+    assert r.status_code == 404
+    web.post_form("/tasks", {"task_ids": [task_id], "outcome": "approve"}, post_url="/tasks/batch")
+    assert wf.visible_task(task_id, actor("with_module")).completed_at is None  # still open
+    web.client.post("/logout", data={"csrf_token": web.csrf("/tasks")})
+
+    web.login("with_module")
+    assert web.client.get(f"/tasks/{task_id}").status_code == 200
+    r = web.post_form(f"/tasks/{task_id}", {"outcome": "approve", "comment": ""})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert web.client.get("/tasks/reviewed").status_code == 200
+    assert "该任务已办理完毕" in web.client.get(f"/tasks/{task_id}").get_data(as_text=True)
+
+
+def test_login_and_id_number_cannot_be_changed_and_both_still_sign_in(client):
+    chen = api_token(client, "chenshihui")
+    before = client.get("/api/v1/profile", headers=chen).get_json()
+    r = client.patch("/api/v1/profile", json={"login": "chen2", "id_number": "440902199203222903"}, headers=chen)
+    assert r.status_code == 422
+    assert set(r.get_json()["error"]["fields"]) == {"login", "id_number"}
+    assert client.get("/api/v1/profile", headers=chen).get_json() == before
+    u = db.session.scalar(db.select(User).where(User.login == "chenshihui"))
+    assert u.id_number == "110101199003072711"
+    for login in ("chenshihui", "110101199003072711"):
+        assert client.post("/api/v1/auth/token", json={"login": login, "password": PASSWORD}).status_code == 200
+
+
+def test_role_page_offers_the_review_modules_and_the_role_grants_them(web, client):
+    web.login("hospital_admin")
+    html = web.client.get("/org/roles").get_data(as_text=True)
+    for value, label in (("registration_review", "注册审核"), ("change_review", "信息变更审核"),
+                         ("credit_review", "学时审核")):
+        assert f'value="{value}"' in html and label in html
+    r = web.post_form("/org/roles", {"name": "注册审核员", "modules": ["registration_review"]})
+    assert r.status_code == 302
+    h = api_token(client, "hospital_admin")
+    roles = client.get("/api/v1/org/roles", headers=h).get_json()
+    roles = roles["items"] if isinstance(roles, dict) else roles
+    assert any(x["name"] == "注册审核员" and x["modules"] == ["registration_review"] for x in roles)
+
+
+def test_training_institution_on_the_web_with_an_existing_user_as_its_administrator(web, client):
+    import io
+
+    from app.accounts.models import OrgStatus
+    from tests.registration_helpers import PNG, employer_unit, org
+
+    data = employer_unit(kind="training_institution", name="福州卫生职业培训中心", admin_mode="existing",
+                         admin_login="110101199003072711", admin_password="Wrong1234",
+                         hr_bureau_id=org("市人力资源和社会保障局").id,
+                         supervisory_department_id=org("市卫生健康委员会").id)
+    for key in ("parent_id", "admin_name", "admin_id_number", "admin_mobile", "admin_password_confirm"):
+        data.pop(key)
+    html = web.client.get("/register/organisation?kind=training_institution").get_data(as_text=True)
+    assert "第一步" in html and "第三步" in html
+    r = web.post_form("/register/organisation?kind=training_institution",
+                      {**data, "licence": (io.BytesIO(PNG), "scan.png")}, post_url="/register/organisation",
+                      content_type="multipart/form-data")
+    assert r.status_code == 422  # wrong password of the existing account: nothing written
+    assert org("福州卫生职业培训中心") is None
+    r = web.post_form("/register/organisation?kind=training_institution",
+                      {**data, "admin_password": PASSWORD, "licence": (io.BytesIO(PNG), "scan.png")},
+                      post_url="/register/organisation", content_type="multipart/form-data")
+    assert r.status_code == 302, r.get_data(as_text=True)
+    centre = org("福州卫生职业培训中心")
+    assert centre.status == OrgStatus.PENDING
+
+    health = api_token(client, "health_admin")
+    tasks = client.get("/api/v1/tasks?process=organisation_registration", headers=health).get_json()["items"]
+    assert len(tasks) == 1
+    r = client.post(f"/api/v1/tasks/{tasks[0]['id']}/complete", json={"outcome": "approve"}, headers=health)
+    assert r.status_code == 200, r.get_json()
+    db.session.expire_all()
+    assert centre.status == OrgStatus.ACTIVE and actor("chenshihui").is_admin_of(centre.id)
