@@ -146,3 +146,31 @@ def test_training_institution_on_the_web_with_an_existing_user_as_its_administra
     assert r.status_code == 200, r.get_json()
     db.session.expire_all()
     assert centre.status == OrgStatus.ACTIVE and actor("chenshihui").is_admin_of(centre.id)
+
+
+def test_organisation_name_change_on_the_web_shows_old_and_new_and_waits_for_the_parent(web):
+    import re
+
+    from tests.registration_helpers import org
+
+    tech_id = org("福州智造科技有限公司").id
+    web.login("tech_admin")
+    r = web.post_form(f"/changes/organisations/{tech_id}",
+                      {"name": "福州智造科技股份有限公司", "uscc": "91410104MA9G8NFR0H", "reason": "改制"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    assert org("福州智造科技有限公司") is not None  # nothing changes before the review
+    web.client.post("/logout", data={"csrf_token": web.csrf("/changes")})
+
+    web.login("hr_district")
+    from app.workflow.models import ProcessInstance
+    inst = db.session.scalar(db.select(ProcessInstance)
+                             .where(ProcessInstance.process_key == "organisation_info_change"))
+    task = wf.open_tasks(inst)[0]
+    html = web.client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    table = html[html.index("变更内容"):]
+    assert re.search(r"单位名称</th>\s*<td[^>]*>福州智造科技有限公司</td>\s*<td[^>]*>→</td>\s*"
+                     r"<td[^>]*>福州智造科技股份有限公司</td>", table)
+    assert web.post_form(f"/tasks/{task.id}", {"outcome": "approve"}).status_code == 302
+    db.session.expire_all()
+    assert org("福州智造科技股份有限公司").id == tech_id
