@@ -174,3 +174,85 @@ def test_organisation_name_change_on_the_web_shows_old_and_new_and_waits_for_the
     assert web.post_form(f"/tasks/{task.id}", {"outcome": "approve"}).status_code == 302
     db.session.expire_all()
     assert org("福州智造科技股份有限公司").id == tech_id
+
+
+def test_batch_approve_registrations_in_the_inbox_then_both_sign_in_by_login_or_id_number(web, client):
+    from tests.registration_helpers import LI, ZHANG
+
+    for kw in ({}, {"login": "lisi", "name": "李四", "id_number": LI, "mobile": "13712345678"}):
+        data = person(**kw)
+        data["verification_code"] = code_for(data["mobile"])
+        reg.register_person(data)
+    db.session.commit()
+    hospital = api_token(client, "hospital_admin")
+    ids = [t["id"] for t in client.get("/api/v1/tasks?process=person_registration",
+                                       headers=hospital).get_json()["items"]]
+    assert len(ids) == 2
+    web.login("hospital_admin")
+    r = web.post_form("/tasks", {"task_ids": ids, "outcome": "approve"}, post_url="/tasks/batch",
+                      follow_redirects=True)
+    assert r.status_code == 200
+    assert client.get("/api/v1/tasks?process=person_registration", headers=hospital).get_json()["total"] == 0
+    html = web.client.get("/tasks/reviewed").get_data(as_text=True)
+    assert "张三" in html and "李四" in html and f"/tasks/{ids[0]}" in html  # each row opens its details
+    for login in ("zhangsan", ZHANG, "lisi", LI):
+        r = client.post("/api/v1/auth/token", json={"login": login, "password": "Abc12345"})
+        assert r.status_code == 200, (login, r.get_json())
+
+
+SENT: list[tuple[str, str, str]] = []
+
+
+class RecordingSender:
+    """A pluggable sender named in VERIFICATION_SENDER as "module:Class"."""
+
+    def send(self, channel: str, target: str, code: str, purpose: str) -> None:
+        SENT.append((channel, target, code))
+
+
+def test_code_sender_is_pluggable_logs_by_default_and_the_page_shows_it_only_in_development(client, caplog):
+    cfg = client.application.config
+    cfg.update(VERIFICATION_SENDER="log", SHOW_VERIFICATION_CODE=True)
+    r = client.post("/api/v1/registrations/code", json={"mobile": "13900000001"})
+    assert r.status_code == 202
+    code = r.get_json()["code"]
+    assert code and code in caplog.text and "13900000001" in caplog.text
+
+    cfg.update(SHOW_VERIFICATION_CODE=False)
+    r = client.post("/api/v1/registrations/code", json={"mobile": "13900000002"})
+    assert r.status_code == 202 and "code" not in r.get_json()
+
+    cfg.update(VERIFICATION_SENDER=f"{__name__}:RecordingSender")
+    SENT.clear()
+    r = client.post("/api/v1/registrations/code", json={"mobile": "13900000003"})
+    assert r.status_code == 202 and "code" not in r.get_json()
+    assert len(SENT) == 1 and SENT[0][1] == "13900000003" and len(SENT[0][2]) >= 4
+
+
+def test_another_organisation_cannot_open_or_decide_a_registration_in_web_or_api(web, client):
+    task_id = _registration_task()
+    other = api_token(client, "tech_admin")
+    assert client.get(f"/api/v1/tasks/{task_id}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/tasks/{task_id}/complete", json={"outcome": "reject", "comment": "x"},
+                       headers=other).status_code == 404
+    web.login("tech_admin")
+    assert web.client.get(f"/tasks/{task_id}").status_code == 404
+    assert web.post_form("/tasks", {"outcome": "approve"}, post_url=f"/tasks/{task_id}").status_code == 404
+    assert "张三" not in web.client.get("/tasks/reviewed").get_data(as_text=True)
+    assert wf.visible_task(task_id, actor("hospital_admin")).completed_at is None
+
+
+def test_another_organisations_administrators_are_out_of_reach_on_the_web(web):
+    from tests.registration_helpers import org
+
+    hospital = org("市第一人民医院")
+    admin_mid = db.session.scalar(db.select(Membership.id).join(User).where(
+        User.login == "hospital_admin", Membership.organisation_id == hospital.id))
+    web.login("tech_admin")
+    assert web.client.get(f"/org/admins?org={hospital.id}").status_code == 404
+    for action in ("disable", "reset-password", "transfer", "delete"):
+        r = web.post_form("/org/admins", {}, post_url=f"/org/admins/{admin_mid}/{action}")
+        assert r.status_code == 404, action
+    db.session.expire_all()
+    assert db.session.get(Membership, admin_mid).role == Role.ADMIN
+    assert db.session.scalar(db.select(User.status).where(User.login == "hospital_admin")) == "active"
