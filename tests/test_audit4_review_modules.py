@@ -212,6 +212,14 @@ class RecordingSender:
 
 def test_code_sender_is_pluggable_logs_by_default_and_the_page_shows_it_only_in_development(client, caplog):
     cfg = client.application.config
+    saved = {k: cfg.get(k) for k in ("VERIFICATION_SENDER", "SHOW_VERIFICATION_CODE")}
+    try:
+        _sender_checks(client, cfg, caplog)
+    finally:
+        cfg.update(saved)
+
+
+def _sender_checks(client, cfg, caplog) -> None:
     cfg.update(VERIFICATION_SENDER="log", SHOW_VERIFICATION_CODE=True)
     r = client.post("/api/v1/registrations/code", json={"mobile": "13900000001"})
     assert r.status_code == 202
