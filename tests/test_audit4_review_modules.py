@@ -264,3 +264,26 @@ def test_another_organisations_administrators_are_out_of_reach_on_the_web(web):
     db.session.expire_all()
     assert db.session.get(Membership, admin_mid).role == Role.ADMIN
     assert db.session.scalar(db.select(User.status).where(User.login == "hospital_admin")) == "active"
+
+
+def test_staff_archives_and_certificates_need_people_or_statistics(app, client):
+    """人员管理 / 统计查询 open staff data to a sub-admin; 学时审核 alone does not."""
+    from sqlalchemy import select
+
+    from app.accounts.services import hash_password
+
+    hospital = db.session.scalar(select(Organisation).where(Organisation.name == "市第一人民医院"))
+    for login, perms in (("reviewer_only", ["credit_review"]), ("stats_clerk", ["statistics"])):
+        u = User(login=login, name=login, password_hash=hash_password("Demo12345"))
+        db.session.add(u)
+        db.session.flush()
+        db.session.add(Membership(user_id=u.id, organisation_id=hospital.id, role=Role.SUB_ADMIN, permissions=perms))
+    db.session.commit()
+    chen = "110101199003072711"
+    reviewer, clerk = api_token(client, "reviewer_only"), api_token(client, "stats_clerk")
+    assert client.get(f"/api/v1/archive?person_id_number={chen}&year=2026", headers=reviewer).status_code == 404
+    assert client.get(f"/api/v1/archive?person_id_number={chen}&year=2026", headers=clerk).status_code == 200
+    r = client.post("/api/v1/certificates", json={"person_id_number": chen, "year": 2026}, headers=reviewer)
+    assert r.status_code == 404
+    r = client.post("/api/v1/certificates", json={"person_id_number": chen, "year": 2026}, headers=clerk)
+    assert r.status_code == 409  # in scope now; the year simply is not verified

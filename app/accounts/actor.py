@@ -10,6 +10,9 @@ from sqlalchemy import select
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.extensions import db
 
+#: The role modules that open staff data to a sub-administrator.
+STAFF_DATA_MODULES = ("people", "statistics")
+
 
 @dataclass
 class Actor:
@@ -45,6 +48,17 @@ class Actor:
     def managed_orgs(self) -> list[Organisation]:
         """Organisations the actor administers (admin or sub-admin): the roots of their scope."""
         return [m.organisation for m in self.memberships if m.role in (Role.ADMIN, Role.SUB_ADMIN)]
+
+    @cached_property
+    def staff_roots(self) -> list[Organisation]:
+        """Organisations whose staff data (archives, declaration records, certificates) the actor may see:
+        administrators, and sub-administrators whose role holds 人员管理 or 统计查询."""
+        return [m.organisation for m in self.memberships if m.role in (Role.ADMIN, Role.SUB_ADMIN)
+                and any(m.can(module) for module in STAFF_DATA_MODULES)]
+
+    def sees_staff_of(self, org: Organisation | None) -> bool:
+        """True when ``org`` is at or below one of :attr:`staff_roots`."""
+        return org is not None and any(org.path.startswith(root.path) for root in self.staff_roots)
 
     def in_scope(self, org: Organisation | None) -> bool:
         """True when ``org`` is one of the actor's managed organisations or below one."""

@@ -103,7 +103,7 @@ def archive_recount():
     body = request.get_json(silent=True) or {}
     year = _year(body.get("year"))
     id_number = body.get("person_id_number")
-    if id_number or not actor.managed_orgs:
+    if id_number or not actor.staff_roots:
         person = services.visible_person(actor, id_number)
         services.verify_year(person, year)
         db.session.commit()

@@ -70,7 +70,7 @@ class RecordsPage:
 
 
 def _subtree(actor: Actor):
-    roots = actor.managed_orgs
+    roots = actor.staff_roots
     if not roots:
         return None
     return select(Organisation.id).where(or_(*[Organisation.path.startswith(o.path) for o in roots]))

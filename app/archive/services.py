@@ -341,7 +341,7 @@ def stored_verification(person: Person, year: int) -> AnnualVerification | None:
 def person_scope_condition(actor: Actor):
     """SQL condition: persons the actor may see (themself, or staff of units in their subtree)."""
     conds = [Person.user_id == actor.id]
-    roots = actor.managed_orgs
+    roots = actor.staff_roots
     if roots:
         sub = select(Organisation.id).where(or_(*[Organisation.path.startswith(o.path) for o in roots]))
         conds.append(Person.unit_id.in_(sub))
@@ -349,7 +349,7 @@ def person_scope_condition(actor: Actor):
 
 
 def can_see_person(actor: Actor, person: Person) -> bool:
-    return person.user_id == actor.id or actor.in_scope(person.unit)
+    return person.user_id == actor.id or actor.sees_staff_of(person.unit)
 
 
 def visible_person(actor: Actor, id_number: str | None) -> Person:

@@ -42,7 +42,7 @@ def _nav() -> dict:
         return {"nav_archive_own": False, "nav_archive_org": False}
     actor = web_actor()
     own = db.session.scalar(select(Person.id).where(Person.user_id == actor.id)) is not None
-    return {"nav_archive_own": own, "nav_archive_org": bool(actor.managed_orgs)}
+    return {"nav_archive_own": own, "nav_archive_org": bool(actor.staff_roots)}
 
 
 def _int_arg(name: str, default: int | None = None) -> int | None:
@@ -59,7 +59,7 @@ def _page_size() -> int:
 def archive():
     actor = web_actor()
     id_number = (request.args.get("person_id_number") or "").strip() or None
-    if id_number is None and actor.managed_orgs and \
+    if id_number is None and actor.staff_roots and \
             db.session.scalar(select(Person.id).where(Person.user_id == actor.id)) is None:
         return redirect(url_for("archive.search", **({"year": request.args["year"]} if "year" in request.args
                                                      else {})))
@@ -84,7 +84,7 @@ def recount():
         raise ValidationFailed(_("请填写年度（如 2026）"), {"year": _("请填写年度（如 2026）")})
     id_number = (request.form.get("person_id_number") or "").strip() or None
     if request.form.get("all") == "1":
-        if not actor.managed_orgs:
+        if not actor.staff_roots:
             raise PermissionDenied(_("只有单位、主管部门和人社部门的管理员可以批量重新统计学时"))
         result = enqueue(recount_job, year, actor.id)
         if isinstance(result, int):
@@ -107,7 +107,7 @@ def recount():
 @login_required
 def search():
     actor = web_actor()
-    if not actor.managed_orgs:
+    if not actor.staff_roots:
         raise PermissionDenied(_("档案查询仅供单位、主管部门和人社部门的管理员使用"))
     a = request.args
     year = _int_arg("year") or date.today().year
@@ -148,7 +148,7 @@ def precheck():
             body["missing_after"] = [translate(m) for m in body["missing_after"]]
         return jsonify(body)
     return render_template("archive/precheck.html", values=values, result=result, errors=errors,
-                           message=message, subjects=SUBJECT_TYPES, org_user=bool(actor.managed_orgs)), \
+                           message=message, subjects=SUBJECT_TYPES, org_user=bool(actor.staff_roots)), \
         (422 if errors else 200)
 
 
@@ -157,7 +157,7 @@ def precheck():
 def credit_records():
     actor = web_actor()
     a = request.args
-    default_scope = "mine" if not actor.managed_orgs else "unit"
+    default_scope = "mine" if not actor.staff_roots else "unit"
     scope = a.get("scope") if a.get("scope") in records.SCOPES else default_scope
     status = a.get("status") if a.get("status") in records.STATUS_TABS else "all"
     form = a.get("learning_form") if a.get("learning_form") in LEARNING_FORMS else None
@@ -170,4 +170,4 @@ def credit_records():
     args.update(scope=scope, status=status)
     return render_template("archive/records.html", page=page, scope=scope, status=status, filters=filters,
                            args=args, tabs=records.STATUS_TABS, forms=LEARNING_FORMS, subjects=SUBJECT_TYPES,
-                           labels=records.STATUS_LABELS, org_user=bool(actor.managed_orgs))
+                           labels=records.STATUS_LABELS, org_user=bool(actor.staff_roots))

@@ -39,14 +39,14 @@ PROGRESS_EVERY = 25
 
 
 def _people_query(actor: Actor, unit_id: int | None, q: str | None):  # noqa: ANN202
-    roots = [o.path for o in actor.managed_orgs]
+    roots = [o.path for o in actor.staff_roots]
     if not roots:
         return None
     stmt = select(Person).join(Organisation, Organisation.id == Person.unit_id).where(
         or_(*[Organisation.path.startswith(p, autoescape=True) for p in roots]))
     if unit_id is not None:
         unit = db.session.get(Organisation, unit_id)
-        if unit is None or not actor.in_scope(unit):
+        if unit is None or not actor.sees_staff_of(unit):
             raise NotFound("单位不存在，或不在您的管理范围内")
         stmt = stmt.where(Organisation.path.startswith(unit.path, autoescape=True))
     if q:
@@ -74,7 +74,7 @@ def count_in_scope(actor: Actor, unit_id: int | None = None, q: str | None = Non
 
 def units_in_scope(actor: Actor, limit: int = 500) -> list[Organisation]:
     """Employer units in the actor's scope (for the unit filter of the batch page)."""
-    roots = [o.path for o in actor.managed_orgs]
+    roots = [o.path for o in actor.staff_roots]
     if not roots:
         return []
     return list(db.session.scalars(select(Organisation).where(

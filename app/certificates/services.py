@@ -225,7 +225,7 @@ def certificates_in_scope(actor: Actor, limit: int = 50) -> list[Certificate]:
     """Recent current certificates the actor may see: their own, and those of people in their scope."""
     own = select(Person.id).where(Person.user_id == actor.id)
     stmt = select(Certificate).join(Person, Person.id == Certificate.person_id).where(Certificate.status == VALID)
-    roots = [o.path for o in actor.managed_orgs]
+    roots = [o.path for o in actor.staff_roots]
     if roots:
         from sqlalchemy import or_
 

@@ -32,7 +32,7 @@ def pdf_response(cert, download: bool = False):  # noqa: ANN001, ANN201
 def index():
     actor = web_actor()
     return render_template("certificates/index.html", certificates=services.certificates_in_scope(actor),
-                           own_years=services.own_years(actor), manages=bool(actor.managed_orgs), errors={},
+                           own_years=services.own_years(actor), manages=bool(actor.staff_roots), errors={},
                            values={})
 
 
@@ -47,7 +47,7 @@ def issue():
     except ValidationFailed as exc:
         db.session.rollback()
         return render_template("certificates/index.html", certificates=services.certificates_in_scope(actor),
-                               own_years=services.own_years(actor), manages=bool(actor.managed_orgs),
+                               own_years=services.own_years(actor), manages=bool(actor.staff_roots),
                                errors=exc.fields, values=values), 422
     db.session.commit()
     flash(_("已生成证书 %(number)s", number=cert.number), "success")
@@ -83,7 +83,7 @@ BATCH_PAGE_ROWS = 200
 @login_required
 def batch_print():
     actor = web_actor()
-    if not actor.managed_orgs:
+    if not actor.staff_roots:
         raise DomainError(_("只有单位或主管部门、人社部门的管理员可以批量打印证书"))
     unit_id = request.values.get("unit_id", type=int)
     q = (request.values.get("q") or "").strip()[:18] or None
