@@ -117,6 +117,8 @@ def test_search_filters_and_scope(client):
     assert names("year=2026&region=广东省") == []
     assert names("year=2026", api_token(client, "hr_district")) == ["王立平"]
     assert names("year=2026", api_token(client, "hr_city")) == ["陈诗慧", "刘文斌", "王立平"]
+    assert names("year=2026", api_token(client, "health_admin")) == ["陈诗慧", "刘文斌"]  # a department
+    assert names("year=2026", api_token(client, "tech_admin")) == ["王立平"]
     r = client.get("/api/v1/archive/search?year=2026", headers=h).get_json()["items"][0]
     assert r["id_number"] == "1101**********2711" and r["result"] == "合格" and r["total_hours"] == 90
     assert client.get("/api/v1/archive/search", headers=h).status_code == 422

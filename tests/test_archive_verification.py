@@ -280,3 +280,19 @@ def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, tmp_pat
         app.config.pop("DECISIONS_DIR", None)
     archive.recount(YEAR)  # once the table is fixed, a recount catches up
     assert archive.stored_verification(person("王立平"), YEAR).total_hours == 18
+
+
+def test_the_daily_cap_comes_from_the_table(app, tmp_path):
+    """A province that credits 8 学时 a day edits the cap cell; none (empty) means no daily cap."""
+    (tmp_path / "annual_verification.dmn").write_text(variant_table(
+        {"id": "fj", "province": '"福建省"', "name": "每天最多8学时", "total": 90, "ratio": '"2/3"', "cap": 8},
+        {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'},
+    ), encoding="utf-8")
+    app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        chen = person("陈诗慧")   # hospital in 福建省
+        add(chen, "professional", "20", days="2")   # 2 days: 16 under this table (12 under the default)
+        assert archive.year_summary(chen, YEAR).hours["professional"] == 16
+    finally:
+        app.config.pop("DECISIONS_DIR", None)
+    assert archive.year_summary(person("陈诗慧"), YEAR).hours["professional"] == 12

@@ -36,7 +36,7 @@ def test_person_sees_own_archive_and_recounts(web):
     assert r.status_code == 200 and "已重新统计 2026 年度学时：不合格" in r.get_data(as_text=True)
     assert archive.stored_verification(chen(), 2026).total_hours == 18
     html = web.client.get("/archive?year=2025").get_data(as_text=True)
-    assert "本年度没有已认定的学时记录" in html
+    assert "本年度没有已认定的学时记录" in html and "不合格" in html and "总学时还差90学时" in html
     assert web.client.get("/archive/search").status_code == 403
 
 
@@ -135,3 +135,35 @@ def test_cli_check_rule(app, tmp_path):
     bad.write_text(text.replace("<text>90</text>", "<text>open('x')</text>"), encoding="utf-8")
     result = app.test_cli_runner().invoke(args=["archive", "check-rule", str(bad)])
     assert result.exit_code == 1 and "rule_default_total" in result.output
+
+
+def test_every_org_that_sees_a_declaration_in_the_archive_can_open_it(web, declaration):
+    """The archive's and the records list's links to a declaration open for the unit and every bureau above it."""
+    from app.workflow import services as wf
+    from tests.conftest import actor
+
+    inst = wf.start_process("credit_hour_approval", {**declaration, "course_name": "链接课程"},
+                            actor=actor("chenshihui"))
+    db.session.commit()
+    for login in ("hospital_admin", "health_admin", "hr_city"):
+        (task,) = wf.open_tasks(inst)
+        wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
+        db.session.commit()
+    link = f'href="/applications/{inst.id}"'
+    for login in ("chenshihui", "hospital_admin", "health_admin", "hr_city", "hr_province"):
+        with web.client.session_transaction() as sess:
+            sess.clear()
+        web.login(login)
+        page = "/archive?year=2026" if login == "chenshihui" else f"/archive?person_id_number={CHEN}&year=2026"
+        html = web.client.get(page).get_data(as_text=True)
+        assert "链接课程" in html and link in html, login
+        if login != "chenshihui":
+            html = web.client.get("/credit-records?scope=org").get_data(as_text=True)
+            assert link in html, login
+        r = web.client.get(f"/applications/{inst.id}")
+        assert r.status_code == 200 and "链接课程" in r.get_data(as_text=True), login
+    with web.client.session_transaction() as sess:
+        sess.clear()
+    web.login("hr_district")  # a bureau beside the chain: neither the archive nor the declaration
+    assert web.client.get(f"/archive?person_id_number={CHEN}&year=2026").status_code == 404
+    assert web.client.get(f"/applications/{inst.id}").status_code == 404

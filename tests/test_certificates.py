@@ -364,3 +364,30 @@ def test_the_qr_code_carries_the_public_address_behind_a_proxy(client, app):
     finally:
         app.config["PUBLIC_BASE_URL"] = None
     assert body["verify_url"] == f"https://jxjy.example.gov.cn/certificates/verify/{body['number']}"
+
+
+def test_the_qr_code_in_the_pdf_encodes_the_verification_page(client):
+    """No offline QR decoder installs from PyPI without a system library (zbar), so the QR image is read
+    back from the PDF module by module and compared with the symbol for the verification address."""
+    import segno
+
+    give_hours(CHEN)
+    headers = api_token(client, "chenshihui")
+    body = issue(client, headers).get_json()
+    data = fetch(client, body["pdf_url"], headers)
+    images = [img for page in PdfReader(io.BytesIO(data)).pages for img in page.images]
+    assert len(images) == 1
+    qr = images[0].image.convert("L")
+
+    def modules_match(url: str) -> bool:
+        matrix = segno.make(url, error="m", micro=False).matrix
+        scale = qr.width // (len(matrix) + 4)  # quiet zone of 2 modules on each side
+        if scale < 1 or qr.width != (len(matrix) + 4) * scale:
+            return False
+        return all((qr.getpixel(((c + 2) * scale + scale // 2, (r + 2) * scale + scale // 2)) < 128) == bool(v)
+                   for r, row in enumerate(matrix) for c, v in enumerate(row))
+
+    assert modules_match(body["verify_url"])
+    assert not modules_match(body["verify_url"].replace(body["number"], "JX2025-AAAA-BBBB"))
+    page = client.get(body["verify_url"].replace("http://localhost", ""))  # what the phone opens, no login
+    assert page.status_code == 200 and "陈*慧" in page.get_data(as_text=True)
