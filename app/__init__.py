@@ -28,8 +28,10 @@ def create_app(config_class: type = Config) -> Flask:
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models as _models  # noqa: F401
+    from app.core import sqlite as _sqlite
     from app.extensions import babel, csrf, db, login_manager, migrate
 
+    _sqlite.install()  # WAL + synchronous=NORMAL for file databases (see app/core/sqlite.py)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
