@@ -198,7 +198,7 @@ class AppChains:
 
 
 def _use_wal(eng: Engine) -> None:
-    """--sqlite-wal: journal_mode=WAL, synchronous=NORMAL (no fsync per commit); not the app's setting."""
+    """--sqlite-wal: journal_mode=WAL, synchronous=NORMAL; the app's own setting since app/core/sqlite.py."""
     eng.dispose()
 
     @event.listens_for(eng, "connect")
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3, help="repetitions; figures are medians (default 3)")
     ap.add_argument("--warmup", type=int, default=20, help="chains run before measuring (default 20)")
     ap.add_argument("--sqlite-wal", action="store_true",
-                    help="run SQLite with journal_mode=WAL, synchronous=NORMAL (the app does not set these)")
+                    help="force journal_mode=WAL, synchronous=NORMAL (the app now sets these for file databases)")
     args = ap.parse_args(argv)
     results, raws, skipped = run(args.n, args.reps, args.warmup, args.db, args.pg_url, args.sqlite_wal)
     report(results, raws, skipped)
