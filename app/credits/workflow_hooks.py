@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
@@ -29,7 +29,16 @@ PERMISSION = "credit_review"
 
 
 def own_person(actor: Actor) -> Person | None:
-    return db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    # can_start and prepare_start both ask within one start: remember a hit for this session and reuse it
+    # while it is still loaded in this transaction (after a commit or rollback it is expired: ask again)
+    memo = db.session.info.setdefault("credits_own_person", {})
+    person = memo.get(actor.id)
+    if person is not None and person in db.session and not inspect(person).expired and person.user_id == actor.id:
+        return person
+    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    if person is not None:
+        memo[actor.id] = person
+    return person
 
 
 def can_declare_for(actor: Actor, person: Person) -> bool:

@@ -214,18 +214,22 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
 def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInstance:
     """Complete one open task the actor may act on. 404 when not theirs, 409 when no
     longer open, 422 with field errors when the form is invalid."""
-    task = visible_task(task_id, actor)
-    instance_q = select(ProcessInstance).where(ProcessInstance.id == task.instance_id)
+    # lock the task's instance first (its id from a subquery: no separate read of the task), then read this
+    # task and the instance's open tasks (which _save reconciles) under the lock; who may act is checked on
+    # that fresh row, with the same 404 as visible_task
+    instance_q = select(ProcessInstance).where(ProcessInstance.id == select(WorkflowTask.instance_id).where(
+        WorkflowTask.id == task_id).scalar_subquery())
     if db.session.get_bind().dialect.name == "postgresql":
         instance_q = instance_q.with_for_update(of=ProcessInstance)
-    instance = db.session.scalars(instance_q.execution_options(populate_existing=True)).one()
-    # re-read under the lock: this task and the instance's open tasks (which _save reconciles)
+    instance = db.session.scalars(instance_q.execution_options(populate_existing=True)).one_or_none()
+    if instance is None:
+        raise NotFound("任务不存在或您无权处理")
     rows = list(db.session.scalars(
         select(WorkflowTask).where(WorkflowTask.instance_id == instance.id,
                                    or_(WorkflowTask.completed_at.is_(None), WorkflowTask.id == task_id))
         .order_by(WorkflowTask.created_at).execution_options(populate_existing=True)))
     task = next((row for row in rows if row.id == task_id), None)
-    if task is None:
+    if task is None or not can_act(actor, task):
         raise NotFound("任务不存在或您无权处理")
     open_rows = [row for row in rows if row.completed_at is None]
     if task.completed_at is not None or instance.status != RUNNING:
