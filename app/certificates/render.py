@@ -55,11 +55,6 @@ def qr_data_uri(url: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def hours_text(value: Decimal | float | int) -> str:
-    d = Decimal(str(value)).normalize()
-    return f"{d:f}"
-
-
 FAMILY = "CertCJK"
 
 
@@ -81,7 +76,7 @@ def register_fonts() -> None:
 
 def certificate_html(cert: CertificateView) -> str:
     return render_template("certificates/certificate_pdf.html", cert=cert, qr=qr_data_uri(cert.verify_url),
-                           hours=hours_text, family=FAMILY)
+                           family=FAMILY)
 
 
 def render_pdf(cert: CertificateView, dest: IO[bytes]) -> None:

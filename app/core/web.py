@@ -27,6 +27,11 @@ def _local(app: Flask, d: datetime) -> datetime:
     return (d.replace(tzinfo=UTC) if d.tzinfo is None else d).astimezone(offset)
 
 
+def hours_text(value: Decimal | float | int | None) -> str:
+    """Hours as written: 90 → "90", 12.50 → "12.5" (``Decimal.normalize`` alone would print 9E+1)."""
+    return "" if value is None else f"{Decimal(str(value)).normalize():f}"
+
+
 def register_web(app: Flask) -> None:
     from flask_bootstrap import Bootstrap5
 
@@ -38,8 +43,7 @@ def register_web(app: Flask) -> None:
     login_manager.localize_callback = gettext  # "请先登录" in the page's language
 
     app.jinja_env.filters["mask_id"] = mask_id_number
-    # 90 → "90", 12.50 → "12.5" (Decimal.normalize alone would print 9E+1)
-    app.jinja_env.filters["hours"] = lambda v: "" if v is None else f"{Decimal(str(v)).normalize():f}"
+    app.jinja_env.filters["hours"] = hours_text
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
     app.jinja_env.filters["outcome_label"] = lambda s: OUTCOME_LABELS.get(s, s)
