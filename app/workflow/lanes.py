@@ -66,14 +66,19 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     return lanes
 
 
+def reviews(org: Organisation | None) -> bool:
+    """Does ``org`` take its review steps? Only while active with its review authority switched on
+    (关闭审核权限 turns it off; a disabled organisation cannot act, so it is skipped too)."""
+    return org is not None and org.review_enabled and org.status == OrgStatus.ACTIVE
+
+
+def flags_for(lanes: dict[str, Organisation | None]) -> dict[str, bool]:
+    """The ``lanes`` data a process's gateways read, from lane organisations already loaded."""
+    return {lane: reviews(org) for lane, org in lanes.items()}
+
+
 def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:
-    """The ``lanes`` data a process's gateways read: does the lane have an active organisation
-    whose review authority is switched on? (A disabled organisation cannot act, so it is skipped too.)"""
+    """:func:`flags_for` for lanes given by organisation id (read fresh: review may be switched mid-chain)."""
     ids = [i for i in lane_orgs.values() if i]
-    enabled = set()
-    if ids:
-        enabled = set(db.session.scalars(
-            select(Organisation.id).where(Organisation.id.in_(ids), Organisation.review_enabled.is_(True),
-                                          Organisation.status == OrgStatus.ACTIVE)
-        ))
-    return {lane: bool(org_id and org_id in enabled) for lane, org_id in lane_orgs.items()}
+    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+    return flags_for({lane: orgs.get(org_id) if org_id else None for lane, org_id in lane_orgs.items()})

@@ -13,13 +13,12 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.actor import Actor
-from app.accounts.models import OrgStatus
 from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import coerce, defaults_from, validate
-from app.workflow.lanes import lane_flags, resolve_lanes
+from app.workflow.lanes import flags_for, lane_flags, resolve_lanes
 from app.workflow.models import (
     COMPLETED,
     REJECTED,
@@ -189,9 +188,7 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
     )
     parsed = parsed_for(version)
     # the lane organisations were just loaded in this transaction: their flags need no second query
-    flags = {lane: bool(org is not None and org.review_enabled and org.status == OrgStatus.ACTIVE)
-             for lane, org in lanes.items()}
-    start_data = {**data, **ctx.data, "lanes": flags}
+    start_data = {**data, **ctx.data, "lanes": flags_for(lanes)}
     # not flushed yet: _save INSERTs the instance together with its first state (no second UPDATE)
     db.session.add(instance)
     try:
