@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.extensions import db
+from app.people.models import Person
 
 #: The role modules that open staff data to a sub-administrator.
 STAFF_DATA_MODULES = ("people", "statistics")
@@ -33,6 +34,11 @@ class Actor:
     @property
     def name(self) -> str:
         return self.user.name
+
+    @cached_property
+    def person(self) -> Person | None:
+        """The actor's own professional record (专技人员档案), if they have one."""
+        return db.session.scalar(select(Person).where(Person.user_id == self.id))
 
     def org_ids_with(self, permission: str) -> list[int]:
         return [m.organisation_id for m in self.memberships if m.can(permission)]

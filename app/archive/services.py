@@ -356,7 +356,7 @@ def visible_person(actor: Actor, id_number: str | None) -> Person:
     """The person with that ID number if the actor may see them; the actor's own profile when
     no ID number is given; otherwise 404."""
     if not id_number:
-        person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+        person = actor.person
         if person is None:
             raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
     else:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app.archive import records, services
 from app.archive.jobs import recount_job
@@ -19,7 +18,6 @@ from app.core.i18n import translate
 from app.core.jobs import enqueue
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
-from app.people.models import Person
 
 bp = Blueprint("archive", __name__)
 
@@ -41,7 +39,7 @@ def _nav() -> dict:
     if not current_user.is_authenticated:
         return {"nav_archive_own": False, "nav_archive_org": False}
     actor = web_actor()
-    own = db.session.scalar(select(Person.id).where(Person.user_id == actor.id)) is not None
+    own = actor.person is not None
     return {"nav_archive_own": own, "nav_archive_org": bool(actor.staff_roots)}
 
 
@@ -60,7 +58,7 @@ def archive():
     actor = web_actor()
     id_number = (request.args.get("person_id_number") or "").strip() or None
     if id_number is None and actor.staff_roots and \
-            db.session.scalar(select(Person.id).where(Person.user_id == actor.id)) is None:
+            actor.person is None:
         return redirect(url_for("archive.search", **({"year": request.args["year"]} if "year" in request.args
                                                      else {})))
     person = services.visible_person(actor, id_number)

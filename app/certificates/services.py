@@ -60,7 +60,7 @@ def person_for(actor: Actor, id_number: str | None) -> Person:
         if person is None or not may_print_for(actor, person):
             raise NotFound("未找到该人员，或该人员不在您的管理范围内")
         return person
-    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    person = actor.person
     if person is None:
         raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
     return person
@@ -250,7 +250,7 @@ def own_years(actor: Actor) -> list[OwnYear]:
     """The actor's own years with hours (newest first): verified or not, and the current certificate."""
     from app.archive.services import years_of
 
-    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    person = actor.person
     if person is None:
         return []
     out = []

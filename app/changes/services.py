@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
-
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, Role
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -68,7 +66,7 @@ def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str,
 
 
 def own_person(actor: Actor) -> Person:
-    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    person = actor.person
     if person is None:
         raise NotFound("您没有专业技术人员档案")
     return person
@@ -77,7 +75,7 @@ def own_person(actor: Actor) -> Person:
 def person_profile(actor: Actor) -> dict[str, Any]:
     """The actor's own profile: contact details (every user has them) and, for a professional, the reviewed
     fields of their record."""
-    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
+    person = actor.person
     reviewed: dict[str, Any] = {}
     if person is not None:
         reviewed = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")

@@ -22,7 +22,6 @@ from .workflow_hooks import (
     SUPERIOR_CHANGE,
     SUPERIOR_KINDS,
     managed_organisations,
-    own_person,
     superior_choices,
 )
 
@@ -54,7 +53,7 @@ def _managed(actor: Actor, org_id: int) -> Organisation:
 @login_required
 def index():
     actor = web_actor()
-    person = own_person(actor)
+    person = actor.person
     return render_template("changes/index.html", person=person, orgs=managed_organisations(actor),
                            superior_kinds=SUPERIOR_KINDS, actor=actor)
 
@@ -93,7 +92,7 @@ def _choices(key: str, org: Organisation) -> dict:
 @login_required
 def person_change():
     actor = web_actor()
-    person = own_person(actor)
+    person = actor.person
     if person is None:
         raise PermissionDenied("只有专业技术人员本人可以申请信息变更")
     current = {"title_series": person.title_series, "title_level": person.title_level,

@@ -68,9 +68,6 @@ _INVALID = "提交的内容有误，请按提示修改"
 # --------------------------------------------------------------------------- helpers
 
 
-def own_person(actor: Actor) -> Person | None:
-    return db.session.scalar(select(Person).where(Person.user_id == actor.id))
-
 
 def _text(value: Any) -> str | None:
     if value is None or value == "":
@@ -140,7 +137,7 @@ def person_changes(person: Person, data: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def prepare_person_change(data: dict[str, Any], actor: Actor) -> StartContext:
-    person = own_person(actor)
+    person = actor.person
     if person is None:
         raise ValidationFailed(_INVALID, {"_form": "只有专业技术人员本人可以申请信息变更"})
     if person.unit is None:
@@ -334,7 +331,7 @@ def _superior_choices_for_task(actor: Actor, instance: ProcessInstance | None) -
 
 
 def can_start_person_change(actor: Actor) -> bool:
-    person = own_person(actor)
+    person = actor.person
     return person is not None and person.unit_id is not None
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
@@ -26,19 +26,6 @@ from .models import CreditRecord
 
 PROCESS_KEY = "credit_hour_approval"
 PERMISSION = "credit_review"
-
-
-def own_person(actor: Actor) -> Person | None:
-    # can_start and prepare_start both ask within one start: remember a hit for this session and reuse it
-    # while it is still loaded in this transaction (after a commit or rollback it is expired: ask again)
-    memo = db.session.info.setdefault("credits_own_person", {})
-    person = memo.get(actor.id)
-    if person is not None and person in db.session and not inspect(person).expired and person.user_id == actor.id:
-        return person
-    person = db.session.scalar(select(Person).where(Person.user_id == actor.id))
-    if person is not None:
-        memo[actor.id] = person
-    return person
 
 
 def can_declare_for(actor: Actor, person: Person) -> bool:
@@ -60,7 +47,7 @@ def prepare_start(data: dict[str, Any], actor: Actor) -> StartContext:
             raise ValidationFailed("提交的内容有误，请按提示修改",
                                    {"person_id_number": "未找到该人员，或该人员不属于您管理的单位"})
     else:
-        person = own_person(actor)
+        person = actor.person
         if person is None:
             raise ValidationFailed("提交的内容有误，请按提示修改",
                                    {"person_id_number": "请填写申报人员的公民身份号码"})
@@ -86,7 +73,7 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def can_start(actor: Actor) -> bool:
-    if own_person(actor) is not None:
+    if actor.person is not None:
         return True
     return any(m.organisation.kind == OrgKind.EMPLOYER_UNIT and m.role in (Role.ADMIN, Role.SUB_ADMIN)
                for m in actor.memberships)
