@@ -34,9 +34,10 @@ SCOPES = ("mine", "unit", "org")
 STATUS_LABELS = {RUNNING: "待审核", COMPLETED: "审核通过", REJECTED: "审核不通过", WITHDRAWN: "已撤回"}
 
 
-def record_declaration(instance: ProcessInstance, data: dict[str, Any]) -> None:
-    """ProcessHooks.on_data of the credit-hour process: keep the summary row current."""
-    row = db.session.get(CreditDeclaration, instance.id)
+def record_declaration(instance: ProcessInstance, data: dict[str, Any], new: bool = False) -> None:
+    """ProcessHooks.on_data of the credit-hour process: keep the summary row current (a just-started
+    instance has none yet: no look-up)."""
+    row = None if new else db.session.get(CreditDeclaration, instance.id)
     if row is None:
         row = CreditDeclaration(instance_id=instance.id)
         db.session.add(row)

@@ -365,12 +365,52 @@ class ReadyTask:
     info: TaskInfo
 
 
+class _Parked:
+    """Workflows kept in memory after their state was committed, each with the exact state text it was
+    stored as, under a key (the services use the instance id).
+
+    Loading skips deserialization only when the state read from the database is that very text, so
+    the database stays the only source of truth: a state changed by another process, another
+    database, or a rolled-back action simply misses and is deserialized. An entry is taken out when
+    it is loaded (a failed action never leaves a half-stepped workflow behind). Bounded: the oldest
+    entries go first.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._runs: dict[Any, tuple[str, BpmnWorkflow]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: Any, state_json: str, workflow: BpmnWorkflow) -> None:
+        with self._lock:
+            self._runs.pop(key, None)
+            self._runs[key] = (state_json, workflow)
+            while len(self._runs) > self.capacity:
+                self._runs.pop(next(iter(self._runs)))
+
+    def take(self, key: Any, state_json: str) -> BpmnWorkflow | None:
+        with self._lock:
+            entry = self._runs.pop(key, None)
+        return entry[1] if entry is not None and entry[0] == state_json else None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
+PARKED = _Parked()
+
+
 class Run:
     """One workflow loaded for one action: step it, read it, dump it."""
 
     def __init__(self, parsed: ParsedProcess, workflow: BpmnWorkflow) -> None:
         self.parsed = parsed
         self.workflow = workflow
+        self.dumped: str | None = None
 
     @classmethod
     def start(cls, parsed: ParsedProcess, data: dict, service_handler: ServiceHandler | None = None) -> Run:
@@ -381,13 +421,28 @@ class Run:
         return run
 
     @classmethod
-    def load(cls, parsed: ParsedProcess, state_json: str, service_handler: ServiceHandler | None = None) -> Run:
-        wf = _SERIALIZER.deserialize_json(state_json)
+    def load(cls, parsed: ParsedProcess, state_json: str, service_handler: ServiceHandler | None = None,
+             parked_as: Any = None) -> Run:
+        """The workflow stored as ``state_json``; taken from :data:`PARKED` when it holds that state under
+        ``parked_as``."""
+        wf = PARKED.take(parked_as, state_json) if parked_as is not None else None
+        if wf is None or wf.spec is not parsed.spec:
+            wf = _SERIALIZER.deserialize_json(state_json)
         wf.script_engine = _Engine(service_handler)
         return cls(parsed, wf)
 
     def dump(self) -> str:
-        return _SERIALIZER.serialize_json(self.workflow)
+        self.dumped = _SERIALIZER.serialize_json(self.workflow)
+        return self.dumped
+
+    def park(self, key: Any) -> None:
+        """Keep this workflow in memory under ``key`` as the state it was last dumped as (call once that
+        state is committed, and only if the workflow did not change since)."""
+        self.workflow.script_engine = None  # drop the handler and whatever its closure holds
+        PARKED.put(key, self.dumped, self.workflow)
+
+    def ready_ids(self) -> set[str]:
+        return {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
 
     def _step(self) -> None:
         try:

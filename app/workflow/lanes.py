@@ -6,6 +6,8 @@ platform only answers "which organisation is `<lane>` for this applicant".
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from app.accounts.models import Organisation, OrgKind, OrgStatus
@@ -66,7 +68,7 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     return lanes
 
 
-def reviews(org: Organisation | None) -> bool:
+def reviews(org: Any) -> bool:
     """Does ``org`` take its review steps? Only while active with its review authority switched on
     (关闭审核权限 turns it off; a disabled organisation cannot act, so it is skipped too)."""
     return org is not None and org.review_enabled and org.status == OrgStatus.ACTIVE
@@ -80,5 +82,8 @@ def flags_for(lanes: dict[str, Organisation | None]) -> dict[str, bool]:
 def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:
     """:func:`flags_for` for lanes given by organisation id (read fresh: review may be switched mid-chain)."""
     ids = [i for i in lane_orgs.values() if i]
-    orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))} if ids else {}
+    # three columns, not whole organisations: this runs on every approval
+    orgs = {o.id: o for o in db.session.execute(
+        select(Organisation.id, Organisation.review_enabled, Organisation.status)
+        .where(Organisation.id.in_(ids)))} if ids else {}
     return flags_for({lane: orgs.get(org_id) if org_id else None for lane, org_id in lane_orgs.items()})

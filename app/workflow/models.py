@@ -41,11 +41,13 @@ class ProcessVersion(TimestampMixin, db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     #: sha256 over the BPMN, the DMN files and every referenced form.
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    bpmn_xml: Mapped[str] = mapped_column(Text, nullable=False)
+    # the three texts are loaded when first used: they are needed once per process (then cached by
+    # content hash), while the row itself is read on every start
+    bpmn_xml: Mapped[str] = mapped_column(Text, nullable=False, deferred=True)
     #: {filename: text} of the DMN files the process uses.
-    dmn_files: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    dmn_files: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict, deferred=True)
     #: {filename: parsed JSON} of the forms the process references.
-    forms: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    forms: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict, deferred=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 

@@ -51,8 +51,9 @@ class ProcessHooks:
     summarise: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     #: Who may start it: actor -> bool.
     can_start: Callable[[Actor], bool] = lambda actor: True
-    #: Called with the instance and its data after start and after each resubmission (summary tables).
-    on_data: Callable[[ProcessInstance, dict[str, Any]], None] | None = None
+    #: Called with the instance, its data and whether it was just started, after start and after each
+    #: resubmission (summary tables).
+    on_data: Callable[[ProcessInstance, dict[str, Any], bool], None] | None = None
 
 
 _HOOKS: dict[str, ProcessHooks] = {}
