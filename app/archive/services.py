@@ -309,6 +309,21 @@ def year_summary(person: Person, year: int) -> YearSummary:
                        rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req)
 
 
+def _store(row: AnnualVerification, hours: dict[str, Decimal], verified: bool, missing: list[str],
+           req: Requirement) -> AnnualVerification:
+    row.verified = verified
+    row.public_hours = hours["public"]
+    row.professional_hours = hours["professional"]
+    row.elective_hours = hours["elective"]
+    row.total_hours = hours["total"]
+    row.missing = list(missing)
+    row.rule_name = req.rule_name[:200]
+    row.rule_hash = req.rule_hash
+    row.verified_at = utcnow()
+    db.session.flush()
+    return row
+
+
 def verify_year(person: Person, year: int) -> AnnualVerification:
     """Verify the year now and store the result (insert or update); flushes, never commits."""
     summary = year_summary(person, year)
@@ -317,17 +332,46 @@ def verify_year(person: Person, year: int) -> AnnualVerification:
     if row is None:
         row = AnnualVerification(person_id=person.id, year=int(year))
         db.session.add(row)
-    row.verified = summary.verified
-    row.public_hours = summary.hours["public"]
-    row.professional_hours = summary.hours["professional"]
-    row.elective_hours = summary.hours["elective"]
-    row.total_hours = summary.hours["total"]
-    row.missing = list(summary.missing)
-    row.rule_name = summary.rule_name[:200]
-    row.rule_hash = summary.rule_hash
-    row.verified_at = utcnow()
-    db.session.flush()
-    return row
+    assert summary.requirement is not None
+    return _store(row, summary.hours, summary.verified, summary.missing, summary.requirement)
+
+
+def verify_after_new_record(person: Person, record: CreditRecord) -> AnnualVerification:
+    """Store the verification of ``record``'s year after ``record`` was added to the person's
+    archive, without re-reading the year's other records: hours are additive, so the record's
+    credited hours are added to the stored row (locked on PostgreSQL, so that concurrent approvals
+    for the same person add up instead of one overwriting the other) and the rule is checked again.
+
+    Falls back to the full :func:`verify_year` when the stored row cannot be trusted to be the sum
+    the current rule would give: no row yet, another table (``rule_hash``) or another rule of it
+    (``rule_name``: the person's region or title changed, so the daily cap may differ), or a daily cap
+    with a fraction of an hour (its products are finer than the stored tenths of an hour). The result
+    is what :func:`verify_year` would store. Flushes, never commits; may raise :class:`RuleUnavailable`."""
+    assert record.person_id == person.id, "the record belongs to another person"
+    year = int(record.year)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    stmt = select(AnnualVerification).where(AnnualVerification.person_id == person.id,
+                                            AnnualVerification.year == year)
+    if postgres:
+        stmt = stmt.with_for_update()
+    # populate_existing: the values just read under the lock, not those of an earlier read in this session
+    row = db.session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if row is None and postgres:
+        # The person's first verification of the year: one inserter at a time per person (the row lock
+        # above cannot serialize an insert); a concurrent one waits here and then sees the row. FOR NO KEY
+        # UPDATE: the credit_record insert already holds a KEY SHARE lock on the person, FOR UPDATE would deadlock.
+        db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update(key_share=True))
+    req = requirement_for(person, year)
+    if (row is None or row.rule_hash != req.rule_hash or (row.rule_name or "") != req.rule_name[:200]
+            or (req.daily_cap is not None and req.daily_cap != req.daily_cap.to_integral_value())):
+        return verify_year(person, year)
+    line = _line(record, req.daily_cap)
+    hours = {"public": Decimal(row.public_hours), "professional": Decimal(row.professional_hours),
+             "elective": Decimal(row.elective_hours)}
+    hours[line.subject_type if line.subject_type in hours else "elective"] += line.credited_hours
+    hours["total"] = sum((hours[k] for k in SUBJECTS), ZERO)
+    verified, missing = check(hours, req, has_records=True)
+    return _store(row, hours, verified, missing, req)
 
 
 def stored_verification(person: Person, year: int) -> AnnualVerification | None:

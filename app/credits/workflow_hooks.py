@@ -107,10 +107,10 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
     )
     db.session.add(record)
     db.session.flush()
-    from app.archive.services import RuleUnavailable, verify_year
+    from app.archive.services import RuleUnavailable, verify_after_new_record
 
-    try:
-        verify_year(db.session.get(Person, record.person_id), record.year)  # same transaction as the approval
+    try:  # same transaction as the approval; adds the record's hours to the stored verification
+        verify_after_new_record(db.session.get(Person, record.person_id), record)
     except RuleUnavailable:  # a broken rule table must not block approvals; a recount catches up
         logging.getLogger(__name__).exception("annual verification skipped for credit record %s", record.id)
     return {"id": record.id, "recognised_hours": float(record.recognised_hours)}
