@@ -148,6 +148,35 @@ def test_review_authority_switched_off_skips_that_step(app, declaration):
     assert open_task(inst).task_spec == "hr_review"
 
 
+def test_review_authority_switched_mid_chain_takes_effect_at_the_next_step(any_app, declaration):
+    """The lanes' review flags are read again with every approval, on both databases."""
+    from app.accounts.models import Organisation, OrgStatus
+
+    def health() -> Organisation:
+        return db.session.scalar(select(Organisation).where(Organisation.name == "市卫生健康委员会"))
+
+    first = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    second = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    health().review_enabled = False  # switched off after both declarations started
+    db.session.commit()
+    act(first, "hospital_admin", {"outcome": "approve"})
+    assert open_task(first).task_spec == "hr_review"
+
+    h = health()
+    h.review_enabled, h.status = True, OrgStatus.DISABLED  # on again, but the organisation is disabled
+    db.session.commit()
+    act(second, "hospital_admin", {"outcome": "approve"})
+    assert open_task(second).task_spec == "hr_review"
+
+    third = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    health().status = OrgStatus.ACTIVE
+    db.session.commit()
+    act(third, "hospital_admin", {"outcome": "approve"})
+    assert open_task(third).task_spec == "supervisory_review"
+
+
 @pytest.mark.parametrize("field,value,message", [
     ("course_name", "", "此项为必填项"),
     ("hours", -3, "拟申报学时必须大于0"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, String, bindparam, cast, func, select
 
 from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.extensions import db
@@ -82,6 +82,28 @@ def flags_for(lanes: dict[str, Organisation | None]) -> dict[str, bool]:
 #: Three columns, not whole organisations, by a statement built once: this runs on every approval.
 _REVIEW_FLAGS = select(Organisation.id, Organisation.review_enabled, Organisation.status).where(
     Organisation.id.in_(bindparam("ids", expanding=True)))
+
+
+def reviewing_ids(lane_orgs: Any, dialect: str) -> Any:
+    """SQL: the ids (comma-separated) of the organisations in a ``lane_orgs`` JSON column that review, as a
+    scalar subquery, so the read that locks an instance brings its lanes' flags along (no second query
+    per approval). :func:`flags_from` turns the answer into the ``lanes`` data."""
+    lanes = func.json_each(lane_orgs).table_valued("key", "value").alias("lane")
+    if dialect == "postgresql":
+        lane_id: Any = cast(lanes.c.value.op("->>")("id"), Integer)
+        ids = func.string_agg(cast(Organisation.id, String), ",")
+    else:
+        lane_id = func.json_extract(lanes.c.value, "$.id")
+        ids = func.group_concat(Organisation.id)
+    return select(ids).where(Organisation.id.in_(select(lane_id).select_from(lanes)),
+                             Organisation.review_enabled.is_(True),
+                             Organisation.status == OrgStatus.ACTIVE).scalar_subquery()
+
+
+def flags_from(lane_orgs: dict[str, dict | None], reviewing: str | None) -> dict[str, bool]:
+    """:func:`flags_for` from the answer of :func:`reviewing_ids`."""
+    ids = {int(i) for i in (reviewing or "").split(",") if i}
+    return {lane: bool(org) and org.get("id") in ids for lane, org in lane_orgs.items()}
 
 
 def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:

@@ -20,7 +20,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import coerce, defaults_from, validate
-from app.workflow.lanes import flags_for, lane_flags, resolve_lanes
+from app.workflow.lanes import flags_for, flags_from, resolve_lanes, reviewing_ids
 from app.workflow.models import (
     COMPLETED,
     REJECTED,
@@ -65,11 +65,6 @@ def _service_handler(instance: ProcessInstance, actor: Actor) -> engine.ServiceH
 
 def _lane_org(instance: ProcessInstance, lane: str | None) -> dict | None:
     return (instance.lane_orgs or {}).get(lane or "") or None
-
-
-def _lane_flags(instance: ProcessInstance) -> dict[str, bool]:
-    ids = {lane: (v or {}).get("id") for lane, v in (instance.lane_orgs or {}).items()}
-    return lane_flags(ids)
 
 
 # --------------------------------------------------------------------------- reads used by services and views
@@ -213,11 +208,11 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     longer open, 422 with field errors when the form is invalid."""
     # one statement: the task and its instance, the instance locked (PostgreSQL) and read fresh; who may act
     # is checked on that row, with the same 404 as visible_task
-    found = db.session.execute(_task_and_instance(db.session.get_bind().dialect.name == "postgresql"),
+    found = db.session.execute(_task_and_instance(db.session.get_bind().dialect.name),
                                {"b_task": task_id}).one_or_none()
     if found is None or not can_act(actor, found[1]):
         raise NotFound("任务不存在或您无权处理")
-    instance, task = found
+    instance, task, reviewing = found
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -233,7 +228,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     before = run.task_data(task_id)
     schema, _ui = task_form(task, instance.version_hash)
     data = _validated(schema, raw, before)
-    data["lanes"] = _lane_flags(instance)
+    data["lanes"] = flags_from(instance.lane_orgs or {}, reviewing)  # read fresh: review may be switched mid-chain
     now = utcnow()
     try:
         run.complete(task_id, data)
@@ -278,11 +273,13 @@ _CLOSE_TASKS = (
 
 
 @functools.cache
-def _task_and_instance(lock: bool) -> Any:
-    """A task with its instance, read fresh (and the instance row locked where the database can)."""
-    query = (select(ProcessInstance, WorkflowTask).join(WorkflowTask, WorkflowTask.instance_id == ProcessInstance.id)
+def _task_and_instance(dialect: str) -> Any:
+    """A task with its instance, read fresh (and the instance row locked where the database can), and which
+    of the instance's lane organisations review now."""
+    query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect))
+             .join(WorkflowTask, WorkflowTask.instance_id == ProcessInstance.id)
              .where(WorkflowTask.id == bindparam("b_task")).execution_options(populate_existing=True))
-    return query.with_for_update(of=ProcessInstance) if lock else query
+    return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
 
 
 @functools.cache
