@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
@@ -36,25 +36,29 @@ STATUS_LABELS = {RUNNING: "待审核", COMPLETED: "审核通过", REJECTED: "审
 
 def record_declaration(instance: ProcessInstance, data: dict[str, Any], new: bool = False) -> None:
     """ProcessHooks.on_data of the credit-hour process: keep the summary row current (a just-started
-    instance has none yet: no look-up)."""
-    row = None if new else db.session.get(CreditDeclaration, instance.id)
-    if row is None:
-        row = CreditDeclaration(instance_id=instance.id)
-        db.session.add(row)
+    instance has none yet: one INSERT, no look-up)."""
 
     def num(key: str) -> Decimal | None:
         value = data.get(key)
         return Decimal(str(value)) if value not in (None, "") else None
 
-    row.person_id = instance.subject_person_id
-    row.unit_id = instance.subject_org_id
-    row.declared_by_unit = bool(data.get("declared_by_unit"))
-    row.year = int(data.get("year") or instance.year or 0)
-    row.subject_type = data.get("subject_type")
-    row.learning_form = data.get("learning_form")
-    row.course_name = (data.get("course_name") or "")[:200] or None
-    row.hours = num("hours")
-    row.days = num("days")
+    values = {
+        "person_id": instance.subject_person_id, "unit_id": instance.subject_org_id,
+        "declared_by_unit": bool(data.get("declared_by_unit")),
+        "year": int(data.get("year") or instance.year or 0),
+        "subject_type": data.get("subject_type"), "learning_form": data.get("learning_form"),
+        "course_name": (data.get("course_name") or "")[:200] or None,
+        "hours": num("hours"), "days": num("days"),
+    }
+    if new:
+        db.session.execute(insert(CreditDeclaration), {"instance_id": instance.id, **values})
+        return
+    row = db.session.get(CreditDeclaration, instance.id)
+    if row is None:
+        row = CreditDeclaration(instance_id=instance.id)
+        db.session.add(row)
+    for attr, value in values.items():
+        setattr(row, attr, value)
     db.session.flush()
 
 

@@ -168,11 +168,24 @@ def _message(err: Any, schema: dict) -> tuple[str, str]:
     return field, _t("%(title)s格式不正确", title=title)
 
 
+_VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft202012Validator:
+    """One validator per form schema (the schemas are cached per process version and never mutated)."""
+    entry = _VALIDATORS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_VALIDATORS) >= 512:  # bounded, should a caller ever pass fresh copies
+            _VALIDATORS.clear()
+        entry = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema, format_checker=_format_checker))
+    return entry[1]
+
+
 def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, str]:
     """Return ``{field: message}``; empty when ``data`` is valid. ``context`` is the instance's
     data, for rules that compare with values not on this form."""
     errors: dict[str, str] = {}
-    validator = Draft202012Validator(schema, format_checker=_format_checker)
+    validator = _validator(schema)
     found = list(validator.iter_errors(data))  # validate once; both passes below read the same errors
     for err in sorted(found, key=lambda e: list(e.path)):
         if err.validator in ("allOf", "if", "then"):
