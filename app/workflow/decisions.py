@@ -118,6 +118,23 @@ def evaluate(decision: Decision, inputs: dict[str, Any]) -> dict[str, Any]:
 def evaluate_decision(key: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Evaluate ``processes/<key>.dmn`` for ``inputs``; the answer also holds ``_rule_hash``."""
     decision = load_decision(key)
-    result = evaluate(decision, inputs)
-    result["_rule_hash"] = decision.content_hash
-    return result
+    try:
+        memo_key: Any = (decision.content_hash, tuple(sorted(inputs.items())))
+        hash(memo_key)
+    except TypeError:  # unhashable inputs: evaluate every time
+        memo_key = None
+    hit = _RESULTS.get(memo_key) if memo_key is not None else None
+    if hit is None:
+        hit = evaluate(decision, inputs)
+        hit["_rule_hash"] = decision.content_hash
+        if memo_key is not None:
+            with _LOCK:
+                if len(_RESULTS) >= 4096:
+                    _RESULTS.clear()
+                _RESULTS[memo_key] = hit
+    return dict(hit)
+
+
+#: Answers by (table content hash, inputs): a table's cells are whitelisted pure expressions, so the same
+#: inputs always give the same answer (the annual verification asks once per approval).
+_RESULTS: dict[Any, dict[str, Any]] = {}
