@@ -411,6 +411,7 @@ class Run:
         self.parsed = parsed
         self.workflow = workflow
         self.dumped: str | None = None
+        self._ready: list | None = None  # the READY user tasks, until the workflow steps again
 
     @classmethod
     def start(cls, parsed: ParsedProcess, data: dict, service_handler: ServiceHandler | None = None) -> Run:
@@ -442,9 +443,15 @@ class Run:
         PARKED.put(key, self.dumped, self.workflow)
 
     def ready_ids(self) -> set[str]:
-        return {str(t.id) for t in self.workflow.get_tasks(state=TaskState.READY, manual=True)}
+        return {str(t.id) for t in self._ready_user_tasks()}
+
+    def _ready_user_tasks(self) -> list:
+        if self._ready is None:
+            self._ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        return self._ready
 
     def _step(self) -> None:
+        self._ready = None
         try:
             self.workflow.refresh_timers()
             self.workflow.do_engine_steps()
@@ -453,7 +460,7 @@ class Run:
 
     def ready_tasks(self) -> list[ReadyTask]:
         out = []
-        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+        for task in self._ready_user_tasks():
             info = self.parsed.user_tasks.get(task.task_spec.bpmn_id) or _info(task.task_spec)
             out.append(ReadyTask(str(task.id), info))
         return out
@@ -474,6 +481,7 @@ class Run:
             raise EngineError(f"task {task_id} is not ready")
         task = self.workflow.get_task_from_id(UUID(task_id))
         task.set_data(**data)
+        self._ready = None
         try:
             task.run()
         except WorkflowException as exc:
@@ -481,6 +489,7 @@ class Run:
         self._step()
 
     def cancel(self) -> None:
+        self._ready = None
         self.workflow.cancel()
 
     def is_completed(self) -> bool:
@@ -497,7 +506,7 @@ class Run:
 
     def data(self) -> dict:
         """The data as the next actor sees it (or the final data of a finished instance)."""
-        ready = self.workflow.get_tasks(state=TaskState.READY, manual=True)
+        ready = self._ready_user_tasks()
         if ready:
             return dict(ready[0].data)
         if self.workflow.is_completed():
