@@ -91,3 +91,17 @@ def test_a_state_changed_elsewhere_is_loaded_from_the_database(app, declaration,
     run = engine.Run.load(services.parsed_by_hash(instance.version_hash), first_state, parked_as=instance.id)
     assert [t.info.spec_id for t in run.ready_tasks()] == ["unit_review"]
     assert len(loads) == 1
+
+
+def test_the_same_transaction_sees_the_task_closed(any_app, declaration):
+    """The rows are written with Core statements; objects already loaded must not show the old state."""
+    from app.core.errors import InvalidState
+
+    instance = start(declaration)
+    task_id = open_task_id(instance)
+    unit = actor("hospital_admin")
+    services.complete_task(task_id, {"outcome": "approve"}, actor=unit)
+    assert services.visible_task(task_id, unit).completed_at is not None
+    with pytest.raises(InvalidState):
+        services.claim_task(task_id, actor=unit)
+    assert instance.lock_version == 2 and services.open_tasks(instance)[0].task_spec == "supervisory_review"

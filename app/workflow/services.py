@@ -252,6 +252,9 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.on_data:
             hooks.on_data(instance, run.data(), False)
     _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary)
+    # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
+    set_committed_value(task, "completed_at", now)
+    set_committed_value(task, "completed_by_id", actor.id)
     return instance
 
 
