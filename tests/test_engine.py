@@ -83,3 +83,14 @@ def test_a_changed_file_is_a_new_version_and_running_instances_keep_theirs(app, 
                            actor=actor("hospital_admin"))
     db.session.commit()
     assert services.open_tasks(first)[0].task_spec == "supervisory_review"
+
+
+def test_an_edited_file_is_seen_after_the_check_interval(tmp_path, monkeypatch):
+    path = tmp_path / "credit_hour_approval.bpmn"
+    path.write_text(SOURCE, encoding="utf-8")
+    first = versions.bundle_from_file(path)
+    path.write_text(SOURCE.replace("单位审核", "单位审核（新版）"), encoding="utf-8")
+    assert versions.bundle_from_file(path) is first  # within the interval: no file system look
+    monkeypatch.setattr(versions, "FILE_CHECK_SECONDS", 0.0)
+    edited = versions.bundle_from_file(path)
+    assert edited.content_hash != first.content_hash and "单位审核（新版）" in edited.bpmn_xml

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ class Bundle:
     content_hash: str
 
 
-_FILE_MEMO: dict[Path, tuple[tuple, Bundle]] = {}
+_FILE_MEMO: dict[Path, tuple[tuple, Bundle, float]] = {}
 
 
 def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_dir: Path = FORMS_DIR) -> Bundle:
@@ -66,15 +67,24 @@ def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_d
     return Bundle(key, bpmn_xml, dmn_files, forms, digest.hexdigest())
 
 
+#: How long a file's bundle is trusted without looking at the files again (every start asks).
+FILE_CHECK_SECONDS = 1.0
+
+
 def bundle_from_file(path: Path) -> Bundle:
+    """The bundle of a shipped BPMN file; an edit of it or of a form is seen within a second."""
+    hit = _FILE_MEMO.get(path)
+    now = time.monotonic()
+    if hit and now - hit[2] < FILE_CHECK_SECONDS:
+        return hit[1]
     stat = path.stat()
     forms_stamp = max((p.stat().st_mtime_ns for p in FORMS_DIR.glob("*.json")), default=0)
     stamp = (stat.st_mtime_ns, stat.st_size, forms_stamp)
-    hit = _FILE_MEMO.get(path)
     if hit and hit[0] == stamp:
+        _FILE_MEMO[path] = (stamp, hit[1], now)
         return hit[1]
     bundle = bundle_from_text(path.read_text(encoding="utf-8"))
-    _FILE_MEMO[path] = (stamp, bundle)
+    _FILE_MEMO[path] = (stamp, bundle, now)
     return bundle
 
 
