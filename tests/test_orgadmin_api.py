@@ -59,7 +59,8 @@ def test_roles_and_sub_admins_through_the_api(client):
 
     r = client.post(f"/api/v1/org/admins/{zhang['membership_id']}/reset-password", headers=h)
     temp = r.get_json()["temporary_password"]
-    assert client.post("/api/v1/auth/token", json={"login": "zhangke", "password": temp}).status_code == 200
+    r = client.post("/api/v1/auth/token", json={"login": "zhangke", "password": temp})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "password_change_required"
     assert client.delete(f"/api/v1/org/admins/{zhang['membership_id']}", headers=h).status_code == 204
     assert client.delete(f"/api/v1/org/roles/{role_id}", headers=h).status_code == 409  # liuwenbin holds it
 
@@ -171,3 +172,35 @@ def test_openapi_documents_the_org_endpoints(client):
     assert "AddAdminArgs" in doc["components"]["schemas"]
     assert doc["paths"]["/org/admins"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AddAdminArgs"}
+
+
+def test_a_reset_password_must_be_changed_before_the_api_answers(client):
+    """After 重置密码 the old tokens stop working, a new token needs the temporary password replaced first."""
+    h = api_token(client, "hospital_admin")
+    liu_id = db.session.scalar(select(db.text("id")).select_from(db.text("user_account"))
+                               .where(db.text("login = 'liuwenbin'")))
+    mid = client.post("/api/v1/org/admins", json={"way": "member", "user_id": liu_id},
+                      headers=h).get_json()["membership_id"]
+    old = api_token(client, "liuwenbin")
+    assert client.get("/api/v1/instances", headers=old).status_code == 200
+    temp = client.post(f"/api/v1/org/admins/{mid}/reset-password", headers=h).get_json()["temporary_password"]
+
+    assert client.get("/api/v1/instances", headers=old).status_code == 401  # issued with the old password
+    r = client.post("/api/v1/auth/token", json={"login": "liuwenbin", "password": temp})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "password_change_required"
+
+    change = {"login": "liuwenbin", "current_password": temp, "new_password": "abcdefgh", "confirm_password": "x"}
+    r = client.post("/api/v1/auth/password", json=change)
+    assert r.status_code == 422
+    assert set(r.get_json()["error"]["fields"]) == {"new_password", "confirm_password"}
+    r = client.post("/api/v1/auth/password", json={**change, "current_password": "wrong1234"})
+    assert r.status_code == 401
+    r = client.post("/api/v1/auth/password", json={**change, "new_password": "Newpass2026",
+                                                   "confirm_password": "Newpass2026"})
+    assert r.status_code == 200, r.get_json()
+    fresh = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    assert client.get("/api/v1/instances", headers=fresh).status_code == 200
+    assert api_token(client, "liuwenbin", "Newpass2026")  # and a token the ordinary way again
+    r = client.post("/api/v1/auth/token", json={"login": "liuwenbin", "password": temp})
+    assert r.status_code == 401
+    assert "/auth/password" in client.get("/api/v1/openapi.json").get_json()["paths"]

@@ -49,3 +49,10 @@ class AuthenticationFailed(DomainError):
 class AccountLocked(DomainError):
     status = 423
     code = "locked"
+
+
+class PasswordChangeNeeded(DomainError):
+    """An administrator reset the password: the temporary one must be replaced before anything else."""
+
+    status = 403
+    code = "password_change_required"

@@ -17,11 +17,20 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from werkzeug.security import check_password_hash
 
 from app.accounts.actor import Actor
-from app.accounts.models import PERMISSION_MODULES, Membership, Organisation, OrgKind, OrgStatus, Role, User
+from app.accounts.models import (
+    PERMISSION_MODULES,
+    ApiToken,
+    Membership,
+    Organisation,
+    OrgKind,
+    OrgStatus,
+    Role,
+    User,
+)
 from app.accounts.passwords import password_error
 from app.accounts.services import hash_password
 from app.core.errors import InvalidState, NotFound, ValidationFailed
@@ -393,6 +402,8 @@ def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
         db.session.add(PasswordChangeRequired(user_id=user.id, reset_by_id=actor.id, reset_at=utcnow()))
     else:
         mark.reset_by_id, mark.reset_at = actor.id, utcnow()
+    # the old password is void, and so is every API token issued with it
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     db.session.flush()
     return user, password
 
