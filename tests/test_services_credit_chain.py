@@ -65,7 +65,8 @@ def test_whole_chain_with_return_and_resubmission(any_app, declaration):
         ("revise", "resubmit"), ("unit_review", "approve"), ("supervisory_review", "approve"),
         ("hr_review", "approve"),
     ]
-    assert [e.organisation_name for e in events[1:3]] == ["市第一人民医院", "市卫生健康委员会"]
+    assert [e.organisation_name for e in events[:4]] == ["市第一人民医院", "市第一人民医院", "市卫生健康委员会",
+                                                         "市第一人民医院"]  # the revise step: the applicant's unit
     assert events[2].comment == "请补充结业证书" and events[2].user_name == "市卫健委管理员"
     assert events[3].changes["hours"] == [18.0, 12.0]
     assert events[-1].organisation_name == "市人力资源和社会保障局"

@@ -67,6 +67,13 @@ def _lane_org(instance: ProcessInstance, lane: str | None) -> dict | None:
     return (instance.lane_orgs or {}).get(lane or "") or None
 
 
+def _applicant_org(instance: ProcessInstance) -> dict | None:
+    """The organisation an applicant's step (revise, withdraw) is recorded under in the history, as at the
+    start: the unit that declared, else the applicant's unit — found among the lane organisations."""
+    org_id = instance.started_for_org_id or instance.subject_org_id
+    return next((org for org in (instance.lane_orgs or {}).values() if org and org.get("id") == org_id), None)
+
+
 # --------------------------------------------------------------------------- reads used by services and views
 
 
@@ -239,7 +246,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     changes = {k: [before.get(k), v] for k, v in data.items()
                if k in schema.get("properties", {}) and k not in ("outcome", "action", "comment")
                and before.get(k) != v and not (before.get(k) is None and v in (None, "", []))}
-    org = _lane_org(instance, task.lane) if task.candidate_user_id is None else None
+    org = _lane_org(instance, task.lane) if task.candidate_user_id is None else _applicant_org(instance)
     events = [_event(instance.id, task_id=task.id, step=task.task_spec, step_name=task.name,
                      organisation_id=org["id"] if org else None, organisation_name=org["name"] if org else None,
                      user_id=actor.id, user_name=actor.name, at=now, outcome=outcome,
