@@ -323,7 +323,7 @@ def test_service_history_rows_carry_step_person_time_and_reviewer_organisation(a
     assert [(e.step_name, e.organisation_name, e.user_name, e.outcome, e.comment) for e in events] == [
         ("学时申报", "福州智造科技有限公司", "王立平", "submit", None),
         ("单位审核", "福州智造科技有限公司", "智造科技管理员", "return", "请补充"),
-        ("修改申报", None, "王立平", "resubmit", None),
+        ("修改申报", "福州智造科技有限公司", "王立平", "resubmit", None),
         ("单位审核", "福州智造科技有限公司", "智造科技管理员", "approve", "同意"),
         ("人社部门审核认定", "区人力资源和社会保障局", "区人社局管理员", "approve", None),
     ]

@@ -60,7 +60,7 @@ def test_whole_chain_through_the_api(client, declaration):
     assert (inst["status"], inst["outcome"], inst["tasks"]) == ("completed", "approved", [])
     assert [(h["step"], h["organisation"], h["outcome"]) for h in inst["history"]] == [
         ("学时申报", "市第一人民医院", "submit"), ("单位审核", "市第一人民医院", "return"),
-        ("修改申报", None, "resubmit"), ("单位审核", "市第一人民医院", "approve"),
+        ("修改申报", "市第一人民医院", "resubmit"), ("单位审核", "市第一人民医院", "approve"),
         ("主管部门审核", "市卫生健康委员会", "approve"), ("人社部门审核认定", "市人力资源和社会保障局", "approve"),
     ]
     assert all(h["user"] and h["at"] for h in inst["history"])
