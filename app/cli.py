@@ -1,4 +1,4 @@
-"""CLI: `flask --app wsgi seed-demo`, `flask --app wsgi processes sync|check`, `flask --app wsgi worker`."""
+"""CLI: `flask --app wsgi seed-demo`, `processes sync|check`, `worker`, `cleanup` (and archive, fonts)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,25 @@ def register_cli(app: Flask) -> None:
         from app.core.jobs import run_worker
 
         run_worker(app)
+
+    @app.cli.command("cleanup")
+    @click.option("--upload-days", default=2, show_default=True, type=click.IntRange(min=1),
+                  help="delete uploads never attached to an application after this many days")
+    @click.option("--job-days", default=7, show_default=True, type=click.IntRange(min=1),
+                  help="delete the result files of background jobs after this many days")
+    def cleanup(upload_days: int, job_days: int) -> None:
+        """Delete abandoned uploads and expired job result files (run it daily, e.g. from cron)."""
+        from datetime import timedelta
+
+        from app.core.models import utcnow
+        from app.taskcentre.services import purge_results
+        from app.workflow.attachments import purge_unlinked
+
+        now = utcnow()
+        uploads = purge_unlinked(now - timedelta(days=upload_days))
+        files = purge_results(now - timedelta(days=job_days))
+        db.session.commit()
+        click.echo(f"deleted {uploads} abandoned uploads and {files} job result files")
 
     from app.certificates.cli import fonts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,8 @@ def visible_job(actor: Actor, job_id: int) -> BackgroundJob:
 
 def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
     job = visible_job(actor, job_id)
+    if job.status == FINISHED and not job.result_path:
+        raise NotFound(EXPIRED)
     if job.status != FINISHED or not job.result_path:
         raise InvalidState("任务尚未完成，暂无可下载的文件")
     path = jobs_dir() / Path(job.result_path).name
@@ -66,3 +69,27 @@ def job_json(job: BackgroundJob, download_url: str | None) -> dict[str, Any]:
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "download_url": download_url if job.status == FINISHED else None,
     }
+
+
+EXPIRED = "结果文件已过期清理，请重新生成"
+
+
+def purge_results(before: datetime) -> int:
+    """Delete the result files of jobs that finished before ``before`` (the rows stay, as history), and any
+    file in the jobs folder that no job refers to and is older than that. Returns the files deleted."""
+    folder = jobs_dir()
+    deleted = 0
+    for job in db.session.scalars(select(BackgroundJob).where(
+            BackgroundJob.result_path.is_not(None), BackgroundJob.finished_at < before)):
+        (folder / Path(job.result_path).name).unlink(missing_ok=True)
+        job.result_path = None
+        deleted += 1
+    referenced = set(db.session.scalars(select(BackgroundJob.result_path).where(
+        BackgroundJob.result_path.is_not(None))))
+    cutoff = before.replace(tzinfo=UTC).timestamp() if before.tzinfo is None else before.timestamp()
+    for path in folder.iterdir():
+        if path.is_file() and path.name not in referenced and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    db.session.flush()
+    return deleted

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import defer
 from werkzeug.datastructures import FileStorage, MultiDict
 
@@ -155,3 +156,11 @@ def info_for(ids: Iterable[object], *, actor: Actor, instance: ProcessInstance |
     rows = {a.id: a for a in db.session.scalars(
         select(Attachment).options(defer(Attachment.data)).where(Attachment.id.in_(usable)))}
     return [rows[i] for i in usable if i in rows]
+
+
+def purge_unlinked(before: datetime) -> int:
+    """Delete uploads that were never attached to an application (the form was abandoned) and are older
+    than ``before``. Returns how many."""
+    result = db.session.execute(delete(Attachment).where(Attachment.instance_id.is_(None),
+                                                         Attachment.created_at < before))
+    return result.rowcount or 0

@@ -1,0 +1,71 @@
+"""`flask --app wsgi cleanup`: abandoned uploads and expired job result files go, nothing else does."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.core.errors import NotFound
+from app.core.models import utcnow
+from app.extensions import db
+from app.taskcentre import services as jobs
+from app.taskcentre.models import FINISHED, BackgroundJob
+from app.workflow import services
+from app.workflow.models import Attachment
+from tests.conftest import actor
+
+
+def upload(owner_id: int, age_days: float, instance_id: int | None = None) -> int:
+    att = Attachment(instance_id=instance_id, uploaded_by_id=owner_id, filename="证书.pdf",
+                     content_type="application/pdf", size=4, sha256="0" * 64, data=b"%PDF",
+                     created_at=utcnow() - timedelta(days=age_days))
+    db.session.add(att)
+    db.session.flush()
+    return att.id
+
+
+def finished_job(owner_id: int, age_days: float) -> BackgroundJob:
+    job = BackgroundJob(owner_id=owner_id, kind="certificate_batch", title="批量证书", params={}, total=1, done=1,
+                        status=FINISHED, finished_at=utcnow() - timedelta(days=age_days))
+    db.session.add(job)
+    db.session.flush()
+    path = jobs.result_file(job.id, ".zip")
+    path.write_bytes(b"PK")
+    job.result_path = path.name
+    return job
+
+
+def test_cleanup_deletes_only_what_has_expired(app, tmp_path, declaration):
+    app.config["JOBS_DIR"] = str(tmp_path)
+    chen = actor("chenshihui")
+    instance = services.start_process("credit_hour_approval", declaration, actor=chen)
+    abandoned, fresh, attached = upload(chen.id, 3), upload(chen.id, 0.5), upload(chen.id, 30, instance.id)
+    old_job, new_job = finished_job(chen.id, 10), finished_job(chen.id, 1)
+    stray_old, stray_new = tmp_path / "1-stray.zip", tmp_path / "2-stray.zip"
+    for stray in (stray_old, stray_new):
+        stray.write_bytes(b"PK")
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(stray_old, (ten_days_ago, ten_days_ago))
+    db.session.commit()
+    old_file = tmp_path / old_job.result_path
+
+    result = app.test_cli_runner().invoke(args=["cleanup"])
+    assert result.exit_code == 0, result.output
+    assert "deleted 1 abandoned uploads and 2 job result files" in result.output
+    assert set(db.session.scalars(select(Attachment.id))) == {fresh, attached}  # not `abandoned`
+    assert db.session.get(Attachment, abandoned) is None
+    assert not old_file.exists() and not stray_old.exists()
+    assert (tmp_path / new_job.result_path).exists() and stray_new.exists()
+
+    db.session.expire_all()
+    with pytest.raises(NotFound) as exc:
+        jobs.result_of(chen, old_job.id)
+    assert exc.value.message == jobs.EXPIRED
+    assert jobs.result_of(chen, new_job.id)[1].read_bytes() == b"PK"
+    assert "deleted 0 abandoned uploads and 0 job result files" in app.test_cli_runner().invoke(
+        args=["cleanup"]).output
+    app.config["JOBS_DIR"] = None
