@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
@@ -83,13 +83,16 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
+_INSERT_RECORD = insert(CreditRecord.__table__).returning(CreditRecord.__table__.c.id)
+
+
 def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: OperationContext) -> dict:
     """Service task `record_credit_hours`: the approved hours go into the person's archive."""
     instance = ctx.instance
     recognised = data.get("recognised_hours")
     declared = Decimal(str(data["hours"]))
     hr = (instance.lane_orgs or {}).get("hr_bureau") or {}
-    record = CreditRecord(
+    values = dict(
         person_id=instance.subject_person_id,
         year=int(data["year"]),
         subject_type=data["subject_type"],
@@ -105,8 +108,9 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
         source_id=instance.id,
         recognised_by_org_id=hr.get("id"),
     )
-    db.session.add(record)
-    db.session.flush()
+    # one INSERT (no unit-of-work flush: this runs in every final approval); the verification reads the
+    # record's values from a transient object
+    record = CreditRecord(id=db.session.execute(_INSERT_RECORD, values).scalar_one(), **values)
     from app.archive.services import RuleUnavailable, verify_after_new_record
 
     try:  # same transaction as the approval; adds the record's hours to the stored verification
