@@ -41,6 +41,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     INBOX_PAGE_SIZE = 20
+    #: Workflows a process keeps in memory after their last committed step, so the next step skips
+    #: deserializing them (≈ 50–100 KB each); 0 turns it off.
+    WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
     #: Address printed in certificate QR codes when the platform runs behind a proxy (else the request's host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.

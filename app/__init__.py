@@ -33,6 +33,9 @@ def create_app(config_class: type = Config) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    from app.workflow.engine import PARKED
+
+    PARKED.resize(app.config["WORKFLOW_CACHE_SIZE"])
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

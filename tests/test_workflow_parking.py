@@ -105,3 +105,15 @@ def test_the_same_transaction_sees_the_task_closed(any_app, declaration):
     with pytest.raises(InvalidState):
         services.claim_task(task_id, actor=unit)
     assert instance.lock_version == 2 and services.open_tasks(instance)[0].task_spec == "supervisory_review"
+
+
+def test_the_cache_can_be_turned_off(any_app, declaration, loads):
+    engine.PARKED.resize(0)
+    try:
+        instance = start(declaration)
+        services.complete_task(open_task_id(instance), {"outcome": "approve"}, actor=actor("hospital_admin"))
+        db.session.commit()
+        assert len(loads) == 1 and len(engine.PARKED) == 0
+        assert services.open_tasks(instance)[0].task_spec == "supervisory_review"
+    finally:
+        engine.PARKED.resize(any_app.config["WORKFLOW_CACHE_SIZE"])

@@ -388,6 +388,12 @@ class _Parked:
             while len(self._runs) > self.capacity:
                 self._runs.pop(next(iter(self._runs)))
 
+    def resize(self, capacity: int) -> None:
+        with self._lock:
+            self.capacity = max(0, capacity)
+            while len(self._runs) > self.capacity:
+                self._runs.pop(next(iter(self._runs)))
+
     def take(self, key: Any, state_json: str) -> BpmnWorkflow | None:
         with self._lock:
             entry = self._runs.pop(key, None)
