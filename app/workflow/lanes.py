@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, cast, func, select
+from sqlalchemy import Integer, String, and_, bindparam, cast, func, select
 
 from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.extensions import db
@@ -68,10 +68,15 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     return lanes
 
 
-def reviews(org: Any) -> bool:
+def reviews(org: Organisation | None) -> bool:
     """Does ``org`` take its review steps? Only while active with its review authority switched on
-    (关闭审核权限 turns it off; a disabled organisation cannot act, so it is skipped too)."""
+    (关闭审核权限 turns it off; a disabled organisation cannot act, so it is skipped too).
+    :data:`REVIEWS` is the same rule in SQL."""
     return org is not None and org.review_enabled and org.status == OrgStatus.ACTIVE
+
+
+#: :func:`reviews` as an SQL condition on ``organisation``.
+REVIEWS = and_(Organisation.review_enabled.is_(True), Organisation.status == OrgStatus.ACTIVE)
 
 
 def flags_for(lanes: dict[str, Organisation | None]) -> dict[str, bool]:
@@ -79,9 +84,8 @@ def flags_for(lanes: dict[str, Organisation | None]) -> dict[str, bool]:
     return {lane: reviews(org) for lane, org in lanes.items()}
 
 
-#: Three columns, not whole organisations, by a statement built once: this runs on every approval.
-_REVIEW_FLAGS = select(Organisation.id, Organisation.review_enabled, Organisation.status).where(
-    Organisation.id.in_(bindparam("ids", expanding=True)))
+#: Which of these organisations review (a statement built once).
+_REVIEWING = select(Organisation.id).where(Organisation.id.in_(bindparam("ids", expanding=True)), REVIEWS)
 
 
 def reviewing_ids(lane_orgs: Any, dialect: str) -> Any:
@@ -95,9 +99,7 @@ def reviewing_ids(lane_orgs: Any, dialect: str) -> Any:
     else:
         lane_id = func.json_extract(lanes.c.value, "$.id")
         ids = func.group_concat(Organisation.id)
-    return select(ids).where(Organisation.id.in_(select(lane_id).select_from(lanes)),
-                             Organisation.review_enabled.is_(True),
-                             Organisation.status == OrgStatus.ACTIVE).scalar_subquery()
+    return select(ids).where(Organisation.id.in_(select(lane_id).select_from(lanes)), REVIEWS).scalar_subquery()
 
 
 def flags_from(lane_orgs: dict[str, dict | None], reviewing: str | None) -> dict[str, bool]:
@@ -109,5 +111,5 @@ def flags_from(lane_orgs: dict[str, dict | None], reviewing: str | None) -> dict
 def lane_flags(lane_orgs: dict[str, int | None]) -> dict[str, bool]:
     """:func:`flags_for` for lanes given by organisation id (read fresh: review may be switched mid-chain)."""
     ids = [i for i in lane_orgs.values() if i]
-    orgs = {o.id: o for o in db.session.execute(_REVIEW_FLAGS, {"ids": ids})} if ids else {}
-    return flags_for({lane: orgs.get(org_id) if org_id else None for lane, org_id in lane_orgs.items()})
+    reviewing = set(db.session.scalars(_REVIEWING, {"ids": ids})) if ids else set()
+    return {lane: org_id in reviewing for lane, org_id in lane_orgs.items()}
