@@ -254,8 +254,9 @@ def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True)
     return verified, missing
 
 
-def _hours(lines: list[RecordLine]) -> dict[str, Decimal]:
-    hours = {k: ZERO for k in SUBJECTS}
+def _hours(lines: list[RecordLine], base: dict[str, Decimal] | None = None) -> dict[str, Decimal]:
+    """Credited hours per subject and in total: of ``lines``, added to ``base`` (hours already counted)."""
+    hours = {k: (base or {}).get(k, ZERO) for k in SUBJECTS}
     for line in lines:
         key = line.subject_type if line.subject_type in hours else "elective"
         hours[key] += line.credited_hours
@@ -365,11 +366,9 @@ def verify_after_new_record(person: Person, record: CreditRecord) -> AnnualVerif
     if (row is None or row.rule_hash != req.rule_hash or (row.rule_name or "") != req.rule_name[:200]
             or (req.daily_cap is not None and req.daily_cap != req.daily_cap.to_integral_value())):
         return verify_year(person, year)
-    line = _line(record, req.daily_cap)
-    hours = {"public": Decimal(row.public_hours), "professional": Decimal(row.professional_hours),
-             "elective": Decimal(row.elective_hours)}
-    hours[line.subject_type if line.subject_type in hours else "elective"] += line.credited_hours
-    hours["total"] = sum((hours[k] for k in SUBJECTS), ZERO)
+    stored = {"public": Decimal(row.public_hours), "professional": Decimal(row.professional_hours),
+              "elective": Decimal(row.elective_hours)}
+    hours = _hours([_line(record, req.daily_cap)], base=stored)
     verified, missing = check(hours, req, has_records=True)
     return _store(row, hours, verified, missing, req)
 

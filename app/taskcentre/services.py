@@ -51,10 +51,10 @@ def visible_job(actor: Actor, job_id: int) -> BackgroundJob:
 
 def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
     job = visible_job(actor, job_id)
-    if job.status == FINISHED and not job.result_path:
-        raise NotFound(EXPIRED)
-    if job.status != FINISHED or not job.result_path:
+    if job.status != FINISHED:
         raise InvalidState("任务尚未完成，暂无可下载的文件")
+    if not job.result_path:  # removed by `flask cleanup`
+        raise NotFound(EXPIRED)
     path = jobs_dir() / Path(job.result_path).name
     if not path.is_file():
         raise NotFound("结果文件已不存在，请重新生成")
@@ -75,8 +75,9 @@ EXPIRED = "结果文件已过期清理，请重新生成"
 
 
 def purge_results(before: datetime) -> int:
-    """Delete the result files of jobs that finished before ``before`` (the rows stay, as history), and any
-    file in the jobs folder that no job refers to and is older than that. Returns the files deleted."""
+    """Delete the result files of jobs that finished before ``before`` (naive UTC, as stored; the rows stay,
+    as history), and any file in the jobs folder that no job refers to and is older than that. Returns the
+    files deleted."""
     folder = jobs_dir()
     deleted = 0
     for job in db.session.scalars(select(BackgroundJob).where(
@@ -86,7 +87,7 @@ def purge_results(before: datetime) -> int:
         deleted += 1
     referenced = set(db.session.scalars(select(BackgroundJob.result_path).where(
         BackgroundJob.result_path.is_not(None))))
-    cutoff = before.replace(tzinfo=UTC).timestamp() if before.tzinfo is None else before.timestamp()
+    cutoff = before.replace(tzinfo=UTC).timestamp()
     for path in folder.iterdir():
         if path.is_file() and path.name not in referenced and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)

@@ -385,23 +385,22 @@ class _Parked:
         with self._lock:
             self._runs.pop(key, None)
             self._runs[key] = (state_json, workflow)
-            while len(self._runs) > self.capacity:
-                self._runs.pop(next(iter(self._runs)))
+            self._trim()
 
     def resize(self, capacity: int) -> None:
         with self._lock:
             self.capacity = max(0, capacity)
-            while len(self._runs) > self.capacity:
-                self._runs.pop(next(iter(self._runs)))
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest entries beyond the capacity (the caller holds the lock)."""
+        while len(self._runs) > self.capacity:
+            self._runs.pop(next(iter(self._runs)))
 
     def take(self, key: Any, state_json: str) -> BpmnWorkflow | None:
         with self._lock:
             entry = self._runs.pop(key, None)
         return entry[1] if entry is not None and entry[0] == state_json else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._runs.clear()
 
     def __len__(self) -> int:
         return len(self._runs)

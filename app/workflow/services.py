@@ -328,7 +328,7 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     if outcome == "return_limit":
         events.append(_event(instance.id, step="return_limit", step_name="自动结案", user_name="系统", at=now,
                              outcome="closed", comment=f"{RETURN_LIMIT_MESSAGE}（{values['return_count']}次）"))
-    if instance.id is None or instance in db.session.new:
+    if instance in db.session.new:
         # a new instance: the ORM INSERTs it with its first state (and gives it its id)
         for attr, value in values.items():
             setattr(instance, attr, value)
