@@ -189,18 +189,19 @@ def test_a_reset_password_must_be_changed_before_the_api_answers(client):
     r = client.post("/api/v1/auth/token", json={"login": "liuwenbin", "password": temp})
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "password_change_required"
 
-    change = {"login": "liuwenbin", "current_password": temp, "new_password": "abcdefgh", "confirm_password": "x"}
-    r = client.post("/api/v1/auth/password", json=change)
+    change = {"login": "liuwenbin", "old_password": temp, "password": "abcdefgh", "password_confirm": "x"}
+    r = client.post("/api/v1/password/change", json=change)
     assert r.status_code == 422
-    assert set(r.get_json()["error"]["fields"]) == {"new_password", "confirm_password"}
-    r = client.post("/api/v1/auth/password", json={**change, "current_password": "wrong1234"})
+    assert set(r.get_json()["error"]["fields"]) == {"password", "password_confirm"}
+    r = client.post("/api/v1/password/change", json={**change, "old_password": "wrong1234"})
     assert r.status_code == 401
-    r = client.post("/api/v1/auth/password", json={**change, "new_password": "Newpass2026",
-                                                   "confirm_password": "Newpass2026"})
+    r = client.post("/api/v1/password/change", json={**change, "password": "Newpass2026",
+                                                     "password_confirm": "Newpass2026"})
     assert r.status_code == 200, r.get_json()
     fresh = {"Authorization": f"Bearer {r.get_json()['token']}"}
     assert client.get("/api/v1/instances", headers=fresh).status_code == 200
     assert api_token(client, "liuwenbin", "Newpass2026")  # and a token the ordinary way again
     r = client.post("/api/v1/auth/token", json={"login": "liuwenbin", "password": temp})
     assert r.status_code == 401
-    assert "/auth/password" in client.get("/api/v1/openapi.json").get_json()["paths"]
+    doc = client.get("/api/v1/openapi.json").get_json()["paths"]["/password/change"]["post"]
+    assert "temporary password" in doc["summary"]

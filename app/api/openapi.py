@@ -44,7 +44,7 @@ def openapi_document() -> dict[str, Any]:
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name in ("Token", "Process", "Task", "History", "Instance", "TaskDetail", "TaskPage", "BatchResult",
-                 "Error", "TokenArgs", "PasswordChangeArgs", "BatchCompleteArgs"):
+                 "Error", "TokenArgs", "BatchCompleteArgs"):
         spec.components.schema(name, schema=getattr(schemas, name + ("" if name.endswith("Args") else "Schema")))
     declaration = load_form("credit_hour_declaration.schema.json")
     spec.components.schema("CreditHourDeclaration", declaration)
@@ -54,13 +54,8 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/auth/token", operations={"post": {
         "summary": "Exchange login and password for a bearer token", "security": [],
         "description": "403 `password_change_required`: an administrator reset the password; change the "
-                       "temporary one with POST /auth/password first.",
+                       "temporary one with POST /password/change (with `login`) first.",
         "requestBody": _json_body("TokenArgs"), "responses": _responses("200", "Token", "401", "403", "422", "423")}})
-    spec.path(path="/auth/password", operations={"post": {
-        "summary": "Change one's password with the current (or temporary) one; answers a bearer token",
-        "security": [],
-        "requestBody": _json_body("PasswordChangeArgs"),
-        "responses": _responses("200", "Token", "401", "422", "423")}})
     spec.path(path="/processes", operations={"get": {
         "summary": "Processes the actor may start",
         "responses": _responses("200", {"type": "array", "items": {"$ref": "#/components/schemas/Process"}},

@@ -13,15 +13,6 @@ class TokenArgs(Schema):
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
-class PasswordChangeArgs(Schema):
-    login = fields.String(required=True, validate=validate.Length(min=1, max=64),
-                          metadata={"description": "login name or ID number"})
-    current_password = fields.String(required=True, validate=validate.Length(min=1, max=128),
-                                     metadata={"description": "the current (e.g. temporary) password"})
-    new_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    confirm_password = fields.String(required=True, validate=validate.Length(min=1, max=128))
-
-
 class BatchCompleteArgs(Schema):
     task_ids = fields.List(fields.String(validate=validate.Length(max=36)), required=True,
                            validate=validate.Length(min=1, max=500))

@@ -10,13 +10,13 @@ from marshmallow import ValidationError
 from app.accounts.services import authenticate, issue_token
 from app.api import bp
 from app.api.openapi import openapi_document
-from app.api.schemas import BatchCompleteArgs, PasswordChangeArgs, TaskListArgs, TokenArgs
+from app.api.schemas import BatchCompleteArgs, TaskListArgs, TokenArgs
 from app.core.auth import api_actor
 from app.core.errors import DomainError, PasswordChangeNeeded, ValidationFailed
 from app.core.validators import mask_id_number
 from app.extensions import db
 from app.inbox import queries
-from app.orgadmin.services import change_temporary_password, must_change_password
+from app.orgadmin.services import must_change_password
 from app.workflow import services
 from app.workflow.models import ProcessInstance, WorkflowTask
 
@@ -98,24 +98,7 @@ def token():
         raise
     if must_change_password(user.id):
         db.session.commit()  # the successful sign-in reset the failure count
-        raise PasswordChangeNeeded("管理员已为您重置密码，请先通过 POST /auth/password 修改临时密码")
-    return _token_for(user)
-
-
-@bp.post("/auth/password")
-def change_password():
-    """Change one's password with the current one (the way out of a temporary password); answers a token."""
-    args = _load(PasswordChangeArgs(), _body())
-    try:
-        user = authenticate(args["login"], args["current_password"])
-    except DomainError:
-        db.session.commit()  # keep the failure count
-        raise
-    change_temporary_password(user, args["current_password"], args["new_password"], args["confirm_password"])
-    return _token_for(user)
-
-
-def _token_for(user) -> Any:
+        raise PasswordChangeNeeded("管理员已为您重置密码，请先通过 POST /password/change 修改临时密码")
     value = issue_token(user)
     db.session.commit()
     return jsonify({"token": value, "expires_in": current_app.config["API_TOKEN_HOURS"] * 3600})

@@ -72,7 +72,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "PasswordReset": _obj(["id_number", "channel", "contact", "verification_code", "password"], id_number=_S,
                           channel={"type": "string", "enum": ["sms", "email"]}, contact=_S, verification_code=_S,
                           password=_S, password_confirm=_S),
-    "PasswordChange": _obj(["old_password", "password"], old_password=_S, password=_S, password_confirm=_S),
+    "PasswordChange": _obj(["old_password", "password"], old_password=_S, password=_S, password_confirm=_S,
+                           login=_S),
 }
 
 
@@ -111,8 +112,11 @@ def add_paths(spec: APISpec, responses, json_body) -> None:
         **anon, "summary": "Set a new password with the code; unlocks the account",
         "requestBody": json_body("PasswordReset"), "responses": responses("200", None, "422")}})
     spec.path(path="/password/change", operations={"post": {
-        "summary": "Change the actor's password (the old one is required)",
-        "requestBody": json_body("PasswordChange"), "responses": responses("200", None, "401", "422")}})
+        "summary": "Change a password (the old one is required): the actor's, with a bearer token; or, without "
+                   "one, the `login`'s — the way out of a temporary password, which gets no token — answering "
+                   "a new token",
+        "security": [{}, {"bearer": []}],
+        "requestBody": json_body("PasswordChange"), "responses": responses("200", None, "401", "422", "423")}})
     spec.path(path="/tasks/reviewed", operations={"get": {
         "summary": "已审核: tasks the actor's organisations decided, newest first, with outcome and comment",
         "parameters": [{"in": "query", "name": n, "schema": {"type": t}}

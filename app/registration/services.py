@@ -432,17 +432,19 @@ def reset_password(id_number: str, channel: str, contact: str, code: str, passwo
 
 
 def change_password(actor: Actor, old: str, new: str, confirm: str) -> None:
-    """Change the actor's own password; the old one is required."""
+    """Change the actor's own password; the old one is required. Every field error at once."""
     user = actor.user
+    errors: dict[str, str] = {}
     if not check_password_hash(user.password_hash, old or ""):
-        raise ValidationFailed(MESSAGE, {"old_password": "原密码不正确"})
-    err = password_error(new)
-    if err:
-        raise ValidationFailed(MESSAGE, {"password": err})
-    if new == old:
-        raise ValidationFailed(MESSAGE, {"password": "新密码不能与原密码相同"})
+        errors["old_password"] = "原密码不正确"
+    if err := password_error(new):
+        errors["password"] = err
+    elif new == old:
+        errors["password"] = "新密码不能与原密码相同"
     if new != confirm:
-        raise ValidationFailed(MESSAGE, {"password_confirm": "两次输入的密码不一致"})
+        errors["password_confirm"] = "两次输入的密码不一致"
+    if errors:
+        raise ValidationFailed(MESSAGE, errors)
     user.password_hash = hash_password(new)
     password_changed(user)
     db.session.flush()
