@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.credits.models import CreditRecord
 from app.extensions import db
+from app.people.models import Person
 from app.workflow import services
 from app.workflow.models import ApprovalEvent, ProcessInstance, WorkflowTask
 from tests.conftest import actor
@@ -182,6 +183,8 @@ def test_review_authority_switched_mid_chain_takes_effect_at_the_next_step(any_a
     ("course_name", "", "此项为必填项"),
     ("hours", -3, "拟申报学时必须大于0"),
     ("hours", "abc", "请输入数字"),
+    ("hours", 12.25, "拟申报学时最多保留1位小数"),
+    ("days", 1.05, "参训天数最多保留1位小数"),
     ("end_date", "2026-02-01", "学习结束时间不能早于学习开始时间"),
     ("person_id_number", "440902199203222903", "身份证号码校验位不正确"),
     ("subject_type", "sports", "请选择有效的科目类型"),
@@ -222,6 +225,16 @@ def test_recognised_hours_cannot_exceed_declared(app, declaration):
         services.complete_task(task.id, {"outcome": "approve", "recognised_hours": 30},
                                actor=actor("hr_district"))
     assert exc.value.fields["recognised_hours"] == "认定学时不能大于18"
+    with pytest.raises(ValidationFailed) as exc:
+        services.complete_task(task.id, {"outcome": "approve", "recognised_hours": 12.75},
+                               actor=actor("hr_district"))
+    assert exc.value.fields["recognised_hours"] == "认定学时最多保留1位小数"
+    inst_id = inst.id
+    act(inst, "hr_district", {"outcome": "approve", "recognised_hours": 12.5})
+    record = db.session.scalar(select(CreditRecord).join(Person).where(
+        Person.id_number == "440102198001010013", CreditRecord.year == declaration["year"]))
+    assert record.recognised_hours == Decimal("12.5")
+    assert db.session.get(ProcessInstance, inst_id).outcome == "approved"
 
 
 def test_other_organisation_cannot_see_or_complete(app, declaration):

@@ -6,7 +6,8 @@ field-level errors. Two small extensions to JSON Schema are resolved here:
 * ``"x-extends": "other.schema.json"`` merges another form's properties (its ``required``
   list applies only when ``"x-extends-when": {"field": "value"}`` holds, if given);
 * ``"x-not-before": "start_date"`` on a date and ``"x-maximum-field": "hours"`` on a number
-  compare with another value of the submitted data or of the instance data.
+  compare with another value of the submitted data or of the instance data;
+* ``"x-decimals": 1`` on a number: at most that many decimal places (what the database keeps).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -211,12 +213,24 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
                                       other=other_title)
             except ValueError:
                 pass
+        places = prop.get("x-decimals")
+        if places is not None and _decimal_places(data[name]) > places:
+            errors[name] = _t("%(title)s最多保留%(places)s位小数", title=prop.get("title", name), places=places)
+            continue
         other = prop.get("x-maximum-field")
         if other and isinstance(data[name], int | float) and isinstance(merged.get(other), int | float):
             if data[name] > merged[other]:
                 errors[name] = _t("%(title)s不能大于%(value)s", title=prop.get("title", name),
                                   value=_num(merged[other]))
     return errors
+
+
+def _decimal_places(value: Any) -> int:
+    """Decimal places of a submitted number as written (0.1 has one, 1e-05 five); 0 for non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0
+    exponent = Decimal(repr(value)).normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def defaults_from(schema: dict, data: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
