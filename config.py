@@ -56,6 +56,8 @@ class Config:
     VERIFICATION_RESEND_SECONDS = int(os.environ.get("VERIFICATION_RESEND_SECONDS", "60"))
     #: Image captcha on the login and password-reset pages.
     CAPTCHA_ENABLED = os.environ.get("CAPTCHA_ENABLED", "true").lower() not in ("0", "false", "no")
+    #: How long a captcha answer stays valid, in seconds.
+    CAPTCHA_SECONDS = int(os.environ.get("CAPTCHA_SECONDS", "600"))
 
 
 class TestConfig(Config):

@@ -78,14 +78,17 @@ def register_cli(app: Flask) -> None:
         from datetime import timedelta
 
         from app.core.models import utcnow
+        from app.registration.captcha import purge_used
         from app.taskcentre.services import purge_results
         from app.workflow.attachments import purge_unlinked
 
         now = utcnow()
         uploads = purge_unlinked(now - timedelta(days=upload_days))
         files = purge_results(now - timedelta(days=job_days))
+        captchas = purge_used(now - timedelta(seconds=app.config["CAPTCHA_SECONDS"] + 60))
         db.session.commit()
-        click.echo(f"deleted {uploads} abandoned uploads and {files} job result files")
+        click.echo(f"deleted {uploads} abandoned uploads, {files} job result files "
+                   f"and {captchas} records of answered captchas")
 
     from app.certificates.cli import fonts
 

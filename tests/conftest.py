@@ -161,8 +161,10 @@ class WebClient:
 
     def captcha(self) -> str:
         """The answer of the captcha the last page showed (kept in the session)."""
+        from app.registration import captcha
+
         with self.client.session_transaction() as sess:
-            return sess.get("captcha", "")
+            return captcha.answer_for(sess.get(captcha.KEY))
 
     def login(self, login: str, password: str = "Demo12345"):
         token = self.csrf("/login")

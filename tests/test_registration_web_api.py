@@ -195,6 +195,32 @@ def test_login_needs_the_captcha_and_a_wrong_one_does_not_count(web):
     assert r.status_code == 302
 
 
+def test_the_session_cookie_does_not_reveal_the_captcha_and_an_answer_works_once(app, web):
+    token = web.csrf("/login")
+    answer = web.captcha()
+    with web.client.session_transaction() as sess:
+        held = sess["captcha"]
+    assert len(answer) == 4 and answer not in held and answer.lower() not in held
+    form = {"login": "chenshihui", "password": "Demo12345", "captcha": answer.lower(), "csrf_token": token}
+    with web.client.session_transaction() as sess:
+        before = dict(sess)
+    assert web.client.post("/login", data=form).status_code == 302  # case does not matter
+    with web.client.session_transaction() as sess:  # replay the signed-out cookie that held that captcha
+        sess.clear()
+        sess.update(before)
+    r = web.client.post("/login", data=form)
+    assert r.status_code == 422 and "验证码错误" in r.get_data(as_text=True)
+
+
+def test_an_expired_captcha_is_refused(app, web, monkeypatch):
+    token = web.csrf("/login")
+    answer = web.captcha()
+    monkeypatch.setitem(app.config, "CAPTCHA_SECONDS", -1)
+    r = web.client.post("/login", data={"login": "chenshihui", "password": "Demo12345", "captcha": answer,
+                                        "csrf_token": token})
+    assert r.status_code == 422 and "验证码错误" in r.get_data(as_text=True)
+
+
 def test_login_page_shows_the_lockout_time_left(app, web):
     for _ in range(5):
         r = web.login("chenshihui", "Wrong1234")

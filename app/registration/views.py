@@ -146,7 +146,9 @@ def forgot_password():
     if request.method == "POST":
         f = request.form
         if f.get("action") == "send_code":
-            if not captcha.check(f.get("captcha")):
+            answered = captcha.check(f.get("captcha"))
+            db.session.commit()  # the answered captcha stays used, whatever follows
+            if not answered:
                 errors, status = {"captcha": _("验证码错误，请重新输入图片中的字符")}, 422
             else:
                 errors = _send_code_or_none(services.send_reset_code, f.get("id_number", ""),
