@@ -7,7 +7,7 @@
     message.className = 'alert alert-' + kind;
     message.textContent = text;
   };
-  const modeler = new window.BpmnJS({ container: '#canvas', keyboard: { bindTo: document } });
+  const modeler = new window.BpmnJS({ container: '#canvas' });
   try {
     const source = await fetch(root.dataset.source, { credentials: 'same-origin' });
     await modeler.importXML(await source.text());

@@ -1,0 +1,148 @@
+"""Browser tests: the platform served on a real port, driven by headless Chromium through Playwright.
+
+They prove what the test client cannot: the pages work in a browser, with their JavaScript
+(select-all and the confirmation dialogs of batch review, the organisation picker, the BPMN
+editor), the CSRF tokens and the captcha of the real pages. Chromium comes from Debian's package
+(``scripts/install.sh`` installs it when it may) or from ``$CHROMIUM``; without one these tests
+skip with the reason, except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.extensions import db
+from app.registration import captcha
+from config import TestConfig
+from tests.conftest import IN_CI
+
+PASSWORD = "Demo12345"
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    return None
+
+
+class LiveServer:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app on a SQLite file with the demo data, CSRF and captcha on, served on a free port."""
+    path = Path(tmp_path_factory.mktemp("browser")) / "live.sqlite3"
+
+    class LiveConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{path}"
+
+    app = create_app(LiveConfig)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from app.demo import seed
+
+        upgrade(directory=app.root_path + "/migrations")
+        seed()
+        db.session.commit()
+        db.session.remove()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request would drown a failure
+    server = LiveServer(app)
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    exe = chromium_path()
+    if exe is None:
+        reason = "no Chromium (install Debian's chromium package, or set CHROMIUM to a Chrome/Chromium binary)"
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
+
+
+class Person:
+    """One user's browser: own cookies, Chinese locale, every page's script errors collected."""
+
+    def __init__(self, chromium, live: LiveServer) -> None:
+        self.live = live
+        self.context = chromium.new_context(locale="zh-CN", base_url=live.url)
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(f"{self.page.url}: {exc}"))
+        self.page.on("console", self._console)
+        self.page.on("response", lambda r: r.status == 404 and self.errors.append(f"404: {r.url}"))
+        self.page.on("dialog", lambda dialog: dialog.accept())  # confirm() of batch review: OK
+
+    def _console(self, msg) -> None:  # noqa: ANN001
+        # a form answered with 422 (field errors) is logged as a failed load; that is the page working
+        if msg.type == "error" and "status of 422" not in msg.text:
+            self.errors.append(f"{self.page.url}: {msg.text}")
+
+    def captcha_answer(self) -> str:
+        """What the captcha image shows: its nonce is in the session cookie, its answer in captcha.ISSUED."""
+        cookie = next(c["value"] for c in self.context.cookies() if c["name"] == "session")
+        session = self.live.app.session_interface.get_signing_serializer(self.live.app).loads(cookie)
+        return captcha.answer_for(session.get(captcha.KEY))
+
+    def login(self, login: str, password: str = PASSWORD) -> None:
+        page = self.page
+        page.goto("/login")  # returns after the load event: the captcha image has been fetched
+        page.locator("#login").fill(login)
+        page.locator("#password").fill(password)
+        page.locator("#captcha").fill(self.captcha_answer())
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def person(chromium, live: LiveServer):
+    """person('chenshihui') -> a signed-in browser; every one must end without script errors."""
+    opened: list[Person] = []
+
+    def open_as(login: str | None = None) -> Person:
+        p = Person(chromium, live)
+        opened.append(p)
+        if login:
+            p.login(login)
+        return p
+
+    yield open_as
+    errors = [e for p in opened for e in p.errors]
+    for p in opened:
+        p.close()
+    assert not errors, errors
