@@ -29,14 +29,3 @@ if [ ! -f "$jsstamp" ]; then
     echo "note: npm unavailable, the in-browser BPMN editor is off (administrators upload .bpmn files instead)" >&2
   fi
 fi
-# Chromium for the browser tests (tests/browser, Playwright drives it): Debian's package, installed
-# once when this script may (root with apt-get); otherwise set CHROMIUM to a Chrome/Chromium binary.
-if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
-    && command -v apt-get >/dev/null 2>&1; then
-  echo "installing Chromium for the browser tests (once, ~30 s)..."
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; then
-    apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
-      || echo "note: could not install chromium; the browser tests will skip (fail under CI=true)" >&2
-  fi
-fi

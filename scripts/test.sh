@@ -5,5 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh
+# Chromium for the browser tests (tests/browser, Playwright drives it): Debian's package, installed
+# once when this script may (root with apt-get); otherwise set CHROMIUM to a Chrome/Chromium binary.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Chromium for the browser tests (once, ~30 s)..."
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 \
+      || echo "note: could not install chromium; the browser tests will skip (fail under CI=true)" >&2
+  fi
+fi
 .venv/bin/ruff check app tests bench
 exec .venv/bin/python -m pytest "$@"
