@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from app.accounts.actor import Actor
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.accounts.services import authenticate
 from app.core.errors import AuthenticationFailed, InvalidState, NotFound, ValidationFailed
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.inbox import queries
 from app.orgadmin import services as org
 from app.orgadmin.models import AdminRole, Department
+from app.registration.services import change_password
 from app.workflow import services as wf
 from tests.conftest import actor
 
@@ -188,9 +190,9 @@ def test_reset_password_gives_a_temporary_password_that_must_be_changed(app):
         authenticate("liuwenbin", "Demo12345")
     assert authenticate("liuwenbin", temp) == u and org.must_change_password(u.id)
     with pytest.raises(ValidationFailed) as exc:
-        org.change_temporary_password(u, temp, "abcdefgh", "abcdefgh")
-    assert exc.value.fields == {"new_password": "密码必须同时包含字母和数字"}
-    org.change_temporary_password(u, temp, "Newpass2026", "Newpass2026")
+        change_password(Actor.of(u), temp, "abcdefgh", "abcdefgh")
+    assert exc.value.fields == {"password": "密码必须同时包含字母和数字"}
+    change_password(Actor.of(u), temp, "Newpass2026", "Newpass2026")
     db.session.commit()
     assert not org.must_change_password(u.id) and authenticate("liuwenbin", "Newpass2026") == u
 

@@ -80,11 +80,11 @@ def test_reset_password_shows_it_once_and_forces_a_change(web, client):
     assert r.status_code == 302
     r = web.client.get("/tasks")
     assert r.status_code == 302 and r.headers["Location"].endswith("/org/password")
-    r = web.post_form("/org/password", {"current_password": temp, "new_password": "Newpass2026",
-                                        "confirm_password": "Other2026"})
-    assert r.status_code == 422 and "两次输入的新密码不一致" in r.get_data(as_text=True)
-    r = web.post_form("/org/password", {"current_password": temp, "new_password": "Newpass2026",
-                                        "confirm_password": "Newpass2026"})
+    r = web.post_form("/org/password", {"old_password": temp, "password": "Newpass2026",
+                                        "password_confirm": "Other2026"})
+    assert r.status_code == 422 and "两次输入的密码不一致" in r.get_data(as_text=True)
+    r = web.post_form("/org/password", {"old_password": temp, "password": "Newpass2026",
+                                        "password_confirm": "Newpass2026"})
     assert r.status_code == 302
     assert web.client.get("/tasks").status_code == 200
 

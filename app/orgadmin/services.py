@@ -420,23 +420,6 @@ def password_changed(user: User) -> None:
         db.session.delete(mark)
 
 
-def change_temporary_password(user: User, current: str, new: str, confirm: str) -> None:
-    errors: dict[str, str] = {}
-    if not check_password_hash(user.password_hash, current or ""):
-        errors["current_password"] = "当前密码不正确"
-    if err := password_error(new):
-        errors["new_password"] = err
-    elif new == current:
-        errors["new_password"] = "新密码不能与临时密码相同"
-    if new != confirm:
-        errors["confirm_password"] = "两次输入的新密码不一致"
-    if errors:
-        raise ValidationFailed(INVALID, errors)
-    user.password_hash = hash_password(new)
-    password_changed(user)
-    db.session.flush()
-
-
 # --- departments ---------------------------------------------------------------------------------
 
 def list_departments(actor: Actor, org_id: int) -> list[tuple[Department, int]]:

@@ -13,6 +13,7 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.orgadmin import services
+from app.registration import services as registration
 
 bp = Blueprint("orgadmin", __name__, url_prefix="/org")
 
@@ -333,10 +334,8 @@ def password():
     status = 200
     if request.method == "POST":
         try:
-            services.change_temporary_password(current_user._get_current_object(),
-                                               request.form.get("current_password", ""),
-                                               request.form.get("new_password", ""),
-                                               request.form.get("confirm_password", ""))
+            registration.change_password(web_actor(), request.form.get("old_password", ""),
+                                         request.form.get("password", ""), request.form.get("password_confirm", ""))
         except ValidationFailed as exc:
             db.session.rollback()
             errors, status = exc.fields, 422
