@@ -326,10 +326,13 @@ def _store(row: AnnualVerification, hours: dict[str, Decimal], verified: bool, m
 
 
 def verify_year(person: Person, year: int) -> AnnualVerification:
-    """Verify the year now and store the result (insert or update); flushes, never commits."""
-    summary = year_summary(person, year)
+    """Verify the year now and store the result (insert or update); flushes, never commits.
+
+    The stored row is locked before the records are read, so an approval adding a record to it at the
+    same moment (:func:`verify_after_new_record`) is either counted here or adds to what this stores."""
     row = db.session.scalar(select(AnnualVerification).where(AnnualVerification.person_id == person.id,
-                                                             AnnualVerification.year == year))
+                                                             AnnualVerification.year == year).with_for_update())
+    summary = year_summary(person, year)
     if row is None:
         row = AnnualVerification(person_id=person.id, year=int(year))
         db.session.add(row)

@@ -13,6 +13,7 @@ Only one open change per subject (person or organisation) at a time.
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -171,7 +172,23 @@ def apply_person_change(params: dict[str, Any], data: dict[str, Any], ctx: Opera
                 date.fromisoformat(value) if change["field"] == "work_start_date" else value)
         applied.append(change["field"])
     db.session.flush()
+    if "title_level" in applied:
+        _reverify_this_year(person)
     return {"applied": applied}
+
+
+def _reverify_this_year(person: Person) -> None:
+    """The title level picks the annual rule (annual_verification.dmn): this year's stored result is
+    recomputed under the new level. Earlier years keep the result of the level held then."""
+    from app.archive.services import RuleUnavailable, stored_verification, verify_year
+
+    year = date.today().year
+    if stored_verification(person, year) is None:
+        return  # nothing stored yet: the archive computes it when it is first needed
+    try:
+        verify_year(person, year)
+    except RuleUnavailable:  # a broken rule table must not block the change; a recount catches up
+        logging.getLogger(__name__).exception("annual verification skipped for person %s", person.id)
 
 
 # --------------------------------------------------------------------------- organisation_info_change
