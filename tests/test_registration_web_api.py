@@ -339,3 +339,17 @@ def test_change_password_on_the_web(web):
     assert r.status_code == 302
     web.client.post("/logout", data={"csrf_token": web.csrf("/password/change")})
     assert web.login("chenshihui", "Change123").status_code == 302
+
+
+def test_the_registration_page_sends_a_code_without_leaving_the_form(app, web):
+    token = web.csrf("/register/organisation")
+    assert web.client.post("/register/code", data={"mobile": "13712340002"}).status_code == 400  # no CSRF token
+    r = web.client.post("/register/code", data={"mobile": "1371234", "csrf_token": token})
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"mobile"}
+    assert senders.last_code("1371234") is None
+    r = web.client.post("/register/code", data={"mobile": "13712340002", "csrf_token": token})
+    assert r.status_code == 200
+    assert r.get_json()["message"] == "如信息无误，验证码已发送至 13712340002，请注意查收"
+    assert senders.last_code("13712340002")
+    r = web.client.post("/register/code?lang=en", data={"mobile": "1371234", "csrf_token": token})
+    assert r.get_json()["error"]["fields"]["mobile"].isascii()  # in the page's language

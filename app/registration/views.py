@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
+from app.core.i18n import translate
 from app.extensions import db
 from app.registration import captcha, codes, picker, queries, services
 
@@ -95,6 +96,23 @@ def register_person():
                 return redirect(url_for("accounts.login"))
     return render_template("registration/person.html", values=values, errors=errors,
                            org_fields=PERSON_ORG_FIELDS), status
+
+
+@bp.post("/register/code")
+def registration_code():
+    """For js/send-code.js: a registration code sent without leaving the form; JSON in the page's language."""
+    mobile = (request.form.get("mobile") or "").strip()
+    try:
+        code = services.send_registration_code(mobile)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        fields = {k: translate(v) for k, v in (exc.fields or {}).items()}
+        return jsonify({"error": {"message": translate(exc.message), "fields": fields}}), exc.status
+    body = {"message": _("如信息无误，验证码已发送至 %(target)s，请注意查收", target=mobile)}
+    if code is not None and codes.show_in_page():
+        body["dev_note"] = _("开发环境：验证码为 %(code)s", code=code)
+    return jsonify(body)
 
 
 @bp.route("/register/organisation", methods=["GET", "POST"])

@@ -123,7 +123,9 @@ class Person:
         page.locator("#password").fill(password)
         page.locator("#captcha").fill(self.captcha_answer())
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(lambda url: "/login" not in url)
+        page.wait_for_load_state()
+        if "/login" in page.url:
+            raise AssertionError(f"{login} could not sign in: {page.locator('.alert').all_inner_texts()}")
 
     def close(self) -> None:
         self.context.close()
@@ -134,11 +136,11 @@ def person(chromium, live: LiveServer):
     """person('chenshihui') -> a signed-in browser; every one must end without script errors."""
     opened: list[Person] = []
 
-    def open_as(login: str | None = None) -> Person:
+    def open_as(login: str | None = None, password: str = PASSWORD) -> Person:
         p = Person(chromium, live)
         opened.append(p)
         if login:
-            p.login(login)
+            p.login(login, password)
         return p
 
     yield open_as
