@@ -14,7 +14,7 @@ from app.archive import records, services
 from app.archive.jobs import recount_job
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
-from app.core.i18n import translate
+from app.core.i18n import translate, translated_error
 from app.core.jobs import enqueue
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
@@ -130,17 +130,16 @@ def precheck():
               ("person_id_number", "year", "subject_type", "hours", "days", "start_date", "end_date")}
     values["year"] = values["year"] or str(date.today().year)
     values["subject_type"] = values["subject_type"] or "professional"
-    result, errors, message = None, {}, None
+    result, failure = None, None
     if request.method == "POST" or request.args.get("hours"):
         try:
             result = services.precheck(actor, values)
         except ValidationFailed as exc:
-            errors, message = exc.fields, exc.message
+            failure = exc
+    errors, message = (failure.fields, failure.message) if failure else ({}, None)
     if request.args.get("format") == "json":  # the declaration page asks inline, in the page's language
         if errors:
-            error = {"code": "validation_failed", "message": translate(message),
-                     "fields": {k: translate(v) for k, v in errors.items()}}
-            return jsonify({"error": error}), 422
+            return jsonify(translated_error(failure)), 422
         body = result.to_dict() if result else {}
         if "missing_after" in body:
             body["missing_after"] = [translate(m) for m in body["missing_after"]]

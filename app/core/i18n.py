@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+if TYPE_CHECKING:
+    from app.core.errors import DomainError
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
@@ -58,3 +62,12 @@ def translate(text: object) -> object:
             if english != msgid:
                 return english % {k: translate(v) for k, v in match.groupdict().items()}
     return text
+
+
+def translated_error(exc: DomainError) -> dict:
+    """``exc.to_dict()`` in the page's language: the JSON a page's own script shows (the API stays Chinese)."""
+    body = exc.to_dict()
+    body["error"]["message"] = translate(exc.message)
+    if exc.fields:
+        body["error"]["fields"] = {k: translate(v) for k, v in exc.fields.items()}
+    return body

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
 from app.core.errors import ValidationFailed
-from app.core.i18n import translate
+from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
 from app.workflow.versions import parsed_for
@@ -92,11 +92,7 @@ def save_xml(key: str):
         version = services.upload(web_actor(), key, f"{key}.bpmn", request.get_data(cache=False))
     except ValidationFailed as exc:
         db.session.rollback()
-        body = exc.to_dict()  # for the editor page: in the page's language
-        body["error"]["message"] = translate(exc.message)
-        if exc.fields:
-            body["error"]["fields"] = {k: translate(v) for k, v in exc.fields.items()}
-        return jsonify(body), exc.status
+        return jsonify(translated_error(exc)), exc.status  # for the editor page: in the page's language
     db.session.commit()
     flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
     return jsonify({"version": version.version, "redirect": url_for("processes_admin.detail", key=key)})

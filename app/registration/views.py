@@ -12,7 +12,7 @@ from flask_login import login_required
 from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
-from app.core.i18n import translate
+from app.core.i18n import translated_error
 from app.extensions import db
 from app.registration import captcha, codes, picker, queries, services
 
@@ -107,8 +107,7 @@ def registration_code():
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        fields = {k: translate(v) for k, v in (exc.fields or {}).items()}
-        return jsonify({"error": {"message": translate(exc.message), "fields": fields}}), exc.status
+        return jsonify(translated_error(exc)), exc.status
     body = {"message": _("如信息无误，验证码已发送至 %(target)s，请注意查收", target=mobile)}
     if code is not None and codes.show_in_page():
         body["dev_note"] = _("开发环境：验证码为 %(code)s", code=code)
