@@ -63,8 +63,7 @@ def check(value: str | None) -> bool:
     """True when ``value`` is the answer of the captcha last shown and not expired; one attempt each."""
     if not enabled():
         return True
-    issued, _, rest = (session.pop(KEY, None) or "").partition(".")
-    nonce, _, mac = rest.partition(".")
+    issued, nonce, mac = _parts(session.pop(KEY, None))
     if not (issued.isdigit() and nonce and mac):
         return False
     if time.time() - int(issued) > current_app.config.get("CAPTCHA_SECONDS", 600):
@@ -82,7 +81,13 @@ def purge_used(before: datetime) -> int:
     return db.session.execute(delete(CaptchaUse).where(CaptchaUse.used_at < before)).rowcount or 0
 
 
+def _parts(session_value: str | None) -> tuple[str, str, str]:
+    """(issued, nonce, mac) of what :func:`new_answer` put in the session; empty strings when absent."""
+    issued, _, rest = (session_value or "").partition(".")
+    nonce, _, mac = rest.partition(".")
+    return issued, nonce, mac
+
+
 def answer_for(session_value: str | None) -> str:
     """Tests: the answer of the captcha a session holds (only captchas issued under TESTING)."""
-    issued, _, rest = (session_value or "").partition(".")
-    return ISSUED.get(rest.partition(".")[0], "")
+    return ISSUED.get(_parts(session_value)[1], "")
