@@ -28,10 +28,17 @@ def _values() -> dict[str, Any]:
     return {k: v for k, v in request.form.items() if k not in _SECRETS}
 
 
+def _code_notice(code: str | None, target: str) -> tuple[str, str | None]:
+    """What the page says once a code went out, and in development the code itself (no SMS gateway)."""
+    dev_note = _("开发环境：验证码为 %(code)s", code=code) if code is not None and codes.show_in_page() else None
+    return _("如信息无误，验证码已发送至 %(target)s，请注意查收", target=target), dev_note
+
+
 def _flash_code(code: str | None, target: str) -> None:
-    flash(_("如信息无误，验证码已发送至 %(target)s，请注意查收", target=target), "info")
-    if code is not None and codes.show_in_page():
-        flash(_("开发环境：验证码为 %(code)s", code=code), "warning")
+    notice, dev_note = _code_notice(code, target)
+    flash(notice, "info")
+    if dev_note:
+        flash(dev_note, "warning")
 
 
 #: The organisation fields of each registration form and the kinds each may name.
@@ -108,10 +115,8 @@ def registration_code():
     except DomainError as exc:
         db.session.rollback()
         return jsonify(translated_error(exc)), exc.status
-    body = {"message": _("如信息无误，验证码已发送至 %(target)s，请注意查收", target=mobile)}
-    if code is not None and codes.show_in_page():
-        body["dev_note"] = _("开发环境：验证码为 %(code)s", code=code)
-    return jsonify(body)
+    notice, dev_note = _code_notice(code, mobile)
+    return jsonify({"message": notice, **({"dev_note": dev_note} if dev_note else {})})
 
 
 @bp.route("/register/organisation", methods=["GET", "POST"])
