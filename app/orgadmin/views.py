@@ -13,7 +13,7 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, PermissionDenied, ValidationFailed
 from app.extensions import db
 from app.orgadmin import services
-from app.registration import services as registration
+from app.registration.views import password_form
 
 bp = Blueprint("orgadmin", __name__, url_prefix="/org")
 
@@ -330,17 +330,4 @@ def subordinate_action(org_id: int, action: str):
 def password():
     if not services.must_change_password(current_user.id):  # ordinary password changes live elsewhere
         return redirect(url_for("accounts.index"))
-    errors: dict[str, str] = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            registration.change_password(web_actor(), request.form.get("old_password", ""),
-                                         request.form.get("password", ""), request.form.get("password_confirm", ""))
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors, status = exc.fields, 422
-        else:
-            db.session.commit()
-            flash(_("密码已修改"), "success")
-            return redirect(url_for("accounts.index"))
-    return render_template("orgadmin/password.html", errors=errors), status
+    return password_form("orgadmin/password.html")

@@ -196,6 +196,12 @@ def forgot_password():
 @bp.route("/password/change", methods=["GET", "POST"])
 @login_required
 def change_password():
+    return password_form("registration/change_password.html")
+
+
+def password_form(template: str):
+    """The signed-in user changes their password (old_password, password, password_confirm); also the
+    page that replaces a temporary password (orgadmin.password), with its own wording."""
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
@@ -210,7 +216,7 @@ def change_password():
             db.session.commit()
             flash(_("密码已修改"), "success")
             return redirect(url_for("accounts.index"))
-    return render_template("registration/change_password.html", errors=errors), status
+    return render_template(template, errors=errors), status
 
 
 @bp.get("/tasks/reviewed")
