@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import CreditDeclaration
+from app.core.batch import WriteBatch
 from app.extensions import db
 from app.workflow.models import COMPLETED, REJECTED, RUNNING, WITHDRAWN, ProcessInstance
 
@@ -34,9 +35,12 @@ SCOPES = ("mine", "unit", "org")
 STATUS_LABELS = {RUNNING: "待审核", COMPLETED: "审核通过", REJECTED: "审核不通过", WITHDRAWN: "已撤回"}
 
 
-def record_declaration(instance: ProcessInstance, data: dict[str, Any], new: bool = False) -> None:
-    """ProcessHooks.on_data of the credit-hour process: keep the summary row current (a just-started
-    instance has none yet: one INSERT, no look-up)."""
+_INSERT_DECLARATION = insert(CreditDeclaration.__table__)
+
+
+def record_declaration(instance: ProcessInstance, data: dict[str, Any], writes: WriteBatch | None = None) -> None:
+    """ProcessHooks.on_data of the credit-hour process: keep the summary row current. A just-started
+    instance has none yet: its INSERT goes with the instance's first writes (``writes``), no look-up."""
 
     def num(key: str) -> Decimal | None:
         value = data.get(key)
@@ -50,8 +54,8 @@ def record_declaration(instance: ProcessInstance, data: dict[str, Any], new: boo
         "course_name": (data.get("course_name") or "")[:200] or None,
         "hours": num("hours"), "days": num("days"),
     }
-    if new:
-        db.session.execute(insert(CreditDeclaration), {"instance_id": instance.id, **values})
+    if writes is not None:
+        writes.add(_INSERT_DECLARATION, {"instance_id": instance.id, **values})
         return
     row = db.session.get(CreditDeclaration, instance.id)
     if row is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from app.accounts.actor import Actor
     from app.accounts.models import Organisation
+    from app.core.batch import WriteBatch
     from app.people.models import Person
     from app.workflow.models import ProcessInstance
 
@@ -51,9 +52,10 @@ class ProcessHooks:
     summarise: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     #: Who may start it: actor -> bool.
     can_start: Callable[[Actor], bool] = lambda actor: True
-    #: Called with the instance, its data and whether it was just started, after start and after each
-    #: resubmission (summary tables).
-    on_data: Callable[[ProcessInstance, dict[str, Any], bool], None] | None = None
+    #: Called with the instance and its data after start and after each resubmission (summary tables). At
+    #: the start it also gets the batch of the instance's first writes (``app.core.batch.WriteBatch``): an
+    #: INSERT added there goes to the database with them; after a resubmission it gets None.
+    on_data: Callable[[ProcessInstance, dict[str, Any], WriteBatch | None], None] | None = None
 
 
 _HOOKS: dict[str, ProcessHooks] = {}

@@ -8,13 +8,15 @@ the domain effect land in one transaction (design §2).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, case, event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
+from app.core.batch import WriteBatch
 from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
@@ -204,9 +206,9 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
     submitted = _event(instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
                        organisation_id=org.id if org else None, organisation_name=org.name if org else None,
                        user_id=actor.id, user_name=actor.name, at=now, outcome="submit")
-    _save(instance, run, actor, now, [submitted], completed_task_id=None, open_before=set())
-    if hooks.on_data:
-        hooks.on_data(instance, start_data, True)
+    on_data = hooks.on_data
+    _save(instance, run, actor, now, [submitted], completed_task_id=None, open_before=set(),
+          with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None)
     return instance
 
 
@@ -257,7 +259,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.summarise:
             summary = hooks.summarise(run.data())
         if hooks.on_data:
-            hooks.on_data(instance, run.data(), False)
+            hooks.on_data(instance, run.data(), None)
     _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary)
     # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
     set_committed_value(task, "completed_at", now)
@@ -274,12 +276,10 @@ _EVENT_COLUMNS = tuple(c.name for c in _EVENT.columns if c.name != "id")
 # than the database spends on them): parameters only.
 _INSERT_TASKS = insert(_TASK)
 _INSERT_EVENTS = insert(_EVENT)
-#: Close the rows of the tasks that are no longer ready: the one completed (by the actor), the rest cancelled.
-_CLOSE_TASKS = (
-    update(_TASK).where(_TASK.c.id.in_(bindparam("b_ids", expanding=True)), _TASK.c.completed_at.is_(None))
-    .values(completed_at=bindparam("b_now"),
-            completed_by_id=case((_TASK.c.id == bindparam("b_done"), bindparam("b_actor")), else_=None),
-            cancelled=_TASK.c.id != bindparam("b_done")))
+#: Close the row of a task that is no longer ready: completed by the actor, or cancelled.
+_CLOSE_TASK = (
+    update(_TASK).where(_TASK.c.id == bindparam("b_id"), _TASK.c.completed_at.is_(None))
+    .values(completed_at=bindparam("b_now"), completed_by_id=bindparam("b_by"), cancelled=bindparam("b_cancelled")))
 
 
 @functools.cache
@@ -308,13 +308,15 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 
 
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
-          completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None) -> None:
+          completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
+          with_first_writes: Callable[[WriteBatch], None] | None = None) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
-    The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping): the
-    instance row once (guarded by its lock version), the task rows that closed in one UPDATE, the new ones
-    in one INSERT, the history rows in one INSERT. ``open_before``: the ids of the user tasks that were
-    ready (and so had open rows) before this action.
+    The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
+    together (:class:`WriteBatch`: one round trip on PostgreSQL): the task rows that closed, the new ones,
+    the history rows and last the instance row, guarded by its lock version. A new instance is INSERTed
+    first through the ORM (it needs its id); ``with_first_writes`` may add its domain rows to the batch.
+    ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
     """
     data = run.data()
     values: dict[str, Any] = {
@@ -328,38 +330,32 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     if outcome == "return_limit":
         events.append(_event(instance.id, step="return_limit", step_name="自动结案", user_name="系统", at=now,
                              outcome="closed", comment=f"{RETURN_LIMIT_MESSAGE}（{values['return_count']}次）"))
-    if instance in db.session.new:
+    writes = WriteBatch(db.session)
+    is_new = instance in db.session.new
+    if is_new:
         # a new instance: the ORM INSERTs it with its first state (and gives it its id)
         for attr, value in values.items():
             setattr(instance, attr, value)
         db.session.flush()
         for row in events:
             row["instance_id"] = instance.id
+        if with_first_writes is not None:
+            with_first_writes(writes)
     else:
         # flush whatever a hook changed first: the guarded UPDATE must see the current lock version
         db.session.flush()
-        old_version = instance.lock_version
-        values["lock_version"] = old_version + 1
-        result = db.session.execute(_instance_update(tuple(values)),
-                                    {**{f"v_{k}": v for k, v in values.items()}, "b_id": instance.id,
-                                     "b_old_version": old_version})
-        if result.rowcount != 1:
-            raise InvalidState("该申报已被他人同时处理，请刷新后重试")
-        for attr, value in values.items():  # the loaded object shows the new state without a reload
-            set_committed_value(instance, attr, value)
     ready = {t.id: t for t in run.ready_tasks()}
-    closed = open_before - ready.keys()
-    if closed:
-        db.session.execute(_CLOSE_TASKS, {"b_ids": list(closed), "b_now": now, "b_done": completed_task_id or "",
-                                          "b_actor": actor.id})
+    for task_id in sorted(open_before - ready.keys()):
+        done = task_id == completed_task_id
+        writes.add(_CLOSE_TASK, {"b_id": task_id, "b_now": now, "b_by": actor.id if done else None,
+                                 "b_cancelled": not done})
     hooks = _hooks(instance.process_key)
-    new_rows = []
     for task_id, t in ready.items():
         if task_id in open_before:
             continue
         lane = t.info.lane
         org = None if lane == "applicant" else _lane_org(instance, lane)
-        new_rows.append({
+        writes.add(_INSERT_TASKS, {
             "id": task_id, "instance_id": instance.id, "process_key": instance.process_key,
             "task_spec": t.info.spec_id, "name": t.info.name, "lane": lane, "form": t.info.form,
             "candidate_org_id": org["id"] if org else None,
@@ -369,10 +365,19 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             "created_at": now, "applicant_name": instance.applicant_name,
             "applicant_id_number": instance.applicant_id_number, "year": instance.year, "title": instance.title,
         })
-    if new_rows:
-        db.session.execute(_INSERT_TASKS, new_rows)
-    if events:
-        db.session.execute(_INSERT_EVENTS, events)
+    writes.add_rows(_INSERT_EVENTS, events)
+    if is_new:
+        writes.send()
+    else:
+        # the instance row last, so the batch's row count is the guard's
+        old_version = instance.lock_version
+        values["lock_version"] = old_version + 1
+        writes.add(_instance_update(tuple(values)), {**{f"v_{k}": v for k, v in values.items()},
+                                                     "b_id": instance.id, "b_old_version": old_version})
+        if writes.send() != 1:
+            raise InvalidState("该申报已被他人同时处理，请刷新后重试")
+        for attr, value in values.items():  # the loaded object shows the new state without a reload
+            set_committed_value(instance, attr, value)
     # once this transaction commits, the next action on the instance finds the workflow in memory
     db.session.info.setdefault(_PARKING, []).append((run, instance.id))
 
