@@ -1,11 +1,12 @@
 """Several Core write statements sent to the database in one round trip.
 
 An approval writes four things (the instance state, the closed and the new inbox rows, the history
-rows). On PostgreSQL each statement is a round trip of its own, and on a small machine the round
-trips, not the server's work, are most of an action's database time. :class:`WriteBatch` collects the
+rows). On PostgreSQL each statement is a round trip of its own, and each round trip costs this
+process CPU and waiting on top of the server's work (bench/README.md). :class:`WriteBatch` collects the
 statements with their parameters and sends them as one multi-statement string on PostgreSQL (each
 statement compiled once by SQLAlchemy, its parameters converted by the column types and quoted by
-psycopg2, exactly as a normal execute does); on any other database it executes them one by one.
+psycopg2, exactly as a normal execute does); on any other database or driver it executes them one by
+one.
 
 Only for statements whose every value is given: a statement that would need a Python-side column
 default or returns rows runs on its own, as usual.
@@ -23,7 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _compiled(statement: UpdateBase, keys: tuple[str, ...], dialect: Dialect) -> tuple[SQLCompiler, dict] | None:
     """The compiled statement and the bind processors of its parameters; None when it cannot be batched."""
     # as for an executemany: nothing is returned (no implicit RETURNING of the new primary key)
@@ -62,7 +63,7 @@ class WriteBatch:
             return 0
         connection = self.session.connection()
         dialect = connection.dialect
-        if dialect.name != "postgresql" or len(items) == 1:
+        if (dialect.name, dialect.driver) != ("postgresql", "psycopg2") or len(items) == 1:
             return _one_by_one(self.session, items)
         from psycopg2.extensions import encodings
 
