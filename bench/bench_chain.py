@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -29,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -37,9 +40,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, func, select
+from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 
+from app import create_app
 from app.accounts.actor import Actor
 from app.accounts.models import User
 from app.credits.models import CreditRecord
@@ -57,6 +61,7 @@ from bench._common import (
     median,
     spread,
 )
+from config import TestConfig
 
 KEY = "credit_hour_approval"
 STEPS = 4
@@ -106,16 +111,16 @@ class Result:
 class AppChains:
     """Chains on one app; every step runs in a fresh session, as one request would."""
 
-    def __init__(self, label: str, app: Flask, sqlite_wal: bool = False) -> None:
+    def __init__(self, label: str, app: Flask, sqlite_wal: bool = False, applicant: str = APPLICANT) -> None:
         self.label = label
         self.app = app
         with app.app_context():
             if sqlite_wal and db.engine.dialect.name == "sqlite":
                 _use_wal(db.engine)
             ids = dict(db.session.execute(select(User.login, User.id)
-                                          .where(User.login.in_((APPLICANT, *REVIEWERS)))).all())
+                                          .where(User.login.in_((applicant, *REVIEWERS)))).all())
             db.session.remove()
-        self.applicant_id = ids[APPLICANT]
+        self.applicant_id = ids[applicant]
         self.reviewer_ids = [ids[login] for login in REVIEWERS]
         self.chains_run = 0
 
@@ -180,7 +185,7 @@ class AppChains:
             return counter.count - untimed - len(self.reviewer_ids)  # minus the task-id look-ups
 
     def check(self) -> None:
-        """Every chain ended approved with its recognised hours in the person's archive."""
+        """Every chain ended approved with its recognised hours in the person's archive (one process)."""
         with self.app.app_context():
             done = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
                 ProcessInstance.status == COMPLETED, ProcessInstance.outcome == "approved"))
@@ -269,6 +274,59 @@ class RawChains:
         for _ in range(n):
             self.chain()
         return time.perf_counter() - t0, 0.0, 0.0
+
+
+# --------------------------------------------------------------------------- several processes
+
+
+#: Professionals of the hospital (same chain): each worker process declares for its own one, as
+#: different people do in real use (one person's approvals queue on their annual-verification row).
+PARALLEL_APPLICANTS = ("chenshihui", "liuwenbin")
+
+
+def _parallel_worker(pg_url: str, applicant: str, n: int, warmup: int, barrier: Any, out: Any) -> None:
+    """One process: its own app and connection pool on the already-migrated database."""
+
+    class WorkerConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = pg_url
+        TESTING = False
+
+    chains = AppChains(applicant, create_app(WorkerConfig), applicant=applicant)
+    chains.run(warmup)
+    barrier.wait()
+    t0 = time.perf_counter()
+    chains.run(n)
+    out.put(time.perf_counter() - t0)
+    chains.close()
+
+
+def run_parallel(pg_url: str, processes: int, n: int, warmup: int) -> float:
+    """``processes`` processes each run ``n`` chains at once on PostgreSQL (the database made by :func:`run`);
+    chains per second over the wall clock from the common start to the last one's end."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(processes)
+    out = ctx.Queue()
+    workers = [ctx.Process(target=_parallel_worker,
+                           args=(pg_url, PARALLEL_APPLICANTS[i % len(PARALLEL_APPLICANTS)], n, warmup, barrier, out))
+               for i in range(processes)]
+    for w in workers:
+        w.start()
+    results = [out.get(timeout=1800) for _ in workers]
+    for w in workers:
+        w.join()
+        if w.exitcode != 0:
+            raise RuntimeError(f"a worker process failed (exit code {w.exitcode})")
+    return processes * n / max(results)
+
+
+def _approved(pg_url: str) -> int:
+    eng = create_engine(pg_url)
+    try:
+        with eng.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(ProcessInstance).where(
+                ProcessInstance.status == COMPLETED, ProcessInstance.outcome == "approved"))
+    finally:
+        eng.dispose()
 
 
 # --------------------------------------------------------------------------- report
@@ -369,9 +427,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=20, help="chains run before measuring (default 20)")
     ap.add_argument("--sqlite-wal", action="store_true",
                     help="run SQLite with journal_mode=WAL, synchronous=NORMAL (now the app's default)")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="after the single-process figures, also run this many processes at once on PostgreSQL, "
+                         "each declaring for its own professional, and print their chains per second together")
     args = ap.parse_args(argv)
     results, raws, skipped = run(args.n, args.reps, args.warmup, args.db, args.pg_url, args.sqlite_wal)
     report(results, raws, skipped)
+    if args.processes > 1 and any(r.label.startswith("PostgreSQL") for r in results):
+        print(f"\nwhole requests on PostgreSQL (wall clock, each request's set-up included: fresh session, the "
+              f"signed-in user; {os.cpu_count()} CPUs shared with the server):")
+        for processes in (1, args.processes):
+            before = _approved(args.pg_url)
+            rate = run_parallel(args.pg_url, processes, args.n, args.warmup)
+            made = _approved(args.pg_url) - before
+            if made != processes * (args.n + args.warmup):
+                raise RuntimeError(f"{processes} processes: {made} chains approved, expected "
+                                   f"{processes * (args.n + args.warmup)}")
+            print(f"  {processes} process{'es' if processes > 1 else ''} at once, {args.n} chains each: "
+                  f"{rate:.1f} chains/s together")
     return 0
 
 

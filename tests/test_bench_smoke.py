@@ -28,3 +28,23 @@ def test_inbox_benchmark_generates_tasks_and_pages_them_on_sqlite(capsys: pytest
     assert any(r.case.startswith("full ID number") and r.total >= 1 for r in results)
     bench_inbox.report(results)
     assert "slowest:" in capsys.readouterr().out
+
+
+def test_chain_benchmark_runs_processes_at_once_on_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
+    """--processes: whole chains in several processes on one PostgreSQL database, each checked approved."""
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import IN_CI, PG_URL, postgres_available
+
+    reason = postgres_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is not reachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {reason}")
+    # a database of its own: the benchmark drops and re-creates the schema of the one it is given
+    scratch = make_url(PG_URL).set(database="cepp_bench_smoke").render_as_string(hide_password=False)
+    assert bench_chain.main(["2", "--db", "postgres", "--pg-url", scratch, "--reps", "1", "--warmup", "1",
+                             "--processes", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "PostgreSQL (service layer)" in out
+    assert "1 process at once, 2 chains each" in out and "2 processes at once, 2 chains each" in out

@@ -299,7 +299,7 @@ def test_member_without_review_module_sees_no_tasks(app, declaration):
     assert inbox(actor("tech_admin")).total == 0
 
 
-def test_batch_review_reports_each_failure(app, declaration):
+def test_batch_review_reports_each_failure(any_app, declaration):
     insts = [services.start_process("credit_hour_approval", declaration, actor=actor(login))
              for login in ("chenshihui", "liuwenbin", "wangliping")]
     db.session.commit()
