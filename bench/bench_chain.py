@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine
 from app import create_app
 from app.accounts.actor import Actor
 from app.accounts.models import User
+from app.core.auth import load_user
 from app.credits.models import CreditRecord
 from app.extensions import db
 from app.workflow import engine, services
@@ -128,7 +129,7 @@ class AppChains:
     def _request_actor(user_id: int) -> Actor:
         """What happens before a view body: a fresh session, the signed-in user and memberships."""
         db.session.remove()
-        return Actor.of(db.session.get(User, user_id))
+        return Actor.of(load_user(str(user_id)))
 
     def chain(self) -> tuple[float, float]:
         """One whole chain; returns (seconds in the start step, seconds in the three approvals)."""

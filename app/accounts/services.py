@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.core.errors import AccountLocked, AuthenticationFailed
@@ -86,7 +87,9 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    # the token, its user and the user's memberships in one query (every API request needs all three)
+    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
+                             .options(joinedload(ApiToken.user).joinedload(User.memberships))).unique().one_or_none()
     if row is None or row.expires_at < utcnow() or not row.user.is_active:
         return None
     return row.user

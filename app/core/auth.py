@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from app.accounts.actor import Actor
 from app.accounts.models import User
@@ -19,9 +20,13 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 
+#: Every request's actor needs the memberships (and their organisations): one query with the user.
+_WITH_MEMBERSHIPS = (joinedload(User.memberships),)
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=_WITH_MEMBERSHIPS)
     return user if user is not None and user.is_active else None  # a disabled account's session ends
 
 
