@@ -301,7 +301,7 @@ def _instance_update(columns: tuple[str, ...]) -> Any:
 
 
 def _event(instance_id: int, **values: Any) -> dict[str, Any]:
-    """An approval_event row as the Core INSERT takes it (every column, so many rows go in one statement)."""
+    """An approval_event row as the Core INSERT takes it: every column, as the write batch wants (no defaults)."""
     row = dict.fromkeys(_EVENT_COLUMNS)
     row.update(values, instance_id=instance_id)
     return row
