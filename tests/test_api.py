@@ -88,6 +88,24 @@ def test_errors_have_the_contract_shape(client, declaration):
     assert client.post("/api/v1/tasks/complete", json={"task_ids": []}, headers=chen).status_code == 422
 
 
+def test_errors_in_english_when_the_call_asks_for_it(client, declaration):
+    """?lang=en: the messages and field errors in English; the codes and field names stay the same."""
+    chen = api_token(client, "chenshihui")
+    bad = {**declaration, "hours": "abc", "end_date": "2026-01-01", "course_name": ""}
+    r = client.post("/api/v1/processes/credit_hour_approval/instances?lang=en", json=bad, headers=chen)
+    assert r.status_code == 422
+    err = r.get_json()["error"]
+    assert err["code"] == "validation_failed" and set(err["fields"]) == {"hours", "course_name", "end_date"}
+    texts = [err["message"], *err["fields"].values()]
+    assert all(text and not any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in texts), texts
+    r = client.get("/api/v1/tasks/no-such-task?lang=en", headers=chen)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in r.get_json()["error"]["message"])
+    # without it: Chinese, as before
+    r = client.post("/api/v1/processes/credit_hour_approval/instances", json=bad, headers=chen)
+    assert r.get_json()["error"]["fields"]["hours"] == "请输入数字"
+
+
 def test_lockout_answers_423_and_counts_only_real_failures(app, client):
     for _ in range(4):
         assert client.post("/api/v1/auth/token", json={"login": "hr_city", "password": "x"}).status_code == 401

@@ -39,7 +39,9 @@ def openapi_document() -> dict[str, Any]:
         title="继续教育公共服务平台 API", version="1.0.0", openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={"description": "Continuing-education platform: processes, tasks, instances. "
-                             "Authenticate with POST /auth/token, then send `Authorization: Bearer <token>`."},
+                             "Authenticate with POST /auth/token, then send `Authorization: Bearer <token>`. "
+                             "Error messages are in Chinese; add `?lang=en` to any call for them in English "
+                             "(codes and field names do not change)."},
         servers=[{"url": "/api/v1"}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

@@ -65,7 +65,8 @@ def translate(text: object) -> object:
 
 
 def translated_error(exc: DomainError) -> dict:
-    """``exc.to_dict()`` in the page's language: the JSON a page's own script shows (the API stays Chinese)."""
+    """``exc.to_dict()`` in the request's language: the JSON a page's own script shows, and the API's
+    errors (Chinese unless the call asks for ``?lang=en``)."""
     body = exc.to_dict()
     body["error"]["message"] = translate(exc.message)
     if exc.fields:

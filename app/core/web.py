@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
 from app.core.errors import DomainError
-from app.core.i18n import translate
+from app.core.i18n import translate, translated_error
 from app.core.validators import mask_id_number, mask_mobile
 from app.extensions import db
 
@@ -66,8 +66,8 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         db.session.rollback()
-        if wants_json():
-            return jsonify(exc.to_dict()), exc.status
+        if wants_json():  # Chinese unless the call asks for ?lang=en
+            return jsonify(translated_error(exc)), exc.status
         return render_template("error.html", error=exc), exc.status
 
     @app.errorhandler(CSRFError)
@@ -79,7 +79,7 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(exc):
         if wants_json():
-            return jsonify({"error": {"code": "not_found", "message": "资源不存在"}}), 404
+            return jsonify({"error": {"code": "not_found", "message": gettext("资源不存在")}}), 404
         return render_template("error.html", error=DomainError(gettext("页面不存在"))), 404
 
     @app.errorhandler(413)
@@ -93,7 +93,7 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(405)
     def _method(exc):
         if wants_json():
-            return jsonify({"error": {"code": "method_not_allowed", "message": "不支持的请求方法"}}), 405
+            return jsonify({"error": {"code": "method_not_allowed", "message": gettext("不支持的请求方法")}}), 405
         return exc
 
     @app.after_request
