@@ -62,17 +62,22 @@ def ensure_pg_database(url: str) -> str | None:
     return None
 
 
-def make_app(url: str) -> Flask:
-    """An app on ``url`` with a freshly migrated schema and the demo seed committed.
-
-    On PostgreSQL the public schema is dropped first: only point this at a scratch database.
-    """
+def app_on(url: str) -> Flask:
+    """An app on the database at ``url`` as it is (the test settings, but not in testing mode)."""
 
     class BenchConfig(TestConfig):
         SQLALCHEMY_DATABASE_URI = url
         TESTING = False
 
-    app = create_app(BenchConfig)
+    return create_app(BenchConfig)
+
+
+def make_app(url: str) -> Flask:
+    """An app on ``url`` with a freshly migrated schema and the demo seed committed.
+
+    On PostgreSQL the public schema is dropped first: only point this at a scratch database.
+    """
+    app = app_on(url)
     with app.app_context():
         from flask_migrate import upgrade
 

@@ -43,7 +43,6 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
 
-from app import create_app
 from app.accounts.actor import Actor
 from app.accounts.models import User
 from app.core.auth import load_user
@@ -56,13 +55,13 @@ from bench._common import (
     DECLARATION,
     DEFAULT_PG_URL,
     QueryCounter,
+    app_on,
     ensure_pg_database,
     machine_line,
     make_app,
     median,
     spread,
 )
-from config import TestConfig
 
 KEY = "credit_hour_approval"
 STEPS = 4
@@ -71,6 +70,9 @@ REVIEWERS = ("hospital_admin", "health_admin", "hr_city")
 APPROVE = {"outcome": "approve"}
 TARGET_RATIO = 3.0
 TARGET_PG_RATE = 100.0
+#: How many chains the database holds as ended approved.
+APPROVED_CHAINS = select(func.count()).select_from(ProcessInstance).where(
+    ProcessInstance.status == COMPLETED, ProcessInstance.outcome == "approved")
 
 
 @dataclass
@@ -188,8 +190,7 @@ class AppChains:
     def check(self) -> None:
         """Every chain ended approved with its recognised hours in the person's archive (one process)."""
         with self.app.app_context():
-            done = db.session.scalar(select(func.count()).select_from(ProcessInstance).where(
-                ProcessInstance.status == COMPLETED, ProcessInstance.outcome == "approved"))
+            done = db.session.scalar(APPROVED_CHAINS)
             records = db.session.scalar(select(func.count()).select_from(CreditRecord).where(
                 CreditRecord.source == "declaration", CreditRecord.recognised_hours == DECLARATION["hours"]))
             db.session.remove()
@@ -287,12 +288,7 @@ PARALLEL_APPLICANTS = ("chenshihui", "liuwenbin")
 
 def _parallel_worker(pg_url: str, applicant: str, n: int, warmup: int, barrier: Any, out: Any) -> None:
     """One process: its own app and connection pool on the already-migrated database."""
-
-    class WorkerConfig(TestConfig):
-        SQLALCHEMY_DATABASE_URI = pg_url
-        TESTING = False
-
-    chains = AppChains(applicant, create_app(WorkerConfig), applicant=applicant)
+    chains = AppChains(applicant, app_on(pg_url), applicant=applicant)
     chains.run(warmup)
     barrier.wait()
     t0 = time.perf_counter()
@@ -324,8 +320,7 @@ def _approved(pg_url: str) -> int:
     eng = create_engine(pg_url)
     try:
         with eng.connect() as conn:
-            return conn.scalar(select(func.count()).select_from(ProcessInstance).where(
-                ProcessInstance.status == COMPLETED, ProcessInstance.outcome == "approved"))
+            return conn.scalar(APPROVED_CHAINS)
     finally:
         eng.dispose()
 

@@ -22,7 +22,7 @@ class Actor:
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        ms = list(user.memberships)  # loaded with the user (selectin, organisations joined): no second query
+        ms = list(user.memberships)  # loaded with the user (joined by load_user, else selectin): no extra query
         # A disabled organisation's administrators cannot act for it (they keep their own applications).
         ms = [m for m in ms if m.role == Role.MEMBER or m.organisation.status != OrgStatus.DISABLED]
         return cls(user=user, memberships=ms)
