@@ -115,7 +115,7 @@ def test_unknown_subject_types_count_as_elective(app):
     chen = person("陈诗慧")
     archive.verify_year(chen, YEAR)
     for subject, hours in (("professional", "60"), ("other", "30"), ("public", "5")):
-        archive.verify_after_new_record(chen, add(chen, subject, hours, days="10"))
+        archive.verify_after_new_record(add(chen, subject, hours, days="10"))
         assert_equals_full_recount(chen)
     row = stored(chen)
     assert (row.elective_hours, row.total_hours, row.verified) == (Decimal("30"), Decimal("95"), False)
@@ -174,7 +174,7 @@ def test_a_daily_cap_with_a_fraction_recounts_fully(app, tmp_path, full_recounts
     try:
         chen = person("陈诗慧")
         for _ in range(3):
-            archive.verify_after_new_record(chen, add(chen, "professional", "20", days="2.5"))
+            archive.verify_after_new_record(add(chen, "professional", "20", days="2.5"))
             db.session.commit()
             assert_equals_full_recount(chen)
         assert abs(stored(chen).professional_hours - Decimal("56.25")) == Decimal("0.05")   # stored in tenths
@@ -198,14 +198,14 @@ def test_the_verification_step_does_not_read_the_years_records(app):
         statements.clear()
         event.listen(db.engine, "before_cursor_execute", count)
         try:
-            archive.verify_after_new_record(chen, rec)
+            archive.verify_after_new_record(rec)
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
         return list(statements)
 
     first = verification_step("professional")
     for _ in range(18):
-        archive.verify_after_new_record(chen, add(chen, "professional", "3"))
+        archive.verify_after_new_record(add(chen, "professional", "3"))
     twentieth = verification_step("public")
     assert len(first) == len(twentieth) <= 4, twentieth   # the row read (locked) and its update
     assert not [s for s in first + twentieth if "FROM credit_record" in s]

@@ -182,3 +182,34 @@ def test_page_asks_for_login_then_returns_there(app):
     english = browser(app)
     r = english.client.get("/tasks?lang=en")
     assert "Please sign in first" in text(english.client.get(r.headers["Location"]))
+
+
+def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(app):
+    """Every web and API request loads its user; the memberships (with their organisations) and a
+    professional's own record (with its unit) come in the same statement, so pages and services that
+    need them (declaring, the archive) do not ask again."""
+    from sqlalchemy import event
+
+    from app.accounts.actor import Actor
+    from app.accounts.services import issue_token, user_for_token
+    from app.core.auth import load_user
+
+    user_id = db.session.scalar(select(User.id).where(User.login == "chenshihui"))
+    token = issue_token(db.session.get(User, user_id))
+    db.session.commit()
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        sent.append(statement)
+
+    for load in (lambda: load_user(str(user_id)), lambda: user_for_token(token)):
+        db.session.remove()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            actor = Actor.of(load())
+            person, unit, orgs = actor.person, actor.person.unit, [m.organisation.name for m in actor.memberships]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert (person.name, unit.name, orgs) == ("陈诗慧", "市第一人民医院", ["市第一人民医院"])
+        assert len(sent) == 1, sent
+        sent.clear()

@@ -72,6 +72,39 @@ def test_an_approval_reads_once_and_writes_once_on_postgresql(pg_app, declaratio
     assert open_task(inst).task_spec == "supervisory_review"
 
 
+def test_the_final_approval_adds_the_hours_to_the_stored_verification_in_the_same_write(any_app, declaration):
+    """The HR bureau's approval records the hours and adds them to the person's stored annual verification;
+    that row's update goes out with the approval's own writes (on PostgreSQL in the same string)."""
+    from app.archive.models import AnnualVerification
+    from app.credits.models import CreditRecord
+
+    chen = actor("chenshihui")
+    stored: list[tuple] = []
+    for hours in (10, 4.5):
+        inst = services.start_process("credit_hour_approval", {**declaration, "hours": hours}, actor=chen)
+        db.session.commit()
+        for login in ("hospital_admin", "health_admin", "hr_city"):
+            task_id = open_task(inst).id
+            reviewer = actor(login)
+            with statements() as sent:
+                services.complete_task(task_id, {"outcome": "approve"}, actor=reviewer)
+            db.session.commit()
+        db.session.expire_all()
+        row = db.session.scalar(select(AnnualVerification).where(
+            AnnualVerification.person_id == chen.person.id, AnnualVerification.year == int(declaration["year"])))
+        stored.append((row.professional_hours, row.total_hours, row.verified))
+    assert inst.status == "completed" and inst.outcome == "approved"
+    assert db.session.scalar(select(func.count()).select_from(CreditRecord).where(
+        CreditRecord.person_id == chen.person.id)) == 2
+    assert stored == [(10, 10, False), (14.5, 14.5, False)]   # the second approval added to the first's row
+    if db.engine.dialect.name == "postgresql":
+        # the locked task, the record's INSERT (its id is the step's result), the locked verification row
+        # read with its person, then the verification's UPDATE and the approval's writes in one string
+        assert len(sent) == 4, sent
+        assert "FOR UPDATE OF annual_verification" in sent[2] and "JOIN person" in sent[2]
+        assert sent[3].startswith("UPDATE annual_verification") and "UPDATE process_instance" in sent[3]
+
+
 def test_the_row_count_is_the_last_statements(any_app, declaration):
     """The instance UPDATE goes last so that its guard reads the batch's row count: 0 when nothing matched."""
     inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import select
-
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
-from app.extensions import db
 from app.people.models import Person
 
 #: The role modules that open staff data to a sub-administrator.
@@ -35,10 +32,11 @@ class Actor:
     def name(self) -> str:
         return self.user.name
 
-    @cached_property
+    @property
     def person(self) -> Person | None:
-        """The actor's own professional record (专技人员档案), if they have one."""
-        return db.session.scalar(select(Person).where(Person.user_id == self.id))
+        """The actor's own professional record (专技人员档案), if they have one (loaded with the user by the
+        request's user loader; otherwise one query the first time)."""
+        return self.user.person
 
     def org_ids_with(self, permission: str) -> list[int]:
         return [m.organisation_id for m in self.memberships if m.can(permission)]

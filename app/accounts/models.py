@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import TimestampMixin
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from app.people.models import Person
 
 
 class OrgKind(enum.StrEnum):
@@ -101,6 +105,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
+    #: The user's own professional record (专技人员档案), if they have one.
+    person: Mapped[Person | None] = relationship(back_populates="user", uselist=False)
 
     @property
     def is_active(self) -> bool:  # Flask-Login

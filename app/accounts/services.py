@@ -87,9 +87,11 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    # the token, its user and the user's memberships in one query (every API request needs all three)
+    # the token, its user, the user's memberships and own record in one query (every API request needs them)
+    user = joinedload(ApiToken.user)
     row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-                             .options(joinedload(ApiToken.user).joinedload(User.memberships))).unique().one_or_none()
+                             .options(user.joinedload(User.memberships), user.joinedload(User.person))
+                             ).unique().one_or_none()
     if row is None or row.expires_at < utcnow() or not row.user.is_active:
         return None
     return row.user

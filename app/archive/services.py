@@ -17,11 +17,13 @@ from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
+from app.core.batch import WriteBatch
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.i18n import sentence
 from app.core.models import utcnow
@@ -310,17 +312,17 @@ def year_summary(person: Person, year: int) -> YearSummary:
                        rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req)
 
 
+def _stored_values(hours: dict[str, Decimal], verified: bool, missing: list[str], req: Requirement
+                   ) -> dict[str, Any]:
+    return {"verified": verified, "public_hours": hours["public"], "professional_hours": hours["professional"],
+            "elective_hours": hours["elective"], "total_hours": hours["total"], "missing": list(missing),
+            "rule_name": req.rule_name[:200], "rule_hash": req.rule_hash, "verified_at": utcnow()}
+
+
 def _store(row: AnnualVerification, hours: dict[str, Decimal], verified: bool, missing: list[str],
            req: Requirement) -> AnnualVerification:
-    row.verified = verified
-    row.public_hours = hours["public"]
-    row.professional_hours = hours["professional"]
-    row.elective_hours = hours["elective"]
-    row.total_hours = hours["total"]
-    row.missing = list(missing)
-    row.rule_name = req.rule_name[:200]
-    row.rule_hash = req.rule_hash
-    row.verified_at = utcnow()
+    for name, value in _stored_values(hours, verified, missing, req).items():
+        setattr(row, name, value)
     db.session.flush()
     return row
 
@@ -340,8 +342,23 @@ def verify_year(person: Person, year: int) -> AnnualVerification:
     return _store(row, summary.hours, summary.verified, summary.missing, summary.requirement)
 
 
-def verify_after_new_record(person: Person, record: CreditRecord) -> AnnualVerification:
-    """Store the verification of ``record``'s year after ``record`` was added to the person's
+#: The stored verification of a person's year, with the person (one statement); the locked form for PostgreSQL.
+_ROW_AND_PERSON = (select(AnnualVerification, Person).join(Person, Person.id == AnnualVerification.person_id)
+                   .where(AnnualVerification.person_id == bindparam("b_person"),
+                          AnnualVerification.year == bindparam("b_year"))
+                   .execution_options(populate_existing=True))
+_ROW_AND_PERSON_LOCKED = _ROW_AND_PERSON.with_for_update(of=AnnualVerification)
+
+#: What :func:`_store` writes, as one Core UPDATE (built once) for a write batch.
+_STORED_COLUMNS = ("verified", "public_hours", "professional_hours", "elective_hours", "total_hours", "missing",
+                   "rule_name", "rule_hash", "verified_at")
+_UPDATE_STORED = (update(AnnualVerification.__table__)
+                  .where(AnnualVerification.__table__.c.id == bindparam("b_id"))
+                  .values({name: bindparam(f"v_{name}") for name in _STORED_COLUMNS}))
+
+
+def verify_after_new_record(record: CreditRecord, writes: WriteBatch | None = None) -> AnnualVerification:
+    """Store the verification of ``record``'s year after ``record`` was added to its person's
     archive, without re-reading the year's other records: hours are additive, so the record's
     credited hours are added to the stored row (locked on PostgreSQL, so that concurrent approvals
     for the same person add up instead of one overwriting the other) and the rule is checked again.
@@ -350,30 +367,42 @@ def verify_after_new_record(person: Person, record: CreditRecord) -> AnnualVerif
     the current rule would give: no row yet, another table (``rule_hash``) or another rule of it
     (``rule_name``: the person's region or title changed, so the daily cap may differ), or a daily cap
     with a fraction of an hour (its products are finer than the stored tenths of an hour). The result
-    is what :func:`verify_year` would store. Flushes, never commits; may raise :class:`RuleUnavailable`."""
-    assert record.person_id == person.id, "the record belongs to another person"
+    is what :func:`verify_year` would store.
+
+    ``writes``: the action's write batch; the stored row's UPDATE joins it (one round trip fewer; the
+    returned row already shows the new values). Without it the update is flushed. Never commits; may raise
+    :class:`RuleUnavailable`."""
     year = int(record.year)
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    stmt = select(AnnualVerification).where(AnnualVerification.person_id == person.id,
-                                            AnnualVerification.year == year)
-    if postgres:
-        stmt = stmt.with_for_update()
-    # populate_existing: the values just read under the lock, not those of an earlier read in this session
-    row = db.session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
-    if row is None and postgres:
-        # The person's first verification of the year: one inserter at a time per person (the row lock
-        # above cannot serialize an insert); a concurrent one waits here and then sees the row. FOR NO KEY
-        # UPDATE: the credit_record insert already holds a KEY SHARE lock on the person, FOR UPDATE would deadlock.
-        db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update(key_share=True))
+    stmt = _ROW_AND_PERSON_LOCKED if postgres else _ROW_AND_PERSON
+    # the row and the person in one read; populate_existing: the values just read under the lock
+    found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": year}).one_or_none()
+    if found is None:
+        person = db.session.get(Person, record.person_id)
+        assert person is not None, "a credit record of an unknown person"
+        if postgres:
+            # The person's first verification of the year: one inserter at a time per person (the row lock
+            # above cannot serialize an insert); a concurrent one waits here and then sees the row. FOR NO
+            # KEY UPDATE: the credit_record insert already holds a KEY SHARE lock on the person, FOR UPDATE
+            # would deadlock.
+            db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update(key_share=True))
+        return verify_year(person, year)
+    row, person = found
     req = requirement_for(person, year)
-    if (row is None or row.rule_hash != req.rule_hash or (row.rule_name or "") != req.rule_name[:200]
+    if (row.rule_hash != req.rule_hash or (row.rule_name or "") != req.rule_name[:200]
             or (req.daily_cap is not None and req.daily_cap != req.daily_cap.to_integral_value())):
         return verify_year(person, year)
     stored = {"public": Decimal(row.public_hours), "professional": Decimal(row.professional_hours),
               "elective": Decimal(row.elective_hours)}
     hours = _hours([_line(record, req.daily_cap)], base=stored)
     verified, missing = check(hours, req, has_records=True)
-    return _store(row, hours, verified, missing, req)
+    if writes is None:
+        return _store(row, hours, verified, missing, req)
+    values = _stored_values(hours, verified, missing, req)
+    writes.add(_UPDATE_STORED, {"b_id": row.id, **{f"v_{k}": v for k, v in values.items()}})
+    for name, value in values.items():   # the loaded row shows what the batch will write
+        set_committed_value(row, name, value)
+    return row
 
 
 def stored_verification(person: Person, year: int) -> AnnualVerification | None:

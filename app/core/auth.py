@@ -20,8 +20,9 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 
-#: Every request's actor needs the memberships (and their organisations): one query with the user.
-_WITH_MEMBERSHIPS = (joinedload(User.memberships),)
+#: Every request's actor needs the memberships (and their organisations) and, for a professional, their own
+#: record (with its unit): one query with the user.
+_WITH_MEMBERSHIPS = (joinedload(User.memberships), joinedload(User.person))
 
 
 @login_manager.user_loader

@@ -108,13 +108,13 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
         source_id=instance.id,
         recognised_by_org_id=hr.get("id"),
     )
-    # one INSERT (no unit-of-work flush: this runs in every final approval); the verification reads the
-    # record's values from a transient object
+    # one INSERT (no unit-of-work flush: this runs in every final approval; its id is the result's); the
+    # verification reads the record's values from a transient object and puts its update in the action's batch
     record = CreditRecord(id=db.session.execute(_INSERT_RECORD, values).scalar_one(), **values)
     from app.archive.services import RuleUnavailable, verify_after_new_record
 
     try:  # same transaction as the approval; adds the record's hours to the stored verification
-        verify_after_new_record(db.session.get(Person, record.person_id), record)
+        verify_after_new_record(record, ctx.writes)
     except RuleUnavailable:  # a broken rule table must not block approvals; a recount catches up
         logging.getLogger(__name__).exception("annual verification skipped for credit record %s", record.id)
     return {"id": record.id, "recognised_hours": float(record.recognised_hours)}

@@ -29,4 +29,4 @@ class Person(TimestampMixin, db.Model):
     work_start_date: Mapped[date | None] = mapped_column(Date)
 
     unit: Mapped[Organisation | None] = relationship(lazy="joined")
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(back_populates="person")

@@ -35,6 +35,11 @@ class StartContext:
 class OperationContext:
     instance: ProcessInstance
     actor: Actor
+    #: The action's write batch (``app.core.batch.WriteBatch``), when the operation runs inside a task's
+    #: completion: a Core INSERT / UPDATE added here goes to the database with the action's own writes (one
+    #: round trip on PostgreSQL), after the operation returns. Only for writes nothing in this action reads
+    #: back. None at the start of an instance: write directly.
+    writes: WriteBatch | None = None
 
 
 #: A registered service-task operation: (params, task data, context) -> JSON-able result.

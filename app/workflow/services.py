@@ -54,14 +54,15 @@ def _hooks(key: str) -> registry.ProcessHooks:
     return hooks
 
 
-def _service_handler(instance: ProcessInstance, actor: Actor) -> engine.ServiceHandler:
+def _service_handler(instance: ProcessInstance, actor: Actor, writes: WriteBatch | None = None
+                     ) -> engine.ServiceHandler:
     def handle(name: str, params: dict[str, Any], data: dict[str, Any]) -> Any:
         op = registry.operation(name)
         if op is None:
             raise engine.EngineError(f"unknown operation {name}")
         if instance.id is None:  # a service task before the first wait: the operation may need the id
             db.session.flush()
-        return op(params, data, registry.OperationContext(instance=instance, actor=actor))
+        return op(params, data, registry.OperationContext(instance=instance, actor=actor, writes=writes))
     return handle
 
 
@@ -227,7 +228,8 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     if task.assignee_id is not None and task.assignee_id != actor.id:
         raise InvalidState("该任务已被其他人认领")
     parsed = parsed_by_hash(instance.version_hash)
-    run = engine.Run.load(parsed, instance.state_json, _service_handler(instance, actor),
+    writes = WriteBatch(db.session)   # a service task's writes go out with this action's own
+    run = engine.Run.load(parsed, instance.state_json, _service_handler(instance, actor, writes),
                           parked_as=instance.id)
     # the task state under the lock is the truth (on PostgreSQL the joined task row may predate a
     # completion committed while this request waited for the lock)
@@ -260,7 +262,8 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
             summary = hooks.summarise(run.data())
         if hooks.on_data:
             hooks.on_data(instance, run.data(), None)
-    _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary)
+    _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary,
+          writes=writes)
     # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
     set_committed_value(task, "completed_at", now)
     set_committed_value(task, "completed_by_id", actor.id)
@@ -309,13 +312,14 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
           completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
-          with_first_writes: Callable[[WriteBatch], None] | None = None) -> None:
+          with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
     The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
     together (:class:`WriteBatch`: one round trip on PostgreSQL): the task rows that closed, the new ones,
     the history rows and last the instance row, guarded by its lock version. A new instance is INSERTed
     first through the ORM (it needs its id); ``with_first_writes`` may add its domain rows to the batch.
+    ``writes``: the batch to add to (a service task of this action may have put its writes in it first).
     ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
     """
     data = run.data()
@@ -330,7 +334,8 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     if outcome == "return_limit":
         events.append(_event(instance.id, step="return_limit", step_name="自动结案", user_name="系统", at=now,
                              outcome="closed", comment=f"{RETURN_LIMIT_MESSAGE}（{values['return_count']}次）"))
-    writes = WriteBatch(db.session)
+    if writes is None:
+        writes = WriteBatch(db.session)
     is_new = instance in db.session.new
     if is_new:
         # a new instance: the ORM INSERTs it with its first state (and gives it its id)
