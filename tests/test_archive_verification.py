@@ -19,6 +19,7 @@ from app.people.models import Person
 from app.workflow import services as wf
 from app.workflow.decisions import evaluate_decision
 from app.workflow.engine import ProcessDefinitionError
+from app.workflow.models import ProcessInstance
 from tests.conftest import actor
 
 YEAR = 2026
@@ -280,6 +281,33 @@ def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, tmp_pat
         app.config.pop("DECISIONS_DIR", None)
     archive.recount(YEAR)  # once the table is fixed, a recount catches up
     assert archive.stored_verification(person("王立平"), YEAR).total_hours == 18
+
+
+def test_a_table_broken_after_a_stored_verification_does_not_lose_the_record(any_app, tmp_path, declaration):
+    """The year already has a stored verification (the quick path adds to it); the table then breaks: the
+    approval still completes and the record is stored; a recount after the fix counts it."""
+
+    def approve_one(hours: int) -> ProcessInstance:
+        inst = wf.start_process("credit_hour_approval", {**declaration, "hours": hours}, actor=actor("wangliping"))
+        db.session.commit()
+        for login in ("tech_admin", "hr_district"):
+            (task,) = wf.open_tasks(inst)
+            wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
+            db.session.commit()
+        return inst
+
+    approve_one(10)
+    assert archive.stored_verification(person("王立平"), YEAR).total_hours == 10
+    (tmp_path / "annual_verification.dmn").write_text("<definitions/>", encoding="utf-8")
+    any_app.config["DECISIONS_DIR"] = str(tmp_path)
+    try:
+        inst = approve_one(5)
+        assert inst.status == "completed" and inst.outcome == "approved"
+        assert db.session.scalar(select(CreditRecord.recognised_hours).where(CreditRecord.source_id == inst.id)) == 5
+    finally:
+        any_app.config.pop("DECISIONS_DIR", None)
+    archive.recount(YEAR)
+    assert archive.stored_verification(person("王立平"), YEAR).total_hours == 15
 
 
 def test_the_daily_cap_comes_from_the_table(app, tmp_path):

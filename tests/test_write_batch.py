@@ -74,7 +74,8 @@ def test_an_approval_reads_once_and_writes_once_on_postgresql(pg_app, declaratio
 
 def test_the_final_approval_adds_the_hours_to_the_stored_verification_in_the_same_write(any_app, declaration):
     """The HR bureau's approval records the hours and adds them to the person's stored annual verification;
-    that row's update goes out with the approval's own writes (on PostgreSQL in the same string)."""
+    the record's INSERT and that row's UPDATE go out with the approval's own writes (on PostgreSQL in the
+    same string)."""
     from app.archive.models import AnnualVerification
     from app.credits.models import CreditRecord
 
@@ -98,11 +99,12 @@ def test_the_final_approval_adds_the_hours_to_the_stored_verification_in_the_sam
         CreditRecord.person_id == chen.person.id)) == 2
     assert stored == [(10, 10, False), (14.5, 14.5, False)]   # the second approval added to the first's row
     if db.engine.dialect.name == "postgresql":
-        # the locked task, the record's INSERT (its id is the step's result), the locked verification row
-        # read with its person, then the verification's UPDATE and the approval's writes in one string
-        assert len(sent) == 4, sent
-        assert "FOR UPDATE OF annual_verification" in sent[2] and "JOIN person" in sent[2]
-        assert sent[3].startswith("UPDATE annual_verification") and "UPDATE process_instance" in sent[3]
+        # the locked task, the locked verification row read with its person, then the record's INSERT, the
+        # verification's UPDATE and the approval's writes in one string
+        assert len(sent) == 3, sent
+        assert "FOR UPDATE OF annual_verification" in sent[1] and "JOIN person" in sent[1]
+        assert sent[2].startswith("INSERT INTO credit_record") and "UPDATE annual_verification" in sent[2]
+        assert "UPDATE process_instance" in sent[2]
 
 
 def test_the_row_count_is_the_last_statements(any_app, declaration):

@@ -17,7 +17,7 @@ from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
@@ -357,7 +357,7 @@ _UPDATE_STORED = (update(AnnualVerification.__table__)
                   .values({name: bindparam(f"v_{name}") for name in _STORED_COLUMNS}))
 
 
-def verify_after_new_record(record: CreditRecord, writes: WriteBatch | None = None) -> AnnualVerification:
+def verify_after_new_record(record: CreditRecord) -> AnnualVerification:
     """Store the verification of ``record``'s year after ``record`` was added to its person's
     archive, without re-reading the year's other records: hours are additive, so the record's
     credited hours are added to the stored row (locked on PostgreSQL, so that concurrent approvals
@@ -367,11 +367,8 @@ def verify_after_new_record(record: CreditRecord, writes: WriteBatch | None = No
     the current rule would give: no row yet, another table (``rule_hash``) or another rule of it
     (``rule_name``: the person's region or title changed, so the daily cap may differ), or a daily cap
     with a fraction of an hour (its products are finer than the stored tenths of an hour). The result
-    is what :func:`verify_year` would store.
-
-    ``writes``: the action's write batch; the stored row's UPDATE joins it (one round trip fewer; the
-    returned row already shows the new values). Without it the update is flushed. Never commits; may raise
-    :class:`RuleUnavailable`."""
+    is what :func:`verify_year` would store. ``record`` is already stored (:func:`add_record` adds and
+    verifies in one go). Flushes, never commits; may raise :class:`RuleUnavailable`."""
     year = int(record.year)
     postgres = db.session.get_bind().dialect.name == "postgresql"
     stmt = _ROW_AND_PERSON_LOCKED if postgres else _ROW_AND_PERSON
@@ -389,9 +386,22 @@ def verify_after_new_record(record: CreditRecord, writes: WriteBatch | None = No
         return verify_year(person, year)
     row, person = found
     req = requirement_for(person, year)
-    if (row.rule_hash != req.rule_hash or (row.rule_name or "") != req.rule_name[:200]
-            or (req.daily_cap is not None and req.daily_cap != req.daily_cap.to_integral_value())):
+    if not _adds_up(row, req):
         return verify_year(person, year)
+    return _add_hours(row, record, req, None)
+
+
+def _adds_up(row: AnnualVerification, req: Requirement) -> bool:
+    """Can ``record``'s hours simply be added to the stored ``row``? Only when the row is the sum the rule
+    ``req`` would give: same table, same rule of it, and no daily cap finer than the stored tenths."""
+    return (row.rule_hash == req.rule_hash and (row.rule_name or "") == req.rule_name[:200]
+            and (req.daily_cap is None or req.daily_cap == req.daily_cap.to_integral_value()))
+
+
+def _add_hours(row: AnnualVerification, record: CreditRecord, req: Requirement, writes: WriteBatch | None
+               ) -> AnnualVerification:
+    """Add ``record``'s credited hours to the stored ``row`` and check the rule again: flushed, or with
+    ``writes`` an UPDATE in the batch (the returned row already shows the new values)."""
     stored = {"public": Decimal(row.public_hours), "professional": Decimal(row.professional_hours),
               "elective": Decimal(row.elective_hours)}
     hours = _hours([_line(record, req.daily_cap)], base=stored)
@@ -403,6 +413,38 @@ def verify_after_new_record(record: CreditRecord, writes: WriteBatch | None = No
     for name, value in values.items():   # the loaded row shows what the batch will write
         set_committed_value(row, name, value)
     return row
+
+
+#: A new credit record, every column given (so it can join a write batch).
+_INSERT_RECORD = insert(CreditRecord.__table__)
+
+
+def add_record(record: CreditRecord, writes: WriteBatch | None = None) -> AnnualVerification:
+    """Add ``record`` (new, not stored yet) to its person's archive and bring the stored verification of its
+    year up to date, as :func:`verify_after_new_record` does.
+
+    Where the stored row can simply be added to (it exists and was computed by the current rule), the
+    record's INSERT and the row's UPDATE both go into ``writes``, the action's write batch: the final
+    approval then reads one row (locked, with the person) and writes nothing on its own. Otherwise the
+    record is inserted at once and :func:`verify_after_new_record` recounts. The record is stored in every
+    case, even when the rule table is broken (then :class:`RuleUnavailable` follows the INSERT)."""
+    year = int(record.year)
+    values = {c.key: getattr(record, c.key) for c in CreditRecord.__table__.columns if c.key != "id"}
+    values["created_at"] = values["created_at"] or utcnow()
+    stmt = _ROW_AND_PERSON_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _ROW_AND_PERSON
+    found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": year}).one_or_none()
+    req = None
+    if found is not None and writes is not None:
+        try:
+            req = requirement_for(found[1], year)
+        except RuleUnavailable:
+            req = None   # the recount below raises it, after the INSERT
+    if found is None or writes is None or req is None or not _adds_up(found[0], req):
+        db.session.execute(_INSERT_RECORD, values)
+        return verify_after_new_record(record)
+    row, _person = found
+    writes.add(_INSERT_RECORD, values)
+    return _add_hours(row, record, req, writes)
 
 
 def stored_verification(person: Person, year: int) -> AnnualVerification | None:

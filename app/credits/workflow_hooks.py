@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
@@ -83,16 +83,16 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-_INSERT_RECORD = insert(CreditRecord.__table__).returning(CreditRecord.__table__.c.id)
-
-
 def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: OperationContext) -> dict:
-    """Service task `record_credit_hours`: the approved hours go into the person's archive."""
+    """Service task `record_credit_hours`: the approved hours go into the person's archive, and the stored
+    annual verification of the year is brought up to date (both with the approval's own writes)."""
+    from app.archive.services import RuleUnavailable, add_record
+
     instance = ctx.instance
     recognised = data.get("recognised_hours")
     declared = Decimal(str(data["hours"]))
     hr = (instance.lane_orgs or {}).get("hr_bureau") or {}
-    values = dict(
+    record = CreditRecord(
         person_id=instance.subject_person_id,
         year=int(data["year"]),
         subject_type=data["subject_type"],
@@ -108,16 +108,11 @@ def record_credit_hours(params: dict[str, Any], data: dict[str, Any], ctx: Opera
         source_id=instance.id,
         recognised_by_org_id=hr.get("id"),
     )
-    # one INSERT (no unit-of-work flush: this runs in every final approval; its id is the result's); the
-    # verification reads the record's values from a transient object and puts its update in the action's batch
-    record = CreditRecord(id=db.session.execute(_INSERT_RECORD, values).scalar_one(), **values)
-    from app.archive.services import RuleUnavailable, verify_after_new_record
-
-    try:  # same transaction as the approval; adds the record's hours to the stored verification
-        verify_after_new_record(record, ctx.writes)
-    except RuleUnavailable:  # a broken rule table must not block approvals; a recount catches up
-        logging.getLogger(__name__).exception("annual verification skipped for credit record %s", record.id)
-    return {"id": record.id, "recognised_hours": float(record.recognised_hours)}
+    try:  # same transaction as the approval
+        add_record(record, ctx.writes)
+    except RuleUnavailable:  # a broken rule table must not block approvals (the record is stored); a recount
+        logging.getLogger(__name__).exception("annual verification skipped for declaration %s", instance.id)
+    return {"recognised_hours": float(record.recognised_hours)}
 
 
 def register() -> None:
