@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
@@ -144,6 +145,33 @@ DECLARATION = {
 @pytest.fixture
 def declaration() -> dict:
     return dict(DECLARATION)
+
+
+class RuleTable:
+    """Another annual-rule table (annual_verification.dmn: a provincial variant, a broken file) for one test."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._app: Flask | None = None
+
+    def use(self, text: str) -> None:
+        """From now on the app reads the annual rule from ``text``."""
+        (self.directory / "annual_verification.dmn").write_text(text, encoding="utf-8")
+        self._app = current_app._get_current_object()  # type: ignore[attr-defined]
+        self._app.config["DECISIONS_DIR"] = str(self.directory)
+
+    def restore(self) -> None:
+        """Back to the table in processes/ (also done after the test)."""
+        if self._app is not None:
+            self._app.config.pop("DECISIONS_DIR", None)
+            self._app = None
+
+
+@pytest.fixture
+def rule_table(tmp_path: Path):
+    table = RuleTable(tmp_path)
+    yield table
+    table.restore()
 
 
 class WebClient:

@@ -144,43 +144,35 @@ def test_a_stale_rule_hash_falls_back_to_a_full_recount(app, declaration, full_r
     assert assert_equals_full_recount(wang).total_hours == 91
 
 
-def test_another_rule_of_the_same_table_falls_back_to_a_full_recount(app, tmp_path, declaration, full_recounts):
+def test_another_rule_of_the_same_table_falls_back_to_a_full_recount(app, rule_table, declaration, full_recounts):
     """Same table, but the person's region now matches a rule with another daily cap."""
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
+    rule_table.use(variant_table(
         {"id": "gd", "province": '"广东省"', "name": "广东：每天最多8学时", "total": 90, "ratio": '"2/3"', "cap": 8},
         {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'},
-    ), encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        wang = person("王立平")   # 福州智造科技有限公司, 福建省: 6 a day
-        approve(declaration, subject_type="professional", hours=20, days=2)
-        assert stored(wang).professional_hours == 12
-        unit = db.session.scalar(select(Organisation).where(Organisation.name == "福州智造科技有限公司"))
-        unit.region = "广东省-广州市"
-        db.session.commit()
-        full_recounts.clear()
-        approve(declaration, subject_type="professional", hours=20, days=2)
-        row = assert_equals_full_recount(wang)
-        assert full_recounts == [wang.id] and row.professional_hours == 32   # 16 + 16 under the new cap
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    ))
+    wang = person("王立平")   # 福州智造科技有限公司, 福建省: 6 a day
+    approve(declaration, subject_type="professional", hours=20, days=2)
+    assert stored(wang).professional_hours == 12
+    unit = db.session.scalar(select(Organisation).where(Organisation.name == "福州智造科技有限公司"))
+    unit.region = "广东省-广州市"
+    db.session.commit()
+    full_recounts.clear()
+    approve(declaration, subject_type="professional", hours=20, days=2)
+    row = assert_equals_full_recount(wang)
+    assert full_recounts == [wang.id] and row.professional_hours == 32   # 16 + 16 under the new cap
 
 
-def test_a_daily_cap_with_a_fraction_recounts_fully(app, tmp_path, full_recounts):
+def test_a_daily_cap_with_a_fraction_recounts_fully(app, rule_table, full_recounts):
     """7.5 a day over 2.5 days credits 18.75: finer than the stored tenths, so no adding up."""
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
-        {"id": "other", "name": "每天最多7.5学时", "total": 90, "ratio": '"2/3"', "cap": 7.5}), encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        chen = person("陈诗慧")
-        for _ in range(3):
-            archive.verify_after_new_record(add(chen, "professional", "20", days="2.5"))
-            db.session.commit()
-            assert_equals_full_recount(chen)
-        assert abs(stored(chen).professional_hours - Decimal("56.25")) == Decimal("0.05")   # stored in tenths
-        assert len(full_recounts) == 3
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    rule_table.use(variant_table(
+        {"id": "other", "name": "每天最多7.5学时", "total": 90, "ratio": '"2/3"', "cap": 7.5}))
+    chen = person("陈诗慧")
+    for _ in range(3):
+        archive.verify_after_new_record(add(chen, "professional", "20", days="2.5"))
+        db.session.commit()
+        assert_equals_full_recount(chen)
+    assert abs(stored(chen).professional_hours - Decimal("56.25")) == Decimal("0.05")   # stored in tenths
+    assert len(full_recounts) == 3
 
 
 def test_the_verification_step_does_not_read_the_years_records(app):

@@ -66,19 +66,17 @@ def variant_table(*rules: dict) -> str:
 
 
 @pytest.fixture
-def variant(app, tmp_path):
+def variant(app, rule_table):
     """Install a variant table: Fujian 30 public + 60 professional; Guangdong 72 = 18 + 42 + 12
     with at most 6 hours a day; others the default."""
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
+    rule_table.use(variant_table(
         {"id": "fj", "province": '"福建省"', "name": "公需30学时+专业60学时", "total": 90, "public": 30,
          "professional": 60},
         {"id": "gd", "province": '"广东省"', "name": "72学时=公需18+专业42+选修12", "total": 72, "public": 18,
          "professional": 42, "elective": 12},
         {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'},
-    ), encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    yield tmp_path
-    app.config.pop("DECISIONS_DIR", None)
+    ))
+    return rule_table
 
 
 # --------------------------------------------------------------------------- default table
@@ -179,7 +177,7 @@ def test_variant_72_hours_18_42_12_with_daily_cap(app, variant):
                          "公需科目还差0.5学时（已计入17.5学时，要求不少于18学时）"]
 
 
-def test_changed_table_applies_on_recount_and_stored_results_record_the_rule(app, tmp_path):
+def test_changed_table_applies_on_recount_and_stored_results_record_the_rule(app, rule_table):
     chen = person("陈诗慧")
     add(chen, "professional", "70")
     add(chen, "public", "20")
@@ -187,31 +185,22 @@ def test_changed_table_applies_on_recount_and_stored_results_record_the_rule(app
     assert stored.verified and stored.total_hours == 90
     default_hash = stored.rule_hash
 
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
-        {"id": "fj", "name": "公需30学时+专业60学时", "total": 90, "public": 30, "professional": 60}),
-        encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        assert db.session.get(AnnualVerification, stored.id).verified  # unchanged until recounted
-        assert archive.recount(YEAR, actor=actor("hospital_admin")) == 2   # the hospital's two professionals
-        row = archive.stored_verification(chen, YEAR)
-        assert not row.verified and row.rule_hash != default_hash
-        assert row.missing == ["公需科目还差10学时（已计入20学时，要求不少于30学时）"]
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    rule_table.use(variant_table(
+        {"id": "fj", "name": "公需30学时+专业60学时", "total": 90, "public": 30, "professional": 60}))
+    assert db.session.get(AnnualVerification, stored.id).verified  # unchanged until recounted
+    assert archive.recount(YEAR, actor=actor("hospital_admin")) == 2   # the hospital's two professionals
+    row = archive.stored_verification(chen, YEAR)
+    assert not row.verified and row.rule_hash != default_hash
+    assert row.missing == ["公需科目还差10学时（已计入20学时，要求不少于30学时）"]
 
 
-def test_unsafe_cell_is_refused_naming_the_cell(app, tmp_path):
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
-        {"id": "bad", "name": "x", "total": "__import__('os').getpid()"}), encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        with pytest.raises(archive.RuleUnavailable, match="bad_total"):
-            archive.year_summary(person("陈诗慧"), YEAR)
-        with pytest.raises(ProcessDefinitionError, match="bad_total"):
-            evaluate_decision("annual_verification", {"year": YEAR, "province": None, "title_level": None})
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+def test_unsafe_cell_is_refused_naming_the_cell(app, rule_table):
+    rule_table.use(variant_table(
+        {"id": "bad", "name": "x", "total": "__import__('os').getpid()"}))
+    with pytest.raises(archive.RuleUnavailable, match="bad_total"):
+        archive.year_summary(person("陈诗慧"), YEAR)
+    with pytest.raises(ProcessDefinitionError, match="bad_total"):
+        evaluate_decision("annual_verification", {"year": YEAR, "province": None, "title_level": None})
 
 
 # --------------------------------------------------------------------------- recorded hours re-verify the year
@@ -236,54 +225,47 @@ def test_approved_declaration_reverifies_the_year_in_the_same_transaction(any_ap
     assert rec.days == 3 and rec.start_date == date(2026, 3, 1)
 
 
-def test_variant_by_year_and_title_level(app, tmp_path):
+def test_variant_by_year_and_title_level(app, rule_table):
     text = variant_table(
         {"id": "senior", "year": ">= 2027", "name": "高级职称自2027年起每年120学时", "total": 120, "ratio": '"2/3"'},
         {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'})
     text = text.replace('<inputEntry id="senior_t"><text>-</text>',
                         '<inputEntry id="senior_t"><text>? in ("正高级", "副高级")</text>')
-    (tmp_path / "annual_verification.dmn").write_text(text, encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        liu, chen = person("刘文斌"), person("陈诗慧")   # 副高级, 中级
-        for p in (liu, chen):
-            add(p, "professional", "60", year=2027)
-            add(p, "public", "30", year=2027)
-            add(p, "professional", "60", year=2026)
-            add(p, "public", "30", year=2026)
-        assert not archive.year_summary(liu, 2027).verified
-        assert archive.year_summary(liu, 2027).missing[0].startswith("总学时还差30学时")
-        assert archive.year_summary(liu, 2026).verified
-        assert archive.year_summary(chen, 2027).verified
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    rule_table.use(text)
+    liu, chen = person("刘文斌"), person("陈诗慧")   # 副高级, 中级
+    for p in (liu, chen):
+        add(p, "professional", "60", year=2027)
+        add(p, "public", "30", year=2027)
+        add(p, "professional", "60", year=2026)
+        add(p, "public", "30", year=2026)
+    assert not archive.year_summary(liu, 2027).verified
+    assert archive.year_summary(liu, 2027).missing[0].startswith("总学时还差30学时")
+    assert archive.year_summary(liu, 2026).verified
+    assert archive.year_summary(chen, 2027).verified
 
 
-def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, tmp_path, declaration):
-    (tmp_path / "annual_verification.dmn").write_text("<definitions/>", encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+def test_broken_table_does_not_block_approvals_and_the_api_says_why(app, rule_table, declaration):
+    rule_table.use("<definitions/>")
+    inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+    db.session.commit()
+    for login in ("tech_admin", "hr_district"):
+        (task,) = wf.open_tasks(inst)
+        wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
         db.session.commit()
-        for login in ("tech_admin", "hr_district"):
-            (task,) = wf.open_tasks(inst)
-            wf.complete_task(task.id, {"outcome": "approve"}, actor=actor(login))
-            db.session.commit()
-        assert inst.status == "completed"
-        assert db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id)) is not None
-        client = app.test_client()
-        from tests.conftest import api_token
+    assert inst.status == "completed"
+    assert db.session.scalar(select(CreditRecord).where(CreditRecord.source_id == inst.id)) is not None
+    client = app.test_client()
+    from tests.conftest import api_token
 
-        r = client.get("/api/v1/archive?year=2026", headers=api_token(client, "wangliping"))
-        assert r.status_code == 503 and r.get_json()["error"]["code"] == "rule_unavailable"
-        assert "年度验证规则" in r.get_json()["error"]["message"]
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    r = client.get("/api/v1/archive?year=2026", headers=api_token(client, "wangliping"))
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "rule_unavailable"
+    assert "年度验证规则" in r.get_json()["error"]["message"]
+    rule_table.restore()
     archive.recount(YEAR)  # once the table is fixed, a recount catches up
     assert archive.stored_verification(person("王立平"), YEAR).total_hours == 18
 
 
-def test_a_table_broken_after_a_stored_verification_does_not_lose_the_record(any_app, tmp_path, declaration):
+def test_a_table_broken_after_a_stored_verification_does_not_lose_the_record(any_app, rule_table, declaration):
     """The year already has a stored verification (the quick path adds to it); the table then breaks: the
     approval still completes and the record is stored; a recount after the fix counts it."""
 
@@ -298,29 +280,23 @@ def test_a_table_broken_after_a_stored_verification_does_not_lose_the_record(any
 
     approve_one(10)
     assert archive.stored_verification(person("王立平"), YEAR).total_hours == 10
-    (tmp_path / "annual_verification.dmn").write_text("<definitions/>", encoding="utf-8")
-    any_app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        inst = approve_one(5)
-        assert inst.status == "completed" and inst.outcome == "approved"
-        assert db.session.scalar(select(CreditRecord.recognised_hours).where(CreditRecord.source_id == inst.id)) == 5
-    finally:
-        any_app.config.pop("DECISIONS_DIR", None)
+    rule_table.use("<definitions/>")
+    inst = approve_one(5)
+    assert inst.status == "completed" and inst.outcome == "approved"
+    assert db.session.scalar(select(CreditRecord.recognised_hours).where(CreditRecord.source_id == inst.id)) == 5
+    rule_table.restore()
     archive.recount(YEAR)
     assert archive.stored_verification(person("王立平"), YEAR).total_hours == 15
 
 
-def test_the_daily_cap_comes_from_the_table(app, tmp_path):
+def test_the_daily_cap_comes_from_the_table(app, rule_table):
     """A province that credits 8 学时 a day edits the cap cell; none (empty) means no daily cap."""
-    (tmp_path / "annual_verification.dmn").write_text(variant_table(
+    rule_table.use(variant_table(
         {"id": "fj", "province": '"福建省"', "name": "每天最多8学时", "total": 90, "ratio": '"2/3"', "cap": 8},
         {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'},
-    ), encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        chen = person("陈诗慧")   # hospital in 福建省
-        add(chen, "professional", "20", days="2")   # 2 days: 16 under this table (12 under the default)
-        assert archive.year_summary(chen, YEAR).hours["professional"] == 16
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    ))
+    chen = person("陈诗慧")   # hospital in 福建省
+    add(chen, "professional", "20", days="2")   # 2 days: 16 under this table (12 under the default)
+    assert archive.year_summary(chen, YEAR).hours["professional"] == 16
+    rule_table.restore()
     assert archive.year_summary(person("陈诗慧"), YEAR).hours["professional"] == 12

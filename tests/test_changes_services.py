@@ -65,7 +65,7 @@ def test_title_change_waits_for_the_unit_and_shows_old_and_new(any_app):
     assert (p.title_level, p.major, p.title_series) == ("副高级", "急诊医学", "卫生系列")
 
 
-def test_a_new_title_level_re_verifies_this_year_under_its_rule(app, tmp_path):
+def test_a_new_title_level_re_verifies_this_year_under_its_rule(app, rule_table):
     from datetime import date
 
     from app.archive import services as archive
@@ -75,30 +75,25 @@ def test_a_new_title_level_re_verifies_this_year_under_its_rule(app, tmp_path):
     text = variant_table(
         {"id": "senior", "name": "高级职称每年120学时", "total": 120, "ratio": '"2/3"'},
         {"id": "other", "name": "默认", "total": 90, "ratio": '"2/3"'})
-    (tmp_path / "annual_verification.dmn").write_text(text.replace(
-        '<inputEntry id="senior_t"><text>-</text>', '<inputEntry id="senior_t"><text>? in ("正高级", "副高级")</text>'),
-        encoding="utf-8")
-    app.config["DECISIONS_DIR"] = str(tmp_path)
-    try:
-        chen = person(CHEN)  # 中级: 90 a year
-        add(chen, "professional", "60", year=year)
-        add(chen, "public", "30", year=year)
-        add(chen, "professional", "90", year=year - 1)
-        for y in (year, year - 1):
-            archive.verify_year(chen, y)
-        db.session.commit()
-        assert archive.stored_verification(chen, year).verified
+    rule_table.use(text.replace(
+        '<inputEntry id="senior_t"><text>-</text>', '<inputEntry id="senior_t"><text>? in ("正高级", "副高级")</text>'))
+    chen = person(CHEN)  # 中级: 90 a year
+    add(chen, "professional", "60", year=year)
+    add(chen, "public", "30", year=year)
+    add(chen, "professional", "90", year=year - 1)
+    for y in (year, year - 1):
+        archive.verify_year(chen, y)
+    db.session.commit()
+    assert archive.stored_verification(chen, year).verified
 
-        inst = start("person_info_change", {"title_level": "副高级", "reason": "晋升副主任医师"}, "chenshihui")
-        act(inst, "hospital_admin", {"outcome": "approve"})
-        db.session.expire_all()
-        now = archive.stored_verification(person(CHEN), year)
-        assert (now.verified, now.rule_name) == (False, "高级职称每年120学时")
-        assert now.missing[0].startswith("总学时还差30学时")
-        before = archive.stored_verification(person(CHEN), year - 1)
-        assert (before.verified, before.rule_name) == (True, "默认")  # last year keeps the level held then
-    finally:
-        app.config.pop("DECISIONS_DIR", None)
+    inst = start("person_info_change", {"title_level": "副高级", "reason": "晋升副主任医师"}, "chenshihui")
+    act(inst, "hospital_admin", {"outcome": "approve"})
+    db.session.expire_all()
+    now = archive.stored_verification(person(CHEN), year)
+    assert (now.verified, now.rule_name) == (False, "高级职称每年120学时")
+    assert now.missing[0].startswith("总学时还差30学时")
+    before = archive.stored_verification(person(CHEN), year - 1)
+    assert (before.verified, before.rule_name) == (True, "默认")  # last year keeps the level held then
 
 
 def test_person_change_rejected_changes_nothing(app):
