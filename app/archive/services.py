@@ -428,23 +428,22 @@ def add_record(record: CreditRecord, writes: WriteBatch | None = None) -> Annual
     approval then reads one row (locked, with the person) and writes nothing on its own. Otherwise the
     record is inserted at once and :func:`verify_after_new_record` recounts. The record is stored in every
     case, even when the rule table is broken (then :class:`RuleUnavailable` follows the INSERT)."""
-    year = int(record.year)
     values = {c.key: getattr(record, c.key) for c in CreditRecord.__table__.columns if c.key != "id"}
     values["created_at"] = values["created_at"] or utcnow()
-    stmt = _ROW_AND_PERSON_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _ROW_AND_PERSON
-    found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": year}).one_or_none()
-    req = None
-    if found is not None and writes is not None:
-        try:
-            req = requirement_for(found[1], year)
-        except RuleUnavailable:
-            req = None   # the recount below raises it, after the INSERT
-    if found is None or writes is None or req is None or not _adds_up(found[0], req):
-        db.session.execute(_INSERT_RECORD, values)
-        return verify_after_new_record(record)
-    row, _person = found
-    writes.add(_INSERT_RECORD, values)
-    return _add_hours(row, record, req, writes)
+    if writes is not None:
+        stmt = _ROW_AND_PERSON_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _ROW_AND_PERSON
+        found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": int(record.year)}).one_or_none()
+        if found is not None:
+            row, person = found
+            try:
+                req = requirement_for(person, int(record.year))
+            except RuleUnavailable:
+                req = None   # the recount below raises it again, after the INSERT
+            if req is not None and _adds_up(row, req):
+                writes.add(_INSERT_RECORD, values)
+                return _add_hours(row, record, req, writes)
+    db.session.execute(_INSERT_RECORD, values)
+    return verify_after_new_record(record)
 
 
 def stored_verification(person: Person, year: int) -> AnnualVerification | None:
