@@ -68,10 +68,10 @@ def activate_account(params: dict[str, Any], data: dict[str, Any], ctx: Operatio
     person = db.session.scalar(select(Person).where(Person.id_number == user.id_number))
     if person is None:
         gender = ("男" if int(user.id_number[16]) % 2 else "女") if user.id_number else None  # GB 11643
-        person = Person(name=user.name, id_number=user.id_number, user_id=user.id, unit_id=unit_id, gender=gender)
+        person = Person(name=user.name, id_number=user.id_number, user=user, unit_id=unit_id, gender=gender)
         db.session.add(person)
     else:
-        person.user_id, person.unit_id, person.name = user.id, unit_id, user.name
+        person.user, person.unit_id, person.name = user, unit_id, user.name   # user.person follows
     _membership(user, unit_id, Role.MEMBER)
     db.session.flush()
     return {"user_id": user.id, "person_id": person.id}
