@@ -8,7 +8,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.accounts.models import Organisation
 from app.archive import services as archive
@@ -16,7 +16,7 @@ from app.archive.models import AnnualVerification
 from app.extensions import db
 from app.workflow import services as wf
 from app.workflow.models import ProcessInstance
-from tests.conftest import actor
+from tests.conftest import actor, statements
 from tests.test_archive_verification import YEAR, add, person, variant_table
 
 FULL_RECOUNT = archive.verify_year
@@ -179,21 +179,13 @@ def test_the_verification_step_does_not_read_the_years_records(app):
     chen = person("陈诗慧")
     archive.verify_year(chen, YEAR)   # a stored row (no records yet)
     db.session.commit()
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
-        statements.append(statement)
 
     def verification_step(subject: str) -> list[str]:
         db.session.commit()   # the same state for every measurement (everything expired)
-        rec = add(chen, subject, "3")   # as record_credit_hours: the new record is flushed, then verified
-        statements.clear()
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
+        rec = add(chen, subject, "3")   # a stored record, then verified
+        with statements() as sent:
             archive.verify_after_new_record(rec)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-        return list(statements)
+        return sent
 
     first = verification_step("professional")
     for _ in range(18):
@@ -203,13 +195,9 @@ def test_the_verification_step_does_not_read_the_years_records(app):
     assert not [s for s in first + twentieth if "FROM credit_record" in s]
     assert assert_equals_full_recount(chen).total_hours == 60
 
-    statements.clear()
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as sent:
         archive.verify_year(chen, YEAR)   # the full recount does read them (the listener sees it)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert [s for s in statements if "FROM credit_record" in s]
+    assert [s for s in sent if "FROM credit_record" in s]
 
 
 @pytest.mark.parametrize("first_of_the_year", [False, True], ids=["row-locked", "first-insert"])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
+from tests.conftest import statements
 from tests.webutil import browser, count, declare, field_error, form_data, text
 
 
@@ -188,8 +189,6 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
     """Every web and API request loads its user; the memberships (with their organisations) and a
     professional's own record (with its unit) come in the same statement, so pages and services that
     need them (declaring, the archive) do not ask again."""
-    from sqlalchemy import event
-
     from app.accounts.actor import Actor
     from app.accounts.services import issue_token, user_for_token
     from app.core.auth import load_user
@@ -197,19 +196,10 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
     user_id = db.session.scalar(select(User.id).where(User.login == "chenshihui"))
     token = issue_token(db.session.get(User, user_id))
     db.session.commit()
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        sent.append(statement)
-
     for load in (lambda: load_user(str(user_id)), lambda: user_for_token(token)):
         db.session.remove()
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with statements() as sent:
             actor = Actor.of(load())
             person, unit, orgs = actor.person, actor.person.unit, [m.organisation.name for m in actor.memberships]
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         assert (person.name, unit.name, orgs) == ("陈诗慧", "市第一人民医院", ["市第一人民医院"])
         assert len(sent) == 1, sent
-        sent.clear()

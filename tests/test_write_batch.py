@@ -3,16 +3,14 @@ values quoted by the driver exactly as a normal execute would, the instance's lo
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.archive.models import CreditDeclaration
 from app.core.batch import WriteBatch
 from app.extensions import db
 from app.workflow import services
 from app.workflow.models import ApprovalEvent, ProcessInstance, WorkflowTask
-from tests.conftest import actor
+from tests.conftest import actor, statements
 
 #: Text a reviewer or an applicant may well type, and that a careless multi-statement string would break.
 AWKWARD = "100% 合格'; DROP TABLE approval_event; -- %(x)s %s \\ \"引号\" 😀"
@@ -21,21 +19,6 @@ AWKWARD = "100% 合格'; DROP TABLE approval_event; -- %(x)s %s \\ \"引号\" �
 def open_task(instance: ProcessInstance) -> WorkflowTask:
     (task,) = services.open_tasks(instance)
     return task
-
-
-@contextmanager
-def statements():
-    """The SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_awkward_comments_and_changes_arrive_intact(any_app, declaration):

@@ -349,6 +349,15 @@ _ROW_AND_PERSON = (select(AnnualVerification, Person).join(Person, Person.id == 
                    .execution_options(populate_existing=True))
 _ROW_AND_PERSON_LOCKED = _ROW_AND_PERSON.with_for_update(of=AnnualVerification)
 
+
+def _stored_row_and_person(person_id: int, year: int) -> tuple[AnnualVerification, Person] | None:
+    """The stored verification of the person's year with the person, in one read; locked on PostgreSQL and
+    read fresh (populate_existing: the values under the lock, not those of an earlier read in this session)."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    found = db.session.execute(_ROW_AND_PERSON_LOCKED if postgres else _ROW_AND_PERSON,
+                               {"b_person": person_id, "b_year": year}).one_or_none()
+    return (found[0], found[1]) if found is not None else None
+
 #: What :func:`_store` writes, as one Core UPDATE (built once) for a write batch.
 _STORED_COLUMNS = ("verified", "public_hours", "professional_hours", "elective_hours", "total_hours", "missing",
                    "rule_name", "rule_hash", "verified_at")
@@ -370,14 +379,11 @@ def verify_after_new_record(record: CreditRecord) -> AnnualVerification:
     is what :func:`verify_year` would store. ``record`` is already stored (:func:`add_record` adds and
     verifies in one go). Flushes, never commits; may raise :class:`RuleUnavailable`."""
     year = int(record.year)
-    postgres = db.session.get_bind().dialect.name == "postgresql"
-    stmt = _ROW_AND_PERSON_LOCKED if postgres else _ROW_AND_PERSON
-    # the row and the person in one read; populate_existing: the values just read under the lock
-    found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": year}).one_or_none()
+    found = _stored_row_and_person(record.person_id, year)
     if found is None:
         person = db.session.get(Person, record.person_id)
         assert person is not None, "a credit record of an unknown person"
-        if postgres:
+        if db.session.get_bind().dialect.name == "postgresql":
             # The person's first verification of the year: one inserter at a time per person (the row lock
             # above cannot serialize an insert); a concurrent one waits here and then sees the row. FOR NO
             # KEY UPDATE: the credit_record insert already holds a KEY SHARE lock on the person, FOR UPDATE
@@ -431,8 +437,7 @@ def add_record(record: CreditRecord, writes: WriteBatch | None = None) -> Annual
     values = {c.key: getattr(record, c.key) for c in CreditRecord.__table__.columns if c.key != "id"}
     values["created_at"] = values["created_at"] or utcnow()
     if writes is not None:
-        stmt = _ROW_AND_PERSON_LOCKED if db.session.get_bind().dialect.name == "postgresql" else _ROW_AND_PERSON
-        found = db.session.execute(stmt, {"b_person": record.person_id, "b_year": int(record.year)}).one_or_none()
+        found = _stored_row_and_person(record.person_id, int(record.year))
         if found is not None:
             row, person = found
             try:
