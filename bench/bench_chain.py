@@ -27,6 +27,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,18 +121,19 @@ class AppChains:
         with app.app_context():
             if sqlite_wal and db.engine.dialect.name == "sqlite":
                 _use_wal(db.engine)
-            ids = dict(db.session.execute(select(User.login, User.id)
-                                          .where(User.login.in_((applicant, *REVIEWERS)))).all())
+            # what each user's signed session holds (Flask-Login's user id: the id and its stamp)
+            ids = {u.login: u.get_id() for u in db.session.scalars(
+                select(User).where(User.login.in_((applicant, *REVIEWERS))))}
             db.session.remove()
         self.applicant_id = ids[applicant]
         self.reviewer_ids = [ids[login] for login in REVIEWERS]
         self.chains_run = 0
 
     @staticmethod
-    def _request_actor(user_id: int) -> Actor:
+    def _request_actor(session_id: str) -> Actor:
         """What happens before a view body: a fresh session, the signed-in user and memberships."""
         db.session.remove()
-        return Actor.of(load_user(str(user_id)))
+        return Actor.of(load_user(session_id))
 
     def chain(self) -> tuple[float, float]:
         """One whole chain; returns (seconds in the start step, seconds in the three approvals)."""
@@ -141,12 +143,12 @@ class AppChains:
         db.session.commit()
         started = time.perf_counter() - t0
         approving = 0.0
-        for user_id in self.reviewer_ids:
-            reviewer = self._request_actor(user_id)
+        for session_id in self.reviewer_ids:
+            reviewer = self._request_actor(session_id)
             task_id = db.session.scalar(select(WorkflowTask.id).where(
                 WorkflowTask.instance_id == instance_id, WorkflowTask.completed_at.is_(None)))
             if task_id is None:
-                raise RuntimeError(f"instance {instance_id}: no open task for user {user_id}")
+                raise RuntimeError(f"instance {instance_id}: no open task for user {session_id}")
             t1 = time.perf_counter()
             services.complete_task(task_id, dict(APPROVE), actor=reviewer)
             db.session.commit()
@@ -172,10 +174,10 @@ class AppChains:
             original = self._request_actor
             untimed = 0
 
-            def counted_actor(user_id: int) -> Actor:
+            def counted_actor(session_id: str) -> Actor:
                 nonlocal untimed
                 before = counter.count
-                actor = original(user_id)
+                actor = original(session_id)
                 untimed += counter.count - before
                 return actor
 
@@ -316,6 +318,39 @@ def run_parallel(pg_url: str, processes: int, n: int, warmup: int) -> float:
     return processes * n / max(results)
 
 
+def run_threads(pg_url: str, threads: int, n: int, warmup: int) -> tuple[float, float]:
+    """``threads`` threads of one process each run ``n`` chains at once on PostgreSQL, as a threaded WSGI
+    server runs requests; returns (chains per second over the wall clock, this process's CPU ms per chain).
+    The threads share the app, its connection pool and its workflow cache; each has its own session."""
+    app = app_on(pg_url)
+    chains = [AppChains(f"thread {i}", app, applicant=PARALLEL_APPLICANTS[i % len(PARALLEL_APPLICANTS)])
+              for i in range(threads)]
+    for c in chains:
+        c.run(warmup)
+    barrier = threading.Barrier(threads + 1)
+    errors: list[BaseException] = []
+
+    def work(c: AppChains) -> None:
+        barrier.wait()
+        try:
+            c.run(n)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(c,)) for c in chains]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    for w in workers:
+        w.join()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    chains[0].close()
+    if errors:
+        raise RuntimeError(f"a thread failed: {errors[0]!r}") from errors[0]
+    return threads * n / wall, cpu / (threads * n) * 1e3
+
+
 def _approved(pg_url: str) -> int:
     eng = create_engine(pg_url)
     try:
@@ -426,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--processes", type=int, default=1,
                     help="after the single-process figures, also run this many processes at once on PostgreSQL, "
                          "each declaring for its own professional, and print their chains per second together")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="after the single-process figures, also run 1 and then this many threads in one process "
+                         "on PostgreSQL (as a threaded WSGI server does) and print their chains per second together")
     args = ap.parse_args(argv)
     results, raws, skipped = run(args.n, args.reps, args.warmup, args.db, args.pg_url, args.sqlite_wal)
     report(results, raws, skipped)
@@ -441,6 +479,19 @@ def main(argv: list[str] | None = None) -> int:
                                    f"{processes * (args.n + args.warmup)}")
             print(f"  {processes} process{'es' if processes > 1 else ''} at once, {args.n} chains each: "
                   f"{rate:.1f} chains/s together")
+    if args.threads > 1 and any(r.label.startswith("PostgreSQL") for r in results):
+        print("\nwhole requests on PostgreSQL by threads of one process (wall clock, set-up included; the threads "
+              "share one interpreter lock):")
+        for threads in (1, args.threads):
+            before = _approved(args.pg_url)
+            rate, cpu_ms = run_threads(args.pg_url, threads, args.n, args.warmup)
+            made = _approved(args.pg_url) - before
+            if made != threads * (args.n + args.warmup):
+                raise RuntimeError(f"{threads} threads: {made} chains approved, expected "
+                                   f"{threads * (args.n + args.warmup)}")
+            print(f"  {threads} thread{'s' if threads > 1 else ''} in one process, {args.n} chains each: "
+                  f"{rate:.1f} chains/s together, {cpu_ms:.1f} ms of this process's CPU per chain "
+                  f"(one thread runs Python at a time: about {1000 / cpu_ms:.0f} chains/s at most)")
     return 0
 
 

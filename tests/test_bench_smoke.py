@@ -44,7 +44,8 @@ def test_chain_benchmark_runs_processes_at_once_on_postgresql(capsys: pytest.Cap
     # a database of its own: the benchmark drops and re-creates the schema of the one it is given
     scratch = make_url(PG_URL).set(database="cepp_bench_smoke").render_as_string(hide_password=False)
     assert bench_chain.main(["2", "--db", "postgres", "--pg-url", scratch, "--reps", "1", "--warmup", "1",
-                             "--processes", "2"]) == 0
+                             "--processes", "2", "--threads", "2"]) == 0
     out = capsys.readouterr().out
     assert "PostgreSQL (service layer)" in out
     assert "1 process at once, 2 chains each" in out and "2 processes at once, 2 chains each" in out
+    assert "1 thread in one process, 2 chains each" in out and "2 threads in one process, 2 chains each" in out

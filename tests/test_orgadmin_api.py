@@ -46,7 +46,8 @@ def test_roles_and_sub_admins_through_the_api(client):
     # c) a user of another organisation, after their password
     r = client.post("/api/v1/org/admins", json={"way": "existing", "login": "wangliping", "password": "nope1234"},
                     headers=h)
-    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {"password": "密码与该用户的注册密码不一致"}
+    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {
+        "password": "密码与该用户的注册密码不一致，再错4次帐号将被锁定"}  # counted like a failed login
 
     r = client.put(f"/api/v1/org/admins/{zhang['membership_id']}/role", json={"role_id": role_id}, headers=h)
     assert r.status_code == 200 and r.get_json()["permissions"] == ["credit_review"]

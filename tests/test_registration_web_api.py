@@ -165,10 +165,15 @@ def test_password_reset_and_change_through_the_api(client):
     headers = api_token(client, "chenshihui", "Reset1234")
     r = client.post("/api/v1/password/change", json={"old_password": "Wrong1234", "password": "Again1234"},
                     headers=headers)
-    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {"old_password": "原密码不正确"}
+    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {
+        "old_password": "原密码不正确，再错4次帐号将被锁定"}  # a wrong old password counts like a failed login
     r = client.post("/api/v1/password/change", json={"old_password": "Reset1234", "password": "Again1234"},
                     headers=headers)
     assert r.status_code == 200
+    # the token used to change it stops working; the answer carries the one to go on with
+    assert client.get("/api/v1/tasks", headers=headers).status_code == 401
+    fresh = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    assert client.get("/api/v1/tasks", headers=fresh).status_code == 200
     assert client.post("/api/v1/password/change", json={}).status_code == 401
 
 

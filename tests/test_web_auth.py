@@ -196,7 +196,8 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
     user_id = db.session.scalar(select(User.id).where(User.login == "chenshihui"))
     token = issue_token(db.session.get(User, user_id))
     db.session.commit()
-    for load in (lambda: load_user(str(user_id)), lambda: user_for_token(token)):
+    session_id = db.session.get(User, user_id).get_id()
+    for load in (lambda: load_user(session_id), lambda: user_for_token(token)):
         db.session.remove()
         with statements() as sent:
             actor = Actor.of(load())

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -103,6 +106,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Raised by signing out: every session signed in before then ends (see :meth:`get_id`).
+    session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
     #: The user's own professional record (专技人员档案), if they have one.
@@ -111,6 +116,18 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.status == "active"
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the signed session (and the remember-me cookie): the id and a stamp
+        of the password and the sign-out count, so changing the password or signing out ends every
+        session made before, even a copied cookie (:func:`app.core.auth.load_user` compares)."""
+        return f"{self.id}.{self.session_stamp()}"
+
+    def session_stamp(self) -> str:
+        key = current_app.secret_key
+        key = key.encode() if isinstance(key, str) else bytes(key or b"")
+        msg = f"{self.id}:{self.password_hash}:{self.session_epoch or 0}".encode()
+        return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
 
 
 class Membership(db.Model):

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core.errors import AccountLocked, AuthenticationFailed
+from app.core.errors import AccountLocked, AuthenticationFailed, PasswordRejected, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import normalise_id_number
 from app.extensions import db
@@ -37,6 +37,31 @@ def find_user(login: str) -> User | None:
         or_(User.login == login, User.id_number == normalise_id_number(login))))
 
 
+def _locked_for(user: User, now) -> int | None:
+    """Minutes the account stays locked, or None."""
+    if user.locked_until and user.locked_until > now:
+        return max(1, -(-int((user.locked_until - now).total_seconds()) // 60))
+    return None
+
+
+def _count_failure(user: User, now) -> int | None:
+    """One more wrong password: the tries left before the lock, or None when this one locked the account."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    limit = current_app.config["LOCKOUT_FAILURES"]
+    if user.failed_logins >= limit:
+        user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        db.session.flush()
+        return None
+    db.session.flush()
+    return limit - user.failed_logins
+
+
+def _locked_message() -> str:
+    return gettext("密码连续错误%(n)s次，帐号已锁定%(minutes)s分钟", n=current_app.config["LOCKOUT_FAILURES"],
+                   minutes=current_app.config["LOCKOUT_MINUTES"])
+
+
 def authenticate(login: str, password: str) -> User:
     """Return the user or raise; counts failures and locks the account (design §4).
     The caller commits, so failed attempts are recorded even though login fails."""
@@ -44,21 +69,13 @@ def authenticate(login: str, password: str) -> User:
     now = utcnow()
     if user is None:
         raise AuthenticationFailed("用户名或密码错误")
-    if user.locked_until and user.locked_until > now:
-        seconds = int((user.locked_until - now).total_seconds())
-        minutes = max(1, -(-seconds // 60))
+    minutes = _locked_for(user, now)
+    if minutes is not None:
         raise AccountLocked(gettext("密码错误次数过多，帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes))
     if not check_password_hash(user.password_hash, password or ""):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        limit = current_app.config["LOCKOUT_FAILURES"]
-        if user.failed_logins >= limit:
-            user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            db.session.flush()
-            raise AccountLocked(gettext("密码连续错误%(n)s次，帐号已锁定%(minutes)s分钟", n=limit,
-                                        minutes=current_app.config["LOCKOUT_MINUTES"]))
-        db.session.flush()
-        left = limit - user.failed_logins
+        left = _count_failure(user, now)
+        if left is None:
+            raise AccountLocked(_locked_message())
         raise AuthenticationFailed(gettext("用户名或密码错误，再错%(n)s次帐号将被锁定", n=left))
     if user.status in ("pending", "rejected"):
         from app.registration.services import inactive_message
@@ -70,6 +87,44 @@ def authenticate(login: str, password: str) -> User:
     user.locked_until = None
     db.session.flush()
     return user
+
+
+def check_password(user: User, password: str, *, field: str, message: str, wrong: str) -> None:
+    """The account's own password typed outside the login form (to change it, or to add the account
+    as an administrator elsewhere): refused while the account is locked, and a wrong one counts
+    towards the lockout as a failed login does (:class:`PasswordRejected`, ``{field: wrong}``)."""
+    now = utcnow()
+    minutes = _locked_for(user, now)
+    if minutes is not None:
+        raise ValidationFailed(message, {field: gettext(
+            "密码错误次数过多，该帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes)})
+    if not check_password_hash(user.password_hash, password or ""):
+        raise PasswordRejected(message, {field: wrong}, user.id, field)
+
+
+def keep_password_failure(exc: BaseException) -> None:
+    """After the action that raised ``exc`` was rolled back: count its wrong password (see
+    :func:`check_password`) in the fresh transaction, and say in the error how many tries are left.
+    Does nothing for other errors; the caller commits."""
+    if not isinstance(exc, PasswordRejected):
+        return
+    user = db.session.get(User, exc.user_id)
+    if user is None:
+        return
+    left = _count_failure(user, utcnow())
+    exc.fields[exc.field] = (_locked_message() if left is None else gettext(
+        "%(reason)s，再错%(n)s次帐号将被锁定", reason=gettext(exc.fields[exc.field]), n=left))
+
+
+def end_sessions(user: User) -> None:
+    """Signing out: every web session of the user made before ends, even one whose cookie was copied."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+    db.session.flush()
+
+
+def revoke_tokens(user: User) -> None:
+    """The password changed: the API tokens issued with the old one stop working."""
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
 
 
 def _token_hash(token: str) -> str:

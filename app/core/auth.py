@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from flask import request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -26,9 +28,16 @@ _WITH_MEMBERSHIPS = (joinedload(User.memberships), joinedload(User.person))
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The user of a session made by ``User.get_id()``; None (signed out) when the account was disabled,
+    its password changed or its user signed out since."""
+    user_id, _, stamp = session_id.partition(".")
+    if not user_id.isdigit() or not stamp:
+        return None
     user = db.session.get(User, int(user_id), options=_WITH_MEMBERSHIPS)
-    return user if user is not None and user.is_active else None  # a disabled account's session ends
+    if user is None or not user.is_active or not hmac.compare_digest(stamp, user.session_stamp()):
+        return None
+    return user
 
 
 def web_actor() -> Actor:

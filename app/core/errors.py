@@ -24,6 +24,18 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class PasswordRejected(ValidationFailed):
+    """A wrong password for an existing account, typed somewhere other than the login form (changing
+    one's password, confirming an account to add it as an administrator). It counts towards the lockout
+    like a failed login: whoever rolls the action back calls
+    :func:`app.accounts.services.keep_password_failure` afterwards and commits."""
+
+    def __init__(self, message: str, fields: dict[str, str], user_id: int, field: str) -> None:
+        super().__init__(message, fields)
+        self.user_id = user_id
+        self.field = field  # the password's field among ``fields``
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 
-from app.core.errors import DomainError
+from app.core.errors import DomainError, PasswordRejected
 from app.core.i18n import translate, translated_error
 from app.core.validators import mask_id_number, mask_mobile
 from app.extensions import db
@@ -65,7 +65,12 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
+        from app.accounts.services import keep_password_failure
+
         db.session.rollback()
+        if isinstance(exc, PasswordRejected):  # a wrong password counts towards the lockout
+            keep_password_failure(exc)
+            db.session.commit()
         if wants_json():  # Chinese unless the call asks for ?lang=en
             return jsonify(translated_error(exc)), exc.status
         return render_template("error.html", error=exc), exc.status

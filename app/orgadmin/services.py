@@ -17,13 +17,11 @@ import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import delete, func, or_, select
-from werkzeug.security import check_password_hash
+from sqlalchemy import func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import (
     PERMISSION_MODULES,
-    ApiToken,
     Membership,
     Organisation,
     OrgKind,
@@ -32,7 +30,7 @@ from app.accounts.models import (
     User,
 )
 from app.accounts.passwords import password_error
-from app.accounts.services import hash_password
+from app.accounts.services import check_password, hash_password, revoke_tokens
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import id_number_error, mobile_error, normalise_id_number
@@ -290,8 +288,7 @@ def add_registered_user_as_sub_admin(actor: Actor, org_id: int, *, login: str, p
                                                     User.id_number == normalise_id_number(login)))) if login else None
     if user is None:
         raise ValidationFailed(INVALID, {"login": "未找到该用户，请用“注册成为管理员”的方式"})
-    if not check_password_hash(user.password_hash, password or ""):
-        raise ValidationFailed(INVALID, {"password": "密码与该用户的注册密码不一致"})
+    check_password(user, password, field="password", message=INVALID, wrong="密码与该用户的注册密码不一致")
     if user.status != "active":
         raise ValidationFailed(INVALID, {"login": "该用户帐号未启用"})
     role = _role_for(org_id, role_id)
@@ -403,7 +400,7 @@ def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
     else:
         mark.reset_by_id, mark.reset_at = actor.id, utcnow()
     # the old password is void, and so is every API token issued with it
-    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    revoke_tokens(user)
     db.session.flush()
     return user, password
 
@@ -414,10 +411,12 @@ def must_change_password(user_id: int) -> bool:
 
 def password_changed(user: User) -> None:
     """The user chose a password of their own (changed it, or reset it with a verification code):
-    the temporary one an administrator gave no longer needs replacing."""
+    the temporary one an administrator gave no longer needs replacing, and the API tokens issued with
+    the old one stop working (web sessions end by themselves: their stamp holds the password hash)."""
     mark = db.session.get(PasswordChangeRequired, user.id)
     if mark is not None:
         db.session.delete(mark)
+    revoke_tokens(user)
 
 
 # --- departments ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.accounts.models import PERMISSION_MODULES, Role
+from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, PermissionDenied, ValidationFailed
 from app.extensions import db
@@ -121,6 +122,8 @@ def add_admin():
             raise ValidationFailed(_("请选择添加方式"), {"way": _("请选择添加方式")})
     except ValidationFailed as exc:
         db.session.rollback()
+        keep_password_failure(exc)  # a wrong password for the account counts towards its lockout
+        db.session.commit()
         values = {k: v for k, v in form.items() if "password" not in k}
         return _admins_page(org, errors=exc.fields, form=way, values=values, status=422)
     db.session.commit()

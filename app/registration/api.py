@@ -143,9 +143,12 @@ def change():
     confirm = str(b.get("password_confirm") or b.get("password") or "")
     login = str(b.get("login") or "")
     if request.headers.get("Authorization") or not login:
-        services.change_password(api_actor(), old, new, confirm)
+        actor = api_actor()
+        services.change_password(actor, old, new, confirm)  # revokes every token issued before, this one too
+        token = issue_token(actor.user)
         db.session.commit()
-        return jsonify({"changed": True})
+        return jsonify({"changed": True, "token": token,
+                        "expires_in": current_app.config["API_TOKEN_HOURS"] * 3600})
     try:
         user = authenticate(login, old)
     except DomainError:

@@ -113,8 +113,8 @@ def add_paths(spec: APISpec, responses, json_body) -> None:
         "requestBody": json_body("PasswordReset"), "responses": responses("200", None, "422")}})
     spec.path(path="/password/change", operations={"post": {
         "summary": "Change a password (the old one is required): the actor's, with a bearer token; or, without "
-                   "one, the `login`'s — the way out of a temporary password, which gets no token — answering "
-                   "a new token",
+                   "one, the `login`'s — the way out of a temporary password, which gets no token. Either way the "
+                   "tokens issued before stop working and the answer carries a new `token` (with `expires_in`)",
         "security": [{}, {"bearer": []}],
         "requestBody": json_body("PasswordChange"), "responses": responses("200", None, "401", "422", "423")}})
     spec.path(path="/tasks/reviewed", operations={"get": {

@@ -19,13 +19,12 @@ from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
-from werkzeug.security import check_password_hash
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus, User
 from app.accounts.passwords import password_error
-from app.accounts.services import hash_password
-from app.core.errors import AuthenticationFailed, DomainError, ValidationFailed
+from app.accounts.services import check_password, hash_password
+from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, ValidationFailed
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
 from app.extensions import db
 from app.orgadmin.services import password_changed
@@ -435,14 +434,20 @@ def change_password(actor: Actor, old: str, new: str, confirm: str) -> None:
     """Change the actor's own password; the old one is required. Every field error at once."""
     user = actor.user
     errors: dict[str, str] = {}
-    if not check_password_hash(user.password_hash, old or ""):
-        errors["old_password"] = "原密码不正确"
+    rejected = False
+    try:
+        check_password(user, old, field="old_password", message=MESSAGE, wrong="原密码不正确")
+    except PasswordRejected as exc:  # raised again below, with every other field error at once
+        rejected = True
+        errors.update(exc.fields)
     if err := password_error(new):
         errors["password"] = err
     elif new == old:
         errors["password"] = "新密码不能与原密码相同"
     if new != confirm:
         errors["password_confirm"] = "两次输入的密码不一致"
+    if rejected:
+        raise PasswordRejected(MESSAGE, errors, user.id, "old_password")
     if errors:
         raise ValidationFailed(MESSAGE, errors)
     user.password_hash = hash_password(new)

@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required, login_user
 
 from app.accounts.models import OrgKind
+from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
@@ -121,7 +122,6 @@ def registration_code():
 
 @bp.route("/register/organisation", methods=["GET", "POST"])
 def register_organisation():
-    from flask_login import current_user
 
     actor = web_actor() if current_user.is_authenticated else None
     values: dict[str, Any] = _values() if request.method == "POST" else {
@@ -211,9 +211,12 @@ def password_form(template: str):
                                      f.get("password_confirm", ""))
         except ValidationFailed as exc:
             db.session.rollback()
+            keep_password_failure(exc)  # a wrong old password counts towards the lockout
+            db.session.commit()
             errors, status = exc.fields, 422
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on; every other one has ended
             flash(_("密码已修改"), "success")
             return redirect(url_for("accounts.index"))
     return render_template(template, errors=errors), status
