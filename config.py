@@ -23,8 +23,10 @@ def _database_url() -> str:
 
 
 class Config:
-    #: Set SECRET_KEY in production; the default is for the embedded development setup only.
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    #: Signs sessions, captchas and remember-me cookies. Unset: a random key made once and kept in
+    #: instance/secret_key (so every process on this machine shares it); set it when web processes
+    #: run on several machines.
+    SECRET_KEY = os.environ.get("SECRET_KEY") or None
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     #: Unset: background jobs run inline in the web process.
@@ -62,6 +64,7 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    SECRET_KEY = "tests-only"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     REDIS_URL = None
     WTF_CSRF_ENABLED = True

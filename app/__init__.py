@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+
 from flask import Flask, g, has_request_context, request
 
 from config import INSTANCE_DIR, Config
@@ -22,10 +26,30 @@ def _locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def instance_secret_key(folder: Path) -> str:
+    """The key in ``folder/secret_key``, made at random the first time (readable by this user only).
+    Processes starting at once agree: the file appears whole or not at all, and the first one wins."""
+    path = folder / "secret_key"
+    if not path.exists():
+        tmp = folder / f"secret_key.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config_class)
     INSTANCE_DIR.mkdir(exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
     from app import models as _models  # noqa: F401
     from app.extensions import babel, configure_engine, csrf, db, login_manager, migrate

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.workflow import engine, services, versions
-from app.workflow.models import ProcessVersion
+from app.workflow.models import ProcessInstance, ProcessVersion
 from tests.conftest import actor
 
 SOURCE = (versions.PROCESSES_DIR / "credit_hour_approval.bpmn").read_text(encoding="utf-8")
@@ -35,6 +35,11 @@ def test_the_shipped_processes_pass_the_lint(app):
     ('id="record_credit_hours"', 'id="delete_everything"', "unknown service operation", "record"),
     ('<bpmn:outgoing>f_hr_gw</bpmn:outgoing>', '<bpmn:outgoing>f_nowhere</bpmn:outgoing>',
      "sequence flow 'f_nowhere' does not exist", "hr_review"),
+    # a form is a file in forms/, nothing else on the server
+    ('value="review.schema.json"', 'value="../processes/x.json"', "must be a file name in forms/", "unit_review"),
+    ('value="review.schema.json"', 'value="/etc/x.json"', "must be a file name in forms/", "unit_review"),
+    # too deeply nested to parse: refused naming the element, not an error page
+    ("lanes['supervisory_department']", "-" * 3000 + "1", "nested too deeply", "gw_supervisory_needed"),
 ])
 def test_a_broken_or_unsafe_diagram_is_rejected_naming_the_element(app, old, new, message, element):
     assert old in SOURCE
@@ -58,6 +63,39 @@ def test_restricted_environment_blocks_escapes_at_runtime():
             env.evaluate(evil, {"a": [1]})
     with pytest.raises(engine.UnsafeExpression):
         env.execute("a.b = 1", {"a": 1})
+
+
+def test_expressions_cannot_build_huge_values():
+    """An edited diagram must not stall a request or exhaust memory: each operation's result is bounded,
+    while ordinary arithmetic and text work as before."""
+    env = engine.SafeEnvironment()
+    assert env.evaluate("hours * 2 + 1", {"hours": 12.5}) == 26.0
+    assert env.evaluate("name + '（复核）'", {"name": "单位审核"}) == "单位审核（复核）"
+    assert env.evaluate("[0] * 3 + [1]", {}) == [0, 0, 0, 1]
+    ctx = {"x": 99999999}
+    env.execute("y = x * x\ny *= y\nz = y % 7", ctx)
+    assert ctx["z"] == (99999999 ** 4) % 7
+    for evil, ctx in (("'a' * n", {"n": 1_500_000_000}), ("n * [0]", {"n": 300_000_000}),
+                      ("'%09999999d' % 1", {})):
+        with pytest.raises(engine.LimitExceeded):
+            env.evaluate(evil, ctx)
+    squaring = "x = 99999999\n" + "x = x * x\n" * 30
+    with pytest.raises(engine.LimitExceeded):
+        env.execute(squaring, {})
+    doubling = "s = 'ab'\n" + "s += s\n" * 40
+    with pytest.raises(engine.LimitExceeded):
+        env.execute(doubling, {})
+
+
+def test_a_diagram_whose_script_builds_a_huge_value_fails_the_start_cleanly(app, declaration, monkeypatch, tmp_path):
+    edited = SOURCE.replace("return_count = 0", "return_count = 0\nx = 99999999\n" + "x = x * x\n" * 30, 1)
+    (tmp_path / "credit_hour_approval.bpmn").write_text(edited, encoding="utf-8")
+    monkeypatch.setattr(versions, "PROCESSES_DIR", tmp_path)
+    with pytest.raises(services.ProcessFailed) as exc:
+        services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.rollback()
+    assert "4096 bits" in str(exc.value)
+    assert db.session.scalar(select(ProcessInstance.id).limit(1)) is None  # nothing half-written
 
 
 def test_a_changed_file_is_a_new_version_and_running_instances_keep_theirs(app, declaration, monkeypatch,

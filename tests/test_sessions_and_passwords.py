@@ -93,3 +93,18 @@ def test_changing_the_password_ends_other_sessions_and_tokens_but_not_this_one(a
     assert elsewhere.client.get("/applications").status_code == 302
     assert client.get("/api/v1/tasks", headers=token).status_code == 401
     assert browser(app).login("wangliping", "Newpass123").status_code == 302
+
+
+def test_without_secret_key_a_random_one_is_made_once_and_kept(tmp_path):
+    """No shared default key: sessions signed with a key from the source code could be forged."""
+    import stat
+
+    from app import instance_secret_key
+
+    key = instance_secret_key(tmp_path)
+    assert len(key) == 64 and key == instance_secret_key(tmp_path)  # kept: restarts keep sessions valid
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert list(tmp_path.iterdir()) == [tmp_path / "secret_key"]
+    other = tmp_path / "other"
+    other.mkdir()
+    assert instance_secret_key(other) != key

@@ -111,6 +111,23 @@ def test_disguised_file_refused_with_message(app):
     assert count() == 0 and count(Attachment) == 0
 
 
+@pytest.mark.parametrize("data,name,message", [
+    # a program or a page with "%PDF-" tucked inside its first kilobyte is not a PDF
+    (b"MZ\x90\x00" + b"\x00" * 100 + b"%PDF-1.4 " + b"\x00" * 200, "setup.pdf", "内容不是有效的图片或 PDF"),
+    (b"<html><!-- %PDF-1.4 --><script>alert(1)</script></html>", "x.pdf", "内容不是有效的图片或 PDF"),
+    (b"%PDF-1.4\n" + b"A" * 4096, "cut-off.pdf", "内容不是有效的图片或 PDF"),  # no trailer: not a whole PDF
+    (PDF, "scan.png", "扩展名与内容不符（内容是PDF 文件）"),  # would be shown as a picture
+    (png_bytes(), "scan.pdf", "扩展名与内容不符（内容是图片）"),
+])
+def test_a_file_is_checked_by_what_it_really_is(app, data, name, message):
+    web = browser(app, "chenshihui")
+    r = web.post_form("/declare", {**form_data(), "attachments": [upload(data, name)]},
+                      content_type="multipart/form-data")
+    assert r.status_code == 422
+    assert name in field_error(r, "attachments") and message in field_error(r, "attachments")
+    assert count() == 0 and count(Attachment) == 0
+
+
 def test_wrong_extension_refused(app):
     web = browser(app, "chenshihui")
     r = web.post_form("/declare", {**form_data(), "attachments": [upload(PDF, "a.exe")]},

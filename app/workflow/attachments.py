@@ -39,9 +39,14 @@ def sniff(head: bytes) -> str | None:
         return "image/gif"
     if head[:2] == b"BM" and len(head) >= 26 and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES:
         return "image/bmp"
-    if b"%PDF-" in head[:1024]:
+    if head.startswith(b"%PDF-"):
         return "application/pdf"
     return None
+
+
+def _is_whole_pdf(data: bytes) -> bool:
+    """A PDF ends with its trailer's ``%%EOF`` (within the last KB: some writers add a line or two)."""
+    return b"%%EOF" in data[-1024:]
 
 
 def _fail(message: str) -> ValidationFailed:
@@ -68,6 +73,11 @@ def save_upload(file: FileStorage, *, actor: Actor) -> Attachment:
     if not data:
         raise _fail(gettext("文件“%(name)s”是空文件，请重新选择", name=name))
     content_type = sniff(data[:1024])
+    if content_type == "application/pdf" and not _is_whole_pdf(data):
+        content_type = None
+    if content_type is not None and (ext == "pdf") != (content_type == "application/pdf"):
+        raise _fail(gettext("文件“%(name)s”的扩展名与内容不符（内容是%(kind)s），请改正扩展名后重新上传", name=name,
+                            kind=gettext("PDF 文件") if content_type == "application/pdf" else gettext("图片")))
     if content_type is None:
         raise _fail(gettext("文件“%(name)s”的内容不是有效的图片或 PDF（按文件内容检查，不只看扩展名）：%(rule)s",
                             name=name, rule=gettext(RULE)))

@@ -69,6 +69,77 @@ def _check_tree(tree: ast.AST, statements: bool) -> None:
                 raise UnsafeExpression("only `name = expression` assignments are allowed")
 
 
+#: Bounds on what one operation may build, so an edited diagram cannot stall a request or exhaust memory
+#: (``x = x*x`` repeated, ``'a' * 10**9``, ``s = s + s`` repeated, ``'%09999999d' % 1``).
+MAX_INT_BITS = 4096
+MAX_LENGTH = 100_000
+
+
+class LimitExceeded(ValueError):
+    """An operation in a BPMN expression would build a value beyond the bounds above."""
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+
+
+def _guard_int(result_bits: int) -> None:
+    if result_bits > MAX_INT_BITS:
+        raise LimitExceeded(f"integer result beyond {MAX_INT_BITS} bits")
+
+
+def _guarded_mul(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        size = _size(seq)
+        if size is not None and isinstance(n, int) and size * max(n, 0) > MAX_LENGTH:
+            raise LimitExceeded(f"sequence result beyond {MAX_LENGTH} items")
+    if isinstance(a, int) and isinstance(b, int):
+        _guard_int(a.bit_length() + b.bit_length())
+    return a * b
+
+
+def _guarded_add(a: Any, b: Any) -> Any:
+    sa, sb = _size(a), _size(b)
+    if sa is not None and sb is not None and sa + sb > MAX_LENGTH:
+        raise LimitExceeded(f"sequence result beyond {MAX_LENGTH} items")
+    if isinstance(a, int) and isinstance(b, int):
+        _guard_int(max(a.bit_length(), b.bit_length()) + 1)
+    return a + b
+
+
+def _guarded_mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str | bytes):
+        raise LimitExceeded("string formatting with % is not allowed")
+    return a % b
+
+
+#: What a whitelisted operator becomes once an expression is checked (the names start with "_", which
+#: no expression may use, so none can shadow or call them directly).
+_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
+    "_guarded_mul": _guarded_mul, "_guarded_add": _guarded_add, "_guarded_mod": _guarded_mod}
+_GUARDED_OPS = {ast.Mult: "_guarded_mul", ast.Add: "_guarded_add", ast.Mod: "_guarded_mod"}
+
+
+class _Guard(ast.NodeTransformer):
+    """``a * b`` → ``_guarded_mul(a, b)`` (and ``+``, ``%``); ``x *= b`` → ``x = _guarded_mul(x, b)``."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        name = _GUARDED_OPS.get(type(node.op))
+        if name is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [node.left, node.right], []), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        name = _GUARDED_OPS.get(type(node.op))
+        if name is None:
+            return node
+        target = node.target  # a Name: _check_tree allows nothing else
+        call = ast.Call(ast.Name(name, ast.Load()), [ast.Name(target.id, ast.Load()), node.value], [])  # type: ignore[attr-defined]
+        return ast.copy_location(ast.Assign([ast.Name(target.id, ast.Store())], call), node)  # type: ignore[attr-defined]
+
+
 _COMPILED: dict[tuple[str, str], tuple[Any, list[str]]] = {}
 _COMPILED_LOCK = threading.Lock()
 
@@ -77,10 +148,16 @@ def _compile(text: str, mode: str) -> tuple[Any, list[str]]:
     key = (text, mode)
     entry = _COMPILED.get(key)
     if entry is None:
-        tree = ast.parse(text.strip(), mode=mode)
-        _check_tree(tree, statements=(mode == "exec"))
-        assigned = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
-        entry = (compile(tree, "<bpmn>", mode), assigned)
+        try:
+            tree = ast.parse(text.strip(), mode=mode)
+            _check_tree(tree, statements=(mode == "exec"))
+            assigned = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+            tree = ast.fix_missing_locations(_Guard().visit(tree))
+            entry = (compile(tree, "<bpmn>", mode), assigned)
+        except (RecursionError, MemoryError):
+            raise UnsafeExpression("nested too deeply") from None
+        except ValueError as exc:  # e.g. a NUL character
+            raise UnsafeExpression(str(exc)) from None
         with _COMPILED_LOCK:
             _COMPILED[key] = entry
     return entry
@@ -107,6 +184,7 @@ class SafeEnvironment(TaskDataEnvironment):
         if external:
             g.update(external)
         g.update({k: v for k, v in context.items() if not k.startswith("_")})
+        g.update(_GUARDS)
         return g
 
     def evaluate(self, expression, context, external_context=None):  # type: ignore[override]

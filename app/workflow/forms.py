@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -51,9 +52,20 @@ def _is_date(value: object) -> bool:
     return True
 
 
+#: A form is named by its file name in ``forms/``: no folders, so a diagram cannot read other files.
+FORM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.json")
+
+
+def form_path(name: str, forms_dir: Path = FORMS_DIR) -> Path:
+    """The file of the form ``name``; ValueError when the name is not a plain ``*.json`` file name."""
+    if not isinstance(name, str) or not FORM_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"form name {name!r} must be a file name in forms/ ending in .json")
+    return forms_dir / name
+
+
 def load_form(name: str, forms_dir: Path = FORMS_DIR) -> dict:
     """Read one form file and resolve ``x-extends``."""
-    schema = json.loads((forms_dir / name).read_text(encoding="utf-8"))
+    schema = json.loads(form_path(name, forms_dir).read_text(encoding="utf-8"))
     base_name = schema.pop("x-extends", None)
     if not base_name:
         return schema

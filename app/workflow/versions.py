@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.workflow import engine, registry
-from app.workflow.forms import FORMS_DIR, load_form
+from app.workflow.forms import FORMS_DIR, form_path, load_form
 from app.workflow.lanes import LANES
 from app.workflow.models import ProcessVersion
 
@@ -46,7 +46,11 @@ def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_d
         if prop.get("name") in _FORM_PROPS:
             name = prop.get("value")
             owner = prop.getparent().getparent().getparent().get("id")
-            if not (forms_dir / name).is_file():
+            try:
+                path = form_path(name, forms_dir)
+            except ValueError as exc:
+                raise engine.ProcessDefinitionError(str(exc), owner, prop.sourceline) from None
+            if not path.is_file():
                 raise engine.ProcessDefinitionError(f"form {name!r} not found", owner, prop.sourceline)
             try:
                 forms[name] = load_form(name, forms_dir)
