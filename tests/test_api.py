@@ -88,6 +88,52 @@ def test_errors_have_the_contract_shape(client, declaration):
     assert client.post("/api/v1/tasks/complete", json={"task_ids": []}, headers=chen).status_code == 422
 
 
+def test_every_error_carries_code_message_and_fields(client, declaration):
+    """design §3: {"error": {"code", "message", "fields"}} on every error, ``fields`` empty when no one field
+    is at fault, so a client reads one shape."""
+    chen = api_token(client, "chenshihui")
+    answers = [
+        client.get("/api/v1/tasks"),  # 401
+        client.get("/api/v1/tasks/no-such-task", headers=chen),  # 404 from a service
+        client.get("/api/v1/no-such-route", headers=chen),  # 404 from routing
+        client.delete("/api/v1/tasks", headers=chen),  # 405
+        client.post("/api/v1/tasks/complete", data="not json", headers=chen),  # 400
+        client.post("/api/v1/auth/token", json={"login": "chenshihui", "password": "wrong"}),  # 401
+    ]
+    for r in answers:
+        err = r.get_json()["error"]
+        assert r.status_code >= 400 and set(err) == {"code", "message", "fields"}, (r.status_code, err)
+        assert err["fields"] == {} and err["code"] and err["message"]
+
+
+def test_argument_errors_name_the_rule_in_the_callers_language(client, declaration):
+    """Checked query and body arguments answer like the forms do: a sentence per field, not the validation
+    library's English, and a list's bad items by position."""
+    hospital = api_token(client, "hospital_admin")
+    r = client.get("/api/v1/tasks?year=abc&per_page=100000", headers=hospital)
+    assert r.status_code == 422
+    assert r.get_json()["error"]["fields"] == {"year": "必须是整数", "per_page": "必须在1到200之间"}
+    r = client.post("/api/v1/auth/token", json={"login": "hr_city"})
+    assert r.get_json()["error"]["fields"] == {"password": "此项为必填项"}
+    r = client.post("/api/v1/tasks/complete", json={"task_ids": ["ok", 2, 3], "outcome": "approve"},
+                    headers=hospital)
+    assert r.get_json()["error"]["fields"] == {"task_ids": "第2项：必须是文本；第3项：必须是文本"}
+    r = client.get("/api/v1/tasks?year=abc&lang=en", headers=hospital)
+    assert r.get_json()["error"]["fields"] == {"year": "Must be a whole number"}
+
+
+def test_batch_return_or_reject_without_a_comment_is_refused_before_any_task(client, declaration):
+    client.post("/api/v1/processes/credit_hour_approval/instances", json=declaration,
+                headers=api_token(client, "chenshihui"))
+    hospital = api_token(client, "hospital_admin")
+    ids = [t["id"] for t in client.get("/api/v1/tasks", headers=hospital).get_json()["items"]]
+    for outcome in ("return", "reject"):
+        r = client.post("/api/v1/tasks/complete", json={"task_ids": ids, "outcome": outcome, "comment": " "},
+                        headers=hospital)
+        assert r.status_code == 422 and r.get_json()["error"]["fields"] == {"comment": "不同意时必须填写审核意见"}
+    assert client.get("/api/v1/tasks", headers=hospital).get_json()["total"] == len(ids) == 1
+
+
 def test_errors_in_english_when_the_call_asks_for_it(client, declaration):
     """?lang=en: the messages and field errors in English; the codes and field names stay the same."""
     chen = api_token(client, "chenshihui")
@@ -177,6 +223,17 @@ def test_openapi_document_lists_the_contract(client):
                  "/tasks/complete"):
         assert path in doc["paths"], path
     assert "course_name" in doc["components"]["schemas"]["CreditHourDeclaration"]["properties"]
+    assert set(doc["components"]["schemas"]["ErrorBody"]["required"]) == {"code", "message", "fields"}
+
+
+def test_the_start_answer_matches_its_openapi_schema(client, declaration):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    created = doc["paths"]["/processes/{key}/instances"]["post"]["responses"]["201"]
+    started = doc["components"]["schemas"][created["content"]["application/json"]["schema"]["$ref"].rsplit("/")[-1]]
+    r = client.post("/api/v1/processes/credit_hour_approval/instances", json=declaration,
+                    headers=api_token(client, "chenshihui"))
+    assert r.status_code == 201
+    assert set(started["required"]) <= set(r.get_json()) and set(r.get_json()) <= set(started["properties"])
 
 
 @pytest.mark.postgres

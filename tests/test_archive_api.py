@@ -62,7 +62,9 @@ def test_archive_is_scoped_like_everything_else(client):
         assert r.status_code == 404, login
         assert r.get_json()["error"]["code"] == "not_found"
     h = api_token(client, "hospital_admin")
-    assert client.get("/api/v1/archive?person_id_number=110101199003070000&year=2026", headers=h).status_code == 404
+    assert client.get("/api/v1/archive?person_id_number=110101199003070011&year=2026", headers=h).status_code == 404
+    r = client.get("/api/v1/archive?person_id_number=110101199003070000&year=2026", headers=h)  # bad check digit
+    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {"person_id_number": "身份证号码校验位不正确"}
     r = client.get(f"/api/v1/archive?person_id_number={CHEN}", headers=h)
     assert r.status_code == 422 and "year" in r.get_json()["error"]["fields"]
     assert client.get("/api/v1/archive?year=2026").status_code == 401

@@ -14,7 +14,8 @@ from app.workflow.forms import load_form
 
 ERRORS = {
     "400": "bad request", "401": "missing or invalid token", "403": "not allowed",
-    "404": "not found or outside the actor's scope", "409": "the task is no longer open",
+    "404": "not found or outside the actor's scope",
+    "409": "conflicts with the current state (e.g. the task is no longer open, the year is not verified)",
     "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
     "429": "too many requests (e.g. verification codes)",
 }
@@ -45,7 +46,7 @@ def openapi_document() -> dict[str, Any]:
         servers=[{"url": "/api/v1"}],
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name in ("Token", "Process", "Task", "History", "Instance", "TaskDetail", "TaskPage", "BatchResult",
+    for name in ("Token", "Process", "Task", "History", "Instance", "Started", "TaskDetail", "TaskPage", "BatchResult",
                  "Error", "TokenArgs", "BatchCompleteArgs"):
         spec.components.schema(name, schema=getattr(schemas, name + ("" if name.endswith("Args") else "Schema")))
     declaration = load_form("credit_hour_declaration.schema.json")
@@ -57,7 +58,8 @@ def openapi_document() -> dict[str, Any]:
         "summary": "Exchange login and password for a bearer token", "security": [],
         "description": "403 `password_change_required`: an administrator reset the password; change the "
                        "temporary one with POST /password/change (with `login`) first.",
-        "requestBody": _json_body("TokenArgs"), "responses": _responses("200", "Token", "401", "403", "422", "423")}})
+        "requestBody": _json_body("TokenArgs"),
+        "responses": _responses("200", "Token", "400", "401", "403", "422", "423")}})
     spec.path(path="/processes", operations={"get": {
         "summary": "Processes the actor may start",
         "responses": _responses("200", {"type": "array", "items": {"$ref": "#/components/schemas/Process"}},
@@ -72,7 +74,7 @@ def openapi_document() -> dict[str, Any]:
                    "change_of_superior: ChangeOfSuperior)",
         "parameters": [{"in": "path", "name": "key", "required": True, "schema": {"type": "string"}}],
         "requestBody": _json_body("CreditHourDeclaration"),
-        "responses": _responses("201", "Instance", "400", "401", "403", "404", "422")}})
+        "responses": _responses("201", "Started", "400", "401", "403", "404", "422")}})
     spec.path(path="/instances", operations={"get": {
         "summary": "The actor's own applications, newest first",
         "responses": _responses("200", None, "401")}})
@@ -102,10 +104,10 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/tasks/{id}/complete", operations={"post": {
         "summary": "Complete a task with its form's fields (reviews: ReviewForm)", "parameters": task_param,
         "requestBody": _json_body("ReviewForm"),
-        "responses": _responses("200", "Instance", "401", "404", "409", "422")}})
+        "responses": _responses("200", "Instance", "400", "401", "404", "409", "422")}})
     spec.path(path="/tasks/complete", operations={"post": {
         "summary": "Batch review (批量审核)", "requestBody": _json_body("BatchCompleteArgs"),
-        "responses": _responses("200", "BatchResult", "401", "422")}})
+        "responses": _responses("200", "BatchResult", "400", "401", "422")}})
     from app.certificates.api import add_to_spec as add_certificates
 
     add_certificates(spec, _responses, _json_body)

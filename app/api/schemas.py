@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 OUTCOMES = ("approve", "reject", "return")
 
@@ -18,6 +18,12 @@ class BatchCompleteArgs(Schema):
                            validate=validate.Length(min=1, max=500))
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+    @validates_schema
+    def _comment_when_not_approved(self, data: dict, **_kw) -> None:
+        # as on a single task: 不同意（结案或退案）needs a comment; refused before any task is touched
+        if data.get("outcome") in ("reject", "return") and not (data.get("comment") or "").strip():
+            raise ValidationError("不同意时必须填写审核意见", field_name="comment")
 
 
 class TaskListArgs(Schema):
@@ -83,6 +89,13 @@ class InstanceSchema(Schema):
     history = fields.List(fields.Nested(HistorySchema), required=True)
 
 
+class StartedSchema(Schema):
+    """What starting an instance answers (201): the new instance's id, status and open tasks."""
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("running", "completed", "rejected", "withdrawn")))
+    tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+
 class TaskDetailSchema(TaskSchema):
     form = fields.Dict(metadata={"description": "{schema, ui_schema} of the task's form"})
     data = fields.Dict(metadata={"description": "the instance's data so far"})
@@ -101,5 +114,13 @@ class BatchResultSchema(Schema):
     failed = fields.List(fields.Dict(), required=True)
 
 
+class ErrorBodySchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable machine-readable code, e.g. "
+                                                                 "validation_failed, not_found, conflict, locked"})
+    message = fields.String(required=True, metadata={"description": "a sentence for people (Chinese; ?lang=en)"})
+    fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields",
+                          metadata={"description": "{field name: message}; empty when no one field is at fault"})
+
+
 class ErrorSchema(Schema):
-    error = fields.Dict(required=True, metadata={"description": "{code, message, fields: {name: message}}"})
+    error = fields.Nested(ErrorBodySchema, required=True)

@@ -4,36 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request
-from marshmallow import ValidationError
+from flask import current_app, jsonify
 
 from app.accounts.services import authenticate, issue_token
 from app.api import bp
+from app.api.args import json_body, load_args, query_args
 from app.api.openapi import openapi_document
 from app.api.schemas import BatchCompleteArgs, TaskListArgs, TokenArgs
 from app.core.auth import api_actor
-from app.core.errors import DomainError, PasswordChangeNeeded, ValidationFailed
+from app.core.errors import DomainError, PasswordChangeNeeded
 from app.core.validators import mask_id_number
 from app.extensions import db
 from app.inbox import queries
 from app.orgadmin.services import must_change_password
 from app.workflow import services
 from app.workflow.models import ProcessInstance, WorkflowTask
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("请求体必须是 JSON 对象")
-    return data
-
-
-def _load(schema, data) -> dict[str, Any]:
-    try:
-        return schema.load(data)
-    except ValidationError as exc:
-        fields = {k: "；".join(v) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}
-        raise ValidationFailed("请求参数有误", fields) from None
 
 
 def task_json(task: WorkflowTask, orgs: dict[int, str], users: dict[int, str]) -> dict[str, Any]:
@@ -90,7 +75,7 @@ def openapi():
 
 @bp.post("/auth/token")
 def token():
-    args = _load(TokenArgs(), _body())
+    args = load_args(TokenArgs(), json_body())
     try:
         user = authenticate(args["login"], args["password"])
     except DomainError:
@@ -123,7 +108,7 @@ def process_form(key: str):
 @bp.post("/processes/<key>/instances")
 def start(key: str):
     actor = api_actor()
-    instance = services.start_process(key, _body(), actor=actor)
+    instance = services.start_process(key, json_body(), actor=actor)
     db.session.commit()
     body = instance_json(instance)
     return jsonify({"id": body["id"], "status": body["status"], "tasks": body["tasks"]}), 201
@@ -132,7 +117,7 @@ def start(key: str):
 @bp.get("/instances")
 def my_instances():
     actor = api_actor()
-    page = _load(TaskListArgs(), request.args.to_dict())
+    page = query_args(TaskListArgs())
     result = queries.my_applications(actor, page=page["page"], per_page=page["per_page"])
     return jsonify({"items": [instance_json(i) for i in result.items], "total": result.total})
 
@@ -146,7 +131,7 @@ def instance(instance_id: int):
 @bp.get("/tasks")
 def tasks():
     actor = api_actor()
-    args = _load(TaskListArgs(), request.args.to_dict())
+    args = query_args(TaskListArgs())
     result = queries.inbox(actor, process=args["process"], year=args["year"], q=args["q"],
                            page=args["page"], per_page=args["per_page"])
     return jsonify({"items": tasks_json(result.items), "total": result.total, "page": result.page,
@@ -181,7 +166,7 @@ def unclaim(task_id: str):
 
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id: str):
-    instance = services.complete_task(task_id, _body(), actor=api_actor())
+    instance = services.complete_task(task_id, json_body(), actor=api_actor())
     db.session.commit()
     return jsonify(instance_json(instance))
 
@@ -189,7 +174,7 @@ def complete(task_id: str):
 @bp.post("/tasks/complete")
 def complete_many():
     actor = api_actor()
-    args = _load(BatchCompleteArgs(), _body())
+    args = load_args(BatchCompleteArgs(), json_body())
     done, failed = services.complete_tasks(args["task_ids"], {"outcome": args["outcome"],
                                                               "comment": args["comment"]}, actor=actor)
     db.session.commit()

@@ -27,6 +27,7 @@ from app.core.batch import WriteBatch
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.i18n import sentence
 from app.core.models import utcnow
+from app.core.validators import id_number_error, normalise_id_number
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
 from app.people.models import Person
@@ -481,7 +482,9 @@ def visible_person(actor: Actor, id_number: str | None) -> Person:
         if person is None:
             raise ValidationFailed("请求参数有误", {"person_id_number": "请填写人员的公民身份号码"})
     else:
-        person = db.session.scalar(select(Person).where(Person.id_number == id_number.strip().upper()))
+        if err := id_number_error(id_number.strip()):  # say which rule failed (design §4), not "not found"
+            raise ValidationFailed("请求参数有误", {"person_id_number": err})
+        person = db.session.scalar(select(Person).where(Person.id_number == normalise_id_number(id_number)))
     if person is None or not can_see_person(actor, person):
         raise NotFound("未找到该人员的培训档案，或您无权查看")
     return person

@@ -6,7 +6,7 @@ from flask import jsonify, request, send_file, url_for
 from marshmallow import Schema, fields, validate
 
 from app.api import bp
-from app.api.views import _body, _load
+from app.api.args import json_body, load_args
 from app.core.auth import api_actor
 from app.extensions import db
 from app.taskcentre import services as jobs
@@ -67,7 +67,7 @@ def _job(job):  # noqa: ANN001, ANN202
 @bp.post("/certificates")
 def certificate_issue():
     actor = api_actor()
-    args = _load(CertificateArgs(), _body())
+    args = load_args(CertificateArgs(), json_body())
     cert = services.issue_for(actor, args["person_id_number"], args["year"])
     db.session.commit()
     return jsonify({"number": cert.number,
@@ -90,7 +90,7 @@ def certificate_verify(number: str):
 @bp.post("/certificates/batch")
 def certificate_batch():
     actor = api_actor()
-    args = _load(BatchCertificateArgs(), _body())
+    args = load_args(BatchCertificateArgs(), json_body())
     ids = batch.resolve_people(actor, args["person_id_numbers"])
     job = batch.start_batch(actor, ids, args["year"], public_base_url())
     db.session.commit()

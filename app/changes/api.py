@@ -3,24 +3,16 @@ may pick. Reviewed changes start through the generic ``POST /processes/<key>/ins
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import jsonify, request
+from flask import jsonify
 
 from app.api import bp
+from app.api.args import json_body
 from app.core.auth import api_actor
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
 from app.extensions import db
 
 from . import services as profile
 from .workflow_hooks import superior_candidates
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("请求体必须是 JSON 对象")
-    return data
 
 
 @bp.get("/profile")
@@ -30,7 +22,7 @@ def get_profile():
 
 @bp.patch("/profile")
 def patch_profile():
-    body = profile.update_person_contact(api_actor(), _body())
+    body = profile.update_person_contact(api_actor(), json_body())
     db.session.commit()
     return jsonify(body)
 
@@ -43,7 +35,7 @@ def get_organisation_profile(org_id: int):
 
 @bp.patch("/organisations/<int:org_id>/profile")
 def patch_organisation_profile(org_id: int):
-    org = profile.update_organisation_contact(org_id, api_actor(), _body())
+    org = profile.update_organisation_contact(org_id, api_actor(), json_body())
     db.session.commit()
     return jsonify(profile.organisation_profile(org))
 

@@ -13,10 +13,8 @@ class DomainError(Exception):
         self.fields = fields or {}
 
     def to_dict(self) -> dict:
-        body: dict = {"code": self.code, "message": self.message}
-        if self.fields:
-            body["fields"] = self.fields
-        return {"error": body}
+        # design §3: {"error": {"code", "message", "fields"}}; ``fields`` is {} when no one field is at fault
+        return {"error": {"code": self.code, "message": self.message, "fields": dict(self.fields)}}
 
 
 class ValidationFailed(DomainError):

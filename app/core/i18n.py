@@ -69,6 +69,5 @@ def translated_error(exc: DomainError) -> dict:
     errors (Chinese unless the call asks for ``?lang=en``)."""
     body = exc.to_dict()
     body["error"]["message"] = translate(exc.message)
-    if exc.fields:
-        body["error"]["fields"] = {k: translate(v) for k, v in exc.fields.items()}
+    body["error"]["fields"] = {k: translate(v) for k, v in exc.fields.items()}
     return body

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app.accounts.models import PERMISSION_MODULES
 from app.api import bp
+from app.api.args import json_body, load_args
 from app.core.auth import api_actor
-from app.core.errors import DomainError, ValidationFailed
 from app.core.validators import mask_id_number, mask_mobile
 from app.extensions import db
 from app.orgadmin import services
@@ -126,21 +126,6 @@ SCHEMAS = {
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("请求体必须是 JSON 对象")
-    return data
-
-
-def _load(schema: Schema, data: dict[str, Any], partial: bool = False) -> dict[str, Any]:
-    try:
-        return schema.load(data, partial=partial)
-    except ValidationError as exc:
-        flat = {k: "；".join(map(str, v)) if isinstance(v, list) else str(v) for k, v in exc.messages.items()}
-        raise ValidationFailed("请求参数有误", flat) from None
-
-
 def _org():
     return services.current_org(api_actor(), request.args.get("org_id", type=int))
 
@@ -201,7 +186,7 @@ def org_admins():
 @bp.post("/org/admins")
 def org_add_admin():
     actor, org = api_actor(), _org()
-    args = _load(AddAdminArgs(), _body())
+    args = load_args(AddAdminArgs(), json_body())
     if args["way"] == "member":
         m = services.add_member_as_sub_admin(actor, org.id, args["user_id"] or 0, args["role_id"])
     elif args["way"] == "register":
@@ -217,7 +202,7 @@ def org_add_admin():
 
 @bp.put("/org/admins/<int:mid>/role")
 def org_admin_role(mid: int):
-    args = _load(AssignRoleArgs(), _body())
+    args = load_args(AssignRoleArgs(), json_body())
     services.assign_role(api_actor(), mid, args["role_id"])
     db.session.commit()
     return jsonify(_admin_by_membership(mid))
@@ -269,7 +254,7 @@ def org_roles():
 @bp.post("/org/roles")
 def org_create_role():
     actor, org = api_actor(), _org()
-    args = _load(RoleArgs(), _body())
+    args = load_args(RoleArgs(), json_body())
     role = services.create_role(actor, org.id, args["name"], args["modules"])
     db.session.commit()
     return jsonify(role_json(role)), 201
@@ -277,7 +262,7 @@ def org_create_role():
 
 @bp.patch("/org/roles/<int:role_id>")
 def org_update_role(role_id: int):
-    args = _load(RolePatchArgs(), _body(), partial=True)
+    args = load_args(RolePatchArgs(), json_body(), partial=True)
     role = services.update_role(api_actor(), role_id, name=args.get("name"), modules=args.get("modules"))
     db.session.commit()
     return jsonify(role_json(role, services.role_holders([role.id]).get(role.id, 0)))
@@ -299,7 +284,7 @@ def org_departments():
 @bp.post("/org/departments")
 def org_create_department():
     actor, org = api_actor(), _org()
-    args = _load(DepartmentArgs(), _body())
+    args = load_args(DepartmentArgs(), json_body())
     dept = services.create_department(actor, org.id, args["name"], args["parent_id"])
     db.session.commit()
     return jsonify(department_json(dept)), 201
@@ -307,8 +292,8 @@ def org_create_department():
 
 @bp.patch("/org/departments/<int:dept_id>")
 def org_update_department(dept_id: int):
-    body = _body()
-    args = _load(DepartmentPatchArgs(), body, partial=True)
+    body = json_body()
+    args = load_args(DepartmentPatchArgs(), body, partial=True)
     dept = services.update_department(api_actor(), dept_id, name=args.get("name"), parent_id=args.get("parent_id"),
                                       move="parent_id" in body, status=args.get("status"))
     db.session.commit()
@@ -334,7 +319,7 @@ def org_subordinate_admins(org_id: int):
 
 @bp.post("/org/subordinates/<int:org_id>/status")
 def org_subordinate_status(org_id: int):
-    args = _load(EnabledArgs(), _body())
+    args = load_args(EnabledArgs(), json_body())
     org = services.set_org_status(api_actor(), org_id, args["enabled"])
     db.session.commit()
     return jsonify(subordinate_json(services.SubordinateRow(org, [])))
@@ -342,7 +327,7 @@ def org_subordinate_status(org_id: int):
 
 @bp.post("/org/subordinates/<int:org_id>/review")
 def org_subordinate_review(org_id: int):
-    args = _load(EnabledArgs(), _body())
+    args = load_args(EnabledArgs(), json_body())
     org = services.set_review_enabled(api_actor(), org_id, args["enabled"])
     db.session.commit()
     return jsonify(subordinate_json(services.SubordinateRow(org, [])))

@@ -12,19 +12,13 @@ from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.services import authenticate, issue_token
+from app.api.args import json_body
 from app.core.auth import api_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 
 bp = Blueprint("registration_api", __name__)
-
-
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise DomainError("请求体必须是 JSON 对象")
-    return data
 
 
 def _code_answer(code: str | None) -> dict[str, Any]:
@@ -51,14 +45,14 @@ def _registration_answer(instance) -> dict[str, Any]:
 
 @bp.post("/registrations/code")
 def registration_code():
-    code = services.send_registration_code(str(_body().get("mobile") or ""))
+    code = services.send_registration_code(str(json_body().get("mobile") or ""))
     db.session.commit()
     return jsonify(_code_answer(code)), 202
 
 
 @bp.post("/registrations/person")
 def register_person():
-    instance = _guarded(services.register_person, _body())
+    instance = _guarded(services.register_person, json_body())
     db.session.commit()
     return jsonify(_registration_answer(instance)), 201
 
@@ -79,7 +73,7 @@ def _licence(data: dict[str, Any]) -> FileStorage | None:
 
 @bp.post("/registrations/organisation")
 def register_organisation():
-    data = _body() if request.is_json else request.form.to_dict()
+    data = json_body() if request.is_json else request.form.to_dict()
     actor = api_actor() if request.headers.get("Authorization") else None
     instance = _guarded(services.register_organisation, data, _licence(data), actor=actor)
     db.session.commit()
@@ -117,7 +111,7 @@ def organisations():
 
 @bp.post("/password/reset/code")
 def reset_code():
-    body = _body()
+    body = json_body()
     code = services.send_reset_code(str(body.get("id_number") or ""), str(body.get("channel") or "sms"),
                                     str(body.get("contact") or ""))
     db.session.commit()
@@ -126,7 +120,7 @@ def reset_code():
 
 @bp.post("/password/reset")
 def reset():
-    b = _body()
+    b = json_body()
     _guarded(services.reset_password, str(b.get("id_number") or ""), str(b.get("channel") or "sms"),
              str(b.get("contact") or ""), str(b.get("verification_code") or ""), str(b.get("password") or ""),
              str(b.get("password_confirm") or b.get("password") or ""))
@@ -138,7 +132,7 @@ def reset():
 def change():
     """With a bearer token: the actor's own password. Without one, with ``login``: the way out of a temporary
     password (an administrator's reset; /auth/token issues no token for it), answered with a token."""
-    b = _body()
+    b = json_body()
     old, new = str(b.get("old_password") or ""), str(b.get("password") or "")
     confirm = str(b.get("password_confirm") or b.get("password") or "")
     login = str(b.get("login") or "")
