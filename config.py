@@ -42,6 +42,11 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    #: Behind HTTPS (production) set COOKIE_SECURE=1: the session and remember-me cookies then never
+    #: travel over plain HTTP. Off by default so the embedded setup works at http://127.0.0.1:5000.
+    SESSION_COOKIE_SECURE = os.environ.get("COOKIE_SECURE", "").lower() in ("1", "true", "yes")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    REMEMBER_COOKIE_HTTPONLY = True
     INBOX_PAGE_SIZE = 20
     #: Workflows a process keeps in memory after their last committed step, so the next step skips
     #: deserializing them (≈ 50–100 KB each); 0 turns it off.

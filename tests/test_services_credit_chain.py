@@ -96,6 +96,18 @@ def test_reject_closes_the_case(app, declaration):
     assert services.history(inst)[-1].comment == "非本年度培训"
 
 
+def test_a_bureau_that_rejects_is_not_recorded_as_setting_hours(app, declaration):
+    """The HR review form carries 认定学时 (prefilled with the declared hours); on a rejection or a return
+    it has no effect, so the history must not show hours as recognised."""
+    inst = services.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
+    db.session.commit()
+    act(inst, "tech_admin", {"outcome": "approve"})
+    act(inst, "hr_district", {"outcome": "reject", "comment": "材料不全", "recognised_hours": 18})
+    assert (inst.status, inst.outcome) == ("rejected", "rejected")
+    last = services.history(inst)[-1]
+    assert (last.outcome, last.comment, last.changes) == ("reject", "材料不全", None)
+
+
 def test_withdraw_after_return_closes_the_case(app, declaration):
     inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     db.session.commit()

@@ -108,3 +108,18 @@ def test_without_secret_key_a_random_one_is_made_once_and_kept(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     assert instance_secret_key(other) != key
+
+
+def test_cookies_can_be_marked_secure_for_https(monkeypatch):
+    import importlib
+
+    import config
+
+    monkeypatch.setenv("COOKIE_SECURE", "1")
+    try:
+        secure = importlib.reload(config).Config
+        assert secure.SESSION_COOKIE_SECURE and secure.REMEMBER_COOKIE_SECURE
+    finally:
+        monkeypatch.delenv("COOKIE_SECURE")
+        importlib.reload(config)
+    assert not config.Config.SESSION_COOKIE_SECURE  # plain http://127.0.0.1:5000 keeps working by default

@@ -247,9 +247,11 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         raise ProcessFailed(f"流程执行出错：{exc}") from exc
 
     outcome = str(data.get("outcome") or data.get("action") or "submit")
-    changes = {k: [before.get(k), v] for k, v in data.items()
-               if k in schema.get("properties", {}) and k not in ("outcome", "action", "comment")
-               and before.get(k) != v and not (before.get(k) is None and v in (None, "", []))}
+    # what the step changed; a rejection or a return changes nothing (e.g. hours prefilled on the form)
+    changes = {} if outcome in ("reject", "return") else {
+        k: [before.get(k), v] for k, v in data.items()
+        if k in schema.get("properties", {}) and k not in ("outcome", "action", "comment")
+        and before.get(k) != v and not (before.get(k) is None and v in (None, "", []))}
     org = _lane_org(instance, task.lane) if task.candidate_user_id is None else _applicant_org(instance)
     events = [_event(instance.id, task_id=task.id, step=task.task_spec, step_name=task.name,
                      organisation_id=org["id"] if org else None, organisation_name=org["name"] if org else None,
