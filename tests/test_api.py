@@ -206,7 +206,8 @@ def test_batch_review_and_claim(client, declaration):
 def test_paging(client, declaration):
     chen = api_token(client, "chenshihui")
     for year in (2021, 2022, 2023, 2024, 2025):
-        client.post("/api/v1/processes/credit_hour_approval/instances", json={**declaration, "year": year},
+        client.post("/api/v1/processes/credit_hour_approval/instances",
+                    json={**declaration, "year": year, "start_date": f"{year}-03-01", "end_date": f"{year}-03-03"},
                     headers=chen)
     hospital = api_token(client, "hospital_admin")
     pages = [client.get(f"/api/v1/tasks?per_page=2&page={p}", headers=hospital).get_json() for p in (1, 2, 3)]

@@ -4,7 +4,9 @@ full recount (verify_year) would store; a stale row falls back to the full recou
 
 from __future__ import annotations
 
+import math
 import threading
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,8 +26,12 @@ REVIEWERS = ("tech_admin", "hr_district")  # 王立平's chain: his unit, then t
 
 
 def declare(declaration: dict, **fields) -> int:
-    """王立平 declares; returns the instance id (committed)."""
-    inst = wf.start_process("credit_hour_approval", {**declaration, **fields}, actor=actor("wangliping"))
+    """王立平 declares; returns the instance id (committed). The study dates span the days declared."""
+    data = {**declaration, **fields}
+    if "days" in fields:
+        start = date.fromisoformat(data["start_date"])
+        data["end_date"] = (start + timedelta(days=math.ceil(fields["days"]) - 1)).isoformat()
+    inst = wf.start_process("credit_hour_approval", data, actor=actor("wangliping"))
     db.session.commit()
     return inst.id
 

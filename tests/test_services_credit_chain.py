@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -108,6 +109,17 @@ def test_a_bureau_that_rejects_is_not_recorded_as_setting_hours(app, declaration
     assert (last.outcome, last.comment, last.changes) == ("reject", "材料不全", None)
 
 
+def test_a_resubmission_is_held_to_the_same_date_rules(app, declaration):
+    inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    act(inst, "hospital_admin", {"outcome": "return", "comment": "请补充材料"})
+    task = open_task(inst)
+    with pytest.raises(ValidationFailed) as exc:
+        services.complete_task(task.id, {**declaration, "action": "resubmit", "days": 9, "hours": 54},
+                               actor=actor("chenshihui"))
+    assert exc.value.fields == {"days": "参训天数不能超过学习起止日期之间的天数（3天）"}
+
+
 def test_withdraw_after_return_closes_the_case(app, declaration):
     inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     db.session.commit()
@@ -200,6 +212,12 @@ def test_review_authority_switched_mid_chain_takes_effect_at_the_next_step(any_a
     ("end_date", "2026-02-01", "学习结束时间不能早于学习开始时间"),
     ("person_id_number", "440902199203222903", "身份证号码校验位不正确"),
     ("subject_type", "sports", "请选择有效的科目类型"),
+    # the days and the year must agree with the study dates (2026-03-01 … 2026-03-03): no more 6-hour days
+    # than the dates hold, no year the study did not touch, none in the future
+    ("days", 10, "参训天数不能超过学习起止日期之间的天数（3天）"),
+    ("days", 0, "参训天数必须大于0"),
+    ("year", 2025, "申报年度应与学习起止日期所在年度一致"),
+    ("year", date.today().year + 1, "申报年度不能晚于今年"),
 ])
 def test_invalid_declaration_is_refused_with_field_errors_and_nothing_written(
         any_app, declaration, field, value, message):

@@ -28,7 +28,7 @@ def task_ids(resp) -> list[str]:
 
 def test_inbox_lists_masks_and_filters(app):
     chen = declare("chenshihui")
-    declare("liuwenbin", year=2025, course_name="医院感染管理")
+    declare("liuwenbin", year=2025, course_name="医院感染管理", start_date="2025-06-01", end_date="2025-06-03")
     web = browser(app, "hospital_admin")
     page = web.client.get("/tasks")
     body = text(page)

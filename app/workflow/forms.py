@@ -225,6 +225,22 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
                                       other=other_title)
             except ValueError:
                 pass
+        span = prop.get("x-at-most-days-of")  # [start field, end field]: no more days than the dates span
+        if span and isinstance(data[name], int | float) and not isinstance(data[name], bool):
+            first, last = (_iso_date(merged.get(f)) for f in span)
+            if first and last and last >= first and data[name] > (last - first).days + 1:
+                errors[name] = _t("%(title)s不能超过学习起止日期之间的天数（%(n)s天）",
+                                  title=prop.get("title", name), n=(last - first).days + 1)
+                continue
+        within = prop.get("x-year-within")  # [start field, end field]: a year the dates touch, not a future one
+        if within and isinstance(data[name], int) and not isinstance(data[name], bool):
+            first, last = (_iso_date(merged.get(f)) for f in within)
+            if data[name] > date.today().year:
+                errors[name] = _t("%(title)s不能晚于今年", title=prop.get("title", name))
+                continue
+            if first and last and not first.year <= data[name] <= last.year:
+                errors[name] = _t("%(title)s应与学习起止日期所在年度一致", title=prop.get("title", name))
+                continue
         places = prop.get("x-decimals")
         if places is not None and _decimal_places(data[name]) > places:
             errors[name] = _t("%(title)s最多保留%(places)s位小数", title=prop.get("title", name), places=places)
@@ -235,6 +251,13 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
                 errors[name] = _t("%(title)s不能大于%(value)s", title=prop.get("title", name),
                                   value=_num(merged[other]))
     return errors
+
+
+def _iso_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _decimal_places(value: Any) -> int:
