@@ -129,6 +129,27 @@ def test_withdraw_after_return_closes_the_case(app, declaration):
     assert [e.outcome for e in services.history(inst)] == ["submit", "return", "withdraw"]
 
 
+def test_withdrawing_discards_what_was_typed_on_the_revision_form(app, declaration):
+    inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    act(inst, "hospital_admin", {"outcome": "return", "comment": "材料不全"})
+    act(inst, "chenshihui", {**declaration, "action": "withdraw", "course_name": "改过的名字", "hours": 6})
+    assert (inst.status, inst.title) == ("withdrawn", declaration["course_name"])
+    last = services.history(inst)[-1]
+    assert (last.outcome, last.changes) == ("withdraw", None)
+    assert services.instance_data(inst)["course_name"] == declaration["course_name"]
+
+
+def test_the_next_reviewer_sees_the_resubmitted_course_name(app, declaration):
+    inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    act(inst, "hospital_admin", {"outcome": "return", "comment": "课程名称不规范"})
+    act(inst, "chenshihui", {**declaration, "action": "resubmit", "course_name": "急诊医学新进展（2026）"})
+    task = open_task(inst)
+    renamed = "急诊医学新进展（2026）"
+    assert (task.task_spec, task.title, inst.title) == ("unit_review", renamed, renamed)
+
+
 def test_return_loop_is_capped_at_ten(app, declaration):
     inst = services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     db.session.commit()

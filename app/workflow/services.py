@@ -239,6 +239,9 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     before = run.task_data(task_id)
     schema, _ui = task_form(task, instance.version_hash)
     data = _validated(schema, raw, before)
+    outcome = str(data.get("outcome") or data.get("action") or "submit")
+    if outcome == "withdraw":  # withdrawing keeps the application as it was: edits typed on the form go
+        data = {k: v for k, v in data.items() if k in ("action", "comment")}
     data["lanes"] = flags_from(instance.lane_orgs or {}, reviewing)  # read fresh: review may be switched mid-chain
     now = utcnow()
     try:
@@ -246,7 +249,6 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     except engine.EngineError as exc:
         raise ProcessFailed(f"流程执行出错：{exc}") from exc
 
-    outcome = str(data.get("outcome") or data.get("action") or "submit")
     # what the step changed; a rejection or a return changes nothing (e.g. hours prefilled on the form)
     changes = {} if outcome in ("reject", "return") else {
         k: [before.get(k), v] for k, v in data.items()
@@ -370,7 +372,9 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             "candidate_user_id": instance.started_by_id if lane == "applicant" else None,
             "assignee_id": None, "due_at": None, "completed_at": None, "completed_by_id": None, "cancelled": False,
             "created_at": now, "applicant_name": instance.applicant_name,
-            "applicant_id_number": instance.applicant_id_number, "year": instance.year, "title": instance.title,
+            # a resubmission's summary (e.g. a renamed course) is what the next reviewer's inbox shows
+            "applicant_id_number": instance.applicant_id_number, "year": values.get("year", instance.year),
+            "title": values.get("title", instance.title),
         })
     writes.add_rows(_INSERT_EVENTS, events)
     if is_new:
