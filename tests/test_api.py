@@ -267,3 +267,18 @@ def test_concurrent_completions_on_postgres_record_one_decision(pg_app, declarat
     n = db.session.scalar(select(func.count(ApprovalEvent.id)).where(ApprovalEvent.step == "unit_review"))
     assert n == 1
     assert _only_task(client, api_token(client, "health_admin"))["name"] == "主管部门审核"
+
+
+def test_times_carry_their_offset_and_401_says_how_to_authenticate(client, declaration):
+    """RFC 3339 times (a client in UTC+8 must not read them as local time); RFC 6750's challenge on 401."""
+    from datetime import UTC, datetime
+
+    chen = api_token(client, "chenshihui")
+    iid = client.post("/api/v1/processes/credit_hour_approval/instances", json=declaration,
+                      headers=chen).get_json()["id"]
+    body = client.get(f"/api/v1/instances/{iid}", headers=chen).get_json()
+    for stamp in (body["created_at"], body["history"][0]["at"], body["tasks"][0]["created_at"]):
+        assert stamp.endswith("Z"), stamp
+        assert abs((datetime.fromisoformat(stamp) - datetime.now(UTC)).total_seconds()) < 300
+    r = client.get("/api/v1/tasks")
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")

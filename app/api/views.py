@@ -13,6 +13,7 @@ from app.api.openapi import openapi_document
 from app.api.schemas import BatchCompleteArgs, TaskListArgs, TokenArgs
 from app.core.auth import api_actor
 from app.core.errors import DomainError, PasswordChangeNeeded
+from app.core.models import api_time
 from app.core.validators import mask_id_number
 from app.extensions import db
 from app.inbox import queries
@@ -33,9 +34,9 @@ def task_json(task: WorkflowTask, orgs: dict[int, str], users: dict[int, str]) -
         "applicant_id_number": mask_id_number(task.applicant_id_number),
         "year": task.year,
         "title": task.title,
-        "created_at": task.created_at.isoformat(),
-        "due_at": task.due_at.isoformat() if task.due_at else None,
-        "completed_at": task.completed_at.isoformat() if task.completed_at else None,
+        "created_at": api_time(task.created_at),
+        "due_at": api_time(task.due_at),
+        "completed_at": api_time(task.completed_at),
         "assignee": users.get(task.assignee_id) if task.assignee_id else None,
     }
 
@@ -57,12 +58,12 @@ def instance_json(instance: ProcessInstance) -> dict[str, Any]:
         "year": instance.year,
         "title": instance.title,
         "return_count": instance.return_count,
-        "created_at": instance.created_at.isoformat(),
-        "completed_at": instance.completed_at.isoformat() if instance.completed_at else None,
+        "created_at": api_time(instance.created_at),
+        "completed_at": api_time(instance.completed_at),
         "tasks": tasks_json(services.open_tasks(instance)),
         "history": [
             {"step": e.step_name, "step_id": e.step, "organisation": e.organisation_name, "user": e.user_name,
-             "at": e.at.isoformat(), "outcome": e.outcome, "comment": e.comment, "changes": e.changes}
+             "at": api_time(e.at), "outcome": e.outcome, "comment": e.comment, "changes": e.changes}
             for e in services.history(instance)
         ],
     }

@@ -13,6 +13,7 @@ from app.archive.jobs import recount_job
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.core.jobs import enqueue
+from app.core.models import api_time
 from app.core.validators import mask_id_number
 from app.credits.models import LEARNING_FORMS
 from app.extensions import db
@@ -143,5 +144,5 @@ def credit_declarations():
         "subject_type": d.subject_type if d else None, "learning_form": d.learning_form if d else None,
         "hours": float(d.hours) if d and d.hours is not None else None,
         "declared_by_unit": bool(d and d.declared_by_unit),
-        "created_at": inst.created_at.isoformat(),
+        "created_at": api_time(inst.created_at),
     } for inst, d in result.items], "total": result.total, "page": result.page, "per_page": result.per_page})

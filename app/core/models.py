@@ -22,5 +22,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def api_time(value: datetime | None) -> str | None:
+    """A stored time (naive, UTC) as the API writes it: RFC 3339 with its offset, ``2026-11-23T06:25:39Z``,
+    so a client in UTC+8 does not read it as local time."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

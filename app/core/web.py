@@ -72,7 +72,10 @@ def register_web(app: Flask) -> None:
             keep_password_failure(exc)
             db.session.commit()
         if wants_json():  # Chinese unless the call asks for ?lang=en
-            return jsonify(translated_error(exc)), exc.status
+            resp = jsonify(translated_error(exc))
+            if exc.status == 401:  # RFC 6750: say how to authenticate
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+            return resp, exc.status
         return render_template("error.html", error=exc), exc.status
 
     @app.errorhandler(CSRFError)

@@ -9,6 +9,7 @@ from sqlalchemy import and_, false, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
+from app.core.models import api_time
 from app.core.validators import mask_id_number
 from app.extensions import db
 from app.inbox.queries import Page
@@ -66,4 +67,4 @@ def reviewed_json(r: Reviewed) -> dict:
     return {"id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "name": t.name,
             "applicant": t.applicant_name, "applicant_id_number": mask_id_number(t.applicant_id_number),
             "title": t.title, "outcome": r.outcome, "comment": r.comment, "reviewer": r.reviewer,
-            "organisation": r.organisation, "completed_at": r.at.isoformat() if r.at else None}
+            "organisation": r.organisation, "completed_at": api_time(r.at)}

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.core.errors import InvalidState, NotFound
+from app.core.models import api_time
 from app.extensions import db
 
 from .models import FINISHED, BackgroundJob
@@ -65,8 +66,8 @@ def job_json(job: BackgroundJob, download_url: str | None) -> dict[str, Any]:
     return {
         "id": job.id, "kind": job.kind, "title": job.title, "status": job.status, "done": job.done,
         "total": job.total, "percent": job.percent, "message": job.message, "error": job.error,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "created_at": api_time(job.created_at),
+        "finished_at": api_time(job.finished_at),
         "download_url": download_url if job.status == FINISHED else None,
     }
 
