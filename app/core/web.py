@@ -32,6 +32,13 @@ def hours_text(value: Decimal | float | int | None) -> str:
     return "" if value is None else f"{Decimal(str(value)).normalize():f}"
 
 
+def _json_error(code: str, message: str, status: int):
+    """An error the framework raised (no route, wrong method, too large) in the API's one error shape."""
+    body = DomainError(message).to_dict()
+    body["error"]["code"] = code
+    return jsonify(body), status
+
+
 def register_web(app: Flask) -> None:
     from flask_bootstrap import Bootstrap5
 
@@ -87,7 +94,7 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(exc):
         if wants_json():
-            return jsonify({"error": {"code": "not_found", "message": gettext("资源不存在"), "fields": {}}}), 404
+            return _json_error("not_found", gettext("资源不存在"), 404)
         return render_template("error.html", error=DomainError(gettext("页面不存在"))), 404
 
     @app.errorhandler(413)
@@ -95,14 +102,13 @@ def register_web(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
         message = gettext("提交的内容过大（合计不能超过%(mb)sMB），请减少或压缩附件后重试", mb=limit // (1024 * 1024))
         if wants_json():
-            return jsonify({"error": {"code": "too_large", "message": message, "fields": {}}}), 413
+            return _json_error("too_large", message, 413)
         return render_template("error.html", error=DomainError(message)), 413
 
     @app.errorhandler(405)
     def _method(exc):
         if wants_json():
-            return jsonify({"error": {"code": "method_not_allowed", "message": gettext("不支持的请求方法"),
-                                      "fields": {}}}), 405
+            return _json_error("method_not_allowed", gettext("不支持的请求方法"), 405)
         return exc
 
     @app.after_request

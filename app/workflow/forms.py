@@ -217,14 +217,11 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
         if name in errors or name not in data:
             continue
         other = prop.get("x-not-before")
-        if other and isinstance(data[name], str) and isinstance(merged.get(other), str):
-            try:
-                if date.fromisoformat(data[name]) < date.fromisoformat(merged[other]):
-                    other_title = schema["properties"].get(other, {}).get("title", other)
-                    errors[name] = _t("%(title)s不能早于%(other)s", title=prop.get("title", name),
-                                      other=other_title)
-            except ValueError:
-                pass
+        if other:
+            value, earliest = _iso_date(data[name]), _iso_date(merged.get(other))
+            if value and earliest and value < earliest:
+                other_title = schema["properties"].get(other, {}).get("title", other)
+                errors[name] = _t("%(title)s不能早于%(other)s", title=prop.get("title", name), other=other_title)
         span = prop.get("x-at-most-days-of")  # [start field, end field]: no more days than the dates span
         if span and isinstance(data[name], int | float) and not isinstance(data[name], bool):
             first, last = (_iso_date(merged.get(f)) for f in span)
