@@ -23,8 +23,77 @@ from app.accounts.models import User
 from app.extensions import db
 from config import TestConfig
 
+#: The server (and the database used only to create and drop others) that PostgreSQL tests run on.
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+#: Every run, and every xdist worker of a run, gets databases of its own on that server, named after the
+#: process (``cepp_t<pid>_<purpose>``), so two runs on one machine (two checkouts, ``pytest -n``) never meet.
+#: Databases left by a run that was killed are dropped by the next one (their process is gone).
+RUN_DB_PREFIX = "cepp_t"
+
+
+def run_database_url(purpose: str) -> str:
+    """A fresh, empty PostgreSQL database for this process and ``purpose``, dropped when the run ends."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{RUN_DB_PREFIX}{os.getpid()}_{purpose}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            _drop_orphans(conn)
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    _RUN_DATABASES.append(name)
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+_RUN_DATABASES: list[str] = []
+
+
+def _drop_orphans(conn) -> None:  # noqa: ANN001
+    rows = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": RUN_DB_PREFIX + "%"})
+    for (name,) in rows.all():
+        m = re.fullmatch(rf"{RUN_DB_PREFIX}(\d+)_\w+", name)
+        if m and not _alive(int(m.group(1))):
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not _RUN_DATABASES:
+        return
+    try:
+        from app.extensions import db as _db
+
+        for app_ in _APPS:
+            with app_.app_context():
+                _db.session.remove()
+                _db.engine.dispose()
+    except Exception:  # noqa: BLE001  (best effort: the next run drops what is left)
+        pass
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for name in _RUN_DATABASES:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    except Exception:  # noqa: BLE001
+        pass
+    finally:
+        admin.dispose()
+
+
+_APPS: list[Flask] = []
 
 
 def _reset(app: Flask) -> None:
@@ -51,13 +120,11 @@ def _make_app(url: str) -> Flask:
         SQLALCHEMY_DATABASE_URI = url
 
     app = create_app(Cfg)
+    _APPS.append(app)
     app.test_client_class = FreshClient
     with app.app_context():
         from flask_migrate import upgrade
 
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         upgrade(directory=app.root_path + "/migrations")
     return app
 
@@ -86,7 +153,7 @@ def _pg_app() -> Flask:
         if IN_CI:
             pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is not reachable: {reason}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {reason}")
-    return _make_app(PG_URL)
+    return _make_app(run_database_url("app"))
 
 
 @pytest.fixture

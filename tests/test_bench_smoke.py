@@ -32,9 +32,7 @@ def test_inbox_benchmark_generates_tasks_and_pages_them_on_sqlite(capsys: pytest
 
 def test_chain_benchmark_runs_processes_at_once_on_postgresql(capsys: pytest.CaptureFixture[str]) -> None:
     """--processes: whole chains in several processes on one PostgreSQL database, each checked approved."""
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import IN_CI, PG_URL, postgres_available
+    from tests.conftest import IN_CI, PG_URL, postgres_available, run_database_url
 
     reason = postgres_available()
     if reason:
@@ -42,7 +40,7 @@ def test_chain_benchmark_runs_processes_at_once_on_postgresql(capsys: pytest.Cap
             pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is not reachable: {reason}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {reason}")
     # a database of its own: the benchmark drops and re-creates the schema of the one it is given
-    scratch = make_url(PG_URL).set(database="cepp_bench_smoke").render_as_string(hide_password=False)
+    scratch = run_database_url("bench")
     assert bench_chain.main(["2", "--db", "postgres", "--pg-url", scratch, "--reps", "1", "--warmup", "1",
                              "--processes", "2", "--threads", "2"]) == 0
     out = capsys.readouterr().out
