@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.routing import FloatConverter, IntegerConverter
 from werkzeug.security import check_password_hash
 
 from app.accounts.models import Organisation, User
@@ -32,7 +33,7 @@ def _written() -> list[int]:
 def _sample_url(rule) -> str:
     values = {}
     for name, conv in rule._converters.items():
-        values[name] = 1 if type(conv).__name__ in ("IntegerConverter", "FloatConverter") else "x"
+        values[name] = 1 if isinstance(conv, IntegerConverter | FloatConverter) else "x"
     return rule.rule if not values else _build(rule, values)
 
 

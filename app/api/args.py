@@ -11,11 +11,17 @@ from flask import request
 from flask_babel import gettext
 from marshmallow import Schema, ValidationError
 
+from app.api.schemas import PageArgs
 from app.core.errors import DomainError, ValidationFailed
+from app.core.web import request_json
 
 
 def json_body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    """The JSON object the request sent. Every text and number in it has passed
+    :func:`app.core.web.refuse_unsafe_input` (no control characters, finite numbers, nested ≤ 64 deep)."""
+    if not request.is_json:
+        raise DomainError("请求体必须是 JSON 对象")
+    data = request_json()
     if not isinstance(data, dict):
         raise DomainError("请求体必须是 JSON 对象")
     return data
@@ -24,6 +30,14 @@ def json_body() -> dict[str, Any]:
 def query_args(schema: Schema) -> dict[str, Any]:
     """The query string checked by ``schema``; ``lang`` (the answer's language, on every call) is not its."""
     return load_args(schema, {k: v for k, v in request.args.items() if k != "lang"})
+
+
+def page_args(per_page: int = 20) -> tuple[int, int]:
+    """``page`` and ``per_page`` of a list call (:class:`app.api.schemas.PageArgs`; ``per_page`` defaults to
+    ``per_page``); a 422 with field messages when either is not a whole number in range."""
+    values = {"page": request.args.get("page", "1"), "per_page": request.args.get("per_page", str(per_page))}
+    args = load_args(PageArgs(), values)
+    return args["page"], args["per_page"]
 
 
 def load_args(schema: Schema, data: dict[str, Any], partial: bool = False) -> dict[str, Any]:

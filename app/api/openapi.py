@@ -10,15 +10,24 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from app.api import schemas
+from app.core.validators import MAX_PAGE
 from app.workflow.forms import load_form
 
 ERRORS = {
-    "400": "bad request", "401": "missing or invalid token", "403": "not allowed",
+    "400": "bad request: a malformed body or query string (not JSON, nested too deeply, control characters)",
+    "401": "missing or invalid token", "403": "not allowed",
     "404": "not found or outside the actor's scope",
     "409": "conflicts with the current state (e.g. the task is no longer open, the year is not verified)",
     "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
     "429": "too many requests (e.g. verification codes)",
 }
+
+
+#: ``page`` and ``per_page`` of every list (app.api.schemas.PageArgs: outside these bounds, 422).
+PAGE_PARAMETERS = [
+    {"in": "query", "name": "page", "schema": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE}},
+    {"in": "query", "name": "per_page", "schema": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200}},
+]
 
 
 def _responses(ok: str, schema: str | None, *codes: str) -> dict[str, Any]:
@@ -76,8 +85,8 @@ def openapi_document() -> dict[str, Any]:
         "requestBody": _json_body("CreditHourDeclaration"),
         "responses": _responses("201", "Started", "400", "401", "403", "404", "422")}})
     spec.path(path="/instances", operations={"get": {
-        "summary": "The actor's own applications, newest first",
-        "responses": _responses("200", None, "401")}})
+        "summary": "The actor's own applications, newest first", "parameters": PAGE_PARAMETERS,
+        "responses": _responses("200", None, "401", "422")}})
     spec.path(path="/instances/{id}", operations={"get": {
         "summary": "An instance with its open tasks and its history",
         "parameters": [{"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}],
@@ -89,8 +98,7 @@ def openapi_document() -> dict[str, Any]:
             {"in": "query", "name": "q", "schema": {"type": "string"},
              "description": "applicant name prefix or ID number prefix"},
             {"in": "query", "name": "year", "schema": {"type": "integer"}},
-            {"in": "query", "name": "page", "schema": {"type": "integer", "default": 1}},
-            {"in": "query", "name": "per_page", "schema": {"type": "integer", "default": 20, "maximum": 200}},
+            *PAGE_PARAMETERS,
         ],
         "responses": _responses("200", "TaskPage", "401", "422")}})
     task_param = [{"in": "path", "name": "id", "required": True, "schema": {"type": "string"}}]
@@ -125,4 +133,12 @@ def openapi_document() -> dict[str, Any]:
     add_change_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
+    # any call may be refused for its input before its handler runs: a query string or body with control
+    # characters, a body that is not JSON or nests too deeply (app.core.web.refuse_unsafe_input)
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("400", {
+                    "description": ERRORS["400"], "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/Error"}}}})
     return doc

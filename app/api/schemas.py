@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.core.validators import MAX_PAGE
+
 OUTCOMES = ("approve", "reject", "return")
 
 
@@ -26,12 +28,16 @@ class BatchCompleteArgs(Schema):
             raise ValidationError("不同意时必须填写审核意见", field_name="comment")
 
 
-class TaskListArgs(Schema):
+class PageArgs(Schema):
+    """``page`` and ``per_page`` of every list: a page beyond :data:`MAX_PAGE` is refused (422), as is one below 1."""
+    page = fields.Integer(load_default=1, validate=validate.Range(1, MAX_PAGE))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 200))
+
+
+class TaskListArgs(PageArgs):
     process = fields.String(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=64))
     year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(1, 200))
 
 
 class TokenSchema(Schema):

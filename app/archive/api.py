@@ -8,13 +8,14 @@ from typing import Any
 from flask import jsonify, request
 
 from app.api import bp
+from app.api.args import json_body, page_args
 from app.archive import records, services
 from app.archive.jobs import recount_job
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.core.jobs import enqueue
 from app.core.models import api_time
-from app.core.validators import mask_id_number
+from app.core.validators import mask_id_number, whole_number
 from app.credits.models import LEARNING_FORMS
 from app.extensions import db
 
@@ -25,30 +26,20 @@ def _year(raw: Any, required: bool = True) -> int | None:
         if required:
             raise ValidationFailed("请求参数有误", {"year": "请填写年度（如 2026）"})
         return None
-    if not text.isdigit() or not 1990 <= int(text) <= 2100:
+    year = whole_number(text)
+    if year is None or not 1990 <= year <= 2100:
         raise ValidationFailed("请求参数有误", {"year": "年度应为 1990 到 2100 之间的四位数字"})
-    return int(text)
-
-
-def _page_args() -> tuple[int, int]:
-    page, per_page = request.args.get("page", "1"), request.args.get("per_page", "20")
-    errors = {}
-    if not page.isdigit() or int(page) < 1:
-        errors["page"] = "页码应为正整数"
-    if not per_page.isdigit() or not 1 <= int(per_page) <= 200:
-        errors["per_page"] = "每页条数应为 1 到 200"
-    if errors:
-        raise ValidationFailed("请求参数有误", errors)
-    return int(page), int(per_page)
+    return year
 
 
 def _after() -> int | None:
     raw = request.args.get("after")
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
+    after = whole_number(raw)
+    if after is None:
         raise ValidationFailed("请求参数有误", {"after": "应为上一页返回的 next_after"})
-    return int(raw)
+    return after
 
 
 @bp.get("/archive")
@@ -82,7 +73,7 @@ def archive_search():
     actor = api_actor()
     args = request.args
     year = _year(args.get("year"))
-    page, per_page = _page_args()
+    page, per_page = page_args()
     result = services.search(actor, year=year, name=args.get("name"), id_number=args.get("id_number"),
                              region=args.get("region"), title_level=args.get("title_level"),
                              verified=_verified_arg(args.get("verified")), gender=args.get("gender"),
@@ -101,7 +92,7 @@ def archive_recount():
     """重新统计学时: re-verify a year for one person (``person_id_number``) or, for administrators,
     for every person in their scope."""
     actor = api_actor()
-    body = request.get_json(silent=True) or {}
+    body = json_body() if request.content_length else {}
     year = _year(body.get("year"))
     id_number = body.get("person_id_number")
     if id_number or not actor.staff_roots:
@@ -132,7 +123,7 @@ def credit_declarations():
     if errors:
         raise ValidationFailed("请求参数有误", errors)
     year = _year(args.get("year"), required=False)
-    page, per_page = _page_args()
+    page, per_page = page_args()
     result = records.declarations(actor, scope=scope, status=status, year=year, learning_form=form,
                                   name=args.get("name"), id_number=args.get("id_number"),
                                   page=page, per_page=per_page)

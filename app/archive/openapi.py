@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.validators import MAX_PAGE
+
 _HOURS = {"type": "object", "properties": {k: {"type": "number"} for k in
                                             ("public", "professional", "elective", "total")}}
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -56,7 +58,8 @@ def _resp(schema: dict | None, *codes: str) -> dict[str, Any]:
 def add_paths(spec) -> None:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
-    page = [_q("page", "integer", default=1), _q("per_page", "integer", default=20, maximum=200)]
+    page = [_q("page", "integer", default=1, minimum=1, maximum=MAX_PAGE),
+            _q("per_page", "integer", default=20, minimum=1, maximum=200)]
     spec.path(path="/archive", operations={"get": {
         "summary": "Training archive (培训档案) of a person and year, with the annual verification",
         "parameters": [_q("person_id_number", description="defaults to the actor"),

@@ -27,7 +27,7 @@ from app.core.batch import WriteBatch
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.i18n import sentence
 from app.core.models import utcnow
-from app.core.validators import id_number_error, normalise_id_number
+from app.core.validators import id_number_error, normalise_id_number, whole_number
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
 from app.people.models import Person
@@ -666,7 +666,9 @@ def precheck(actor: Actor, params: dict[str, Any]) -> Precheck:
     days, start_date, end_date."""
     errors: dict[str, str] = {}
     year_raw = str(params.get("year") or "").strip()
-    year = int(year_raw) if year_raw.isdigit() and 1990 <= int(year_raw) <= 2100 else None
+    year = whole_number(year_raw)
+    if year is not None and not 1990 <= year <= 2100:
+        year = None
     if year is None:
         errors["year"] = "请填写年度（如 2026）"
     subject = params.get("subject_type") or "professional"

@@ -16,6 +16,7 @@ from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import translate, translated_error
 from app.core.jobs import enqueue
+from app.core.validators import whole_number
 from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
 
@@ -45,7 +46,8 @@ def _nav() -> dict:
 
 def _int_arg(name: str, default: int | None = None) -> int | None:
     raw = (request.values.get(name) or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 6 else default
+    number = whole_number(raw, maximum=999_999)
+    return default if number is None else number
 
 
 def _page_size() -> int:

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
+from app.core.validators import whole_number
 from app.extensions import db
 
 from . import batch, services
@@ -85,7 +86,7 @@ def batch_print():
     actor = web_actor()
     if not actor.staff_roots:
         raise DomainError(_("只有单位或主管部门、人社部门的管理员可以批量打印证书"))
-    unit_id = request.values.get("unit_id", type=int)
+    unit_id = whole_number(request.values.get("unit_id"))
     q = (request.values.get("q") or "").strip()[:18] or None
     filters = {k: v for k, v in (("unit_id", unit_id), ("q", q)) if v}
     page = {"people": batch.people_in_scope(actor, unit_id=unit_id, q=q, limit=BATCH_PAGE_ROWS),
@@ -97,7 +98,7 @@ def batch_print():
     if request.form.get("all_matching") == "1":
         ids = [p.id for p in batch.people_in_scope(actor, unit_id=unit_id, q=q, limit=batch.MAX_BATCH + 1)]
     else:
-        ids = [int(v) for v in request.form.getlist("person_ids") if v.isdigit()]
+        ids = [n for v in request.form.getlist("person_ids") if (n := whole_number(v)) is not None]
     try:
         job = batch.start_batch(actor, ids, values["year"], public_base_url())
     except ValidationFailed as exc:

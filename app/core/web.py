@@ -1,17 +1,24 @@
-"""Web-wide pieces: error pages, template helpers, security headers."""
+"""Web-wide pieces: error pages, template helpers, security headers, and the checks every request's
+input passes before a view reads it (text, numbers and JSON nesting)."""
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from werkzeug.routing import IntegerConverter
 
-from app.core.errors import DomainError, PasswordRejected
+from app.core.errors import DomainError, PasswordRejected, ValidationFailed
 from app.core.i18n import translate, translated_error
-from app.core.validators import mask_id_number, mask_mobile
+from app.core.validators import MAX_INTEGER, MAX_JSON_DEPTH, json_depth, mask_id_number, mask_mobile, unsafe_fields
 from app.extensions import db
 
 STATUS_LABELS = {"running": "审核中", "completed": "审核通过", "rejected": "未通过（已结案）", "withdrawn": "已撤回"}
@@ -30,6 +37,120 @@ def _local(app: Flask, d: datetime) -> datetime:
 def hours_text(value: Decimal | float | int | None) -> str:
     """Hours as written: 90 → "90", 12.50 → "12.5" (``Decimal.normalize`` alone would print 9E+1)."""
     return "" if value is None else f"{Decimal(str(value)).normalize():f}"
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` in a URL, at most 64 bits: a longer number names no row, so it is a 404 like any id that
+    does not exist (SQLite cannot even compare it). Installed in ``create_app`` before the routes. It answers
+    404 at once rather than failing the match, which would make werkzeug try the path's other methods and
+    answer 405; no route has another rule that a number could match at the same place."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_INTEGER:
+            raise NotFound()
+        return number
+
+
+class JSONRefused(ValueError):
+    """A JSON text that parses but is not kept: nested too deeply, or with NaN / Infinity / an infinite number."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _no_constant(name: str) -> Any:
+    raise JSONRefused("JSON 中不能使用 NaN 或 Infinity，数字必须是有限值")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise JSONRefused("JSON 中的数字超出范围")
+    return value
+
+
+def strict_loads(text: str | bytes) -> Any:
+    """``json.loads`` for what comes from outside: standard JSON only (no NaN, Infinity or numbers that
+    overflow to infinity, all of which Python accepts) nested at most :data:`MAX_JSON_DEPTH` deep, the depth
+    checked before parsing. Raises :class:`JSONRefused` or another ValueError."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise JSONRefused(gettext("JSON 嵌套层数过多（最多%(n)s层）", n=MAX_JSON_DEPTH))
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except RecursionError:  # not reached below the depth limit; kept as a ValueError all the same
+        raise JSONRefused(gettext("JSON 嵌套层数过多（最多%(n)s层）", n=MAX_JSON_DEPTH)) from None
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by None (data stored before they were refused)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Reads request bodies with :func:`strict_loads` and never writes NaN or Infinity, which are not JSON
+    (a standard parser fails on the whole answer): such a value is written as null."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return strict_loads(s)
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        try:
+            return super().dumps(obj, allow_nan=False, **kwargs)
+        except ValueError:
+            return super().dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
+def request_json() -> Any:
+    """The request's JSON body, read with :func:`strict_loads` once per request, or a DomainError (400)
+    saying why it cannot be read."""
+    if "request_json" in g:
+        return g.request_json
+    try:
+        body = strict_loads(request.get_data(cache=True))
+    except JSONRefused as exc:
+        raise DomainError(exc.message) from None
+    except ValueError:  # not JSON, not UTF-8, a number of thousands of digits
+        raise DomainError(gettext("请求体不是有效的 JSON")) from None
+    g.request_json = body
+    return body
+
+
+def refuse_unsafe_input() -> None:
+    """Before any view: refuse control characters and lone surrogates in the query string (400), in posted
+    form fields, file names and JSON bodies (422), and a JSON body that does not parse or nests too deeply
+    (400), each with the field at fault, so no view or service ever handles such a value."""
+    errors = unsafe_fields(request.args.to_dict(flat=False))
+    if errors:
+        raise DomainError(gettext("查询参数含有不允许的字符"), errors)
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    errors = unsafe_fields(request.form.to_dict(flat=False))
+    for name, file in request.files.items(multi=True):
+        errors.update(unsafe_fields({name: file.filename or ""}))
+    if request.is_json:
+        body = request_json()
+        if isinstance(body, dict):
+            errors.update(unsafe_fields(body))
+        elif (found := unsafe_fields({"_body": body})):
+            errors.update(found)
+    if errors:
+        raise ValidationFailed(gettext("提交的内容有误，请按提示修改"), errors)
+
+
+#: Chinese messages for the framework's own errors on API paths (other codes keep a general message).
+_HTTP_MESSAGES = {
+    400: "请求无效", 401: "请先登录", 403: "没有权限", 415: "不支持的请求内容类型", 429: "请求过于频繁，请稍后再试",
+}
+_HTTP_OTHER = "请求无法处理"
 
 
 def _json_error(code: str, message: str, status: int):
@@ -67,8 +188,12 @@ def register_web(app: Flask) -> None:
         required_fields=webforms.required_fields,
         change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value)
 
+    app.json = StrictJSONProvider(app)
+
     def wants_json() -> bool:
         return request.path.startswith("/api/")
+
+    app.before_request(refuse_unsafe_input)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -109,6 +234,23 @@ def register_web(app: Flask) -> None:
     def _method(exc):
         if wants_json():
             return _json_error("method_not_allowed", gettext("不支持的请求方法"), 405)
+        return exc
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        # any other error of the framework (a malformed multipart body, an unsupported media type …)
+        if not wants_json() or exc.code is None:
+            return exc
+        message = gettext(_HTTP_MESSAGES.get(exc.code, _HTTP_OTHER))
+        return _json_error((exc.name or "error").lower().replace(" ", "_"), message, exc.code)
+
+    @app.errorhandler(InternalServerError)
+    def _internal_error(exc: InternalServerError):
+        # an unexpected exception (logged by Flask before this runs): nothing it did is kept, and an API
+        # client still gets the one error shape
+        db.session.rollback()
+        if wants_json():
+            return _json_error("internal_error", gettext("服务器内部错误，请稍后重试"), 500)
         return exc
 
     @app.after_request

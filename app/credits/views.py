@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
+from app.core.validators import page_number
 from app.credits.workflow_hooks import PROCESS_KEY
 from app.extensions import db
 from app.inbox import queries
@@ -75,7 +76,7 @@ def applications():
     actor = web_actor()
     status = request.args.get("status") if request.args.get("status") in INSTANCE_STATUSES else None
     page_no = request.args.get("page", "1")
-    page = queries.my_applications(actor, status=status, page=int(page_no) if page_no.isdigit() else 1,
+    page = queries.my_applications(actor, status=status, page=page_number(page_no),
                                    per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
     waiting = queries.waiting_at([i.id for i in page.items])
     orgs = queries.organisation_names({t.candidate_org_id for ts in waiting.values() for t in ts

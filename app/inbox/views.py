@@ -11,6 +11,7 @@ from flask_login import login_required
 
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
+from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.inbox import queries
 from app.workflow import attachments, registry, services, webforms
@@ -22,8 +23,7 @@ bp = Blueprint("inbox", __name__)
 
 
 def _int_arg(name: str) -> int | None:
-    value = (request.args.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(request.args.get(name))
 
 
 def _process_names() -> dict[str, str]:
@@ -43,7 +43,7 @@ def tasks():
         "year": _int_arg("year"),
         "q": (request.args.get("q") or "").strip()[:50] or None,
     }
-    page = queries.inbox(actor, **filters, page=_int_arg("page") or 1,
+    page = queries.inbox(actor, **filters, page=page_number(request.args.get("page")),
                          per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
     assignees = queries.user_names({t.assignee_id for t in page.items if t.assignee_id})
     args = {k: v for k, v in filters.items() if v is not None}

@@ -12,9 +12,9 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.models import PERMISSION_MODULES
 from app.api import bp
-from app.api.args import json_body, load_args
+from app.api.args import json_body, load_args, page_args
 from app.core.auth import api_actor
-from app.core.validators import mask_id_number, mask_mobile
+from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile
 from app.extensions import db
 from app.orgadmin import services
 from app.orgadmin.models import AdminRole, Department
@@ -303,8 +303,7 @@ def org_update_department(dept_id: int):
 @bp.get("/org/subordinates")
 def org_subordinates():
     actor, org = api_actor(), _org()
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = min(200, max(1, request.args.get("per_page", 50, type=int)))
+    page, per_page = page_args(per_page=50)
     rows, total = services.list_subordinates(actor, org.id, q=request.args.get("q"), page=page, per_page=per_page)
     return jsonify({"items": [subordinate_json(r) for r in rows], "total": total, "page": page,
                     "per_page": per_page})
@@ -401,9 +400,11 @@ def add_to_spec(spec, responses, json_body) -> None:
     spec.path(path="/org/subordinates", operations={"get": {
         "summary": "Organisations below the actor's supervisory department or bureau",
         "parameters": org_q + [{"in": "query", "name": "q", "schema": {"type": "string"}},
-                               {"in": "query", "name": "page", "schema": {"type": "integer", "default": 1}},
-                               {"in": "query", "name": "per_page", "schema": {"type": "integer", "default": 50}}],
-        "responses": responses("200", None, "401", "404")}})
+                               {"in": "query", "name": "page",
+                                "schema": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE}},
+                               {"in": "query", "name": "per_page",
+                                "schema": {"type": "integer", "default": 50, "minimum": 1, "maximum": 200}}],
+        "responses": responses("200", None, "401", "404", "422")}})
     spec.path(path="/org/subordinates/{org_id}/admins", operations={"get": {
         "summary": "A subordinate organisation's administrators", "parameters": oid,
         "responses": responses("200", arr("Admin"), "401", "404")}})

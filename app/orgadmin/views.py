@@ -12,6 +12,7 @@ from app.accounts.models import PERMISSION_MODULES, Role
 from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, PermissionDenied, ValidationFailed
+from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.orgadmin import services
 from app.registration.views import password_form
@@ -57,8 +58,7 @@ def _back(endpoint: str, org_id: int, **kw):
 
 
 def _int(name: str) -> int | None:
-    value = (request.form.get(name) or "").strip()
-    return int(value) if value.isdigit() else None
+    return whole_number(request.form.get(name))
 
 
 # --- administrators ------------------------------------------------------------------------------
@@ -289,7 +289,7 @@ def update_department(dept_id: int):
 def subordinates():
     actor = web_actor()
     org = _org()
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args.get("page"))
     q = (request.args.get("q") or "").strip()
     rows, total = services.list_subordinates(actor, org.id, q=q or None, page=page)
     return render_template("orgadmin/subordinates.html", org=org, orgs=services.managed_organisations(actor),

@@ -12,9 +12,10 @@ from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.services import authenticate, issue_token
-from app.api.args import json_body
+from app.api.args import json_body, page_args
 from app.core.auth import api_actor
 from app.core.errors import DomainError, ValidationFailed
+from app.core.validators import whole_number
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 
@@ -90,13 +91,13 @@ def organisations():
     kinds = picker.parse_kinds(request.args.getlist("kind"))
     limit = picker.clamp_limit(request.args.get("limit"))
     after_arg = request.args.get("after", "")
-    after = int(after_arg) if after_arg.isdigit() else None
+    after = whole_number(after_arg)
     q = (request.args.get("q") or "").strip()[:50]
     parent = request.args.get("parent_id", "")
     if q:
         rows, more = picker.search(q, kinds, limit)
-    elif parent.isdigit():
-        rows, more = picker.children(int(parent), kinds, limit, after)
+    elif (parent_id := whole_number(parent)) is not None:
+        rows, more = picker.children(parent_id, kinds, limit, after)
     elif kinds:
         rows, more = picker.of_kinds(kinds, limit, after)
     else:
@@ -158,9 +159,9 @@ def change():
 def reviewed():
     """已审核: tasks the actor's organisations completed, newest first."""
     actor = api_actor()
-    page = request.args.get("page", "1")
+    page, per_page = page_args()
     result = queries.reviewed(actor, process=request.args.get("process") or None,
                               q=(request.args.get("q") or "").strip()[:50] or None,
-                              page=int(page) if page.isdigit() else 1, per_page=20)
+                              page=page, per_page=per_page)
     return jsonify({"items": [queries.reviewed_json(r) for r in result.items], "total": result.total,
                     "page": result.page, "per_page": result.per_page})

@@ -6,6 +6,7 @@ from typing import Any
 
 from apispec import APISpec
 
+from app.core.validators import MAX_PAGE
 from app.registration import services
 
 _S = {"type": "string"}
@@ -119,6 +120,10 @@ def add_paths(spec: APISpec, responses, json_body) -> None:
         "requestBody": json_body("PasswordChange"), "responses": responses("200", None, "401", "422", "423")}})
     spec.path(path="/tasks/reviewed", operations={"get": {
         "summary": "已审核: tasks the actor's organisations decided, newest first, with outcome and comment",
-        "parameters": [{"in": "query", "name": n, "schema": {"type": t}}
-                       for n, t in (("process", "string"), ("q", "string"), ("page", "integer"))],
-        "responses": responses("200", None, "401")}})
+        "parameters": [{"in": "query", "name": "process", "schema": {"type": "string"}},
+                       {"in": "query", "name": "q", "schema": {"type": "string"}},
+                       {"in": "query", "name": "page",
+                        "schema": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE}},
+                       {"in": "query", "name": "per_page",
+                        "schema": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200}}],
+        "responses": responses("200", None, "401", "422")}})

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Select, not_, select
 
 from app.accounts.models import Organisation, OrgKind, OrgStatus
+from app.core.validators import whole_number
 from app.extensions import db
 
 DEFAULT_LIMIT = 50
@@ -48,7 +49,8 @@ def parse_kinds(values: Iterable[str]) -> tuple[OrgKind, ...]:
 
 def clamp_limit(value: Any, default: int = DEFAULT_LIMIT) -> int:
     text = str(value).strip() if value is not None else ""
-    return max(1, min(int(text), MAX_LIMIT)) if text.isdigit() else default
+    number = whole_number(text)
+    return max(1, min(number, MAX_LIMIT)) if number is not None else default
 
 
 def _active(kinds: Sequence[OrgKind]) -> Select:
@@ -139,7 +141,8 @@ def describe(rows: Sequence[Organisation]) -> list[Described]:
 def choice(org_id: Any) -> dict[str, Any] | None:
     """The chosen organisation for re-showing a form: id, name and full path (None when unknown)."""
     text = str(org_id).strip() if org_id is not None else ""
-    org = db.session.get(Organisation, int(text)) if text.isdigit() else None
+    org_pk = whole_number(text)
+    org = db.session.get(Organisation, org_pk) if org_pk is not None else None
     if org is None:
         return None
     d = describe([org])[0]

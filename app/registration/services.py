@@ -25,7 +25,7 @@ from app.accounts.models import Organisation, OrgKind, OrgStatus, User
 from app.accounts.passwords import password_error
 from app.accounts.services import check_password, hash_password
 from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, ValidationFailed
-from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
+from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error, whole_number
 from app.extensions import db
 from app.orgadmin.services import password_changed
 from app.registration import codes
@@ -81,7 +81,7 @@ def _s(data: dict[str, Any], name: str, limit: int = 200) -> str:
 
 def _int(value: Any) -> int | None:
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 # --------------------------------------------------------------------------- accounts

@@ -14,6 +14,7 @@ from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
+from app.core.validators import page_number
 from app.extensions import db
 from app.registration import captcha, codes, picker, queries, services
 
@@ -229,7 +230,7 @@ def reviewed():
     process = (request.args.get("process") or "").strip() or None
     q = (request.args.get("q") or "").strip()[:50] or None
     page_arg = request.args.get("page", "1")
-    page = queries.reviewed(actor, process=process, q=q, page=int(page_arg) if page_arg.isdigit() else 1,
+    page = queries.reviewed(actor, process=process, q=q, page=page_number(page_arg),
                             per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
     from app.inbox.views import _process_names
 

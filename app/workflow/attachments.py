@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from app.accounts.actor import Actor
 from app.core.errors import ValidationFailed
+from app.core.validators import whole_number
 from app.extensions import db
 from app.workflow.models import Attachment, ProcessInstance
 
@@ -124,7 +125,7 @@ def take_uploads(fields: Iterable[str], raw: dict, files: MultiDict, *, actor: A
 def usable_ids(ids: Iterable[object], *, actor: Actor, instance: ProcessInstance | None = None) -> list[int]:
     """The posted attachment ids the actor may attach: their own unlinked uploads, or files
     already belonging to ``instance``. Anything else (someone else's file) is dropped."""
-    wanted = [int(i) for i in ids if str(i).isdigit()]
+    wanted = [n for i in ids if (n := whole_number(str(i))) is not None]
     if not wanted:
         return []
     rows = db.session.execute(select(Attachment.id, Attachment.instance_id, Attachment.uploaded_by_id)
@@ -148,7 +149,7 @@ def link(ids: Iterable[int], instance: ProcessInstance, *, actor: Actor) -> None
 
 def attachments_for(ids: Iterable[object] | None, instance: ProcessInstance) -> list[Attachment]:
     """The attachments listed in the instance's data, in that order (ids of other instances ignored)."""
-    wanted = [int(i) for i in (ids or []) if str(i).isdigit()]
+    wanted = [n for i in (ids or []) if (n := whole_number(str(i))) is not None]
     if not wanted:
         return []
     rows = {a.id: a for a in db.session.scalars(

@@ -8,12 +8,17 @@ field-level errors. Two small extensions to JSON Schema are resolved here:
 * ``"x-not-before": "start_date"`` on a date and ``"x-maximum-field": "hours"`` on a number
   compare with another value of the submitted data or of the instance data;
 * ``"x-decimals": 1`` on a number: at most that many decimal places (what the database keeps).
+
+Before any rule, every value is checked the way all input is (:func:`app.core.validators.value_error`):
+text without control characters or lone surrogates, finite numbers, whole numbers within 64 bits. JSON
+Schema alone lets NaN through every ``minimum`` and ``maximum``.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from datetime import date
 from decimal import Decimal
@@ -23,7 +28,14 @@ from typing import Any
 from flask_babel import gettext
 from jsonschema import Draft202012Validator, FormatChecker
 
-from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
+from app.core.validators import (
+    id_number_error,
+    mobile_error,
+    normalise_id_number,
+    uscc_error,
+    value_error,
+    whole_number,
+)
 
 FORMS_DIR = Path(__file__).resolve().parents[2] / "forms"
 
@@ -109,9 +121,10 @@ def coerce(schema: dict, raw: dict[str, Any]) -> dict[str, Any]:
             if kind in ("number", "integer"):
                 try:
                     num = float(value)
-                    value = int(num) if kind == "integer" and num.is_integer() else num
                 except ValueError:
-                    pass
+                    num = math.nan
+                if math.isfinite(num):  # "nan", "inf" and "1e999" stay text: not a number to a person
+                    value = int(num) if kind == "integer" and num.is_integer() else num
             elif kind == "boolean":
                 value = value.lower() in ("1", "true", "on", "yes")
             elif prop.get("format") == "id-number":
@@ -121,7 +134,7 @@ def coerce(schema: dict, raw: dict[str, Any]) -> dict[str, Any]:
         if kind == "array" and not isinstance(value, list):
             value = [value]
         if kind == "array" and prop.get("items", {}).get("type") == "integer":
-            value = [int(v) if isinstance(v, str) and v.isdigit() else v for v in value]
+            value = [n if isinstance(v, str) and (n := whole_number(v)) is not None else v for v in value]
         out[name] = value
     return out
 
@@ -199,8 +212,13 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
     """Return ``{field: message}``; empty when ``data`` is valid. ``context`` is the instance's
     data, for rules that compare with values not on this form."""
     errors: dict[str, str] = {}
+    for name, value in data.items():  # first: what no rule below may even compare (or print, nested deep)
+        problem = value_error(value)
+        if problem:
+            errors[name] = _t(problem)
     validator = _validator(schema)
-    found = list(validator.iter_errors(data))  # validate once; both passes below read the same errors
+    # validate once (both passes below read the same errors), without the values refused above
+    found = list(validator.iter_errors({k: v for k, v in data.items() if k not in errors}))
     for err in sorted(found, key=lambda e: list(e.path)):
         if err.validator in ("allOf", "if", "then"):
             continue
