@@ -311,3 +311,23 @@ class FreshClient(FlaskClient):
             for key in list(g):
                 g.pop(key, None)
         return super().open(*args, **kwargs)
+
+
+#: (what was fuzzed, cases tried, failures) of the property-based and fuzz tests, printed after the run.
+_FUZZ_COUNTS: list[tuple[str, int, int]] = []
+
+
+def record_fuzz(what: str, tried: int, failures: int) -> None:
+    """Note how many generated cases a property-based or fuzz test tried and how many failed."""
+    _FUZZ_COUNTS.append((what, tried, failures))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    if not _FUZZ_COUNTS:
+        return
+    terminalreporter.section("generated inputs (hypothesis, schemathesis)")
+    for what, tried, failures in _FUZZ_COUNTS:
+        terminalreporter.write_line(f"{what}: {tried} cases tried, failures: {failures}")
+    tried = sum(t for _w, t, _f in _FUZZ_COUNTS)
+    failures = sum(f for _w, _t, f in _FUZZ_COUNTS)
+    terminalreporter.write_line(f"total: {tried} cases tried, failures: {failures}")

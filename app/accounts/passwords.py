@@ -10,7 +10,7 @@ RULE = f"密码应为{MIN_LENGTH}-{MAX_LENGTH}位，且同时包含字母和数�
 
 def password_error(password: str | None) -> str | None:
     """None when the password follows the rules, else a message naming the rule it breaks."""
-    value = password or ""
+    value = password if isinstance(password, str) else ""  # a number or a list in a JSON body is no password
     if not MIN_LENGTH <= len(value) <= MAX_LENGTH:
         return f"密码长度应为{MIN_LENGTH}-{MAX_LENGTH}位"
     if any(c.isspace() for c in value) or not value.isascii():
