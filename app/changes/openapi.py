@@ -23,7 +23,7 @@ def add_paths(spec: Any) -> None:
     spec.components.schema("OrganisationInfoChange", load_form("organisation_info_change.schema.json"))
     spec.components.schema("ChangeOfSuperior", load_form("change_of_superior.schema.json"))
     spec.components.schema("PersonProfile", {"type": "object", "properties": {
-        "name": {"type": "string"}, "id_number": {"type": "string"}, "unit": {"type": ["string", "null"]},
+        "name": {"type": "string"}, "id_number": {"type": ["string", "null"]}, "unit": {"type": ["string", "null"]},
         "mobile": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
         "reviewed": {"type": "object", "description": "fields that change only through person_info_change"}}})
     spec.components.schema("PersonContact", {"type": "object", "properties": {
