@@ -4,7 +4,7 @@ from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa
 from app.archive.models import AnnualVerification, CreditDeclaration  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.credits.models import CreditRecord  # noqa: F401
-from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401
+from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401

@@ -341,7 +341,7 @@ def test_claimed_task_belongs_to_the_claimer(app, declaration):
 
 
 def test_member_without_review_module_sees_no_tasks(app, declaration):
-    from app.inbox.queries import inbox
+    from app.cases.queries import inbox
 
     services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     db.session.commit()

@@ -122,4 +122,7 @@ def register() -> None:
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
         summarise=summarise, can_start=can_start, on_data=record_declaration,
+        start_template="credits/declare.html", start_defaults=lambda actor: {"year": str(date.today().year)},
+        start_denied="您无权申报学时：只有专业技术人员本人或用人单位管理员可以申报",
+        started_message="申报已提交，等待审核",
     ))

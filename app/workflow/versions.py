@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import FORMS_DIR, form_path, load_form
-from app.workflow.lanes import LANES
+from app.workflow.lanes import known_lanes
 from app.workflow.models import ProcessVersion
 
 PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
@@ -98,7 +98,7 @@ def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
         content_hash=bundle.content_hash,
         dmn_files=bundle.dmn_files,
         forms=bundle.forms.keys(),
-        lanes=LANES,
+        lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
     )
 
@@ -194,7 +194,7 @@ def parsed_for(version: ProcessVersion) -> engine.ParsedProcess:
         content_hash=version.content_hash,
         dmn_files=version.dmn_files,
         forms=version.forms.keys(),
-        lanes=LANES,
+        lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
     )
 
