@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.archive.models import CreditRecord
 from app.core.errors import InvalidState, NotFound, ValidationFailed
-from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services

@@ -33,6 +33,15 @@ from app.workflow.versions import current_version
 bp = Blueprint("cases", __name__)
 
 
+@bp.app_context_processor
+def _nav() -> dict:
+    """Reviewer menus and panels (已审核, 批量审核) only for those who review for an organisation."""
+    from flask_login import current_user
+
+    reviewer = current_user.is_authenticated and any(m.role != "member" for m in web_actor().memberships)
+    return {"nav_reviewer": reviewer}
+
+
 def _int_arg(name: str) -> int | None:
     value = (request.args.get(name) or "").strip()
     return int(value) if value.isdigit() else None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
+from app.archive.models import CreditRecord
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.people.models import Person
@@ -21,8 +22,6 @@ from app.workflow.registry import (
     register_operation,
     register_process,
 )
-
-from .models import CreditRecord
 
 PROCESS_KEY = "credit_hour_approval"
 PERMISSION = "credit_review"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class ProcessHooks:
     start_denied: str = "您无权发起此流程"
     #: The flash after a successful start.
     started_message: str = "已提交，等待审核"
+    #: The folder of ``<key>.bpmn`` and its forms when not processes/ and forms/ (an add-on's, a test's).
+    directory: Path | None = None
     #: Words of the case page and the inbox: "申报" (declaration) by default, e.g. "申请" for registrations.
     noun: str = "申报"
 
