@@ -3,6 +3,7 @@
 from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa: F401
 from app.archive.models import AnnualVerification, CreditDeclaration  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
+from app.core.ratelimit import RateLimit  # noqa: F401
 from app.credits.models import CreditRecord  # noqa: F401
 from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401
 from app.people.models import Person  # noqa: F401
