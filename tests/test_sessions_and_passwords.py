@@ -36,7 +36,7 @@ def test_adding_an_existing_account_as_admin_cannot_be_used_to_guess_its_passwor
 
     r = add("Demo12345")  # the right password, while locked
     assert r.status_code == 422 and "已锁定" in r.get_json()["error"]["fields"]["password"]
-    assert client.post("/api/v1/auth/token", json={"login": "hr_province", "password": "Demo12345"}).status_code == 423
+    assert client.post("/api/v1/auth/token", json={"login": "hr_province", "password": "Demo12345"}).status_code == 401
     admins = client.get("/api/v1/org/admins", headers=h).get_json()
     assert "hr_province" not in {a["login"] for a in admins}
 

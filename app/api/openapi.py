@@ -16,8 +16,9 @@ ERRORS = {
     "400": "bad request", "401": "missing or invalid token", "403": "not allowed",
     "404": "not found or outside the actor's scope",
     "409": "conflicts with the current state (e.g. the task is no longer open, the year is not verified)",
-    "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
-    "429": "too many requests (e.g. verification codes)",
+    "422": "invalid fields: error.fields maps each field to a message",
+    "429": "`rate_limited`: too many requests from this address (or for this account or mobile number); "
+           "the Retry-After header gives the seconds to wait",
 }
 
 
@@ -57,9 +58,10 @@ def openapi_document() -> dict[str, Any]:
     spec.path(path="/auth/token", operations={"post": {
         "summary": "Exchange login and password for a bearer token", "security": [],
         "description": "403 `password_change_required`: an administrator reset the password; change the "
-                       "temporary one with POST /password/change (with `login`) first.",
+                       "temporary one with POST /password/change (with `login`) first. An unknown login, a wrong "
+                       "password and a locked account all answer the same 401 (no telling which accounts exist).",
         "requestBody": _json_body("TokenArgs"),
-        "responses": _responses("200", "Token", "400", "401", "403", "422", "423")}})
+        "responses": _responses("200", "Token", "400", "401", "403", "422", "429")}})
     spec.path(path="/processes", operations={"get": {
         "summary": "Processes the actor may start",
         "responses": _responses("200", {"type": "array", "items": {"$ref": "#/components/schemas/Process"}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from app.accounts.services import authenticate, issue_token
 from app.api import bp
@@ -78,7 +78,7 @@ def openapi():
 def token():
     args = load_args(TokenArgs(), json_body())
     try:
-        user = authenticate(args["login"], args["password"])
+        user = authenticate(args["login"], args["password"], address=request.remote_addr)
     except DomainError:
         db.session.commit()  # keep the failure count
         raise
