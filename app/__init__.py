@@ -80,6 +80,11 @@ API_MODULES = (
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config_class)
+    if app.config.get("PROXY_FIX"):  # behind that many proxies: the client address from X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     INSTANCE_DIR.mkdir(exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))

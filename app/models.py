@@ -7,6 +7,7 @@ from app.archive.models import (  # noqa: F401
     CreditRecord,  # noqa: F401
 )
 from app.certificates.models import Certificate  # noqa: F401
+from app.core.ratelimit import RateLimit  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401

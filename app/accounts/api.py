@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from app.accounts.passwords import must_change_password
 from app.accounts.schemas import TokenArgs, TokenSchema
@@ -19,7 +19,7 @@ bp = Blueprint("accounts_api", __name__)
 def token():
     args = load_args(TokenArgs(), json_body())
     try:
-        user = authenticate(args["login"], args["password"])
+        user = authenticate(args["login"], args["password"], address=request.remote_addr)
     except DomainError:
         db.session.commit()  # keep the failure count
         raise
@@ -40,4 +40,4 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "description": "403 `password_change_required`: an administrator reset the password; change the "
                        "temporary one with POST /password/change (with `login`) first.",
         "requestBody": json_request("TokenArgs"),
-        "responses": responses("200", "Token", "400", "401", "403", "422", "423")}})
+        "responses": responses("200", "Token", "400", "401", "403", "422", "423", "429")}})

@@ -43,17 +43,17 @@ def login():
         return redirect(next_url or url_for("accounts.index"))
     login_name = ""
     error = None
-    status = 200
+    status, headers = 200, {}
     if request.method == "POST":
         login_name = (request.form.get("login") or "").strip()
         password = request.form.get("password") or ""
         try:
             if not captcha.check(request.form.get("captcha")):
                 raise ValidationFailed(_("验证码错误，请重新输入图片中的字符"))
-            user = services.authenticate(login_name, password)
+            user = services.authenticate(login_name, password, address=request.remote_addr)
         except DomainError as exc:
             db.session.commit()  # the failure count and a lock must persist
-            error, status = exc.message, exc.status
+            error, status, headers = exc.message, exc.status, exc.headers
         else:
             db.session.commit()
             login_user(user)
@@ -62,7 +62,7 @@ def login():
     if captcha.enabled():
         captcha.new_answer()
     return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url,
-                           captcha_enabled=captcha.enabled()), status
+                           captcha_enabled=captcha.enabled()), status, headers
 
 
 @bp.post("/logout")

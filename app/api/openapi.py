@@ -16,7 +16,8 @@ ERRORS = {
     "404": "not found or outside the actor's scope",
     "409": "conflicts with the current state (e.g. the task is no longer open, the year is not verified)",
     "422": "invalid fields: error.fields maps each field to a message", "423": "account locked",
-    "429": "too many requests (e.g. verification codes)",
+    "429": "`rate_limited`: too many requests from this address (or for this account or mobile number); "
+           "the Retry-After header gives the seconds to wait",
 }
 
 

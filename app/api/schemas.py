@@ -6,8 +6,8 @@ from marshmallow import Schema, fields
 
 
 class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"description": "stable machine-readable code, e.g. "
-                                                                 "validation_failed, not_found, conflict, locked"})
+    code = fields.String(required=True, metadata={
+        "description": "stable machine-readable code, e.g. validation_failed, not_found, conflict, rate_limited"})
     message = fields.String(required=True, metadata={"description": "a sentence for people (Chinese; ?lang=en)"})
     fields_ = fields.Dict(keys=fields.String(), values=fields.String(), required=True, data_key="fields",
                           metadata={"description": "{field name: message}; empty when no one field is at fault"})

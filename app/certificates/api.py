@@ -85,8 +85,10 @@ def certificate_pdf(number: str):
 
 @bp.get("/certificates/<number>/verify")
 def certificate_verify(number: str):
-    """No login: anyone holding a certificate may check it."""
-    return jsonify(services.verify(number).to_json())
+    """No login: anyone holding a certificate may check it (a limited number of times per minute)."""
+    body = services.verify(number, address=request.remote_addr).to_json()
+    db.session.commit()  # the request was counted
+    return jsonify(body)
 
 
 @bp.post("/certificates/batch")
@@ -133,8 +135,8 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "summary": "The certificate as PDF (A4 landscape); 409 when it was revoked by a reissue",
         "parameters": number, "responses": responses("200", None, "401", "404", "409")}})
     spec.path(path="/certificates/{number}/verify", operations={"get": {
-        "summary": "Public check of a certificate number (no login)", "security": [], "parameters": number,
-        "responses": responses("200", "Verification")}})
+        "summary": "Public check of a certificate number (no login; RATE_LIMIT_VERIFY_ADDRESS per address)",
+        "security": [], "parameters": number, "responses": responses("200", "Verification", "429")}})
     spec.path(path="/certificates/batch", operations={"post": {
         "summary": "Batch certificates: a background job building one zip of PDFs (see /jobs/{id})",
         "requestBody": json_request("BatchCertificateArgs"),

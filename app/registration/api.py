@@ -46,7 +46,7 @@ def _registration_answer(instance) -> dict[str, Any]:
 
 @bp.post("/registrations/code")
 def registration_code():
-    code = services.send_registration_code(str(json_body().get("mobile") or ""))
+    code = services.send_registration_code(str(json_body().get("mobile") or ""), address=request.remote_addr)
     db.session.commit()
     return jsonify(_code_answer(code)), 202
 
@@ -76,7 +76,8 @@ def _licence(data: dict[str, Any]) -> FileStorage | None:
 def register_organisation():
     data = json_body() if request.is_json else request.form.to_dict()
     actor = api_actor() if request.headers.get("Authorization") else None
-    instance = _guarded(services.register_organisation, data, _licence(data), actor=actor)
+    instance = _guarded(services.register_organisation, data, _licence(data), actor=actor,
+                        address=request.remote_addr)
     db.session.commit()
     return jsonify(_registration_answer(instance)), 201
 
@@ -114,7 +115,7 @@ def organisations():
 def reset_code():
     body = json_body()
     code = services.send_reset_code(str(body.get("id_number") or ""), str(body.get("channel") or "sms"),
-                                    str(body.get("contact") or ""))
+                                    str(body.get("contact") or ""), address=request.remote_addr)
     db.session.commit()
     return jsonify(_code_answer(code)), 202
 
@@ -145,7 +146,7 @@ def change():
         return jsonify({"changed": True, "token": token,
                         "expires_in": current_app.config["API_TOKEN_HOURS"] * 3600})
     try:
-        user = authenticate(login, old)
+        user = authenticate(login, old, address=request.remote_addr)
     except DomainError:
         db.session.commit()  # keep the failure count
         raise

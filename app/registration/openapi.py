@@ -84,7 +84,8 @@ def add_paths(spec: APISpec) -> None:
     anon: dict[str, Any] = {"security": []}
     spec.path(path="/registrations/code", operations={"post": {
         **anon, "summary": "Send a registration verification code by SMS (the pluggable sender)",
-        "requestBody": json_request("RegistrationCodeArgs"), "responses": responses("202", "CodeSent", "422")}})
+        "requestBody": json_request("RegistrationCodeArgs"),
+        "responses": responses("202", "CodeSent", "422", "429")}})
     spec.path(path="/registrations/person", operations={"post": {
         **anon, "summary": "Register a professional (专技人员注册): pending until the unit approves",
         "requestBody": json_request("PersonRegistration"),
@@ -108,7 +109,7 @@ def add_paths(spec: APISpec) -> None:
     spec.path(path="/password/reset/code", operations={"post": {
         **anon, "summary": "Send a password-reset code to the registered mobile or e-mail of an ID number "
                            "(same answer whether or not they match)",
-        "requestBody": json_request("ResetCodeArgs"), "responses": responses("202", "CodeSent", "422")}})
+        "requestBody": json_request("ResetCodeArgs"), "responses": responses("202", "CodeSent", "422", "429")}})
     spec.path(path="/password/reset", operations={"post": {
         **anon, "summary": "Set a new password with the code; unlocks the account",
         "requestBody": json_request("PasswordReset"), "responses": responses("200", None, "422")}})
@@ -117,7 +118,7 @@ def add_paths(spec: APISpec) -> None:
                    "one, the `login`'s — the way out of a temporary password, which gets no token. Either way the "
                    "tokens issued before stop working and the answer carries a new `token` (with `expires_in`)",
         "security": [{}, {"bearer": []}],
-        "requestBody": json_request("PasswordChange"), "responses": responses("200", None, "401", "422", "423")}})
+        "requestBody": json_request("PasswordChange"), "responses": responses("200", None, "401", "422", "429")}})
     spec.path(path="/tasks/reviewed", operations={"get": {
         "summary": "已审核: tasks the actor's organisations decided, newest first, with outcome and comment",
         "parameters": [{"in": "query", "name": n, "schema": {"type": t}}
