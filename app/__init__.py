@@ -57,9 +57,10 @@ def create_app(config_class: type = Config) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    from app.workflow.engine import PARKED
+    from app.workflow.engine import PARKED, Limits, set_limits
 
     PARKED.resize(app.config["WORKFLOW_CACHE_SIZE"])
+    set_limits(Limits(max_steps=app.config["WORKFLOW_MAX_STEPS"], cpu_seconds=app.config["WORKFLOW_MAX_CPU_SECONDS"]))
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

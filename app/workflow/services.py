@@ -8,6 +8,7 @@ the domain effect land in one transaction (design §2).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -43,8 +44,27 @@ RETURN_LIMIT_MESSAGE = "退案次数已达上限，案件自动结案"
 
 
 class ProcessFailed(DomainError):
-    status = 500
-    code = "process_error"
+    """The engine could not run the process as defined (a script failed, a loop never waits, a budget of
+    :data:`engine.LIMITS` ran out). Nothing is saved; the applicant gets a generic answer and the detail
+    (``detail``) goes to the log for administrators."""
+
+    status = 422
+    code = "process_definition_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(PROCESS_FAILED_MESSAGE)
+        self.detail = detail
+
+
+PROCESS_FAILED_MESSAGE = "流程定义错误，暂时无法办理，请联系管理员"
+_log = logging.getLogger(__name__)
+
+
+def _failed(instance: ProcessInstance, exc: engine.EngineError) -> ProcessFailed:
+    """Log what went wrong (the administrator fixes the diagram) and answer the generic error."""
+    _log.error("process %s (version %s, instance %s) failed: %s", instance.process_key,
+               instance.version_hash[:12], instance.id or "new", exc, exc_info=exc)
+    return ProcessFailed(str(exc))
 
 
 def _hooks(key: str) -> registry.ProcessHooks:
@@ -202,7 +222,7 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
     try:
         run = engine.Run.start(parsed, start_data, _service_handler(instance, actor))
     except engine.EngineError as exc:
-        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+        raise _failed(instance, exc) from exc
     org = ctx.started_for_org or ctx.subject_unit
     submitted = _event(instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
                        organisation_id=org.id if org else None, organisation_name=org.name if org else None,
@@ -247,7 +267,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     try:
         run.complete(task_id, data)
     except engine.EngineError as exc:
-        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+        raise _failed(instance, exc) from exc
 
     # what the step changed; a rejection or a return changes nothing (e.g. hours prefilled on the form)
     changes = {} if outcome in ("reject", "return") else {

@@ -93,7 +93,8 @@ def bundle_from_file(path: Path) -> Bundle:
 
 
 def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
-    return engine.parse_process(
+    """Parse and lint a diagram about to become a version (an upload, a changed file, ``processes check``)."""
+    parsed = engine.parse_process(
         bundle.bpmn_xml,
         content_hash=bundle.content_hash,
         dmn_files=bundle.dmn_files,
@@ -101,6 +102,19 @@ def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
         lanes=LANES,
         operations=registry.operation_names(),
     )
+    engine.lint_definition(parsed, bundle.bpmn_xml, data_names=_data_names(bundle))
+    return parsed
+
+
+def _data_names(bundle: Bundle) -> set[str]:
+    """What an instance's data may hold: the fields of the forms the diagram uses, the outputs of its
+    decision tables, and what the platform provides."""
+    names = set(registry.DATA_NAMES)
+    for schema in bundle.forms.values():
+        names.update((schema.get("properties") or {}).keys())
+    for text in bundle.dmn_files.values():
+        names.update(etree.fromstring(text.encode()).xpath("//*[local-name()='output']/@name"))
+    return names
 
 
 def ensure_version(bundle: Bundle) -> ProcessVersion:
