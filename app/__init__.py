@@ -113,6 +113,12 @@ def create_app(config_class: type = Config) -> Flask:
     app.register_blueprint(registration_bp)
     app.register_blueprint(registration_api_bp, url_prefix="/api/v1")
     csrf.exempt(registration_api_bp)
+    from app.audit.api import bp as audit_api_bp
+    from app.audit.views import bp as audit_bp
+
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(audit_api_bp, url_prefix="/api/v1")
+    csrf.exempt(audit_api_bp)
 
     from app.core.web import register_web
 

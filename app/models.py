@@ -2,6 +2,7 @@
 
 from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa: F401
 from app.archive.models import AnnualVerification, CreditDeclaration  # noqa: F401
+from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.credits.models import CreditRecord  # noqa: F401
 from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401

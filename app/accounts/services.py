@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.audit import services as audit
 from app.core.errors import AccountLocked, AuthenticationFailed, PasswordRejected, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import normalise_id_number
@@ -68,15 +69,21 @@ def authenticate(login: str, password: str) -> User:
     user = find_user(login)
     now = utcnow()
     if user is None:
+        audit.record("auth.sign_in_failed", actor=None, login=login, details={"reason": "unknown_login"}, keep=True)
         raise AuthenticationFailed("用户名或密码错误")
     minutes = _locked_for(user, now)
     if minutes is not None:
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": "locked"}, keep=True)
         raise AccountLocked(gettext("密码错误次数过多，帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes))
     if not check_password_hash(user.password_hash, password or ""):
         left = _count_failure(user, now)
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": "wrong_password", "locked": left is None},
+                     keep=True)
         if left is None:
             raise AccountLocked(_locked_message())
         raise AuthenticationFailed(gettext("用户名或密码错误，再错%(n)s次帐号将被锁定", n=left))
+    if user.status != "active":
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": user.status}, keep=True)
     if user.status in ("pending", "rejected"):
         from app.registration.services import inactive_message
 
@@ -85,6 +92,7 @@ def authenticate(login: str, password: str) -> User:
         raise AuthenticationFailed("此帐号已被停用，请联系管理员")
     user.failed_logins = 0
     user.locked_until = None
+    audit.record("auth.sign_in", actor=user)
     db.session.flush()
     return user
 
@@ -112,6 +120,7 @@ def keep_password_failure(exc: BaseException) -> None:
     if user is None:
         return
     left = _count_failure(user, utcnow())
+    audit.record("auth.password_failed", actor=user, details={"locked": left is None})
     exc.fields[exc.field] = (_locked_message() if left is None else gettext(
         "%(reason)s，再错%(n)s次帐号将被锁定", reason=gettext(exc.fields[exc.field]), n=left))
 

@@ -123,6 +123,9 @@ def openapi_document() -> dict[str, Any]:
     from app.changes.openapi import add_paths as add_change_paths
 
     add_change_paths(spec)
+    from app.audit.api import add_paths as add_audit_paths
+
+    add_audit_paths(spec)
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
     return doc

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.core.batch import WriteBatch
 from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.core.models import utcnow
@@ -279,6 +280,9 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                      organisation_id=org["id"] if org else None, organisation_name=org["name"] if org else None,
                      user_id=actor.id, user_name=actor.name, at=now, outcome=outcome,
                      comment=data.get("comment") or None, changes=changes or None)]
+    audit.record("task.complete", actor=actor, obj=task, org_id=org["id"] if org else instance.subject_org_id,
+                 details={"process": instance.process_key, "instance_id": instance.id, "step": task.task_spec,
+                          "outcome": outcome}, writes=writes)
     summary: dict[str, Any] = {}
     if outcome == "resubmit":
         hooks = _hooks(instance.process_key)

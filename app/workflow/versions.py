@@ -12,6 +12,8 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import func, select
 
+from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import FORMS_DIR, form_path, load_form
@@ -117,8 +119,9 @@ def _data_names(bundle: Bundle) -> set[str]:
     return names
 
 
-def ensure_version(bundle: Bundle) -> ProcessVersion:
-    """Return the version row for ``bundle``, creating it (parsed and linted) when new."""
+def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
+    """Return the version row for ``bundle``, creating it (parsed and linted) when new: deployed by ``actor``
+    (an upload), or by no one (a changed file in processes/, seen on first use)."""
     row = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
     if row is not None:
@@ -134,7 +137,12 @@ def ensure_version(bundle: Bundle) -> ProcessVersion:
     )
     db.session.add(row)
     db.session.flush()
+    audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "upload" if actor else "file"))
     return row
+
+
+def _deployed(row: ProcessVersion, source: str) -> dict:
+    return {"process": row.process_key, "version": row.version, "content_hash": row.content_hash, "source": source}
 
 
 def current_version(key: str) -> ProcessVersion | None:
@@ -153,7 +161,7 @@ def current_version(key: str) -> ProcessVersion | None:
         ProcessVersion.process_key == key, ProcessVersion.active.is_(True))) or row
 
 
-def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
+def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | None = None) -> ProcessVersion:
     """Lint and store an administrator's edited diagram as the new active version of its process.
 
     Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
@@ -168,12 +176,13 @@ def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
     if not (PROCESSES_DIR / f"{bundle.key}.bpmn").is_file():
         raise engine.ProcessDefinitionError(f"unknown process {bundle.key!r}: only shipped processes can be edited",
                                             bundle.key)
-    row = ensure_version(bundle)
+    row = ensure_version(bundle, actor)
     if not row.active:  # re-uploading an older version makes it current again
         db.session.execute(ProcessVersion.__table__.update()
                            .where(ProcessVersion.process_key == bundle.key).values(active=False))
         row.active = True
         db.session.flush()
+        audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "reactivated"))
     return row
 
 
