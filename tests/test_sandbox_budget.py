@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+import tracemalloc
 
 import pytest
 from sqlalchemy import func, select, update
@@ -127,9 +128,15 @@ class cpu:  # noqa: N801 - a context manager read like a function
 ])
 def test_expressions_cannot_multiply_the_size_of_a_value(evil):
     env = engine.SafeEnvironment()
-    with cpu() as used, pytest.raises(engine.LimitExceeded):
-        env.evaluate(evil, {"a": [0] * 9000, "n": -10 ** 6})
-    assert used.seconds < 0.5
+    context = {"a": [0] * 9000, "n": -10 ** 6}
+    tracemalloc.start()
+    try:
+        with cpu() as used, pytest.raises(engine.LimitExceeded):
+            env.evaluate(evil, context)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert used.seconds < 0.5 and peak < 2_000_000  # bytes
 
 
 def test_a_script_cannot_grow_a_value_by_nesting_it():
