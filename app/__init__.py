@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 from pathlib import Path
@@ -44,6 +45,40 @@ def instance_secret_key(folder: Path) -> str:
     return path.read_text().strip()
 
 
+#: The modules whose ``register()`` declares the approval processes (their ``ProcessHooks``) and the
+#: service-task operations. Adding a process: README, "Adding an approval process".
+PROCESS_MODULES = (
+    "app.credits.workflow_hooks",
+    "app.registration.workflow_hooks",
+    "app.changes.workflow_hooks",
+)
+#: The web pages: each module's blueprint ``bp``.
+WEB_MODULES = (
+    "app.accounts.views",
+    "app.cases.views",
+    "app.credits.views",
+    "app.certificates.views",
+    "app.taskcentre.views",
+    "app.processes_admin.views",
+    "app.changes.views",
+    "app.orgadmin.views",
+    "app.archive.views",
+    "app.registration.views",
+    "app.audit.views",
+)
+#: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
+API_MODULES = (
+    "app.accounts.api",
+    "app.cases.api",
+    "app.registration.api",
+    "app.changes.api",
+    "app.orgadmin.api",
+    "app.archive.api",
+    "app.certificates.api",
+    "app.audit.api",
+)
+
+
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config_class)
@@ -70,55 +105,16 @@ def create_app(config_class: type = Config) -> Flask:
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
 
     from app.core import auth  # noqa: F401  (user loader)
-    from app.credits import workflow_hooks
 
-    workflow_hooks.register()
-    from app.registration import workflow_hooks as registration_hooks
-
-    registration_hooks.register()
-    from app.changes import workflow_hooks as change_hooks
-
-    change_hooks.register()
-
-    from app.accounts.views import bp as accounts_bp
-    from app.api import bp as api_bp
-    from app.changes import api as _changes_api  # noqa: F401  (routes on the /api/v1 blueprint)
-    from app.credits.views import bp as credits_bp
-    from app.inbox.views import bp as inbox_bp
-    from app.processes_admin.views import bp as processes_admin_bp
-
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(inbox_bp)
-    app.register_blueprint(credits_bp)
-    from app.certificates.views import bp as certificates_bp
-    from app.taskcentre.views import bp as taskcentre_bp
-
-    app.register_blueprint(certificates_bp)
-    app.register_blueprint(taskcentre_bp)
-    app.register_blueprint(processes_admin_bp)
-    from app.changes.views import bp as changes_bp
-
-    app.register_blueprint(changes_bp)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    from app.orgadmin.views import bp as orgadmin_bp
-
-    app.register_blueprint(orgadmin_bp)
-    from app.archive.views import bp as archive_bp
-
-    app.register_blueprint(archive_bp)
-    csrf.exempt(api_bp)
-    from app.registration.api import bp as registration_api_bp
-    from app.registration.views import bp as registration_bp
-
-    app.register_blueprint(registration_bp)
-    app.register_blueprint(registration_api_bp, url_prefix="/api/v1")
-    csrf.exempt(registration_api_bp)
-    from app.audit.api import bp as audit_api_bp
-    from app.audit.views import bp as audit_bp
-
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(audit_api_bp, url_prefix="/api/v1")
-    csrf.exempt(audit_api_bp)
+    for name in PROCESS_MODULES:  # each module's register() declares its processes and operations
+        importlib.import_module(name).register()
+    for name in WEB_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
+    api_modules = [importlib.import_module(name) for name in API_MODULES]
+    for module in [*api_modules, importlib.import_module("app.api")]:  # app.api: /openapi.json
+        app.register_blueprint(module.bp, url_prefix="/api/v1")
+        csrf.exempt(module.bp)  # bearer tokens, not cookies
+    app.extensions["openapi_paths"] = [m.add_paths for m in api_modules]
 
     from app.core.web import register_web
 

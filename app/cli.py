@@ -77,8 +77,8 @@ def register_cli(app: Flask) -> None:
         """Delete abandoned uploads and expired job result files (run it daily, e.g. from cron)."""
         from datetime import timedelta
 
+        from app.accounts.captcha import purge_used
         from app.core.models import utcnow
-        from app.registration.captcha import purge_used
         from app.taskcentre.services import purge_results
         from app.workflow.attachments import purge_unlinked
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.accounts.models import CaptchaUse
 from app.core.errors import NotFound
 from app.core.models import utcnow
 from app.extensions import db
-from app.registration.models import CaptchaUse
 from app.taskcentre import services as jobs
 from app.taskcentre.models import FINISHED, BackgroundJob
 from app.workflow import services

@@ -11,11 +11,11 @@ from werkzeug.security import check_password_hash
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.accounts.passwords import password_error
 from app.accounts.services import authenticate
+from app.cases import queries as inbox
 from app.core.errors import AccountLocked, AuthenticationFailed, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import id_number_error, uscc_error
 from app.extensions import db
-from app.inbox import queries as inbox
 from app.people.models import Person
 from app.registration import codes, queries, senders
 from app.registration import services as reg

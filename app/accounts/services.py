@@ -85,8 +85,6 @@ def authenticate(login: str, password: str) -> User:
     if user.status != "active":
         audit.record("auth.sign_in_failed", actor=user, details={"reason": user.status}, keep=True)
     if user.status in ("pending", "rejected"):
-        from app.registration.services import inactive_message
-
         raise AuthenticationFailed(inactive_message(user))
     if user.status != "active":
         raise AuthenticationFailed("此帐号已被停用，请联系管理员")
@@ -159,3 +157,18 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.expires_at < utcnow() or not row.user.is_active:
         return None
     return row.user
+
+
+#: Who explains to a registrant not yet approved (or refused) why they cannot sign in: the registration
+#: domain sets it when it registers its processes (accounts knows no registration).
+_INACTIVE_EXPLAINER: list = []
+
+
+def explain_inactive_with(explain) -> None:  # noqa: ANN001  (User -> str)
+    _INACTIVE_EXPLAINER[:] = [explain]
+
+
+def inactive_message(user: User) -> str:
+    if _INACTIVE_EXPLAINER:
+        return _INACTIVE_EXPLAINER[0](user)
+    return gettext("此帐号还未被审核，请联系所在单位管理员")

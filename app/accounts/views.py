@@ -8,12 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services
+from app.accounts import captcha, services
 from app.accounts.models import Role
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.registration import captcha
 
 bp = Blueprint("accounts", __name__)
 
@@ -33,8 +32,8 @@ def _safe_next(target: str | None) -> str | None:
 def index():
     actor = web_actor()
     if any(m.role in (Role.ADMIN, Role.SUB_ADMIN) for m in actor.memberships):
-        return redirect(url_for("inbox.tasks"))
-    return redirect(url_for("credits.applications"))
+        return redirect(url_for("cases.tasks"))
+    return redirect(url_for("cases.applications"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

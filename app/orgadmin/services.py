@@ -13,7 +13,6 @@ Anything outside that scope answers NotFound, never "forbidden", so nothing leak
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -26,11 +25,17 @@ from app.accounts.models import (
     Organisation,
     OrgKind,
     OrgStatus,
+    PasswordChangeRequired,
     Role,
     User,
 )
-from app.accounts.passwords import password_error
-from app.accounts.services import check_password, hash_password, revoke_tokens
+from app.accounts.passwords import (  # noqa: F401  (must_change_password, password_changed: callers here)
+    generate_password,
+    must_change_password,
+    password_changed,
+    password_error,
+)
+from app.accounts.services import check_password, hash_password, revoke_tokens  # noqa: F401
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
@@ -38,7 +43,7 @@ from app.core.validators import id_number_error, mobile_error, normalise_id_numb
 from app.extensions import db
 from app.people.models import Person
 
-from .models import AdminRole, Department, PasswordChangeRequired
+from .models import AdminRole, Department
 
 ORG_MODULE = "organisation"
 SUPERVISING_KINDS = (OrgKind.HR_BUREAU, OrgKind.SUPERVISORY_DEPARTMENT)
@@ -398,14 +403,6 @@ def set_admin_active(actor: Actor, membership_id: int, active: bool) -> User:
     return user
 
 
-def generate_password() -> str:
-    """Ten characters from an alphabet without look-alikes, always mixing letters and digits."""
-    letters, digits = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"
-    chars = [secrets.choice(letters) for _ in range(6)] + [secrets.choice(digits) for _ in range(4)]
-    secrets.SystemRandom().shuffle(chars)
-    return "".join(chars)
-
-
 def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
     """重置密码: a generated temporary password (returned once, never stored in clear) replaces the
     old one, unlocks the account, and must be changed at the next web sign-in."""
@@ -425,20 +422,6 @@ def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
     db.session.flush()
     audit.record("admin.reset_password", actor=actor, obj=m, details=_admin_details(m))
     return user, password
-
-
-def must_change_password(user_id: int) -> bool:
-    return db.session.get(PasswordChangeRequired, user_id) is not None
-
-
-def password_changed(user: User) -> None:
-    """The user chose a password of their own (changed it, or reset it with a verification code):
-    the temporary one an administrator gave no longer needs replacing, and the API tokens issued with
-    the old one stop working (web sessions end by themselves: their stamp holds the password hash)."""
-    mark = db.session.get(PasswordChangeRequired, user.id)
-    if mark is not None:
-        db.session.delete(mark)
-    revoke_tokens(user)
 
 
 # --- departments ---------------------------------------------------------------------------------

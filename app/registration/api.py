@@ -17,6 +17,7 @@ from app.core.auth import api_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.registration import codes, picker, queries, services
+from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
 
 bp = Blueprint("registration_api", __name__)
 

@@ -22,12 +22,11 @@ from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus, User
-from app.accounts.passwords import password_error
+from app.accounts.passwords import password_changed, password_error
 from app.accounts.services import check_password, hash_password
 from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, ValidationFailed
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error
 from app.extensions import db
-from app.orgadmin.services import password_changed
 from app.registration import codes
 from app.registration.models import OrganisationProfile
 from app.workflow import attachments, services

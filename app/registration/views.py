@@ -9,13 +9,14 @@ from flask import Blueprint, Response, current_app, flash, jsonify, redirect, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from app.accounts import captcha
 from app.accounts.models import OrgKind
 from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
 from app.extensions import db
-from app.registration import captcha, codes, picker, queries, services
+from app.registration import codes, picker, queries, services
 
 bp = Blueprint("registration", __name__)
 bp.add_app_template_global(picker.choice, "org_picker_choice")
@@ -231,7 +232,7 @@ def reviewed():
     page_arg = request.args.get("page", "1")
     page = queries.reviewed(actor, process=process, q=q, page=int(page_arg) if page_arg.isdigit() else 1,
                             per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
-    from app.inbox.views import _process_names
+    from app.cases.views import process_names as _process_names
 
     args = {k: v for k, v in (("process", process), ("q", q)) if v}
     return render_template("registration/reviewed.html", page=page, args=args, process=process, q=q,

@@ -476,3 +476,59 @@ def unclaim_task(task_id: str, *, actor: Actor) -> WorkflowTask:
     task.assignee_id = None
     db.session.flush()
     return task
+
+
+# --------------------------------------------------------------------------- withdrawing, the case's diagram
+
+
+def can_withdraw(instance: ProcessInstance, actor: Actor, events: list[ApprovalEvent] | None = None) -> bool:
+    """May ``actor`` withdraw (撤回) the case now? Only who submitted it, while it runs and before anyone
+    decided on it (after a return the revision form offers 撤回 instead)."""
+    if instance.status != RUNNING or instance.started_by_id != actor.id:
+        return False
+    events = history(instance) if events is None else events
+    return all(e.outcome == "submit" for e in events)
+
+
+def withdraw_instance(instance_id: int, *, actor: Actor) -> ProcessInstance:
+    """撤回 a case before its first review: the workflow is cancelled, its open tasks leave the reviewers'
+    inboxes, the history says who withdrew it, and the case reads 已撤回. 409 once someone has decided."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(
+        populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    instance = db.session.scalar(query)
+    if instance is None or not can_see_instance(actor, instance):
+        raise NotFound("申报不存在或您无权查看")
+    if instance.started_by_id != actor.id:
+        raise PermissionDenied("只有提交人可以撤回")
+    if not can_withdraw(instance, actor):
+        raise InvalidState("已有审核记录或已办结，不能撤回")
+    run = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json)
+    run.cancel()
+    now = utcnow()
+    for task in open_tasks(instance):
+        task.completed_at, task.cancelled = now, True
+    org = _applicant_org(instance)
+    db.session.add(ApprovalEvent(**_event(
+        instance.id, step="withdraw", step_name="申请人撤回", organisation_id=org["id"] if org else None,
+        organisation_name=org["name"] if org else None, user_id=actor.id, user_name=actor.name, at=now,
+        outcome="withdraw")))
+    instance.state_json = run.dump()
+    instance.status, instance.outcome, instance.completed_at, instance.updated_at = WITHDRAWN, "withdrawn", now, now
+    db.session.flush()  # the ORM bumps the lock version: an action racing on the old state fails
+    return instance
+
+
+def diagram_state(instance: ProcessInstance) -> dict[str, Any]:
+    """The BPMN of the version the case runs on, the elements it has passed and those it waits at, and who
+    holds each waiting step since when (for the case page's viewer)."""
+    version = db.session.get(ProcessVersion, instance.process_version_id)
+    passed = [e.step for e in history(instance) if e.step]
+    waiting = open_tasks(instance)
+    return {
+        "xml": version.bpmn_xml if version is not None else "",
+        "completed": list(dict.fromkeys(passed)),
+        "current": [t.task_spec for t in waiting],
+        "status": instance.status,
+    }
