@@ -59,6 +59,16 @@ def test_a_decision_leaves_an_entry_in_its_own_transaction(app, client, declarat
     assert entry.details == {"process": KEY, "instance_id": instance.id, "step": "unit_review", "outcome": "approve"}
 
 
+def test_withdrawing_a_case_is_recorded(app, client, declaration):
+    instance, _ = started(declaration)
+    r = client.post(f"/api/v1/instances/{instance.id}/withdraw", headers=api_token(client, "chenshihui"))
+    assert r.status_code == 200, r.get_json()
+    [entry] = entries("case.withdraw")
+    assert (entry.actor_login, entry.object_type, entry.object_id) == ("chenshihui", "process_instance",
+                                                                       str(instance.id))
+    assert entry.organisation_id == org_id("市第一人民医院")
+
+
 def test_a_batch_review_leaves_an_entry_per_decision_that_went_through(app, client, declaration):
     _, first = started(declaration)
     _, second = started({**declaration, "course_name": "第二门课"})

@@ -1,23 +1,28 @@
 """The write API of the audit log: :func:`record`, called by the service that performs the action, in the
 action's own transaction (an action rolled back leaves no entry, except those kept on purpose: see ``keep``).
+
+Every domain records here, accounts too, so this package imports no domain package (only for typing): an actor
+is anything with a ``user``, a user anything with ``id``, ``login`` and ``memberships``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.session import SessionTransaction
 
-from app.accounts.actor import Actor
-from app.accounts.models import Role, User
 from app.core.batch import WriteBatch
 from app.core.models import utcnow
 from app.extensions import db
 
 from .models import AuditEntry
+
+if TYPE_CHECKING:
+    from app.accounts.actor import Actor
+    from app.accounts.models import User
 
 #: Every action code with its label (pages show it through ``|tr``).
 ACTIONS: dict[str, str] = {
@@ -25,6 +30,7 @@ ACTIONS: dict[str, str] = {
     "auth.sign_in_failed": "登录失败",
     "auth.password_failed": "密码验证失败",
     "task.complete": "审批办理",
+    "case.withdraw": "撤回申请",
     "role.create": "新建角色",
     "role.update": "修改角色权限",
     "role.delete": "删除角色",
@@ -60,7 +66,7 @@ def client_address() -> str | None:
 def _primary_org_id(user: User) -> int | None:
     """The organisation an action of ``user`` is filed under when nothing more precise is known: the first
     they administer, else the first they belong to."""
-    memberships = sorted(user.memberships, key=lambda m: (m.role == Role.MEMBER, m.id))
+    memberships = sorted(user.memberships, key=lambda m: (m.role == "member", m.id))
     return memberships[0].organisation_id if memberships else None
 
 
@@ -88,7 +94,7 @@ def record(action: str, *, actor: Actor | User | None, obj: Any = None, details:
     never committed (written after the request in a transaction of its own, as
     :func:`app.accounts.services.keep_password_failure` does for the lockout count)."""
     assert action in ACTIONS, action
-    user = actor.user if isinstance(actor, Actor) else actor
+    user = getattr(actor, "user", actor)  # an Actor, or a User (a sign-in)
     object_type, object_id, object_org = _object(obj)
     if org_id is None:
         org_id = object_org if object_org is not None else (_primary_org_id(user) if user is not None else None)

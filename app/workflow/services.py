@@ -516,6 +516,8 @@ def withdraw_instance(instance_id: int, *, actor: Actor) -> ProcessInstance:
         outcome="withdraw")))
     instance.state_json = run.dump()
     instance.status, instance.outcome, instance.completed_at, instance.updated_at = WITHDRAWN, "withdrawn", now, now
+    audit.record("case.withdraw", actor=actor, obj=instance, org_id=org["id"] if org else instance.subject_org_id,
+                 details={"process": instance.process_key})
     db.session.flush()  # the ORM bumps the lock version: an action racing on the old state fails
     return instance
 
