@@ -51,6 +51,10 @@ class Config:
     #: Workflows a process keeps in memory after their last committed step, so the next step skips
     #: deserializing them (≈ 50–100 KB each); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
+    #: What one run of the workflow engine (a start, or a completed task and the steps after it) may spend
+    #: before it fails as a broken process definition: tasks run without waiting for a person, and CPU seconds.
+    WORKFLOW_MAX_STEPS = int(os.environ.get("WORKFLOW_MAX_STEPS", "200"))
+    WORKFLOW_MAX_CPU_SECONDS = float(os.environ.get("WORKFLOW_MAX_CPU_SECONDS", "2"))
     #: Address printed in certificate QR codes when the platform runs behind a proxy (else the request's host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.

@@ -64,6 +64,7 @@ WEB_MODULES = (
     "app.orgadmin.views",
     "app.archive.views",
     "app.registration.views",
+    "app.audit.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -74,6 +75,7 @@ API_MODULES = (
     "app.orgadmin.api",
     "app.archive.api",
     "app.certificates.api",
+    "app.audit.api",
 )
 
 
@@ -95,9 +97,10 @@ def create_app(config_class: type = Config) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    from app.workflow.engine import PARKED
+    from app.workflow.engine import PARKED, Limits, set_limits
 
     PARKED.resize(app.config["WORKFLOW_CACHE_SIZE"])
+    set_limits(Limits(max_steps=app.config["WORKFLOW_MAX_STEPS"], cpu_seconds=app.config["WORKFLOW_MAX_CPU_SECONDS"]))
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

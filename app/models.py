@@ -6,6 +6,7 @@ from app.archive.models import (  # noqa: F401
     CreditDeclaration,
     CreditRecord,  # noqa: F401
 )
+from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.core.ratelimit import RateLimit  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401

@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.audit import services as audit
 from app.core import ratelimit
 from app.core.errors import AccountLocked, AuthenticationFailed, PasswordRejected, RateLimited, ValidationFailed
 from app.core.models import utcnow
@@ -142,6 +143,8 @@ def authenticate(login: str, password: str, *, address: str | None = None) -> Us
     attempt = _take_try(user.id if user is not None else 0, now)  # no user has id 0: the same statement
     if user is None or attempt is None:
         _dummy_check(password)
+        audit.record("auth.sign_in_failed", actor=user, login=login,
+                     details={"reason": "unknown_login" if user is None else "locked"}, keep=True)
         if user is not None:
             # design §3 fixes 423 while locked: it tells that this login exists, but only once the account took
             # LOCKOUT_FAILURES failures, which one address cannot cause (RATE_LIMIT_SIGNIN_ACCOUNT)
@@ -152,15 +155,20 @@ def authenticate(login: str, password: str, *, address: str | None = None) -> Us
                 minutes=minutes))
         raise AuthenticationFailed(sign_in_failed_message())
     if not check_password_hash(user.password_hash, password or ""):
-        _failed(user, attempt, now)
+        left = _failed(user, attempt, now)
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": "wrong_password", "locked": left is None},
+                     keep=True)
         raise AuthenticationFailed(sign_in_failed_message())
     _succeeded(user)
     for rule, subject, _setting in rules:  # the limits count failures only
         ratelimit.give_back(rule, subject)
+    if user.status != "active":
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": user.status}, keep=True)
     if user.status in ("pending", "rejected"):
         raise AuthenticationFailed(inactive_message(user))
     if user.status != "active":
         raise AuthenticationFailed("此帐号已被停用，请联系管理员")
+    audit.record("auth.sign_in", actor=user)
     return user
 
 
@@ -199,6 +207,7 @@ def keep_password_failure(exc: BaseException) -> None:
     else:
         attempt = _take_try(user.id, now)
         left = None if attempt is None else _failed(user, attempt, now)
+    audit.record("auth.password_failed", actor=user, details={"locked": left is None})
     exc.fields[exc.field] = (_locked_message() if left is None else gettext(
         "%(reason)s，再错%(n)s次帐号将被锁定", reason=gettext(exc.fields[exc.field]), n=left))
 

@@ -82,6 +82,6 @@ def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion
     except UnicodeDecodeError:
         raise ValidationFailed("文件编码不对", fields={"file": "流程文件必须是 UTF-8 编码的 XML"}) from None
     try:
-        return versions.upload(text, expected_key=key)
+        return versions.upload(text, expected_key=key, actor=actor)
     except ProcessDefinitionError as exc:
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None

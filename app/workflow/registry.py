@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from app.workflow.models import ProcessInstance
 
 
+#: The names the platform puts in an instance's data besides the form fields: ``lanes`` (which lanes have a
+#: reviewing organisation) and what the domains' ``prepare_start`` hooks give in :attr:`StartContext.data`.
+#: The lint refuses a diagram reading a name that no form, script, service task or this list provides.
+DATA_NAMES = frozenset({"lanes", "declared_by_unit", "applicant_name", "person_id"})
+
+
 @dataclass
 class StartContext:
     """What a domain tells the workflow about a new instance."""
@@ -31,7 +37,7 @@ class StartContext:
     applicant_id_number: str | None = None
     year: int | None = None
     title: str | None = None
-    #: Extra workflow data the platform provides (e.g. declared_by_unit).
+    #: Extra workflow data the platform provides (e.g. declared_by_unit); each name is in :data:`DATA_NAMES`.
     data: dict[str, Any] = field(default_factory=dict)
     #: Process-specific lanes (institution, target_unit, ...).
     extra_lanes: dict[str, Organisation | None] = field(default_factory=dict)

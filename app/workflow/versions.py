@@ -12,6 +12,8 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import func, select
 
+from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import FORMS_DIR, form_path, load_form
@@ -102,7 +104,8 @@ def bundle_from_file(path: Path, forms_dir: Path = FORMS_DIR) -> Bundle:
 
 
 def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
-    return engine.parse_process(
+    """Parse and lint a diagram about to become a version (an upload, a changed file, ``processes check``)."""
+    parsed = engine.parse_process(
         bundle.bpmn_xml,
         content_hash=bundle.content_hash,
         dmn_files=bundle.dmn_files,
@@ -110,10 +113,24 @@ def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
         lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
     )
+    engine.lint_definition(parsed, bundle.bpmn_xml, data_names=_data_names(bundle))
+    return parsed
 
 
-def ensure_version(bundle: Bundle) -> ProcessVersion:
-    """Return the version row for ``bundle``, creating it (parsed and linted) when new."""
+def _data_names(bundle: Bundle) -> set[str]:
+    """What an instance's data may hold: the fields of the forms the diagram uses, the outputs of its
+    decision tables, and what the platform provides."""
+    names = set(registry.DATA_NAMES)
+    for schema in bundle.forms.values():
+        names.update((schema.get("properties") or {}).keys())
+    for text in bundle.dmn_files.values():
+        names.update(etree.fromstring(text.encode()).xpath("//*[local-name()='output']/@name"))
+    return names
+
+
+def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
+    """Return the version row for ``bundle``, creating it (parsed and linted) when new: deployed by ``actor``
+    (an upload), or by no one (a changed file in processes/, seen on first use)."""
     row = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
     if row is not None:
@@ -129,7 +146,12 @@ def ensure_version(bundle: Bundle) -> ProcessVersion:
     )
     db.session.add(row)
     db.session.flush()
+    audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "upload" if actor else "file"))
     return row
+
+
+def _deployed(row: ProcessVersion, source: str) -> dict:
+    return {"process": row.process_key, "version": row.version, "content_hash": row.content_hash, "source": source}
 
 
 def current_version(key: str) -> ProcessVersion | None:
@@ -148,7 +170,7 @@ def current_version(key: str) -> ProcessVersion | None:
         ProcessVersion.process_key == key, ProcessVersion.active.is_(True))) or row
 
 
-def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
+def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | None = None) -> ProcessVersion:
     """Lint and store an administrator's edited diagram as the new active version of its process.
 
     Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
@@ -163,12 +185,13 @@ def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
     if not bpmn_path(bundle.key)[0].is_file():
         raise engine.ProcessDefinitionError(f"unknown process {bundle.key!r}: only shipped processes can be edited",
                                             bundle.key)
-    row = ensure_version(bundle)
+    row = ensure_version(bundle, actor)
     if not row.active:  # re-uploading an older version makes it current again
         db.session.execute(ProcessVersion.__table__.update()
                            .where(ProcessVersion.process_key == bundle.key).values(active=False))
         row.active = True
         db.session.flush()
+        audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "reactivated"))
     return row
 
 

@@ -1,7 +1,7 @@
 """rate_limit: fixed-window counters of sign-ins, verification codes and certificate checks, shared by all processes
 
 Revision ID: ratelimit_0001
-Revises: sessions_0001
+Revises: audit_0001
 Create Date: 2026-12-03 12:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = "ratelimit_0001"
-down_revision = "sessions_0001"
+down_revision = "audit_0001"
 branch_labels = None
 depends_on = None
 
