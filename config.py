@@ -51,6 +51,10 @@ class Config:
     #: Workflows a process keeps in memory after their last committed step, so the next step skips
     #: deserializing them (≈ 50–100 KB each); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
+    #: What one run of the workflow engine (a start, or a completed task and the steps after it) may spend
+    #: before it fails as a broken process definition: tasks run without waiting for a person, and CPU seconds.
+    WORKFLOW_MAX_STEPS = int(os.environ.get("WORKFLOW_MAX_STEPS", "200"))
+    WORKFLOW_MAX_CPU_SECONDS = float(os.environ.get("WORKFLOW_MAX_CPU_SECONDS", "2"))
     #: Address printed in certificate QR codes when the platform runs behind a proxy (else the request's host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.
@@ -61,6 +65,22 @@ class Config:
     SHOW_VERIFICATION_CODE = os.environ.get("SHOW_VERIFICATION_CODE", "").lower() in ("1", "true", "yes")
     VERIFICATION_CODE_MINUTES = int(os.environ.get("VERIFICATION_CODE_MINUTES", "10"))
     VERIFICATION_RESEND_SECONDS = int(os.environ.get("VERIFICATION_RESEND_SECONDS", "60"))
+    #: Rate limits, each "count/seconds" (app/core/ratelimit.py). They are counted in the database, so they hold
+    #: across web processes; the client address is the request's remote address (set PROXY_FIX behind a proxy).
+    #: Failed sign-ins from one address, whatever the accounts:
+    RATE_LIMIT_SIGNIN_ADDRESS = os.environ.get("RATE_LIMIT_SIGNIN_ADDRESS", "20/300")
+    #: Failed sign-ins of one account from one address: below LOCKOUT_FAILURES, so that no single address can
+    #: lock somebody else's account (README, Security).
+    RATE_LIMIT_SIGNIN_ACCOUNT = os.environ.get(
+        "RATE_LIMIT_SIGNIN_ACCOUNT", f"{max(1, LOCKOUT_FAILURES - 1)}/{LOCKOUT_MINUTES * 60}")
+    #: Verification codes (SMS / e-mail) asked for one mobile number or e-mail address, and from one address.
+    RATE_LIMIT_CODE_TARGET = os.environ.get("RATE_LIMIT_CODE_TARGET", "5/3600")
+    RATE_LIMIT_CODE_ADDRESS = os.environ.get("RATE_LIMIT_CODE_ADDRESS", "20/3600")
+    #: Public certificate verifications (page and API) from one address.
+    RATE_LIMIT_VERIFY_ADDRESS = os.environ.get("RATE_LIMIT_VERIFY_ADDRESS", "60/60")
+    #: Behind a reverse proxy: the number of proxies that set X-Forwarded-For / -Proto (werkzeug's ProxyFix),
+    #: so the client address is the real one and not the proxy's. 0 (default): no proxy is trusted.
+    PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))
     #: Image captcha on the login and password-reset pages.
     CAPTCHA_ENABLED = os.environ.get("CAPTCHA_ENABLED", "true").lower() not in ("0", "false", "no")
     #: How long a captcha answer stays valid, in seconds.
@@ -78,3 +98,6 @@ class TestConfig(Config):
     #: Tests read codes from app.registration.senders.OUTBOX; the captcha stays checked.
     VERIFICATION_SENDER = "memory"
     VERIFICATION_RESEND_SECONDS = 0
+    #: Every test signs in from 127.0.0.1: the limits that tests prove are lowered by those tests.
+    RATE_LIMIT_SIGNIN_ADDRESS = RATE_LIMIT_SIGNIN_ACCOUNT = "1000/300"
+    RATE_LIMIT_CODE_TARGET = RATE_LIMIT_CODE_ADDRESS = RATE_LIMIT_VERIFY_ADDRESS = "1000/3600"

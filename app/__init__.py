@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
 from pathlib import Path
@@ -44,12 +45,51 @@ def instance_secret_key(folder: Path) -> str:
     return path.read_text().strip()
 
 
+#: The modules whose ``register()`` declares the approval processes (their ``ProcessHooks``) and the
+#: service-task operations. Adding a process: README, "Adding an approval process".
+PROCESS_MODULES = (
+    "app.credits.workflow_hooks",
+    "app.registration.workflow_hooks",
+    "app.changes.workflow_hooks",
+)
+#: The web pages: each module's blueprint ``bp``.
+WEB_MODULES = (
+    "app.accounts.views",
+    "app.cases.views",
+    "app.credits.views",
+    "app.certificates.views",
+    "app.taskcentre.views",
+    "app.processes_admin.views",
+    "app.changes.views",
+    "app.orgadmin.views",
+    "app.archive.views",
+    "app.registration.views",
+    "app.audit.views",
+)
+#: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
+API_MODULES = (
+    "app.accounts.api",
+    "app.cases.api",
+    "app.registration.api",
+    "app.changes.api",
+    "app.orgadmin.api",
+    "app.archive.api",
+    "app.certificates.api",
+    "app.audit.api",
+)
+
+
 def create_app(config_class: type = Config) -> Flask:
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_object(config_class)
     from app.core.web import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
+    if app.config.get("PROXY_FIX"):  # behind that many proxies: the client address from X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     INSTANCE_DIR.mkdir(exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
@@ -60,9 +100,10 @@ def create_app(config_class: type = Config) -> Flask:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    from app.workflow.engine import PARKED
+    from app.workflow.engine import PARKED, Limits, set_limits
 
     PARKED.resize(app.config["WORKFLOW_CACHE_SIZE"])
+    set_limits(Limits(max_steps=app.config["WORKFLOW_MAX_STEPS"], cpu_seconds=app.config["WORKFLOW_MAX_CPU_SECONDS"]))
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -72,49 +113,16 @@ def create_app(config_class: type = Config) -> Flask:
     babel.init_app(app, locale_selector=_locale, default_translation_directories="translations")
 
     from app.core import auth  # noqa: F401  (user loader)
-    from app.credits import workflow_hooks
 
-    workflow_hooks.register()
-    from app.registration import workflow_hooks as registration_hooks
-
-    registration_hooks.register()
-    from app.changes import workflow_hooks as change_hooks
-
-    change_hooks.register()
-
-    from app.accounts.views import bp as accounts_bp
-    from app.api import bp as api_bp
-    from app.changes import api as _changes_api  # noqa: F401  (routes on the /api/v1 blueprint)
-    from app.credits.views import bp as credits_bp
-    from app.inbox.views import bp as inbox_bp
-    from app.processes_admin.views import bp as processes_admin_bp
-
-    app.register_blueprint(accounts_bp)
-    app.register_blueprint(inbox_bp)
-    app.register_blueprint(credits_bp)
-    from app.certificates.views import bp as certificates_bp
-    from app.taskcentre.views import bp as taskcentre_bp
-
-    app.register_blueprint(certificates_bp)
-    app.register_blueprint(taskcentre_bp)
-    app.register_blueprint(processes_admin_bp)
-    from app.changes.views import bp as changes_bp
-
-    app.register_blueprint(changes_bp)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    from app.orgadmin.views import bp as orgadmin_bp
-
-    app.register_blueprint(orgadmin_bp)
-    from app.archive.views import bp as archive_bp
-
-    app.register_blueprint(archive_bp)
-    csrf.exempt(api_bp)
-    from app.registration.api import bp as registration_api_bp
-    from app.registration.views import bp as registration_bp
-
-    app.register_blueprint(registration_bp)
-    app.register_blueprint(registration_api_bp, url_prefix="/api/v1")
-    csrf.exempt(registration_api_bp)
+    for name in PROCESS_MODULES:  # each module's register() declares its processes and operations
+        importlib.import_module(name).register()
+    for name in WEB_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)
+    api_modules = [importlib.import_module(name) for name in API_MODULES]
+    for module in [*api_modules, importlib.import_module("app.api")]:  # app.api: /openapi.json
+        app.register_blueprint(module.bp, url_prefix="/api/v1")
+        csrf.exempt(module.bp)  # bearer tokens, not cookies
+    app.extensions["openapi_paths"] = [m.add_paths for m in api_modules]
 
     from app.core.web import register_web
 

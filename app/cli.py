@@ -77,8 +77,9 @@ def register_cli(app: Flask) -> None:
         """Delete abandoned uploads and expired job result files (run it daily, e.g. from cron)."""
         from datetime import timedelta
 
+        from app.accounts.captcha import purge_used
         from app.core.models import utcnow
-        from app.registration.captcha import purge_used
+        from app.core.ratelimit import purge_expired
         from app.taskcentre.services import purge_results
         from app.workflow.attachments import purge_unlinked
 
@@ -86,9 +87,10 @@ def register_cli(app: Flask) -> None:
         uploads = purge_unlinked(now - timedelta(days=upload_days))
         files = purge_results(now - timedelta(days=job_days))
         captchas = purge_used(now - timedelta(seconds=app.config["CAPTCHA_SECONDS"] + 60))
+        windows = purge_expired(now)
         db.session.commit()
-        click.echo(f"deleted {uploads} abandoned uploads, {files} job result files "
-                   f"and {captchas} records of answered captchas")
+        click.echo(f"deleted {uploads} abandoned uploads, {files} job result files, "
+                   f"{captchas} records of answered captchas and {windows} ended rate-limit windows")
 
     from app.certificates.cli import fonts
 

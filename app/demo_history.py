@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import User
-from app.credits.models import CreditRecord
+from app.archive.models import CreditRecord
 from app.credits.workflow_hooks import PROCESS_KEY
 from app.extensions import db
 from app.people.models import Person

@@ -1,10 +1,15 @@
 """Imports every model so Alembic and create_all see the whole schema."""
 
 from app.accounts.models import ApiToken, Membership, Organisation, User  # noqa: F401
-from app.archive.models import AnnualVerification, CreditDeclaration  # noqa: F401
+from app.archive.models import (  # noqa: F401
+    AnnualVerification,
+    CreditDeclaration,
+    CreditRecord,  # noqa: F401
+)
+from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
-from app.credits.models import CreditRecord  # noqa: F401
-from app.orgadmin.models import AdminRole, Department, PasswordChangeRequired  # noqa: F401
+from app.core.ratelimit import RateLimit  # noqa: F401
+from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401

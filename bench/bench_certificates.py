@@ -28,9 +28,9 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from app.accounts.models import Organisation
+from app.archive.models import CreditRecord
 from app.certificates import batch, services
 from app.certificates.render import render_pdf
-from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.taskcentre.models import BackgroundJob

@@ -46,8 +46,8 @@ from sqlalchemy.engine import Engine
 
 from app.accounts.actor import Actor
 from app.accounts.models import User
+from app.archive.models import CreditRecord
 from app.core.auth import load_user
-from app.credits.models import CreditRecord
 from app.extensions import db
 from app.workflow import engine, services
 from app.workflow.models import COMPLETED, ProcessInstance, WorkflowTask

@@ -37,8 +37,8 @@ from sqlalchemy import insert, select, text
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, User
+from app.cases import queries
 from app.extensions import db
-from app.inbox import queries
 from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
 from bench._common import DEFAULT_PG_URL, ensure_pg_database, machine_line, make_app, median
 

@@ -273,7 +273,7 @@ class WebClient:
 
     def captcha(self) -> str:
         """The answer of the captcha the last page showed (kept in the session)."""
-        from app.registration import captcha
+        from app.accounts import captcha
 
         with self.client.session_transaction() as sess:
             return captcha.answer_for(sess.get(captcha.KEY))

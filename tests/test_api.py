@@ -152,13 +152,15 @@ def test_errors_in_english_when_the_call_asks_for_it(client, declaration):
     assert r.get_json()["error"]["fields"]["hours"] == "请输入数字"
 
 
-def test_lockout_answers_423_and_counts_only_real_failures(app, client):
+def test_lockout_answers_423_even_to_the_right_password(app, client):
+    first = client.post("/api/v1/auth/token", json={"login": "hr_city", "password": "x"})
+    assert first.status_code == 401
     for _ in range(4):
         assert client.post("/api/v1/auth/token", json={"login": "hr_city", "password": "x"}).status_code == 401
-    r = client.post("/api/v1/auth/token", json={"login": "hr_city", "password": "x"})
-    assert r.status_code == 423
+    assert "密码连续错误5次，帐号将被锁定60分钟" in first.get_json()["error"]["message"]
     r = client.post("/api/v1/auth/token", json={"login": "hr_city", "password": "Demo12345"})
-    assert r.status_code == 423 and "分钟" in r.get_json()["error"]["message"]
+    assert r.status_code == 423 and r.get_json()["error"]["code"] == "locked"  # design §3
+    assert "分钟" in r.get_json()["error"]["message"]
 
 
 def test_other_org_gets_404_and_double_completion_409(client, declaration):

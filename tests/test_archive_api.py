@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.archive import services as archive
-from app.credits.models import CreditRecord
+from app.archive.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services as wf

@@ -12,8 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Organisation
 from app.archive import services as archive
-from app.archive.models import AnnualVerification
-from app.credits.models import CreditRecord
+from app.archive.models import AnnualVerification, CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services as wf

@@ -14,9 +14,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
+from app.archive.models import CreditRecord
 from app.certificates import batch
 from app.certificates.models import Certificate
-from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.taskcentre.models import BackgroundJob

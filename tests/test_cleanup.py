@@ -1,4 +1,5 @@
-"""`flask --app wsgi cleanup`: old uploads, job result files and captcha records go, nothing else does."""
+"""`flask --app wsgi cleanup`: old uploads, job result files, captcha records and ended rate-limit windows go,
+nothing else does."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.accounts.models import CaptchaUse
 from app.core.errors import NotFound
 from app.core.models import utcnow
+from app.core.ratelimit import RateLimit
 from app.extensions import db
-from app.registration.models import CaptchaUse
 from app.taskcentre import services as jobs
 from app.taskcentre.models import FINISHED, BackgroundJob
 from app.workflow import services
@@ -52,14 +54,17 @@ def test_cleanup_deletes_only_what_has_expired(app, tmp_path, declaration):
     ten_days_ago = time.time() - 10 * 86400
     os.utime(stray_old, (ten_days_ago, ten_days_ago))
     db.session.add_all([CaptchaUse(nonce="old", used_at=utcnow() - timedelta(hours=1)),
-                        CaptchaUse(nonce="recent", used_at=utcnow() - timedelta(minutes=5))])
+                        CaptchaUse(nonce="recent", used_at=utcnow() - timedelta(minutes=5)),
+                        RateLimit(key="signin:ended", hits=3, expires_at=utcnow() - timedelta(seconds=1)),
+                        RateLimit(key="signin:current", hits=3, expires_at=utcnow() + timedelta(minutes=4))])
     db.session.commit()
     old_file = tmp_path / old_job.result_path
 
     result = app.test_cli_runner().invoke(args=["cleanup"])
     assert result.exit_code == 0, result.output
-    assert ("deleted 1 abandoned uploads, 2 job result files and 1 records of answered captchas"
-            in result.output)
+    assert ("deleted 1 abandoned uploads, 2 job result files, 1 records of answered captchas "
+            "and 1 ended rate-limit windows" in result.output)
+    assert set(db.session.scalars(select(RateLimit.key))) == {"signin:current"}
     assert set(db.session.scalars(select(CaptchaUse.nonce))) == {"recent"}  # still within CAPTCHA_SECONDS
     assert set(db.session.scalars(select(Attachment.id))) == {fresh, attached}  # not `abandoned`
     assert db.session.get(Attachment, abandoned) is None
@@ -71,6 +76,6 @@ def test_cleanup_deletes_only_what_has_expired(app, tmp_path, declaration):
         jobs.result_of(chen, old_job.id)
     assert exc.value.message == jobs.EXPIRED
     assert jobs.result_of(chen, new_job.id)[1].read_bytes() == b"PK"
-    assert "deleted 0 abandoned uploads, 0 job result files and 0 records" in app.test_cli_runner().invoke(
+    assert "deleted 0 abandoned uploads, 0 job result files, 0 records" in app.test_cli_runner().invoke(
         args=["cleanup"]).output
     app.config["JOBS_DIR"] = None

@@ -34,8 +34,8 @@ def test_demo_chains(app):
 def test_seed_demo_adds_last_years_history_through_the_chain_once(app):
     from datetime import date
 
+    from app.archive.models import CreditRecord
     from app.archive.services import year_summary
-    from app.credits.models import CreditRecord
     from app.workflow.models import ApprovalEvent, ProcessInstance
 
     year = date.today().year - 1

@@ -13,7 +13,7 @@ from types import ModuleType
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
-from app.credits.models import CreditRecord
+from app.archive.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from tests.conftest import api_token

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from app.accounts.actor import Actor
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
 from app.accounts.services import authenticate
+from app.cases import queries
 from app.core.errors import AuthenticationFailed, InvalidState, NotFound, ValidationFailed
 from app.extensions import db
-from app.inbox import queries
 from app.orgadmin import services as org
 from app.orgadmin.models import AdminRole, Department
 from app.registration.services import change_password

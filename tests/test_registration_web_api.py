@@ -226,12 +226,12 @@ def test_an_expired_captcha_is_refused(app, web, monkeypatch):
     assert r.status_code == 422 and "验证码错误" in r.get_data(as_text=True)
 
 
-def test_login_page_shows_the_lockout_time_left(app, web):
+def test_login_page_says_the_lockout_rule_to_everybody(app, web):
     for _ in range(5):
         r = web.login("chenshihui", "Wrong1234")
-    assert r.status_code == 423 and "锁定60分钟" in r.get_data(as_text=True)
+    assert r.status_code == 401 and "帐号将被锁定60分钟" in r.get_data(as_text=True)
     r = web.login("chenshihui")
-    assert r.status_code == 423 and "请60分钟后再试" in r.get_data(as_text=True)
+    assert r.status_code == 423 and "忘记密码" in r.get_data(as_text=True)  # the way to unlock it
 
 
 def test_pending_user_is_told_whom_to_contact_on_the_login_page(client, web):

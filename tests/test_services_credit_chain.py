@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.archive.models import CreditRecord
 from app.core.errors import InvalidState, NotFound, ValidationFailed
-from app.credits.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services
@@ -341,7 +341,7 @@ def test_claimed_task_belongs_to_the_claimer(app, declaration):
 
 
 def test_member_without_review_module_sees_no_tasks(app, declaration):
-    from app.inbox.queries import inbox
+    from app.cases.queries import inbox
 
     services.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     db.session.commit()

@@ -34,21 +34,18 @@ def test_login_by_id_number_goes_to_my_applications(app):
     assert "我的申报" in text(page)
 
 
-def test_wrong_password_then_lockout_with_time_left(app):
+def test_wrong_password_then_lockout_with_one_answer_for_every_failure(app):
     web = browser(app)
     r = web.login("chenshihui", "Wrong1234")
     assert r.status_code == 401
-    assert "用户名或密码错误，再错4次帐号将被锁定" in text(r)
+    assert "用户名或密码错误。密码连续错误5次，帐号将被锁定60分钟" in text(r)
     assert 'value="chenshihui"' in r.get_data(as_text=True)  # the login name stays filled in
-    for _ in range(3):
+    for _ in range(4):
         web.login("chenshihui", "Wrong1234")
-    r = web.login("chenshihui", "Wrong1234")
-    assert r.status_code == 423
-    assert "帐号已锁定60分钟" in text(r)
-    # even the right password is refused while locked, with the time left
-    r = web.login("chenshihui")
-    assert r.status_code == 423
-    assert "请60分钟后再试" in text(r)
+    assert db.session.scalar(select(User.locked_until).where(User.login == "chenshihui")) is not None
+    # even the right password is refused while locked, with the answer a wrong one gets
+    locked = web.login("chenshihui")
+    assert locked.status_code == 423 and "锁定" in text(locked)  # design §3: 423 while locked
     assert web.client.get("/applications").status_code == 302
 
 
@@ -159,7 +156,8 @@ def test_english_login_errors_and_upload_refusal(app):
     web = browser(app)
     web.client.get("/login?lang=en")
     r = web.login("chenshihui", "Wrong1234")
-    assert "Wrong user name or password; after 4 more failures the account will be locked" in text(r)
+    assert ("Wrong user name or password. After 5 wrong passwords in a row the account is locked for 60 minutes"
+            in text(r))
     web.login("chenshihui")
     r = web.post_form("/declare", {**form_data(), "attachments": [upload(b"not a picture", "x.png"),
                                                                   upload(PDF, "y.txt")]},

@@ -59,8 +59,7 @@ def test_the_final_approval_adds_the_hours_to_the_stored_verification_in_the_sam
     """The HR bureau's approval records the hours and adds them to the person's stored annual verification;
     the record's INSERT and that row's UPDATE go out with the approval's own writes (on PostgreSQL in the
     same string)."""
-    from app.archive.models import AnnualVerification
-    from app.credits.models import CreditRecord
+    from app.archive.models import AnnualVerification, CreditRecord
 
     chen = actor("chenshihui")
     stored: list[tuple] = []

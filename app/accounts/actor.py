@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from app.accounts.models import Membership, Organisation, OrgStatus, Role, User
-from app.people.models import Person
+
+if TYPE_CHECKING:
+    from app.people.models import Person
 
 #: The role modules that open staff data to a sub-administrator.
 STAFF_DATA_MODULES = ("people", "statistics")

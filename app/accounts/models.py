@@ -13,7 +13,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, DateTime, Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.models import TimestampMixin
+from app.core.models import TimestampMixin, utcnow
 from app.extensions import db
 
 if TYPE_CHECKING:
@@ -166,3 +166,24 @@ class ApiToken(TimestampMixin, db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
     user: Mapped[User] = relationship()
+
+
+class CaptchaUse(db.Model):
+    """A captcha that was answered (rightly or wrongly): its nonce, so the same signed cookie cannot be
+    replayed for another attempt. Rows older than ``CAPTCHA_SECONDS`` are useless; ``cleanup`` drops them."""
+
+    __tablename__ = "captcha_use"
+
+    nonce: Mapped[str] = mapped_column(String(16), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+
+
+class PasswordChangeRequired(db.Model):
+    """A superior administrator reset this user's password: the temporary one must be changed
+    on the next web sign-in."""
+
+    __tablename__ = "password_change_required"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    reset_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reset_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.core.errors import AccountLocked, AuthenticationFailed, PasswordRejected, ValidationFailed
+from app.audit import services as audit
+from app.core import ratelimit
+from app.core.errors import AccountLocked, AuthenticationFailed, PasswordRejected, RateLimited, ValidationFailed
 from app.core.models import utcnow
+from app.core.ratelimit import counters_apart, run_counter
 from app.core.validators import normalise_id_number
 from app.extensions import db
 
@@ -37,24 +40,64 @@ def find_user(login: str) -> User | None:
         or_(User.login == login, User.id_number == normalise_id_number(login))))
 
 
-def _locked_for(user: User, now) -> int | None:
+def _locked_for(user: User, now: datetime) -> int | None:
     """Minutes the account stays locked, or None."""
     if user.locked_until and user.locked_until > now:
         return max(1, -(-int((user.locked_until - now).total_seconds()) // 60))
     return None
 
 
-def _count_failure(user: User, now) -> int | None:
-    """One more wrong password: the tries left before the lock, or None when this one locked the account."""
-    user.failed_logins = (user.failed_logins or 0) + 1
-    limit = current_app.config["LOCKOUT_FAILURES"]
-    if user.failed_logins >= limit:
-        user.locked_until = now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-        user.failed_logins = 0
-        db.session.flush()
+_USERS = User.__table__
+
+
+def _take_try(user_id: int, now: datetime) -> int | None:
+    """Take one of the account's LOCKOUT_FAILURES tries before its password is checked: the failure count
+    goes up first, in one conditional UPDATE (:func:`app.core.ratelimit.run_counter`), so however many
+    requests race, at most that many passwords are checked before the lock. The try's number; None while
+    the account is locked, and for the tries beyond the last one (they lock it at once)."""
+    c = _USERS.c
+    row = run_counter(update(_USERS).where(c.id == user_id, or_(c.locked_until.is_(None), c.locked_until <= now))
+                      .values(failed_logins=c.failed_logins + 1).returning(c.failed_logins))
+    if row is None:
         return None
-    db.session.flush()
-    return limit - user.failed_logins
+    if row[0] > current_app.config["LOCKOUT_FAILURES"]:
+        _lock(user_id, now)
+        return None
+    return int(row[0])
+
+
+def _lock(user_id: int, now: datetime) -> None:
+    run_counter(update(_USERS).where(_USERS.c.id == user_id).values(
+        failed_logins=0, locked_until=now + timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])))
+
+
+def _failed(user: User, attempt: int, now: datetime) -> int | None:
+    """Try number ``attempt`` was a wrong password. It stays counted, and the last try locks the account.
+    The tries left, or None when the account is now locked."""
+    db.session.expire(user, ["failed_logins", "locked_until"])
+    limit = current_app.config["LOCKOUT_FAILURES"]
+    if attempt < limit:
+        return limit - attempt
+    _lock(user.id, now)
+    return None
+
+
+def _succeeded(user: User) -> None:
+    """The right password: the failures so far are forgiven (and a lock that a racing try set is lifted)."""
+    run_counter(update(_USERS).where(_USERS.c.id == user.id).values(failed_logins=0, locked_until=None))
+    db.session.expire(user, ["failed_logins", "locked_until"])
+
+
+#: A hash of a random password per hashing method: what an unknown login's password is checked against.
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_check(password: str) -> None:
+    """The work of checking a password, for an unknown login or a locked account: neither answers sooner."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or PASSWORD_METHOD
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_urlsafe(16), method=method)
+    check_password_hash(_DUMMY_HASHES[method], password or "")
 
 
 def _locked_message() -> str:
@@ -62,56 +105,109 @@ def _locked_message() -> str:
                    minutes=current_app.config["LOCKOUT_MINUTES"])
 
 
-def authenticate(login: str, password: str) -> User:
-    """Return the user or raise; counts failures and locks the account (design §4).
-    The caller commits, so failed attempts are recorded even though login fails."""
-    user = find_user(login)
-    now = utcnow()
-    if user is None:
-        raise AuthenticationFailed("用户名或密码错误")
-    minutes = _locked_for(user, now)
-    if minutes is not None:
-        raise AccountLocked(gettext("密码错误次数过多，帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes))
-    if not check_password_hash(user.password_hash, password or ""):
-        left = _count_failure(user, now)
-        if left is None:
-            raise AccountLocked(_locked_message())
-        raise AuthenticationFailed(gettext("用户名或密码错误，再错%(n)s次帐号将被锁定", n=left))
-    if user.status in ("pending", "rejected"):
-        from app.registration.services import inactive_message
+def sign_in_failed_message() -> str:
+    """The one answer to every failed sign-in: unknown login, wrong password, locked account."""
+    return gettext("用户名或密码错误。密码连续错误%(n)s次，帐号将被锁定%(minutes)s分钟；可通过“忘记密码”重设密码并解锁",
+                   n=current_app.config["LOCKOUT_FAILURES"], minutes=current_app.config["LOCKOUT_MINUTES"])
 
+
+#: Rate-limit rules of signing in (app.core.ratelimit): failures from an address, of an account from an address.
+SIGNIN_ADDRESS, SIGNIN_ACCOUNT = "signin", "signin_account"
+
+
+def _signin_rules(user: User | None, login: str, address: str) -> list[tuple[str, str, str]]:
+    account = f"user:{user.id}" if user is not None else f"login:{login.strip().lower()}"
+    return [(SIGNIN_ADDRESS, address, "RATE_LIMIT_SIGNIN_ADDRESS"),
+            (SIGNIN_ACCOUNT, f"{account}|{address}", "RATE_LIMIT_SIGNIN_ACCOUNT")]
+
+
+def authenticate(login: str, password: str, *, address: str | None = None) -> User:
+    """Return the user or raise. An unknown login, a wrong password and a locked account get the same
+    :class:`AuthenticationFailed` after the same work (a password hash is checked every time), so the
+    answer tells nobody which accounts exist; while locked, no password is checked, not even the right one,
+    and the answer is :class:`AccountLocked` (423, the API contract of design §3). LOCKOUT_FAILURES failures
+    lock the account for LOCKOUT_MINUTES (design §4).
+
+    ``address`` is the client's (None outside a request: no rate limits). Failures are limited per address
+    (RATE_LIMIT_SIGNIN_ADDRESS) and per account and address (RATE_LIMIT_SIGNIN_ACCOUNT, fewer than
+    LOCKOUT_FAILURES, so that no single address can lock somebody's account); beyond a limit
+    :class:`RateLimited`. The caller commits, also after a failure (see :mod:`app.core.ratelimit`)."""
+    user = find_user(login)
+    rules = _signin_rules(user, login or "", address) if address else []
+    for rule, subject, setting in rules:
+        wait = ratelimit.hit(rule, subject, *ratelimit.limit(setting))
+        if wait is not None:
+            raise RateLimited(gettext("登录失败次数过多，请%(minutes)s分钟后再试", minutes=ratelimit.minutes(wait)),
+                              wait)
+    now = utcnow()
+    attempt = _take_try(user.id if user is not None else 0, now)  # no user has id 0: the same statement
+    if user is None or attempt is None:
+        _dummy_check(password)
+        audit.record("auth.sign_in_failed", actor=user, login=login,
+                     details={"reason": "unknown_login" if user is None else "locked"}, keep=True)
+        if user is not None:
+            # design §3 fixes 423 while locked: it tells that this login exists, but only once the account took
+            # LOCKOUT_FAILURES failures, which one address cannot cause (RATE_LIMIT_SIGNIN_ACCOUNT)
+            db.session.expire(user, ["failed_logins", "locked_until"])
+            minutes = _locked_for(user, now) or current_app.config["LOCKOUT_MINUTES"]
+            raise AccountLocked(gettext(
+                "密码错误次数过多，帐号已锁定，请%(minutes)s分钟后再试，或通过“忘记密码”重设密码并解锁",
+                minutes=minutes))
+        raise AuthenticationFailed(sign_in_failed_message())
+    if not check_password_hash(user.password_hash, password or ""):
+        left = _failed(user, attempt, now)
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": "wrong_password", "locked": left is None},
+                     keep=True)
+        raise AuthenticationFailed(sign_in_failed_message())
+    _succeeded(user)
+    for rule, subject, _setting in rules:  # the limits count failures only
+        ratelimit.give_back(rule, subject)
+    if user.status != "active":
+        audit.record("auth.sign_in_failed", actor=user, details={"reason": user.status}, keep=True)
+    if user.status in ("pending", "rejected"):
         raise AuthenticationFailed(inactive_message(user))
     if user.status != "active":
         raise AuthenticationFailed("此帐号已被停用，请联系管理员")
-    user.failed_logins = 0
-    user.locked_until = None
-    db.session.flush()
+    audit.record("auth.sign_in", actor=user)
     return user
 
 
 def check_password(user: User, password: str, *, field: str, message: str, wrong: str) -> None:
     """The account's own password typed outside the login form (to change it, or to add the account
     as an administrator elsewhere): refused while the account is locked, and a wrong one counts
-    towards the lockout as a failed login does (:class:`PasswordRejected`, ``{field: wrong}``)."""
+    towards the lockout as a failed login does (:class:`PasswordRejected`, ``{field: wrong}``), counted
+    before the password is checked as at sign-in."""
     now = utcnow()
-    minutes = _locked_for(user, now)
-    if minutes is not None:
+    attempt = _take_try(user.id, now)
+    if attempt is None:
+        db.session.expire(user, ["failed_logins", "locked_until"])
+        minutes = _locked_for(user, now) or current_app.config["LOCKOUT_MINUTES"]
         raise ValidationFailed(message, {field: gettext(
             "密码错误次数过多，该帐号已锁定，请%(minutes)s分钟后再试", minutes=minutes)})
     if not check_password_hash(user.password_hash, password or ""):
+        _failed(user, attempt, now)
         raise PasswordRejected(message, {field: wrong}, user.id, field)
+    _succeeded(user)
 
 
 def keep_password_failure(exc: BaseException) -> None:
-    """After the action that raised ``exc`` was rolled back: count its wrong password (see
-    :func:`check_password`) in the fresh transaction, and say in the error how many tries are left.
-    Does nothing for other errors; the caller commits."""
+    """After the action that raised ``exc`` was rolled back: say in the error how many tries are left (see
+    :func:`check_password`). On SQLite the rollback took the wrong password's count with it, so it is
+    counted again here; the caller commits. Does nothing for other errors."""
     if not isinstance(exc, PasswordRejected):
         return
     user = db.session.get(User, exc.user_id)
     if user is None:
         return
-    left = _count_failure(user, utcnow())
+    now = utcnow()
+    if counters_apart():  # counted already, in a transaction of its own
+        db.session.refresh(user)
+        limit = current_app.config["LOCKOUT_FAILURES"]
+        left = None if _locked_for(user, now) else max(1, limit - user.failed_logins)
+    else:
+        attempt = _take_try(user.id, now)
+        left = None if attempt is None else _failed(user, attempt, now)
+    audit.record("auth.password_failed", actor=user, details={"locked": left is None})
     exc.fields[exc.field] = (_locked_message() if left is None else gettext(
         "%(reason)s，再错%(n)s次帐号将被锁定", reason=gettext(exc.fields[exc.field]), n=left))
 
@@ -150,3 +246,18 @@ def user_for_token(token: str) -> User | None:
     if row is None or row.expires_at < utcnow() or not row.user.is_active:
         return None
     return row.user
+
+
+#: Who explains to a registrant not yet approved (or refused) why they cannot sign in: the registration
+#: domain sets it when it registers its processes (accounts knows no registration).
+_INACTIVE_EXPLAINER: list = []
+
+
+def explain_inactive_with(explain) -> None:  # noqa: ANN001  (User -> str)
+    _INACTIVE_EXPLAINER[:] = [explain]
+
+
+def inactive_message(user: User) -> str:
+    if _INACTIVE_EXPLAINER:
+        return _INACTIVE_EXPLAINER[0](user)
+    return gettext("此帐号还未被审核，请联系所在单位管理员")

@@ -8,12 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from app.accounts import services
+from app.accounts import captcha, services
 from app.accounts.models import Role
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
-from app.registration import captcha
 
 bp = Blueprint("accounts", __name__)
 
@@ -33,8 +32,8 @@ def _safe_next(target: str | None) -> str | None:
 def index():
     actor = web_actor()
     if any(m.role in (Role.ADMIN, Role.SUB_ADMIN) for m in actor.memberships):
-        return redirect(url_for("inbox.tasks"))
-    return redirect(url_for("credits.applications"))
+        return redirect(url_for("cases.tasks"))
+    return redirect(url_for("cases.applications"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,17 +43,17 @@ def login():
         return redirect(next_url or url_for("accounts.index"))
     login_name = ""
     error = None
-    status = 200
+    status, headers = 200, {}
     if request.method == "POST":
         login_name = (request.form.get("login") or "").strip()
         password = request.form.get("password") or ""
         try:
             if not captcha.check(request.form.get("captcha")):
                 raise ValidationFailed(_("验证码错误，请重新输入图片中的字符"))
-            user = services.authenticate(login_name, password)
+            user = services.authenticate(login_name, password, address=request.remote_addr)
         except DomainError as exc:
             db.session.commit()  # the failure count and a lock must persist
-            error, status = exc.message, exc.status
+            error, status, headers = exc.message, exc.status, exc.headers
         else:
             db.session.commit()
             login_user(user)
@@ -63,7 +62,7 @@ def login():
     if captcha.enabled():
         captcha.new_answer()
     return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url,
-                           captcha_enabled=captcha.enabled()), status
+                           captcha_enabled=captcha.enabled()), status, headers
 
 
 @bp.post("/logout")

@@ -1,10 +1,17 @@
-"""The JSON API at /api/v1 (design §3): bearer tokens, JSON in and out."""
+"""What every API module shares: reading arguments (``args``), the error shape (``schemas``) and the OpenAPI
+document assembled from each domain's paths (``openapi``, served at /api/v1/openapi.json). The routes live in
+each domain's own ``api.py`` blueprint, listed in ``create_app``."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app, jsonify
 
 bp = Blueprint("api", __name__)
 
-from app.api import views  # noqa: E402,F401
-from app.archive import api as _archive_api  # noqa: E402,F401
-from app.certificates import api as _certificates_api  # noqa: E402,F401
-from app.orgadmin import api as _orgadmin_api  # noqa: E402,F401
+
+@bp.get("/openapi.json")
+def openapi():
+    from app.api.openapi import build_document
+
+    doc = current_app.extensions.get("openapi_document")
+    if doc is None:  # built once per process, from the paths of the API modules create_app registered
+        doc = current_app.extensions["openapi_document"] = build_document(current_app.extensions["openapi_paths"])
+    return jsonify(doc)

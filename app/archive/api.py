@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 
-from app.api import bp
 from app.api.args import json_body, page_args
 from app.archive import records, services
 from app.archive.jobs import recount_job
+from app.archive.models import LEARNING_FORMS
+from app.archive.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.core.jobs import enqueue
 from app.core.models import api_time
 from app.core.validators import mask_id_number, whole_number
-from app.credits.models import LEARNING_FORMS
 from app.extensions import db
+
+bp = Blueprint("archive_api", __name__)
 
 
 def _year(raw: Any, required: bool = True) -> int | None:

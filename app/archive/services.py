@@ -22,13 +22,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
-from app.archive.models import AnnualVerification
+from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES, AnnualVerification, CreditRecord
 from app.core.batch import WriteBatch
 from app.core.errors import DomainError, NotFound, ValidationFailed
 from app.core.i18n import sentence
 from app.core.models import utcnow
 from app.core.validators import id_number_error, normalise_id_number, whole_number
-from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES, CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow.decisions import DecisionError, evaluate_decision

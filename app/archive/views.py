@@ -12,12 +12,12 @@ from flask_login import current_user, login_required
 
 from app.archive import records, services
 from app.archive.jobs import recount_job
+from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import translate, translated_error
 from app.core.jobs import enqueue
 from app.core.validators import whole_number
-from app.credits.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.extensions import db
 
 bp = Blueprint("archive", __name__)

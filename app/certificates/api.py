@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request, send_file, url_for
+from flask import Blueprint, jsonify, request, send_file, url_for
 from marshmallow import Schema, fields, validate
 
-from app.api import bp
 from app.api.args import json_body, load_args
+from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
 from app.extensions import db
 from app.taskcentre import services as jobs
@@ -14,6 +14,8 @@ from app.taskcentre import services as jobs
 from . import batch, services
 from .urls import public_base_url, verify_url
 from .views import pdf_response
+
+bp = Blueprint("certificates_api", __name__)
 
 
 class CertificateArgs(Schema):
@@ -61,7 +63,7 @@ class JobSchema(Schema):
 
 
 def _job(job):  # noqa: ANN001, ANN202
-    return jobs.job_json(job, url_for("api.job_download", job_id=job.id, _external=True))
+    return jobs.job_json(job, url_for("certificates_api.job_download", job_id=job.id, _external=True))
 
 
 @bp.post("/certificates")
@@ -71,7 +73,7 @@ def certificate_issue():
     cert = services.issue_for(actor, args["person_id_number"], args["year"])
     db.session.commit()
     return jsonify({"number": cert.number,
-                    "pdf_url": url_for("api.certificate_pdf", number=cert.number, _external=True),
+                    "pdf_url": url_for("certificates_api.certificate_pdf", number=cert.number, _external=True),
                     "verify_url": verify_url(cert.number)}), 201
 
 
@@ -83,8 +85,10 @@ def certificate_pdf(number: str):
 
 @bp.get("/certificates/<number>/verify")
 def certificate_verify(number: str):
-    """No login: anyone holding a certificate may check it."""
-    return jsonify(services.verify(number).to_json())
+    """No login: anyone holding a certificate may check it (a limited number of times per minute)."""
+    body = services.verify(number, address=request.remote_addr).to_json()
+    db.session.commit()  # the request was counted
+    return jsonify(body)
 
 
 @bp.post("/certificates/batch")
@@ -115,7 +119,7 @@ def job_download(job_id: int):
     return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
 
 
-def add_to_spec(spec, responses, json_body) -> None:  # noqa: ANN001
+def add_paths(spec) -> None:  # noqa: ANN001
     """The certificate and job paths of the OpenAPI document (called from app.api.openapi)."""
     for name, schema in (("CertificateArgs", CertificateArgs), ("BatchCertificateArgs", BatchCertificateArgs),
                          ("Certificate", CertificateSchema), ("Verification", VerificationSchema),
@@ -125,17 +129,17 @@ def add_to_spec(spec, responses, json_body) -> None:  # noqa: ANN001
     job_id = [{"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}]
     spec.path(path="/certificates", operations={"post": {
         "summary": "Issue the certificate of a verified year; a second call reissues and revokes the old number",
-        "requestBody": json_body("CertificateArgs"),
+        "requestBody": json_request("CertificateArgs"),
         "responses": responses("201", "Certificate", "401", "404", "409", "422")}})
     spec.path(path="/certificates/{number}/pdf", operations={"get": {
         "summary": "The certificate as PDF (A4 landscape); 409 when it was revoked by a reissue",
         "parameters": number, "responses": responses("200", None, "401", "404", "409")}})
     spec.path(path="/certificates/{number}/verify", operations={"get": {
-        "summary": "Public check of a certificate number (no login)", "security": [], "parameters": number,
-        "responses": responses("200", "Verification")}})
+        "summary": "Public check of a certificate number (no login; RATE_LIMIT_VERIFY_ADDRESS per address)",
+        "security": [], "parameters": number, "responses": responses("200", "Verification", "429")}})
     spec.path(path="/certificates/batch", operations={"post": {
         "summary": "Batch certificates: a background job building one zip of PDFs (see /jobs/{id})",
-        "requestBody": json_body("BatchCertificateArgs"),
+        "requestBody": json_request("BatchCertificateArgs"),
         "responses": responses("202", "Job", "401", "404", "422")}})
     spec.path(path="/jobs", operations={"get": {
         "summary": "The actor's background jobs (task centre), newest first",

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, User
+from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
 from app.core.jobs import enqueue
 from app.core.models import utcnow
@@ -109,8 +110,10 @@ def start_batch(actor: Actor, person_ids: list[int], year: Any, base_url: str) -
         person = people.get(pid)
         if person is None or not services.may_print_for(actor, person):
             raise NotFound("未找到该人员，或该人员不在您的管理范围内")
-    return create_job(actor, KIND, f"{year}年度继续教育证书批量打印（{len(person_ids)}人）",
-                      {"person_ids": list(person_ids), "year": year, "base_url": base_url}, len(person_ids))
+    job = create_job(actor, KIND, f"{year}年度继续教育证书批量打印（{len(person_ids)}人）",
+                     {"person_ids": list(person_ids), "year": year, "base_url": base_url}, len(person_ids))
+    audit.record("export.certificate_batch", actor=actor, obj=job, details={"year": year, "people": len(person_ids)})
+    return job
 
 
 def enqueue_batch(job: BackgroundJob) -> None:

@@ -8,12 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
-from app.core.errors import InvalidState, NotFound, ValidationFailed
+from app.core import ratelimit
+from app.core.errors import InvalidState, NotFound, RateLimited, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import mask_id_number, normalise_id_number
 from app.extensions import db
@@ -199,8 +201,18 @@ class Verification:
         }
 
 
-def verify(number: str) -> Verification:
-    """Public check of a number: genuine (current), revoked (reissued), or not_found (forged)."""
+#: Rate-limit rule of the public verification (app.core.ratelimit).
+VERIFY_RULE = "verify"
+
+
+def verify(number: str, *, address: str | None) -> Verification:
+    """Public check of a number: genuine (current), revoked (reissued), or not_found (forged). Limited per
+    client ``address`` (RATE_LIMIT_VERIFY_ADDRESS), so numbers cannot be tried in bulk to harvest names:
+    :class:`RateLimited` beyond it. The caller commits (the count)."""
+    if address:
+        wait = ratelimit.hit(VERIFY_RULE, address, *ratelimit.limit("RATE_LIMIT_VERIFY_ADDRESS"))
+        if wait is not None:
+            raise RateLimited(gettext("查验过于频繁，请%(seconds)s秒后再试", seconds=wait), wait)
     number = normalise_number(number)
     cert = db.session.scalar(select(Certificate).where(Certificate.number == number)) if number else None
     if cert is None:

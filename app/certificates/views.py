@@ -72,8 +72,10 @@ def verify_form():
 
 @bp.get("/certificates/verify/<number>")
 def verify_page(number: str):
-    """Public (no login): what the QR code on a certificate opens."""
-    return render_template("certificates/verify.html", result=services.verify(number))
+    """Public (no login): what the QR code on a certificate opens (a limited number of times per minute)."""
+    result = services.verify(number, address=request.remote_addr)
+    db.session.commit()  # the request was counted
+    return render_template("certificates/verify.html", result=result)
 
 
 #: People listed on the batch page; "all matching" reaches up to batch.MAX_BATCH.

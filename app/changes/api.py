@@ -3,16 +3,18 @@ may pick. Reviewed changes start through the generic ``POST /processes/<key>/ins
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Blueprint, jsonify
 
-from app.api import bp
 from app.api.args import json_body
+from app.changes.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
 from app.core.auth import api_actor
 from app.core.errors import NotFound
 from app.extensions import db
 
 from . import services as profile
 from .workflow_hooks import superior_candidates
+
+bp = Blueprint("changes_api", __name__)
 
 
 @bp.get("/profile")

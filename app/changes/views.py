@@ -79,7 +79,7 @@ def _start_page(key: str, org: Organisation | None, prefill: dict[str, Any], act
         else:
             db.session.commit()
             flash(_("变更申请已提交，等待审核"), "success")
-            return redirect(url_for("credits.application", instance_id=instance.id))
+            return redirect(url_for("cases.application", instance_id=instance.id))
     return render_template("changes/start.html", schema=schema, ui=ui, values=values, errors=errors,
                            message=message, action=action, heading=_TITLES[key], org=org), status
 

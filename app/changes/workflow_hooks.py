@@ -372,10 +372,12 @@ def register() -> None:
                      ("move_organisation", move_organisation)):
         register_operation(name, fn)
     register_process(ProcessHooks(key=PERSON_CHANGE, permission=PERSON_PERMISSION,
-                                  prepare_start=prepare_person_change, can_start=can_start_person_change))
+                                  prepare_start=prepare_person_change, can_start=can_start_person_change,
+                                  noun="申请"))
     register_process(ProcessHooks(key=ORG_CHANGE, permission=ORG_PERMISSION,
                                   prepare_start=prepare_organisation_change,
-                                  can_start=can_start_organisation_change))
+                                  can_start=can_start_organisation_change, noun="申请"))
     register_process(ProcessHooks(key=SUPERIOR_CHANGE, permission=ORG_PERMISSION,
-                                  prepare_start=prepare_superior_change, can_start=can_start_superior_change))
+                                  prepare_start=prepare_superior_change, can_start=can_start_superior_change,
+                                  lanes={"old_superior": "原上级", "new_superior": "新上级"}, noun="申请"))
 

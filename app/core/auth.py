@@ -12,6 +12,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import User
 from app.core.errors import AuthenticationFailed
 from app.extensions import db, login_manager
+from app.people.models import Person  # noqa: F401  (User.person: the mapper needs the class)
 
 #: The actor is cached per request (not in `g`, which outlives a request in tests).
 _KEY = "cepp.actor"

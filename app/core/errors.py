@@ -12,6 +12,11 @@ class DomainError(Exception):
         self.message = message
         self.fields = fields or {}
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer."""
+        return {}
+
     def to_dict(self) -> dict:
         # design §3: {"error": {"code", "message", "fields"}}; ``fields`` is {} when no one field is at fault
         return {"error": {"code": self.code, "message": self.message, "fields": dict(self.fields)}}
@@ -56,9 +61,27 @@ class AuthenticationFailed(DomainError):
     code = "unauthorized"
 
 
-class AccountLocked(DomainError):
+class AccountLocked(AuthenticationFailed):
+    """Too many wrong passwords: the account is locked for a while (design §3: 423)."""
+
     status = 423
     code = "locked"
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind from one client address (or for one account, mobile or e-mail) within
+    a window: ``retry_after`` is the number of seconds until the window ends (the ``Retry-After`` header)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class PasswordChangeNeeded(DomainError):

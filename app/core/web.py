@@ -207,8 +207,8 @@ def register_web(app: Flask) -> None:
             resp = jsonify(translated_error(exc))
             if exc.status == 401:  # RFC 6750: say how to authenticate
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-            return resp, exc.status
-        return render_template("error.html", error=exc), exc.status
+            return resp, exc.status, exc.headers
+        return render_template("error.html", error=exc), exc.status, exc.headers
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
+from app.archive.models import CreditRecord
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.people.models import Person
@@ -21,8 +22,6 @@ from app.workflow.registry import (
     register_operation,
     register_process,
 )
-
-from .models import CreditRecord
 
 PROCESS_KEY = "credit_hour_approval"
 PERMISSION = "credit_review"
@@ -122,4 +121,7 @@ def register() -> None:
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
         summarise=summarise, can_start=can_start, on_data=record_declaration,
+        start_template="credits/declare.html", start_defaults=lambda actor: {"year": str(date.today().year)},
+        start_denied="您无权申报学时：只有专业技术人员本人或用人单位管理员可以申报",
+        started_message="申报已提交，等待审核",
     ))

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from app.accounts.models import PERMISSION_MODULES
-from app.api import bp
 from app.api.args import json_body, load_args, page_args
+from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
 from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile
 from app.extensions import db
 from app.orgadmin import services
 from app.orgadmin.models import AdminRole, Department
+
+bp = Blueprint("orgadmin_api", __name__)
 
 # --- schemas (input: XArgs, output: XSchema) ------------------------------------------------------
 
@@ -334,7 +336,7 @@ def org_subordinate_review(org_id: int):
 
 # --- OpenAPI -------------------------------------------------------------------------------------
 
-def add_to_spec(spec, responses, json_body) -> None:
+def add_paths(spec) -> None:  # noqa: ANN001
     """Called by app.api.openapi: the /org paths and their schemas."""
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
@@ -355,14 +357,14 @@ def add_to_spec(spec, responses, json_body) -> None:
         "get": {"summary": "Administrators of the organisation (super admin only)", "parameters": org_q,
                 "responses": responses("200", arr("Admin"), "401", "404")},
         "post": {"summary": "Add a sub-administrator in one of three ways (super admin only)", "parameters": org_q,
-                 "requestBody": json_body("AddAdminArgs"),
+                 "requestBody": json_request("AddAdminArgs"),
                  "responses": responses("201", "Admin", "401", "404", "422")}})
     spec.path(path="/org/admins/{mid}", operations={"delete": {
         "summary": "Delete a sub-administrator (the person's account and history stay)", "parameters": mid,
         "responses": responses("204", None, "401", "404", "409")}})
     spec.path(path="/org/admins/{mid}/role", operations={"put": {
         "summary": "Give a sub-administrator a role (null: none)", "parameters": mid,
-        "requestBody": json_body("AssignRoleArgs"),
+        "requestBody": json_request("AssignRoleArgs"),
         "responses": responses("200", "Admin", "401", "404", "409", "422")}})
     spec.path(path="/org/admins/{mid}/transfer", operations={"post": {
         "summary": "Make this sub-admin the super admin; the current super admin loses the role",
@@ -379,11 +381,11 @@ def add_to_spec(spec, responses, json_body) -> None:
     spec.path(path="/org/roles", operations={
         "get": {"summary": "Roles of the organisation", "parameters": org_q,
                 "responses": responses("200", arr("AdminRole"), "401", "404")},
-        "post": {"summary": "Create a role", "parameters": org_q, "requestBody": json_body("RoleArgs"),
+        "post": {"summary": "Create a role", "parameters": org_q, "requestBody": json_request("RoleArgs"),
                  "responses": responses("201", "AdminRole", "401", "404", "422")}})
     spec.path(path="/org/roles/{role_id}", operations={
         "patch": {"summary": "Rename a role or change its modules (applies to its holders at once)",
-                  "parameters": rid, "requestBody": json_body("RolePatchArgs"),
+                  "parameters": rid, "requestBody": json_request("RolePatchArgs"),
                   "responses": responses("200", "AdminRole", "401", "404", "422")},
         "delete": {"summary": "Delete an unused role", "parameters": rid,
                    "responses": responses("204", None, "401", "404", "409")}})
@@ -391,11 +393,11 @@ def add_to_spec(spec, responses, json_body) -> None:
         "get": {"summary": "Internal departments as a tree in display order", "parameters": org_q,
                 "responses": responses("200", arr("Department"), "401", "404")},
         "post": {"summary": "Add a department (optionally under another)", "parameters": org_q,
-                 "requestBody": json_body("DepartmentArgs"),
+                 "requestBody": json_request("DepartmentArgs"),
                  "responses": responses("201", "Department", "401", "404", "422")}})
     spec.path(path="/org/departments/{dept_id}", operations={"patch": {
         "summary": "Rename, move, disable or re-enable a department", "parameters": did,
-        "requestBody": json_body("DepartmentPatchArgs"),
+        "requestBody": json_request("DepartmentPatchArgs"),
         "responses": responses("200", "Department", "401", "404", "422")}})
     spec.path(path="/org/subordinates", operations={"get": {
         "summary": "Organisations below the actor's supervisory department or bureau",
@@ -410,8 +412,8 @@ def add_to_spec(spec, responses, json_body) -> None:
         "responses": responses("200", arr("Admin"), "401", "404")}})
     spec.path(path="/org/subordinates/{org_id}/status", operations={"post": {
         "summary": "Disable (enabled=false) or re-enable a subordinate organisation", "parameters": oid,
-        "requestBody": json_body("EnabledArgs"), "responses": responses("200", "Subordinate", "401", "404", "422")}})
+        "requestBody": json_request("EnabledArgs"), "responses": responses("200", "Subordinate", "401", "404", "422")}})
     spec.path(path="/org/subordinates/{org_id}/review", operations={"post": {
         "summary": "关闭审核权限 (enabled=false) or switch it back on: while off, chains skip its review step",
-        "parameters": oid, "requestBody": json_body("EnabledArgs"),
+        "parameters": oid, "requestBody": json_request("EnabledArgs"),
         "responses": responses("200", "Subordinate", "401", "404", "422")}})

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import JSON, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.models import TimestampMixin, utcnow
+from app.core.models import TimestampMixin
 from app.extensions import db
 
 
@@ -34,14 +32,3 @@ class Department(TimestampMixin, db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
-
-
-class PasswordChangeRequired(db.Model):
-    """A superior administrator reset this user's password: the temporary one must be changed
-    on the next web sign-in."""
-
-    __tablename__ = "password_change_required"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
-    reset_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    reset_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

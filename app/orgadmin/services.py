@@ -13,7 +13,6 @@ Anything outside that scope answers NotFound, never "forbidden", so nothing leak
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -26,18 +25,25 @@ from app.accounts.models import (
     Organisation,
     OrgKind,
     OrgStatus,
+    PasswordChangeRequired,
     Role,
     User,
 )
-from app.accounts.passwords import password_error
-from app.accounts.services import check_password, hash_password, revoke_tokens
+from app.accounts.passwords import (  # noqa: F401  (must_change_password, password_changed: callers here)
+    generate_password,
+    must_change_password,
+    password_changed,
+    password_error,
+)
+from app.accounts.services import check_password, hash_password, revoke_tokens  # noqa: F401
+from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.core.validators import id_number_error, mobile_error, normalise_id_number
 from app.extensions import db
 from app.people.models import Person
 
-from .models import AdminRole, Department, PasswordChangeRequired
+from .models import AdminRole, Department
 
 ORG_MODULE = "organisation"
 SUPERVISING_KINDS = (OrgKind.HR_BUREAU, OrgKind.SUPERVISORY_DEPARTMENT)
@@ -137,6 +143,7 @@ def create_role(actor: Actor, org_id: int, name: str, modules: list[str]) -> Adm
     role = AdminRole(organisation_id=org_id, name=_role_name(org_id, name), modules=_clean_modules(modules))
     db.session.add(role)
     db.session.flush()
+    audit.record("role.create", actor=actor, obj=role, details={"name": role.name, "modules": role.modules})
     return role
 
 
@@ -158,6 +165,7 @@ def update_role(actor: Actor, role_id: int, name: str | None = None, modules: li
         for m in db.session.scalars(select(Membership).where(Membership.admin_role_id == role.id)):
             m.permissions = list(role.modules)
     db.session.flush()
+    audit.record("role.update", actor=actor, obj=role, details={"name": role.name, "modules": role.modules})
     return role
 
 
@@ -167,6 +175,7 @@ def delete_role(actor: Actor, role_id: int) -> None:
                              .where(Membership.admin_role_id == role.id))
     if used:
         raise InvalidState(gettext("还有%(n)s名管理员持有该角色，请先为他们更换角色", n=used))
+    audit.record("role.delete", actor=actor, obj=role, details={"name": role.name, "modules": role.modules})
     db.session.delete(role)
     db.session.flush()
 
@@ -220,6 +229,12 @@ def _role_for(org_id: int, role_id: int | None) -> AdminRole | None:
     return role
 
 
+def _admin_details(m: Membership, **extra: object) -> dict:
+    """What an audit entry about an administrator says: who, and which role and modules they hold now."""
+    return {"user_id": m.user_id, "login": m.user.login, "role": m.role.value, "admin_role_id": m.admin_role_id,
+            "modules": list(m.permissions or []), **extra}
+
+
 def _make_sub_admin(membership: Membership, role: AdminRole | None) -> Membership:
     membership.role = Role.SUB_ADMIN
     membership.admin_role_id = role.id if role else None
@@ -237,7 +252,9 @@ def add_member_as_sub_admin(actor: Actor, org_id: int, user_id: int, role_id: in
         raise ValidationFailed(INVALID, {"user_id": "请选择本单位已注册的人员"})
     if membership.role != Role.MEMBER:
         raise ValidationFailed(INVALID, {"user_id": "该人员已是本单位管理员"})
-    return _make_sub_admin(membership, _role_for(org_id, role_id))
+    _make_sub_admin(membership, _role_for(org_id, role_id))
+    audit.record("admin.add", actor=actor, obj=membership, details=_admin_details(membership, way="member"))
+    return membership
 
 
 def register_sub_admin(actor: Actor, org_id: int, *, login: str, name: str, id_number: str,
@@ -275,7 +292,9 @@ def register_sub_admin(actor: Actor, org_id: int, *, login: str, name: str, id_n
     db.session.flush()
     membership = Membership(user_id=user.id, organisation_id=org_id, role=Role.MEMBER, permissions=[])
     db.session.add(membership)
-    return _make_sub_admin(membership, role)
+    _make_sub_admin(membership, role)
+    audit.record("admin.add", actor=actor, obj=membership, details=_admin_details(membership, way="register"))
+    return membership
 
 
 def add_registered_user_as_sub_admin(actor: Actor, org_id: int, *, login: str, password: str,
@@ -299,7 +318,9 @@ def add_registered_user_as_sub_admin(actor: Actor, org_id: int, *, login: str, p
     if membership is None:
         membership = Membership(user_id=user.id, organisation_id=org_id, role=Role.MEMBER, permissions=[])
         db.session.add(membership)
-    return _make_sub_admin(membership, role)
+    _make_sub_admin(membership, role)
+    audit.record("admin.add", actor=actor, obj=membership, details=_admin_details(membership, way="existing"))
+    return membership
 
 
 def _admin_membership(actor: Actor, membership_id: int, *, own_org_only: bool) -> Membership:
@@ -323,7 +344,9 @@ def assign_role(actor: Actor, membership_id: int, role_id: int | None) -> Member
     m = _admin_membership(actor, membership_id, own_org_only=True)
     if m.role != Role.SUB_ADMIN:
         raise InvalidState("超级管理员拥有全部权限，无需分配角色")
-    return _make_sub_admin(m, _role_for(m.organisation_id, role_id))
+    _make_sub_admin(m, _role_for(m.organisation_id, role_id))
+    audit.record("admin.assign_role", actor=actor, obj=m, details=_admin_details(m))
+    return m
 
 
 def transfer_super_admin(actor: Actor, membership_id: int) -> Membership:
@@ -337,6 +360,7 @@ def transfer_super_admin(actor: Actor, membership_id: int) -> Membership:
         old.role, old.admin_role_id, old.permissions = Role.MEMBER, None, []
     target.role, target.admin_role_id, target.permissions = Role.ADMIN, None, []
     db.session.flush()
+    audit.record("admin.transfer", actor=actor, obj=target, details=_admin_details(target))
     return target
 
 
@@ -346,6 +370,7 @@ def remove_sub_admin(actor: Actor, membership_id: int) -> None:
     m = _admin_membership(actor, membership_id, own_org_only=True)
     if m.role != Role.SUB_ADMIN:
         raise InvalidState("不能删除超级管理员，请先将超级管理员转给其他管理员")
+    audit.record("admin.remove", actor=actor, obj=m, details=_admin_details(m))
     staff = db.session.scalar(select(Person.id).where(Person.user_id == m.user_id,
                                                       Person.unit_id == m.organisation_id))
     if staff:
@@ -374,15 +399,8 @@ def set_admin_active(actor: Actor, membership_id: int, active: bool) -> User:
     else:
         user.status = "disabled"
     db.session.flush()
+    audit.record("admin.enable" if active else "admin.disable", actor=actor, obj=m, details=_admin_details(m))
     return user
-
-
-def generate_password() -> str:
-    """Ten characters from an alphabet without look-alikes, always mixing letters and digits."""
-    letters, digits = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ", "23456789"
-    chars = [secrets.choice(letters) for _ in range(6)] + [secrets.choice(digits) for _ in range(4)]
-    secrets.SystemRandom().shuffle(chars)
-    return "".join(chars)
 
 
 def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
@@ -402,21 +420,8 @@ def reset_admin_password(actor: Actor, membership_id: int) -> tuple[User, str]:
     # the old password is void, and so is every API token issued with it
     revoke_tokens(user)
     db.session.flush()
+    audit.record("admin.reset_password", actor=actor, obj=m, details=_admin_details(m))
     return user, password
-
-
-def must_change_password(user_id: int) -> bool:
-    return db.session.get(PasswordChangeRequired, user_id) is not None
-
-
-def password_changed(user: User) -> None:
-    """The user chose a password of their own (changed it, or reset it with a verification code):
-    the temporary one an administrator gave no longer needs replacing, and the API tokens issued with
-    the old one stop working (web sessions end by themselves: their stamp holds the password hash)."""
-    mark = db.session.get(PasswordChangeRequired, user.id)
-    if mark is not None:
-        db.session.delete(mark)
-    revoke_tokens(user)
 
 
 # --- departments ---------------------------------------------------------------------------------
@@ -546,6 +551,7 @@ def set_org_status(actor: Actor, org_id: int, active: bool) -> Organisation:
     org = supervised_org(actor, org_id)
     org.status = OrgStatus.ACTIVE if active else OrgStatus.DISABLED
     db.session.flush()
+    audit.record("org.enable" if active else "org.disable", actor=actor, obj=org)
     return org
 
 
@@ -555,6 +561,7 @@ def set_review_enabled(actor: Actor, org_id: int, enabled: bool) -> Organisation
     org = supervised_org(actor, org_id)
     org.review_enabled = bool(enabled)
     db.session.flush()
+    audit.record("org.review_on" if enabled else "org.review_off", actor=actor, obj=org)
     return org
 
 

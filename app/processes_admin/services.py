@@ -16,21 +16,6 @@ from app.workflow.models import ProcessInstance, ProcessVersion
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 
-#: How the lane names of design §2 read to an administrator.
-LANE_LABELS = {
-    "applicant": "申请人",
-    "unit": "用人单位",
-    "superior_unit": "上级单位",
-    "supervisory_department": "主管部门",
-    "hr_bureau": "人社部门",
-    "hr_city": "市级人社部门",
-    "hr_province": "省级人社部门",
-    "institution": "继续教育基地",
-    "target_unit": "调入单位",
-    "old_superior": "原上级",
-    "new_superior": "新上级",
-    "parent": "上级组织",
-}
 
 
 def can_manage(actor: Actor) -> bool:
@@ -97,6 +82,6 @@ def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion
     except UnicodeDecodeError:
         raise ValidationFailed("文件编码不对", fields={"file": "流程文件必须是 UTF-8 编码的 XML"}) from None
     try:
-        return versions.upload(text, expected_key=key)
+        return versions.upload(text, expected_key=key, actor=actor)
     except ProcessDefinitionError as exc:
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None

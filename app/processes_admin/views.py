@@ -13,6 +13,7 @@ from app.core.errors import ValidationFailed
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
+from app.workflow.lanes import known_lanes
 from app.workflow.versions import parsed_for
 
 bp = Blueprint("processes_admin", __name__, url_prefix="/admin/processes")
@@ -35,7 +36,7 @@ def _detail(key: str, error: str | None = None, status: int = 200):
     parsed = parsed_for(current) if current is not None else None
     steps = sorted(parsed.user_tasks.values(), key=lambda t: t.spec_id) if parsed else []
     return render_template("processes_admin/detail.html", key=key, rows=rows, current=current, steps=steps,
-                           lane_labels=services.LANE_LABELS, error=error), status
+                           lane_labels=known_lanes(), error=error), status
 
 
 @bp.get("/<key>")

@@ -18,6 +18,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.core.validators import whole_number
 from app.extensions import db
 from app.registration import codes, picker, queries, services
+from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
 
 bp = Blueprint("registration_api", __name__)
 
@@ -46,7 +47,7 @@ def _registration_answer(instance) -> dict[str, Any]:
 
 @bp.post("/registrations/code")
 def registration_code():
-    code = services.send_registration_code(str(json_body().get("mobile") or ""))
+    code = services.send_registration_code(str(json_body().get("mobile") or ""), address=request.remote_addr)
     db.session.commit()
     return jsonify(_code_answer(code)), 202
 
@@ -76,7 +77,8 @@ def _licence(data: dict[str, Any]) -> FileStorage | None:
 def register_organisation():
     data = json_body() if request.is_json else request.form.to_dict()
     actor = api_actor() if request.headers.get("Authorization") else None
-    instance = _guarded(services.register_organisation, data, _licence(data), actor=actor)
+    instance = _guarded(services.register_organisation, data, _licence(data), actor=actor,
+                        address=request.remote_addr)
     db.session.commit()
     return jsonify(_registration_answer(instance)), 201
 
@@ -114,7 +116,7 @@ def organisations():
 def reset_code():
     body = json_body()
     code = services.send_reset_code(str(body.get("id_number") or ""), str(body.get("channel") or "sms"),
-                                    str(body.get("contact") or ""))
+                                    str(body.get("contact") or ""), address=request.remote_addr)
     db.session.commit()
     return jsonify(_code_answer(code)), 202
 
@@ -145,7 +147,7 @@ def change():
         return jsonify({"changed": True, "token": token,
                         "expires_in": current_app.config["API_TOKEN_HOURS"] * 3600})
     try:
-        user = authenticate(login, old)
+        user = authenticate(login, old, address=request.remote_addr)
     except DomainError:
         db.session.commit()  # keep the failure count
         raise

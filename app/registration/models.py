@@ -30,16 +30,6 @@ class OrganisationProfile(TimestampMixin, db.Model):
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
-class CaptchaUse(db.Model):
-    """A captcha that was answered (rightly or wrongly): its nonce, so the same signed cookie cannot be
-    replayed for another attempt. Rows older than ``CAPTCHA_SECONDS`` are useless; ``cleanup`` drops them."""
-
-    __tablename__ = "captcha_use"
-
-    nonce: Mapped[str] = mapped_column(String(16), primary_key=True)
-    used_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
-
-
 class VerificationCode(TimestampMixin, db.Model):
     """A one-time code sent by SMS or e-mail; only its hash is kept."""
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from apispec import APISpec
 
-from app.core.validators import MAX_PAGE
+from app.api.openapi import PAGE_PARAMETERS, json_request, responses
 from app.registration import services
 
 _S = {"type": "string"}
@@ -78,23 +78,24 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def add_paths(spec: APISpec, responses, json_body) -> None:
+def add_paths(spec: APISpec) -> None:
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema)
     anon: dict[str, Any] = {"security": []}
     spec.path(path="/registrations/code", operations={"post": {
         **anon, "summary": "Send a registration verification code by SMS (the pluggable sender)",
-        "requestBody": json_body("RegistrationCodeArgs"), "responses": responses("202", "CodeSent", "422")}})
+        "requestBody": json_request("RegistrationCodeArgs"),
+        "responses": responses("202", "CodeSent", "422", "429")}})
     spec.path(path="/registrations/person", operations={"post": {
         **anon, "summary": "Register a professional (专技人员注册): pending until the unit approves",
-        "requestBody": json_body("PersonRegistration"),
+        "requestBody": json_request("PersonRegistration"),
         "responses": responses("201", "RegistrationResult", "400", "422")}})
     spec.path(path="/registrations/organisation", operations={"post": {
         "security": [{}, {"bearer": []}],
         "summary": "Register an employer unit, training institution or supervisory department; the parent approves "
                    "and the applicant (the token's user, or the admin_* account) becomes its super administrator. "
                    "Also accepts multipart/form-data with a file field `licence`.",
-        "requestBody": json_body("OrganisationRegistration"),
+        "requestBody": json_request("OrganisationRegistration"),
         "responses": responses("201", "RegistrationResult", "400", "401", "422")}})
     spec.path(path="/registrations/organisations", operations={"get": {
         **anon, "summary": "Active organisations to register under (the organisation picker): children of "
@@ -108,22 +109,18 @@ def add_paths(spec: APISpec, responses, json_body) -> None:
     spec.path(path="/password/reset/code", operations={"post": {
         **anon, "summary": "Send a password-reset code to the registered mobile or e-mail of an ID number "
                            "(same answer whether or not they match)",
-        "requestBody": json_body("ResetCodeArgs"), "responses": responses("202", "CodeSent", "422")}})
+        "requestBody": json_request("ResetCodeArgs"), "responses": responses("202", "CodeSent", "422", "429")}})
     spec.path(path="/password/reset", operations={"post": {
         **anon, "summary": "Set a new password with the code; unlocks the account",
-        "requestBody": json_body("PasswordReset"), "responses": responses("200", None, "422")}})
+        "requestBody": json_request("PasswordReset"), "responses": responses("200", None, "422")}})
     spec.path(path="/password/change", operations={"post": {
         "summary": "Change a password (the old one is required): the actor's, with a bearer token; or, without "
                    "one, the `login`'s — the way out of a temporary password, which gets no token. Either way the "
                    "tokens issued before stop working and the answer carries a new `token` (with `expires_in`)",
         "security": [{}, {"bearer": []}],
-        "requestBody": json_body("PasswordChange"), "responses": responses("200", None, "401", "422", "423")}})
+        "requestBody": json_request("PasswordChange"), "responses": responses("200", None, "401", "422", "429")}})
     spec.path(path="/tasks/reviewed", operations={"get": {
         "summary": "已审核: tasks the actor's organisations decided, newest first, with outcome and comment",
         "parameters": [{"in": "query", "name": "process", "schema": {"type": "string"}},
-                       {"in": "query", "name": "q", "schema": {"type": "string"}},
-                       {"in": "query", "name": "page",
-                        "schema": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE}},
-                       {"in": "query", "name": "per_page",
-                        "schema": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200}}],
+                       {"in": "query", "name": "q", "schema": {"type": "string"}}, *PAGE_PARAMETERS],
         "responses": responses("200", None, "401", "422")}})

@@ -9,10 +9,10 @@ from sqlalchemy import and_, false, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
+from app.cases.queries import Page
 from app.core.models import api_time
 from app.core.validators import mask_id_number
 from app.extensions import db
-from app.inbox.queries import Page
 from app.workflow.models import ApprovalEvent, WorkflowTask
 
 

@@ -22,12 +22,11 @@ from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus, User
-from app.accounts.passwords import password_error
+from app.accounts.passwords import password_changed, password_error
 from app.accounts.services import check_password, hash_password
-from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, ValidationFailed
+from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, RateLimited, ValidationFailed
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error, whole_number
 from app.extensions import db
-from app.orgadmin.services import password_changed
 from app.registration import codes
 from app.registration.models import OrganisationProfile
 from app.workflow import attachments, services
@@ -172,12 +171,14 @@ def _pending_user(data: dict[str, Any], prefix: str = "") -> User:
     return user
 
 
-def send_registration_code(mobile: str) -> str:
-    """Verification code for registering with ``mobile`` (by SMS)."""
+def send_registration_code(mobile: str, *, address: str | None = None) -> str:
+    """Verification code for registering with ``mobile`` (by SMS), within the limits per mobile number and
+    per client ``address`` (:func:`app.registration.codes.limit_requests`)."""
     mobile = (mobile or "").strip()
     err = mobile_error(mobile)
     if err:
         raise ValidationFailed(MESSAGE, {"mobile": err})
+    codes.limit_requests(mobile, address)
     return codes.issue(codes.REGISTER, "sms", mobile)
 
 
@@ -267,7 +268,7 @@ def _claim_org(name: str, uscc: str, errors: dict[str, str]) -> Organisation | N
     return reuse
 
 
-def _org_applicant(data: dict[str, Any], actor: Actor | None) -> tuple[User, bool]:
+def _org_applicant(data: dict[str, Any], actor: Actor | None, address: str | None) -> tuple[User, bool]:
     """The applying administrator: the signed-in actor, an existing account (login and password)
     or a new pending account. Returns (user, created by this registration)."""
     if actor is not None:
@@ -277,7 +278,9 @@ def _org_applicant(data: dict[str, Any], actor: Actor | None) -> tuple[User, boo
         from app.accounts.services import authenticate
 
         try:
-            return authenticate(_s(data, "admin_login", 64), data.get("admin_password") or ""), False
+            return authenticate(_s(data, "admin_login", 64), data.get("admin_password") or "", address=address), False
+        except RateLimited:
+            raise
         except DomainError as exc:
             raise ValidationFailed(MESSAGE, {"admin_password": exc.message}) from None
     errors = _account_errors(data, "admin_")
@@ -286,10 +289,11 @@ def _org_applicant(data: dict[str, Any], actor: Actor | None) -> tuple[User, boo
     return _pending_user(data, "admin_"), True
 
 
-def register_organisation(data: dict[str, Any], licence: FileStorage | None, *, actor: Actor | None = None
-                          ) -> ProcessInstance:
+def register_organisation(data: dict[str, Any], licence: FileStorage | None, *, actor: Actor | None = None,
+                          address: str | None = None) -> ProcessInstance:
     """用人单位 / 继续教育基地 / 主管部门注册: a pending organisation under the chosen parent,
-    and an ``organisation_registration`` instance the parent approves."""
+    and an ``organisation_registration`` instance the parent approves. An existing account named as the
+    administrator signs in with its password (the client ``address`` brings the sign-in limits)."""
     kind = _s(data, "kind", 32)
     if kind not in PARENT_KINDS:
         raise ValidationFailed(MESSAGE, {"kind": "请选择注册类型（用人单位、继续教育基地或主管部门）"})
@@ -305,7 +309,7 @@ def register_organisation(data: dict[str, Any], licence: FileStorage | None, *, 
         errors.update(_account_errors(data, "admin_"))
     if errors:
         raise ValidationFailed(MESSAGE, errors)
-    user, created = _org_applicant(data, actor)
+    user, created = _org_applicant(data, actor, address)
     applicant = Actor(user=user, memberships=[])
     try:
         scan = attachments.save_upload(licence, actor=applicant)
@@ -389,9 +393,9 @@ def _reset_user(id_number: str) -> User | None:
     return db.session.scalar(select(User).where(User.id_number == normalise_id_number(id_number)))
 
 
-def send_reset_code(id_number: str, channel: str, contact: str) -> str | None:
+def send_reset_code(id_number: str, channel: str, contact: str, *, address: str | None = None) -> str | None:
     """Send a reset code when ID number and the registered mobile / e-mail belong together.
-    Answers the same either way (no telling which accounts exist); returns the code if sent."""
+    Answers the same either way, limits included (no telling which accounts exist); returns the code if sent."""
     errors: dict[str, str] = {}
     err = id_number_error(id_number or "")
     if err:
@@ -402,6 +406,7 @@ def send_reset_code(id_number: str, channel: str, contact: str) -> str | None:
         errors["contact"] = "请填写注册时的手机号码" if channel == "sms" else "请填写注册时的电子邮箱"
     if errors:
         raise ValidationFailed(MESSAGE, errors)
+    codes.limit_requests(contact, address)
     target = _reset_target(_reset_user(id_number), channel, contact.strip())
     if target is None:
         return None
@@ -420,9 +425,10 @@ def reset_password(id_number: str, channel: str, contact: str, code: str, passwo
         raise ValidationFailed(MESSAGE, errors)
     user = _reset_user(id_number or "")
     target = _reset_target(user, channel, (contact or "").strip())
-    if target is None:
-        raise ValidationFailed(MESSAGE, {codes.FIELD: "验证码已失效，请重新获取"})
-    codes.consume(codes.RESET_PASSWORD, target, code)
+    if target is None:  # answered as a wrong code is: no telling which accounts exist
+        raise ValidationFailed(MESSAGE, {codes.FIELD: codes.VAGUE} if (code or "").strip()
+                               else {codes.FIELD: "请输入验证码"})
+    codes.consume(codes.RESET_PASSWORD, target, code, vague=True)
     user.password_hash = hash_password(password)
     password_changed(user)
     user.failed_logins, user.locked_until = 0, None

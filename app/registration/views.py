@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, flash, jsonify, redirect, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
+from app.accounts import captcha
 from app.accounts.models import OrgKind
 from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
@@ -16,7 +17,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
 from app.core.validators import page_number
 from app.extensions import db
-from app.registration import captcha, codes, picker, queries, services
+from app.registration import codes, picker, queries, services
 
 bp = Blueprint("registration", __name__)
 bp.add_app_template_global(picker.choice, "org_picker_choice")
@@ -63,14 +64,15 @@ def _resolve_lookups(data: dict[str, Any], values: dict[str, Any], fields: dict[
         raise ValidationFailed(services.MESSAGE, errors)
 
 
-def _send_code_or_none(fn, *args) -> dict[str, str]:
+def _send_code_or_none(fn, *args) -> tuple[dict[str, str], DomainError | None]:
+    """Ask for a code (``fn(*args)``, the last argument its target): the field errors and the error, if any."""
     try:
-        _flash_code(fn(*args), args[-1])
+        _flash_code(fn(*args, address=request.remote_addr), args[-1])
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        return exc.fields or {"_form": exc.message}
-    return {}
+        return exc.fields or {"_form": exc.message}, exc
+    return {}, None
 
 
 def _guarded(fn, *args, **kwargs):
@@ -87,10 +89,12 @@ def _guarded(fn, *args, **kwargs):
 def register_person():
     values: dict[str, Any] = _values() if request.method == "POST" else {}
     errors: dict[str, str] = {}
-    status = 200
+    status, headers = 200, {}
     if request.method == "POST":
         if request.form.get("action") == "send_code":
-            errors = _send_code_or_none(services.send_registration_code, values.get("mobile", ""))
+            errors, exc = _send_code_or_none(services.send_registration_code, values.get("mobile", ""))
+            if exc is not None:
+                status, headers = exc.status, exc.headers
         else:
             try:
                 data = request.form.to_dict()
@@ -104,7 +108,7 @@ def register_person():
                 flash(_("注册申请已提交，请等待所在单位审核；审核通过后即可登录"), "success")
                 return redirect(url_for("accounts.login"))
     return render_template("registration/person.html", values=values, errors=errors,
-                           org_fields=PERSON_ORG_FIELDS), status
+                           org_fields=PERSON_ORG_FIELDS), status, headers
 
 
 @bp.post("/register/code")
@@ -112,11 +116,11 @@ def registration_code():
     """For js/send-code.js: a registration code sent without leaving the form; JSON in the page's language."""
     mobile = (request.form.get("mobile") or "").strip()
     try:
-        code = services.send_registration_code(mobile)
+        code = services.send_registration_code(mobile, address=request.remote_addr)
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
-        return jsonify(translated_error(exc)), exc.status
+        return jsonify(translated_error(exc)), exc.status, exc.headers
     notice, dev_note = _code_notice(code, mobile)
     return jsonify({"message": notice, **({"dev_note": dev_note} if dev_note else {})})
 
@@ -128,16 +132,19 @@ def register_organisation():
     values: dict[str, Any] = _values() if request.method == "POST" else {
         "kind": request.args.get("kind") or OrgKind.EMPLOYER_UNIT.value, "admin_mode": "new"}
     errors: dict[str, str] = {}
-    status = 200
+    status, headers = 200, {}
     if request.method == "POST":
         if request.form.get("action") == "send_code":
-            errors = _send_code_or_none(services.send_registration_code, values.get("admin_mobile", ""))
+            errors, exc = _send_code_or_none(services.send_registration_code, values.get("admin_mobile", ""))
             errors = {("admin_mobile" if k == "mobile" else k): v for k, v in errors.items()}
+            if exc is not None:
+                status, headers = exc.status, exc.headers
         else:
             try:
                 data = request.form.to_dict()
                 _resolve_lookups(data, values, _org_fields(str(values.get("kind") or "")))
-                _guarded(services.register_organisation, data, request.files.get("licence"), actor=actor)
+                _guarded(services.register_organisation, data, request.files.get("licence"), actor=actor,
+                         address=request.remote_addr)
             except ValidationFailed as exc:
                 db.session.rollback()
                 errors, status = exc.fields, 422
@@ -151,7 +158,7 @@ def register_organisation():
         org_fields=_org_fields(kind), natures=services.NATURES,
         levels=services.LEVELS, industries=services.INDUSTRIES, actor=actor,
         max_mb=current_app.config["UPLOAD_MAX_BYTES"] // (1024 * 1024),
-    ), status
+    ), status, headers
 
 
 @bp.get("/captcha.png")
@@ -165,7 +172,7 @@ def captcha_image():
 def forgot_password():
     values: dict[str, Any] = _values() if request.method == "POST" else {"channel": "sms"}
     errors: dict[str, str] = {}
-    status = 200
+    status, headers = 200, {}
     if request.method == "POST":
         f = request.form
         if f.get("action") == "send_code":
@@ -174,9 +181,10 @@ def forgot_password():
             if not answered:
                 errors, status = {"captcha": _("验证码错误，请重新输入图片中的字符")}, 422
             else:
-                errors = _send_code_or_none(services.send_reset_code, f.get("id_number", ""),
-                                            f.get("channel", "sms"), f.get("contact", ""))
-                status = 422 if errors else 200
+                errors, exc = _send_code_or_none(services.send_reset_code, f.get("id_number", ""),
+                                                 f.get("channel", "sms"), f.get("contact", ""))
+                if exc is not None:
+                    status, headers = exc.status, exc.headers
         else:
             try:
                 _guarded(services.reset_password, f.get("id_number", ""), f.get("channel", "sms"),
@@ -191,7 +199,7 @@ def forgot_password():
                 return redirect(url_for("accounts.login"))
     if captcha.enabled():
         captcha.new_answer()
-    return render_template("registration/forgot.html", values=values, errors=errors), status
+    return render_template("registration/forgot.html", values=values, errors=errors), status, headers
 
 
 @bp.route("/password/change", methods=["GET", "POST"])
@@ -232,7 +240,7 @@ def reviewed():
     page_arg = request.args.get("page", "1")
     page = queries.reviewed(actor, process=process, q=q, page=page_number(page_arg),
                             per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
-    from app.inbox.views import _process_names
+    from app.cases.views import process_names as _process_names
 
     args = {k: v for k, v in (("process", process), ("q", q)) if v}
     return render_template("registration/reviewed.html", page=page, args=args, process=process, q=q,

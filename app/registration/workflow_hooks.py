@@ -112,11 +112,14 @@ def _can_start(actor: Actor) -> bool:
 
 
 def register() -> None:
+    from app.accounts.services import explain_inactive_with
+
+    explain_inactive_with(services.inactive_message)
     register_operation("activate_account", activate_account)
     register_operation("reject_account", reject_account)
     register_operation("activate_organisation", activate_organisation)
     register_operation("reject_organisation", reject_organisation)
     register_process(ProcessHooks(key=services.PERSON_PROCESS, permission=PERMISSION,
-                                  prepare_start=_prepare_person, can_start=_can_start))
+                                  prepare_start=_prepare_person, can_start=_can_start, noun="申请"))
     register_process(ProcessHooks(key=services.ORG_PROCESS, permission=PERMISSION,
-                                  prepare_start=_prepare_org, can_start=_can_start))
+                                  prepare_start=_prepare_org, can_start=_can_start, noun="申请"))

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound
 from app.core.models import api_time
 from app.extensions import db
@@ -59,6 +60,8 @@ def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
     path = jobs_dir() / Path(job.result_path).name
     if not path.is_file():
         raise NotFound("结果文件已不存在，请重新生成")
+    audit.record("export.download", actor=actor, obj=job, details={"kind": job.kind, "file": job.result_name},
+                 keep=True)  # a download commits nothing
     return job, path
 
 

@@ -8,9 +8,13 @@ workflows. The rest of the platform sees :class:`Run`, :class:`ReadyTask` and pl
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -31,12 +35,6 @@ from SpiffWorkflow.util.task import TaskState
 
 # --------------------------------------------------------------------------- restricted expressions
 
-#: Helpers a BPMN or DMN expression may call. Nothing else is callable.
-SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": len, "min": min, "max": max, "abs": abs, "round": round, "sum": sum,
-    "any": any, "all": all, "int": int, "float": float, "str": str, "bool": bool,
-}
-
 _EXPR_NODES: tuple[type, ...] = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Store,
     ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd,
@@ -47,6 +45,10 @@ _EXPR_NODES: tuple[type, ...] = (
 )
 _STMT_NODES: tuple[type, ...] = (ast.Module, ast.Assign, ast.AugAssign, ast.Expr)
 
+#: At most this many syntax nodes in one expression or script: what one evaluation can do between two
+#: checks of the CPU budget stays small (a BPMN condition or script is a few lines).
+MAX_NODES = 1000
+
 
 class UnsafeExpression(ValueError):
     """An expression uses something outside the whitelist."""
@@ -54,11 +56,17 @@ class UnsafeExpression(ValueError):
 
 def _check_tree(tree: ast.AST, statements: bool) -> None:
     allowed = _EXPR_NODES + (_STMT_NODES if statements else ())
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    if len(nodes) > MAX_NODES:
+        raise UnsafeExpression(f"too long ({len(nodes)} syntax elements, at most {MAX_NODES})")
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    for node in nodes:
         if not isinstance(node, allowed):
             raise UnsafeExpression(f"{type(node).__name__} is not allowed")
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             raise UnsafeExpression(f"name {node.id!r} is not allowed")
+        if isinstance(node, ast.Name) and node.id in SAFE_FUNCTIONS and id(node) not in called:
+            raise UnsafeExpression(f"{node.id!r} can only be called")
         if isinstance(node, ast.Call) and (
             not isinstance(node.func, ast.Name) or node.func.id not in SAFE_FUNCTIONS or node.keywords
         ):
@@ -69,18 +77,159 @@ def _check_tree(tree: ast.AST, statements: bool) -> None:
                 raise UnsafeExpression("only `name = expression` assignments are allowed")
 
 
+# --------------------------------------------------------------------------- budgets
+
 #: Bounds on what one operation may build, so an edited diagram cannot stall a request or exhaust memory
-#: (``x = x*x`` repeated, ``'a' * 10**9``, ``s = s + s`` repeated, ``'%09999999d' % 1``).
+#: (``x = x*x`` repeated, ``'a' * 10**9``, ``s = s + s`` repeated, ``'%09999999d' % 1``,
+#: ``str([[0]*1000]*1000)``, ``sum([[0]*1000]*1000, [])``). Sizes are counted by :func:`size_of`.
 MAX_INT_BITS = 4096
+#: The size of any one value an expression builds.
 MAX_LENGTH = 100_000
+#: The size of a task's data after a script ran on it.
+MAX_DATA = 200_000
+#: SpiffWorkflow walks a workflow's task tree at most 1000 levels deep: a deeper task is silently left out
+#: (the instance would look finished). No task may be deeper than this.
+MAX_TREE_DEPTH = 800
 
 
 class LimitExceeded(ValueError):
     """An operation in a BPMN expression would build a value beyond the bounds above."""
 
 
-def _size(value: Any) -> int | None:
-    return len(value) if isinstance(value, str | bytes | list | tuple) else None
+class BudgetExceeded(LimitExceeded):
+    """A run of the engine took more steps, CPU time or data than :data:`LIMITS` allow."""
+
+
+def size_of(value: Any, limit: int) -> int:
+    """The size of ``value`` counted as its text would be: one per object, plus the length of each string,
+    plus a unit per 64 bits of an integer; a list holding one value a thousand times counts it a thousand
+    times (its text, a copy or its JSON does). Raises :class:`LimitExceeded` as soon as it passes ``limit``
+    (so it costs at most ``limit`` steps)."""
+    total = 0
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str or kind is bytes:
+            total += 1 + len(item)
+        elif kind is dict:
+            total += 1
+            extend(item.keys())
+            extend(item.values())
+        elif kind is list or kind is tuple:
+            total += 1
+            extend(item)
+        elif kind is int:
+            total += 1 + (item.bit_length() >> 6)
+        elif kind in _UNIT_TYPES:
+            total += 1
+        else:  # subclasses, sets
+            total += 1
+            if isinstance(item, str | bytes):
+                total += len(item)
+            elif isinstance(item, int):
+                total += item.bit_length() >> 6
+            elif isinstance(item, dict):
+                extend(item.keys())
+                extend(item.values())
+            elif isinstance(item, list | tuple | set | frozenset):
+                extend(item)
+        if total > limit:
+            raise LimitExceeded(f"value larger than {limit} (counting every item and character)")
+    return total
+
+
+_UNIT_TYPES = frozenset({bool, float, type(None), Decimal, date})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one run of the engine (starting an instance, or one completed task and the steps after it) may
+    spend. Set from the app's config (``WORKFLOW_MAX_STEPS``, ``WORKFLOW_MAX_CPU_SECONDS``) through
+    :func:`set_limits`."""
+
+    #: Tasks the engine runs without waiting for a person (a loop with no user task ends here).
+    max_steps: int = 200
+    #: CPU seconds of the running thread, checked at every task and inside expressions.
+    cpu_seconds: float = 2.0
+    #: The summed size (:func:`size_of`) of the data of the tasks run: every task keeps a copy of its data
+    #: in the stored state, so this bounds what one run adds to it.
+    run_data: int = 2_000_000
+
+
+LIMITS = Limits()
+
+
+def set_limits(limits: Limits) -> None:
+    """Use ``limits`` for every run from now on (the app sets them from its config at start-up)."""
+    global LIMITS
+    LIMITS = limits
+
+
+class _Budget:
+    """What is left of :class:`Limits` for the run (or the single evaluation) under way."""
+
+    __slots__ = ("limits", "deadline", "steps", "data", "_ticks")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.deadline = time.thread_time() + limits.cpu_seconds
+        self.steps = 0
+        self.data = 0
+        self._ticks = 0
+
+    def tick(self) -> None:
+        """Called by every guarded operation; looks at the clock every 16th call."""
+        self._ticks += 1
+        if not self._ticks & 15:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.thread_time() > self.deadline:
+            raise BudgetExceeded(f"more than {self.limits.cpu_seconds:g} s of CPU in one run")
+
+    def step(self, task: Any) -> None:
+        """Before the engine runs ``task``."""
+        self.steps += 1
+        if self.steps > self.limits.max_steps:
+            raise BudgetExceeded(f"more than {self.limits.max_steps} tasks in one run without waiting for a person"
+                                 f" (a loop without a user task?), at {_where(task)}")
+        self.check_time()
+        try:
+            self.data += size_of(task.data, self.limits.run_data - self.data)
+        except LimitExceeded:
+            raise BudgetExceeded(f"the data of one run grew beyond {self.limits.run_data}, at {_where(task)}") from None
+        if task.depth > MAX_TREE_DEPTH:
+            raise BudgetExceeded(f"more than {MAX_TREE_DEPTH} steps in this instance's history, at {_where(task)}")
+
+
+def _where(task: Any) -> str:
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("workflow_budget", default=None)
+
+
+@contextmanager
+def _budget_scope(limits: Limits | None = None) -> Iterator[_Budget]:
+    """The budget of the run under way, or a new one for this run (or this single evaluation)."""
+    current = _BUDGET.get()
+    if current is not None:
+        yield current
+        return
+    budget = _Budget(limits or LIMITS)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
+def _tick() -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.tick()
 
 
 def _guard_int(result_bits: int) -> None:
@@ -88,47 +237,126 @@ def _guard_int(result_bits: int) -> None:
         raise LimitExceeded(f"integer result beyond {MAX_INT_BITS} bits")
 
 
+def _sequence(value: Any) -> bool:
+    return isinstance(value, str | bytes | list | tuple)
+
+
 def _guarded_mul(a: Any, b: Any) -> Any:
+    _tick()
     for seq, n in ((a, b), (b, a)):
-        size = _size(seq)
-        if size is not None and isinstance(n, int) and size * max(n, 0) > MAX_LENGTH:
-            raise LimitExceeded(f"sequence result beyond {MAX_LENGTH} items")
+        if _sequence(seq) and isinstance(n, int):
+            # each copy counts whole: [[0] * 1000] * 1000 is a million items to str(), == or JSON
+            if (size_of(seq, MAX_LENGTH) - 1) * max(n, 0) > MAX_LENGTH:
+                raise LimitExceeded(f"sequence result beyond {MAX_LENGTH}")
     if isinstance(a, int) and isinstance(b, int):
         _guard_int(a.bit_length() + b.bit_length())
     return a * b
 
 
 def _guarded_add(a: Any, b: Any) -> Any:
-    sa, sb = _size(a), _size(b)
-    if sa is not None and sb is not None and sa + sb > MAX_LENGTH:
-        raise LimitExceeded(f"sequence result beyond {MAX_LENGTH} items")
+    _tick()
+    if _sequence(a) and _sequence(b):
+        size_of(b, MAX_LENGTH - size_of(a, MAX_LENGTH))
     if isinstance(a, int) and isinstance(b, int):
         _guard_int(max(a.bit_length(), b.bit_length()) + 1)
     return a + b
 
 
 def _guarded_mod(a: Any, b: Any) -> Any:
+    _tick()
     if isinstance(a, str | bytes):
         raise LimitExceeded("string formatting with % is not allowed")
     return a % b
 
 
+def _bounded(value: Any) -> Any:
+    """A list, tuple, set or dict an expression writes out: bounded like the results of ``*`` and ``+``."""
+    _tick()
+    size_of(value, MAX_LENGTH)
+    return value
+
+
+def _checked(value: Any) -> Any:
+    """After a comparison or a subscript (their work grows with their operands, their result does not)."""
+    _tick()
+    return value
+
+
+def _safe_str(value: Any = "") -> str:
+    _tick()
+    if isinstance(value, str):
+        return value
+    size_of(value, MAX_LENGTH)
+    text = str(value)
+    if len(text) > MAX_LENGTH:
+        raise LimitExceeded(f"text longer than {MAX_LENGTH} characters")
+    return text
+
+
+_NO_START = object()
+
+
+def _safe_sum(values: Any, start: Any = _NO_START) -> Any:
+    """``sum``, in linear time for lists and tuples (the builtin copies the total at every item), and with
+    every addition bounded."""
+    _tick()
+    total = 0 if start is _NO_START else start
+    if isinstance(total, str | bytes):
+        raise TypeError("sum() can't sum strings")
+    if isinstance(total, list | tuple):
+        items = list(total)
+        size = size_of(total, MAX_LENGTH)
+        for value in values:
+            if type(value) is not type(total):
+                raise TypeError(f"can only concatenate {type(total).__name__} (not {type(value).__name__!r})")
+            size += size_of(value, MAX_LENGTH - size)
+            items.extend(value)
+            _tick()
+        return type(total)(items)
+    for value in values:
+        total = _guarded_add(total, value)
+    return total
+
+
+def _safe_round(number: Any, ndigits: Any = None) -> Any:
+    _tick()
+    if ndigits is None:
+        return round(number)
+    if isinstance(ndigits, int) and abs(ndigits) > 100:  # round(1, -10**6) computes 10**(10**6)
+        raise LimitExceeded("round() to more than 100 digits")
+    return round(number, ndigits)
+
+
+#: Helpers a BPMN or DMN expression may call. Nothing else is callable.
+SAFE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "len": len, "min": min, "max": max, "abs": abs, "round": _safe_round, "sum": _safe_sum,
+    "any": any, "all": all, "int": int, "float": float, "str": _safe_str, "bool": bool,
+}
+
 #: What a whitelisted operator becomes once an expression is checked (the names start with "_", which
 #: no expression may use, so none can shadow or call them directly).
-_GUARDS: dict[str, Callable[[Any, Any], Any]] = {
-    "_guarded_mul": _guarded_mul, "_guarded_add": _guarded_add, "_guarded_mod": _guarded_mod}
+_GUARDS: dict[str, Callable[..., Any]] = {
+    "_guarded_mul": _guarded_mul, "_guarded_add": _guarded_add, "_guarded_mod": _guarded_mod,
+    "_bounded": _bounded, "_checked": _checked}
 _GUARDED_OPS = {ast.Mult: "_guarded_mul", ast.Add: "_guarded_add", ast.Mod: "_guarded_mod"}
 
 
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+
 class _Guard(ast.NodeTransformer):
-    """``a * b`` → ``_guarded_mul(a, b)`` (and ``+``, ``%``); ``x *= b`` → ``x = _guarded_mul(x, b)``."""
+    """``a * b`` → ``_guarded_mul(a, b)`` (and ``+``, ``%``); ``x *= b`` → ``x = _guarded_mul(x, b)``;
+    ``[…]``, ``(…)``, ``{…}`` → ``_bounded(…)``; a comparison or subscript → ``_checked(…)``, and a chained
+    comparison ``a < b < c`` → ``_checked(a < b) and _checked(b < c)`` (nothing an expression does has side
+    effects, so evaluating ``b`` twice changes nothing)."""
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
         name = _GUARDED_OPS.get(type(node.op))
         if name is None:
             return node
-        return ast.copy_location(ast.Call(ast.Name(name, ast.Load()), [node.left, node.right], []), node)
+        return ast.copy_location(_call(name, node.left, node.right), node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         self.generic_visit(node)
@@ -136,8 +364,26 @@ class _Guard(ast.NodeTransformer):
         if name is None:
             return node
         target = node.target  # a Name: _check_tree allows nothing else
-        call = ast.Call(ast.Name(name, ast.Load()), [ast.Name(target.id, ast.Load()), node.value], [])  # type: ignore[attr-defined]
+        call = _call(name, ast.Name(target.id, ast.Load()), node.value)  # type: ignore[attr-defined]
         return ast.copy_location(ast.Assign([ast.Name(target.id, ast.Store())], call), node)  # type: ignore[attr-defined]
+
+    def _bound(self, node: ast.expr) -> ast.AST:
+        self.generic_visit(node)
+        return ast.copy_location(_call("_bounded", node), node)
+
+    visit_List = visit_Tuple = visit_Set = visit_Dict = _bound
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        self.generic_visit(node)
+        return ast.copy_location(_call("_checked", node), node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        lefts = [node.left, *node.comparators[:-1]]
+        parts: list[ast.expr] = [
+            _call("_checked", ast.Compare(copy.deepcopy(left), [op], [right]))
+            for left, op, right in zip(lefts, node.ops, node.comparators, strict=True)]
+        return ast.copy_location(parts[0] if len(parts) == 1 else ast.BoolOp(ast.And(), parts), node)
 
 
 _COMPILED: dict[tuple[str, str], tuple[Any, list[str]]] = {}
@@ -173,7 +419,8 @@ def check_script(text: str) -> None:
 
 
 class SafeEnvironment(TaskDataEnvironment):
-    """Evaluates only whitelisted expressions, with no builtins; scripts only assign names."""
+    """Evaluates only whitelisted expressions, with no builtins; scripts only assign names. Every evaluation
+    runs within the budget of the engine run under way (or one of its own) and its result is bounded."""
 
     def __init__(self) -> None:
         super().__init__(dict(SAFE_FUNCTIONS))
@@ -189,14 +436,24 @@ class SafeEnvironment(TaskDataEnvironment):
 
     def evaluate(self, expression, context, external_context=None):  # type: ignore[override]
         code, _ = _compile(expression, "eval")
-        return eval(code, self._globals(context, external_context))  # noqa: S307 - whitelisted AST
+        with _budget_scope() as budget:
+            budget.check_time()
+            result = eval(code, self._globals(context, external_context))  # noqa: S307 - whitelisted AST
+            size_of(result, MAX_LENGTH)
+        return result
 
     def execute(self, script, context, external_context=None):  # type: ignore[override]
         code, assigned = _compile(script, "exec")
         g = self._globals(context, external_context)
-        exec(code, g)  # noqa: S102 - whitelisted AST
-        for name in assigned:
-            context[name] = g[name]
+        with _budget_scope() as budget:
+            budget.check_time()
+            exec(code, g)  # noqa: S102 - whitelisted AST
+            for name in assigned:
+                context[name] = g[name]
+            try:
+                size_of(context, MAX_DATA)
+            except LimitExceeded:
+                raise LimitExceeded(f"the task data grew beyond {MAX_DATA}") from None
         return True
 
 
@@ -291,6 +548,23 @@ def _check(text: str | None, what: str, element: str, statements: bool = False) 
         raise ProcessDefinitionError(f"{what} {text!r} is not allowed: {exc}", element) from None
 
 
+def _expressions(ts: Any) -> Iterator[tuple[str, str, bool]]:
+    """(what, text, is a script) of every expression a task spec runs."""
+    for condition, _target in getattr(ts, "cond_task_specs", []) or []:
+        if condition is not None and condition.args[0]:
+            yield "condition", condition.args[0], False
+    for what, attr in (("script", "script"), ("pre-script", "prescript"), ("post-script", "postscript")):
+        if getattr(ts, attr, None):
+            yield what, getattr(ts, attr), True
+    expression = getattr(getattr(ts, "event_definition", None), "expression", None)
+    if expression:
+        yield "timer expression", expression, False
+    if isinstance(ts, ServiceTask):
+        for param in ts.operation_params.values():
+            if param["value"]:
+                yield "parameter", param["value"], False
+
+
 _BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
@@ -367,19 +641,10 @@ def parse_process(
                 for form_name in (info.form, info.ui_form):
                     if form_name and form_name not in forms:
                         raise ProcessDefinitionError(f"form {form_name!r} not found", bpmn_id)
-            for condition, _target in getattr(ts, "cond_task_specs", []) or []:
-                if condition is not None:
-                    _check(condition.args[0], "condition", bpmn_id)
-            _check(getattr(ts, "script", None), "script", bpmn_id, statements=True)
-            _check(getattr(ts, "prescript", None), "pre-script", bpmn_id, statements=True)
-            _check(getattr(ts, "postscript", None), "post-script", bpmn_id, statements=True)
-            event = getattr(ts, "event_definition", None)
-            _check(getattr(event, "expression", None), "timer expression", bpmn_id)
-            if isinstance(ts, ServiceTask):
-                if ts.operation_name not in operations:
-                    raise ProcessDefinitionError(f"unknown service operation {ts.operation_name!r}", bpmn_id)
-                for param in ts.operation_params.values():
-                    _check(param["value"], "parameter", bpmn_id)
+            for what, text, statements in _expressions(ts):
+                _check(text, what, bpmn_id, statements)
+            if isinstance(ts, ServiceTask) and ts.operation_name not in operations:
+                raise ProcessDefinitionError(f"unknown service operation {ts.operation_name!r}", bpmn_id)
     if start is None:
         raise ProcessDefinitionError("the process has no start event", key)
     parsed = ParsedProcess(
@@ -395,6 +660,138 @@ def parse_process(
     spec.content_hash = content_hash
     _SPECS[content_hash] = parsed
     return parsed
+
+
+#: Elements at which a running instance stops until someone (or a message, or a timer) acts.
+_WAIT_STATES = {"userTask", "manualTask", "receiveTask", "intermediateCatchEvent", "eventBasedGateway"}
+#: Elements that hold a flow of their own: they wait when something inside them does.
+_CONTAINERS = {"subProcess", "transaction", "adHocSubProcess"}
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _waits(el: etree._Element) -> bool:
+    name = _local(el)
+    if name in _WAIT_STATES or name == "callActivity":  # a called process cannot be seen from here
+        return True
+    return name in _CONTAINERS and any(
+        isinstance(d.tag, str) and _local(d) in _WAIT_STATES | {"callActivity"} for d in el.iter())
+
+
+def _loops(scope: etree._Element) -> Iterator[tuple[list[etree._Element], bool]]:
+    """The loops of one process or subprocess: each group of elements that all reach one another through
+    sequence flows (and boundary events), in document order, and whether a flow leaves the group."""
+    ns = _BPMN_NS["bpmn"]
+    nodes = {el.get("id"): el for el in scope if isinstance(el.tag, str) and el.get("id")
+             and el.tag.startswith("{" + ns + "}") and _local(el) not in ("sequenceFlow", "laneSet")}
+    edges: dict[str, list[str]] = {n: [] for n in nodes}
+    for el in nodes.values():
+        if _local(el) == "boundaryEvent" and el.get("attachedToRef") in edges:
+            edges[el.get("attachedToRef")].append(el.get("id"))
+    for flow in scope.iterfind(f"{{{ns}}}sequenceFlow"):
+        if flow.get("sourceRef") in edges and flow.get("targetRef") in edges:
+            edges[flow.get("sourceRef")].append(flow.get("targetRef"))
+    order = list(nodes)
+    for group in _strongly_connected(order, edges):
+        if len(group) > 1 or group[0] in edges[group[0]]:
+            members = set(group)
+            leaves = any(target not in members for member in group for target in edges[member])
+            yield [nodes[n] for n in order if n in members], leaves
+
+
+def _strongly_connected(order: list[str], edges: dict[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm without recursion (an uploaded diagram may have thousands of elements)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    groups: list[list[str]] = []
+    for root in order:
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges[child])))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == node:
+                        break
+                groups.append(group)
+    return groups
+
+
+def _check_loops(root: etree._Element) -> None:
+    """A loop must wait for someone somewhere, and must have a way out."""
+    ns = _BPMN_NS["bpmn"]
+    for scope in root.iter(f"{{{ns}}}process", *(f"{{{ns}}}{c}" for c in _CONTAINERS)):
+        for loop, leaves in _loops(scope):
+            ids = [el.get("id") for el in loop]
+            path = " → ".join(ids[:8]) + (" …" if len(ids) > 8 else "")
+            if not any(_waits(el) for el in loop):
+                raise ProcessDefinitionError(
+                    f"the loop {path} has no user task: it would run without end", ids[0], loop[0].sourceline)
+            if not leaves:
+                raise ProcessDefinitionError(f"the loop {path} has no way out", ids[0], loop[0].sourceline)
+
+
+def _names(text: str, statements: bool) -> tuple[set[str], set[str]]:
+    """The names an expression or script reads, and those it assigns."""
+    tree = ast.parse(text.strip(), mode="exec" if statements else "eval")
+    read: set[str] = set()
+    written: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
+    return read, written
+
+
+def lint_definition(parsed: ParsedProcess, bpmn_xml: str, *, data_names: Iterable[str]) -> None:
+    """The checks a new diagram must also pass before it is deployed (stored versions are not checked
+    again): every loop waits for a person and has a way out, and every name an expression reads is
+    provided by something — a form field, a script, a service task's result, or ``data_names`` (what the
+    platform puts in an instance's data). Raises :class:`ProcessDefinitionError` naming the element."""
+    _check_loops(etree.fromstring(bpmn_xml.encode()))
+    known = set(data_names) | set(SAFE_FUNCTIONS)
+    uses: list[tuple[str, str, set[str]]] = []
+    for process_spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        for ts in process_spec.task_specs.values():
+            bpmn_id = getattr(ts, "bpmn_id", None)
+            if bpmn_id is None:
+                continue
+            if isinstance(ts, ServiceTask):
+                known.add(ts.result_variable)
+            for what, text, statements in _expressions(ts):
+                read, written = _names(text, statements)
+                known |= written
+                uses.append((bpmn_id, what, read))
+    for bpmn_id, what, read in uses:
+        missing = sorted(read - known)
+        if missing:
+            raise ProcessDefinitionError(
+                f"{what} uses {', '.join(map(repr, missing))}, which no form field, script or the platform "
+                "provides", bpmn_id)
 
 
 # --------------------------------------------------------------------------- serialization
@@ -487,21 +884,40 @@ class _Parked:
 PARKED = _Parked()
 
 
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    """What goes wrong while the engine runs, as :class:`EngineError` (its message the first line)."""
+    try:
+        yield
+    except EngineError:
+        raise
+    except (WorkflowException, LimitExceeded) as exc:
+        raise EngineError(str(exc).splitlines()[0]) from exc
+    except RecursionError as exc:  # SpiffWorkflow predicts a loop of unconditional flows without end
+        raise EngineError("the diagram loops without end (recursion limit reached)") from exc
+
+
 class Run:
-    """One workflow loaded for one action: step it, read it, dump it."""
+    """One workflow loaded for one action: step it, read it, dump it.
+
+    Starting an instance, or completing a task and the steps after it, is one run: it may take at most
+    :data:`LIMITS` (tasks, CPU time, data) and then fails with :class:`EngineError`.
+    """
 
     def __init__(self, parsed: ParsedProcess, workflow: BpmnWorkflow) -> None:
         self.parsed = parsed
         self.workflow = workflow
         self.dumped: str | None = None
         self._ready: list | None = None  # the READY user tasks, until the workflow steps again
+        self._cancelled = False
 
     @classmethod
     def start(cls, parsed: ParsedProcess, data: dict, service_handler: ServiceHandler | None = None) -> Run:
-        wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_Engine(service_handler))
-        wf.task_tree.set_data(**data)
-        run = cls(parsed, wf)
-        run._step()
+        with _budget_scope(), _engine_errors():
+            wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_Engine(service_handler))
+            wf.task_tree.set_data(**data)
+            run = cls(parsed, wf)
+            run._step()
         return run
 
     @classmethod
@@ -534,12 +950,14 @@ class Run:
         return self._ready
 
     def _step(self) -> None:
+        """Run the engine to the next wait, within the budget of the run under way."""
         self._ready = None
-        try:
+        with _budget_scope() as budget, _engine_errors():
             self.workflow.refresh_timers()
-            self.workflow.do_engine_steps()
-        except WorkflowException as exc:
-            raise EngineError(str(exc).splitlines()[0]) from exc
+            self.workflow.do_engine_steps(will_complete_task=budget.step)
+            if self.workflow.is_completed() and not self._cancelled and self._end_event() is None:
+                # SpiffWorkflow stops looking 1000 levels down its task tree: what lies deeper seems finished
+                raise EngineError("the instance stopped without reaching an end event")
 
     def ready_tasks(self) -> list[ReadyTask]:
         out = []
@@ -559,20 +977,20 @@ class Run:
         return dict(self.workflow.get_task_from_id(UUID(task_id)).data)
 
     def complete(self, task_id: str, data: dict) -> None:
-        """Complete a READY user task with ``data`` and run the engine to the next wait."""
+        """Complete a READY user task with ``data`` and run the engine to the next wait (one budget for both)."""
         if not self.is_ready(task_id):
             raise EngineError(f"task {task_id} is not ready")
         task = self.workflow.get_task_from_id(UUID(task_id))
         task.set_data(**data)
         self._ready = None
-        try:
+        with _budget_scope() as budget, _engine_errors():
+            budget.step(task)
             task.run()
-        except WorkflowException as exc:
-            raise EngineError(str(exc).splitlines()[0]) from exc
-        self._step()
+            self._step()
 
     def cancel(self) -> None:
         self._ready = None
+        self._cancelled = True
         self.workflow.cancel()
 
     def is_completed(self) -> bool:
@@ -582,10 +1000,15 @@ class Run:
         """The ``outcome`` property of the end event the instance finished at."""
         if not self.workflow.is_completed():
             return None
+        end = self._end_event()
+        return "cancelled" if end is None else self.parsed.end_outcomes.get(end, "completed")
+
+    def _end_event(self) -> str | None:
+        """The id of the end event this workflow (not a subprocess) completed at, if any."""
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent):
             if task.workflow is self.workflow:
-                return self.parsed.end_outcomes.get(task.task_spec.bpmn_id, "completed")
-        return "cancelled"
+                return task.task_spec.bpmn_id
+        return None
 
     def data(self) -> dict:
         """The data as the next actor sees it (or the final data of a finished instance)."""

@@ -13,21 +13,32 @@ from sqlalchemy import Integer, String, and_, bindparam, cast, func, select
 from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.extensions import db
 
-#: Every lane name a BPMN file may use.
-LANES = (
-    "applicant",
-    "unit",
-    "superior_unit",
-    "supervisory_department",
-    "hr_bureau",
-    "hr_city",
-    "hr_province",
-    "institution",
-    "target_unit",
-    "old_superior",
-    "new_superior",
-    "parent",
-)
+
+def N_(text: str) -> str:  # noqa: N802  (marks a label for the catalogue; pages translate it with |tr)
+    return text
+
+
+#: The relations every process may use as lanes, as administrators read them. A process adds lanes of its
+#: own (``institution``, ``target_unit``, ``old_superior``...) in its hooks (``ProcessHooks.lanes``).
+LANE_LABELS: dict[str, str] = {
+    "applicant": N_("申请人"),
+    "unit": N_("用人单位"),
+    "superior_unit": N_("上级单位"),
+    "supervisory_department": N_("主管部门"),
+    "hr_bureau": N_("人社部门"),
+    "hr_city": N_("市级人社部门"),
+    "hr_province": N_("省级人社部门"),
+    "parent": N_("上级组织"),
+}
+#: Every lane name of :data:`LANE_LABELS` (the generic relations).
+LANES = tuple(LANE_LABELS)
+
+
+def known_lanes() -> dict[str, str]:
+    """Every lane a BPMN file may use now: the generic relations and those the registered processes add."""
+    from app.workflow import registry
+
+    return {**LANE_LABELS, **registry.process_lanes()}
 
 
 def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | None] | None = None
@@ -40,10 +51,10 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
     * ``hr_city`` / ``hr_province``: the bureau of that level above it (or itself);
     * ``parent``: the organisation directly above it (organisation info changes);
     * the process-specific lanes (``institution``, ``target_unit``, ``old_superior``,
-      ``new_superior``, ``parent``: the organisation a new organisation registers under)
+      ``new_superior``; ``parent`` too when given: the organisation a new organisation registers under)
       come from ``extra``. ``applicant`` is a person, not an organisation.
     """
-    lanes: dict[str, Organisation | None] = dict.fromkeys(LANES)
+    lanes: dict[str, Organisation | None] = dict.fromkeys(known_lanes())
     lanes.update(extra or {})
     if unit is None:
         return lanes

@@ -1,9 +1,15 @@
-"""Which domain owns which process: an explicit map from process key to its hooks."""
+"""Which domain owns which process: an explicit map from process key to its hooks.
+
+A process declares itself in one place, its :class:`ProcessHooks`: the key, who may start it, the lanes of its
+own with their labels, the start page it needs (if the generic one does not serve) and its domain effects.
+``create_app`` calls the ``register()`` of every module in ``app.PROCESS_MODULES`` (README: "Adding an
+approval process")."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -12,6 +18,12 @@ if TYPE_CHECKING:
     from app.core.batch import WriteBatch
     from app.people.models import Person
     from app.workflow.models import ProcessInstance
+
+
+#: The names the platform puts in an instance's data besides the form fields: ``lanes`` (which lanes have a
+#: reviewing organisation) and what the domains' ``prepare_start`` hooks give in :attr:`StartContext.data`.
+#: The lint refuses a diagram reading a name that no form, script, service task or this list provides.
+DATA_NAMES = frozenset({"lanes", "declared_by_unit", "applicant_name", "person_id"})
 
 
 @dataclass
@@ -25,7 +37,7 @@ class StartContext:
     applicant_id_number: str | None = None
     year: int | None = None
     title: str | None = None
-    #: Extra workflow data the platform provides (e.g. declared_by_unit).
+    #: Extra workflow data the platform provides (e.g. declared_by_unit); each name is in :data:`DATA_NAMES`.
     data: dict[str, Any] = field(default_factory=dict)
     #: Process-specific lanes (institution, target_unit, ...).
     extra_lanes: dict[str, Organisation | None] = field(default_factory=dict)
@@ -61,6 +73,23 @@ class ProcessHooks:
     #: the start it also gets the batch of the instance's first writes (``app.core.batch.WriteBatch``): an
     #: INSERT added there goes to the database with them; after a resubmission it gets None.
     on_data: Callable[[ProcessInstance, dict[str, Any], WriteBatch | None], None] | None = None
+    #: Lanes of this process's own (beyond the relations of ``app.workflow.lanes.LANE_LABELS``), each with
+    #: its label as administrators read it (Chinese; translated through the catalogue like any label). The
+    #: organisation of each comes from ``StartContext.extra_lanes``.
+    lanes: dict[str, str] = field(default_factory=dict)
+    #: The start page's template when the generic one (``cases/start.html``) does not serve; it gets the
+    #: same context (schema, ui, values, errors, message, files, action, heading, process_key).
+    start_template: str | None = None
+    #: Values the start form opens with, for this actor (e.g. this year).
+    start_defaults: Callable[[Actor], dict[str, Any]] | None = None
+    #: What an actor who may not start it is told (403).
+    start_denied: str = "您无权发起此流程"
+    #: The flash after a successful start.
+    started_message: str = "已提交，等待审核"
+    #: The folder of ``<key>.bpmn`` and its forms when not processes/ and forms/ (an add-on's, a test's).
+    directory: Path | None = None
+    #: Words of the case page and the inbox: "申报" (declaration) by default, e.g. "申请" for registrations.
+    noun: str = "申报"
 
 
 _HOOKS: dict[str, ProcessHooks] = {}
@@ -89,3 +118,13 @@ def operation_names() -> list[str]:
 
 def process_keys() -> list[str]:
     return sorted(_HOOKS)
+
+
+def process_lanes() -> dict[str, str]:
+    """The lanes the registered processes add, with their labels."""
+    return {lane: label for hooks in _HOOKS.values() for lane, label in hooks.lanes.items()}
+
+
+def unregister_process(key: str) -> None:
+    """Forget a process (a test's own process, after the test)."""
+    _HOOKS.pop(key, None)

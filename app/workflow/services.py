@@ -8,6 +8,7 @@ the domain effect land in one transaction (design §2).
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.core.batch import WriteBatch
 from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.core.models import utcnow
@@ -43,8 +45,27 @@ RETURN_LIMIT_MESSAGE = "退案次数已达上限，案件自动结案"
 
 
 class ProcessFailed(DomainError):
-    status = 500
-    code = "process_error"
+    """The engine could not run the process as defined (a script failed, a loop never waits, a budget of
+    :data:`engine.LIMITS` ran out). Nothing is saved; the applicant gets a generic answer and the detail
+    (``detail``) goes to the log for administrators."""
+
+    status = 422
+    code = "process_definition_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(PROCESS_FAILED_MESSAGE)
+        self.detail = detail
+
+
+PROCESS_FAILED_MESSAGE = "流程定义错误，暂时无法办理，请联系管理员"
+_log = logging.getLogger(__name__)
+
+
+def _failed(instance: ProcessInstance, exc: engine.EngineError) -> ProcessFailed:
+    """Log what went wrong (the administrator fixes the diagram) and answer the generic error."""
+    _log.error("process %s (version %s, instance %s) failed: %s", instance.process_key,
+               instance.version_hash[:12], instance.id or "new", exc, exc_info=exc)
+    return ProcessFailed(str(exc))
 
 
 def _hooks(key: str) -> registry.ProcessHooks:
@@ -202,7 +223,7 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
     try:
         run = engine.Run.start(parsed, start_data, _service_handler(instance, actor))
     except engine.EngineError as exc:
-        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+        raise _failed(instance, exc) from exc
     org = ctx.started_for_org or ctx.subject_unit
     submitted = _event(instance.id, step=parsed.start.spec_id, step_name=parsed.start.name,
                        organisation_id=org.id if org else None, organisation_name=org.name if org else None,
@@ -247,7 +268,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
     try:
         run.complete(task_id, data)
     except engine.EngineError as exc:
-        raise ProcessFailed(f"流程执行出错：{exc}") from exc
+        raise _failed(instance, exc) from exc
 
     # what the step changed; a rejection or a return changes nothing (e.g. hours prefilled on the form)
     changes = {} if outcome in ("reject", "return") else {
@@ -259,6 +280,9 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                      organisation_id=org["id"] if org else None, organisation_name=org["name"] if org else None,
                      user_id=actor.id, user_name=actor.name, at=now, outcome=outcome,
                      comment=data.get("comment") or None, changes=changes or None)]
+    audit.record("task.complete", actor=actor, obj=task, org_id=org["id"] if org else instance.subject_org_id,
+                 details={"process": instance.process_key, "instance_id": instance.id, "step": task.task_spec,
+                          "outcome": outcome}, writes=writes)
     summary: dict[str, Any] = {}
     if outcome == "resubmit":
         hooks = _hooks(instance.process_key)
@@ -452,3 +476,61 @@ def unclaim_task(task_id: str, *, actor: Actor) -> WorkflowTask:
     task.assignee_id = None
     db.session.flush()
     return task
+
+
+# --------------------------------------------------------------------------- withdrawing, the case's diagram
+
+
+def can_withdraw(instance: ProcessInstance, actor: Actor, events: list[ApprovalEvent] | None = None) -> bool:
+    """May ``actor`` withdraw (撤回) the case now? Only who submitted it, while it runs and before anyone
+    decided on it (after a return the revision form offers 撤回 instead)."""
+    if instance.status != RUNNING or instance.started_by_id != actor.id:
+        return False
+    events = history(instance) if events is None else events
+    return all(e.outcome == "submit" for e in events)
+
+
+def withdraw_instance(instance_id: int, *, actor: Actor) -> ProcessInstance:
+    """撤回 a case before its first review: the workflow is cancelled, its open tasks leave the reviewers'
+    inboxes, the history says who withdrew it, and the case reads 已撤回. 409 once someone has decided."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(
+        populate_existing=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    instance = db.session.scalar(query)
+    if instance is None or not can_see_instance(actor, instance):
+        raise NotFound("申报不存在或您无权查看")
+    if instance.started_by_id != actor.id:
+        raise PermissionDenied("只有提交人可以撤回")
+    if not can_withdraw(instance, actor):
+        raise InvalidState("已有审核记录或已办结，不能撤回")
+    run = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json)
+    run.cancel()
+    now = utcnow()
+    for task in open_tasks(instance):
+        task.completed_at, task.cancelled = now, True
+    org = _applicant_org(instance)
+    db.session.add(ApprovalEvent(**_event(
+        instance.id, step="withdraw", step_name="申请人撤回", organisation_id=org["id"] if org else None,
+        organisation_name=org["name"] if org else None, user_id=actor.id, user_name=actor.name, at=now,
+        outcome="withdraw")))
+    instance.state_json = run.dump()
+    instance.status, instance.outcome, instance.completed_at, instance.updated_at = WITHDRAWN, "withdrawn", now, now
+    audit.record("case.withdraw", actor=actor, obj=instance, org_id=org["id"] if org else instance.subject_org_id,
+                 details={"process": instance.process_key})
+    db.session.flush()  # the ORM bumps the lock version: an action racing on the old state fails
+    return instance
+
+
+def diagram_state(instance: ProcessInstance) -> dict[str, Any]:
+    """The BPMN of the version the case runs on, the elements it has passed and those it waits at, and who
+    holds each waiting step since when (for the case page's viewer)."""
+    version = db.session.get(ProcessVersion, instance.process_version_id)
+    passed = [e.step for e in history(instance) if e.step]
+    waiting = open_tasks(instance)
+    return {
+        "xml": version.bpmn_xml if version is not None else "",
+        "completed": list(dict.fromkeys(passed)),
+        "current": [t.task_spec for t in waiting],
+        "status": instance.status,
+    }

@@ -12,10 +12,12 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import func, select
 
+from app.accounts.actor import Actor
+from app.audit import services as audit
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import FORMS_DIR, form_path, load_form
-from app.workflow.lanes import LANES
+from app.workflow.lanes import known_lanes
 from app.workflow.models import ProcessVersion
 
 PROCESSES_DIR = Path(__file__).resolve().parents[2] / "processes"
@@ -75,36 +77,60 @@ def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_d
 FILE_CHECK_SECONDS = 1.0
 
 
-def bundle_from_file(path: Path) -> Bundle:
+def bpmn_path(key: str) -> tuple[Path, Path]:
+    """Where the diagram of process ``key`` and its forms live: processes/ and forms/, or the folder its
+    hooks name (``ProcessHooks.directory``: an add-on's or a test's own process, diagram and forms side by side)."""
+    hooks = registry.hooks_for(key)
+    if hooks is not None and hooks.directory is not None:
+        return hooks.directory / f"{key}.bpmn", hooks.directory
+    return PROCESSES_DIR / f"{key}.bpmn", FORMS_DIR
+
+
+def bundle_from_file(path: Path, forms_dir: Path = FORMS_DIR) -> Bundle:
     """The bundle of a shipped BPMN file; an edit of it or of a form is seen within a second."""
     hit = _FILE_MEMO.get(path)
     now = time.monotonic()
     if hit and now - hit[2] < FILE_CHECK_SECONDS:
         return hit[1]
     stat = path.stat()
-    forms_stamp = max((p.stat().st_mtime_ns for p in FORMS_DIR.glob("*.json")), default=0)
+    forms_stamp = max((p.stat().st_mtime_ns for p in forms_dir.glob("*.json")), default=0)
     stamp = (stat.st_mtime_ns, stat.st_size, forms_stamp)
     if hit and hit[0] == stamp:
         _FILE_MEMO[path] = (stamp, hit[1], now)
         return hit[1]
-    bundle = bundle_from_text(path.read_text(encoding="utf-8"))
+    bundle = bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=forms_dir)
     _FILE_MEMO[path] = (stamp, bundle, now)
     return bundle
 
 
 def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
-    return engine.parse_process(
+    """Parse and lint a diagram about to become a version (an upload, a changed file, ``processes check``)."""
+    parsed = engine.parse_process(
         bundle.bpmn_xml,
         content_hash=bundle.content_hash,
         dmn_files=bundle.dmn_files,
         forms=bundle.forms.keys(),
-        lanes=LANES,
+        lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
     )
+    engine.lint_definition(parsed, bundle.bpmn_xml, data_names=_data_names(bundle))
+    return parsed
 
 
-def ensure_version(bundle: Bundle) -> ProcessVersion:
-    """Return the version row for ``bundle``, creating it (parsed and linted) when new."""
+def _data_names(bundle: Bundle) -> set[str]:
+    """What an instance's data may hold: the fields of the forms the diagram uses, the outputs of its
+    decision tables, and what the platform provides."""
+    names = set(registry.DATA_NAMES)
+    for schema in bundle.forms.values():
+        names.update((schema.get("properties") or {}).keys())
+    for text in bundle.dmn_files.values():
+        names.update(etree.fromstring(text.encode()).xpath("//*[local-name()='output']/@name"))
+    return names
+
+
+def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
+    """Return the version row for ``bundle``, creating it (parsed and linted) when new: deployed by ``actor``
+    (an upload), or by no one (a changed file in processes/, seen on first use)."""
     row = db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
     if row is not None:
@@ -120,7 +146,12 @@ def ensure_version(bundle: Bundle) -> ProcessVersion:
     )
     db.session.add(row)
     db.session.flush()
+    audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "upload" if actor else "file"))
     return row
+
+
+def _deployed(row: ProcessVersion, source: str) -> dict:
+    return {"process": row.process_key, "version": row.version, "content_hash": row.content_hash, "source": source}
 
 
 def current_version(key: str) -> ProcessVersion | None:
@@ -129,37 +160,38 @@ def current_version(key: str) -> ProcessVersion | None:
     A changed file in processes/ becomes a new active version the first time it is seen; so does a diagram an
     administrator uploads (:func:`upload`). Whichever change came last is the one new instances start on.
     """
-    path = PROCESSES_DIR / f"{key}.bpmn"
+    path, forms_dir = bpmn_path(key)
     if not path.is_file():
         return None
-    row = ensure_version(bundle_from_file(path))
+    row = ensure_version(bundle_from_file(path, forms_dir))
     if row.active:
         return row
     return db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == key, ProcessVersion.active.is_(True))) or row
 
 
-def upload(bpmn_xml: str, *, expected_key: str | None = None) -> ProcessVersion:
+def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | None = None) -> ProcessVersion:
     """Lint and store an administrator's edited diagram as the new active version of its process.
 
     Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
     from forms/ and processes/, so an uploaded diagram can only use forms the platform ships.
     """
-    bundle = bundle_from_text(bpmn_xml)
+    bundle = bundle_from_text(bpmn_xml, forms_dir=bpmn_path(expected_key)[1] if expected_key else FORMS_DIR)
     if not bundle.key:
         raise engine.ProcessDefinitionError("the file has no bpmn:process element")
     if expected_key is not None and bundle.key != expected_key:
         raise engine.ProcessDefinitionError(
             f"the process id is {bundle.key!r}, expected {expected_key!r}", bundle.key)
-    if not (PROCESSES_DIR / f"{bundle.key}.bpmn").is_file():
+    if not bpmn_path(bundle.key)[0].is_file():
         raise engine.ProcessDefinitionError(f"unknown process {bundle.key!r}: only shipped processes can be edited",
                                             bundle.key)
-    row = ensure_version(bundle)
+    row = ensure_version(bundle, actor)
     if not row.active:  # re-uploading an older version makes it current again
         db.session.execute(ProcessVersion.__table__.update()
                            .where(ProcessVersion.process_key == bundle.key).values(active=False))
         row.active = True
         db.session.flush()
+        audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "reactivated"))
     return row
 
 
@@ -194,7 +226,7 @@ def parsed_for(version: ProcessVersion) -> engine.ParsedProcess:
         content_hash=version.content_hash,
         dmn_files=version.dmn_files,
         forms=version.forms.keys(),
-        lanes=LANES,
+        lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
     )
 

@@ -67,7 +67,9 @@ def prefill(schema: dict, data: dict[str, Any], declaration_fields: set[str]) ->
     拟申报学时). Earlier reviewers' decisions are never carried over."""
     out: dict[str, Any] = {}
     for name, prop in schema.get("properties", {}).items():
-        if name in DECISION_FIELDS:
+        if name in DECISION_FIELDS:  # never carried over; a form's own default (修改后重新提交) is offered
+            if "default" in prop:
+                out[name] = prop["default"]
             continue
         if name in declaration_fields and data.get(name) is not None:
             out[name] = data[name]
@@ -145,12 +147,26 @@ def masked(rows: list[dict[str, Any]], props: dict[str, dict]) -> list[dict[str,
     return out
 
 
-def change_rows(changes: dict | None, props: dict[str, dict]) -> list[tuple[str, str, str]]:
-    """(title, old, new) for an approval event's ``changes`` (ID and mobile numbers masked)."""
+def _file_names(value: Any, files: dict[int, str]) -> str | None:
+    """A list of attachment ids by the files' names (None when it is not such a list)."""
+    if not isinstance(value, list) or not value or not all(isinstance(i, int) and i in files for i in value):
+        return None
+    return "、".join(files[i] for i in value)
+
+
+def change_rows(changes: dict | None, props: dict[str, dict], files: dict[int, str] | None = None
+                ) -> list[tuple[str, str, str]]:
+    """(title, old, new) for an approval event's ``changes`` (ID and mobile numbers masked; attachments by
+    their file names when ``files`` maps their ids to names)."""
     out = []
     for name, pair in (changes or {}).items():
         old, new = (list(pair) + [None, None])[:2] if isinstance(pair, list | tuple) else (None, pair)
         prop = props.get(name, {})
+        if files and prop.get("type") == "array":
+            old_names, new_names = _file_names(old or [], files), _file_names(new or [], files)
+            if old_names is not None or new_names is not None:
+                out.append((prop.get("title", name), old_names or "", new_names or ""))
+                continue
         row = masked([{"name": name, "value": shown(prop, old)}, {"name": name, "value": shown(prop, new)}], props)
         out.append((prop.get("title", name), row[0]["value"], row[1]["value"]))
     return out

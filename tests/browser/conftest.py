@@ -21,8 +21,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.accounts import captcha
 from app.extensions import db
-from app.registration import captcha
 from config import TestConfig
 from tests.conftest import IN_CI
 

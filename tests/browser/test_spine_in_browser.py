@@ -8,8 +8,9 @@ from playwright.sync_api import Page, expect
 
 
 def history(page: Page) -> list[list[str]]:
-    """The 审批流程 table: [step, organisation, person, time, outcome, comment] per row."""
-    rows = page.locator("section", has=page.get_by_role("heading", name="审批流程")).locator("tbody tr")
+    """The history table (审批记录): [step, organisation, person, time, outcome, comment] per row."""
+    heading = page.get_by_role("heading", name=re.compile("^(审批记录|审批流程)$"))
+    rows = page.locator("section", has=heading).locator("tbody tr")
     return [[c.strip() for c in row.locator("td").all_inner_texts()] for row in rows.all()]
 
 
@@ -47,7 +48,11 @@ def test_credit_hour_chain_through_the_pages(person) -> None:
     expect(page.locator("#precheck-out")).to_contain_text("可计入 18 学时")
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("申报已提交，等待审核")).to_be_visible()
-    expect(page.get_by_text("等待环节：单位审核（市第一人民医院）")).to_be_visible()
+    expect(page.locator("#case-waiting")).to_contain_text("单位审核：市第一人民医院")
+    # the live diagram is drawn, the start passed (green) and the unit's review waiting (amber)
+    expect(page.locator("#case-diagram[data-drawn]")).to_be_attached()
+    expect(page.locator("#case-diagram .case-done")).not_to_have_count(0)
+    expect(page.locator("#case-diagram .case-now")).to_have_count(1)
     application_url = page.url
 
     # --- the unit returns it with a comment

@@ -128,3 +128,36 @@ def waiting_at(instance_ids: list[int]) -> dict[int, list[WorkflowTask]]:
                                                            WorkflowTask.completed_at.is_(None))):
         out.setdefault(t.instance_id, []).append(t)
     return out
+
+
+def attachment_names(instance_id: int) -> dict[int, str]:
+    """The file names of a case's attachments by id (the history names a file, not its number)."""
+    from app.workflow.models import Attachment
+
+    return dict(db.session.execute(
+        select(Attachment.id, Attachment.filename).where(Attachment.instance_id == instance_id)).all())
+
+
+#: How many recent decisions of a step :func:`typical_wait` looks at.
+TYPICAL_WAIT_SAMPLE = 200
+
+
+def typical_wait(tasks: list[WorkflowTask]) -> dict[str, float]:
+    """For each open task's step, the median hours the last decided tasks of that step waited (what an
+    applicant may expect), from at most :data:`TYPICAL_WAIT_SAMPLE` recent decisions; steps never decided
+    are left out."""
+    out: dict[str, float] = {}
+    for task in tasks:
+        key = task.task_spec
+        if key in out or task.candidate_user_id is not None:
+            continue
+        rows = db.session.execute(
+            select(WorkflowTask.created_at, WorkflowTask.completed_at)
+            .where(WorkflowTask.process_key == task.process_key, WorkflowTask.task_spec == key,
+                   WorkflowTask.completed_at.is_not(None), WorkflowTask.cancelled.is_(False))
+            .order_by(WorkflowTask.completed_at.desc()).limit(TYPICAL_WAIT_SAMPLE)).all()
+        waits = sorted((done - made).total_seconds() / 3600 for made, done in rows)
+        if waits:
+            mid = len(waits) // 2
+            out[key] = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
+    return out

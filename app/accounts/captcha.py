@@ -21,9 +21,9 @@ from flask import current_app, session
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.models import CaptchaUse
 from app.core.models import utcnow
 from app.extensions import db
-from app.registration.models import CaptchaUse
 
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXY3456789"  # no 0/O, 1/I, 2/Z look-alikes
 KEY = "captcha"

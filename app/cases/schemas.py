@@ -1,0 +1,198 @@
+"""marshmallow schemas of processes, instances and tasks: `XArgs` validate input; `XSchema` dump the answers
+(and describe them in the OpenAPI document), so each shape is written once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow.experimental.context import Context
+
+from app.api.schemas import PageArgs
+from app.core.models import api_time
+from app.core.validators import mask_id_number
+
+OUTCOMES = ("approve", "reject", "return")
+
+
+class ApiTime(fields.DateTime):
+    """A stored time (naive, UTC) as RFC 3339 with its offset (``…Z``)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return api_time(value)
+
+
+def _names() -> dict[str, Any]:
+    return Context[dict[str, Any]].get(default={})
+
+
+class BatchCompleteArgs(Schema):
+    task_ids = fields.List(fields.String(validate=validate.Length(max=36)), required=True,
+                           validate=validate.Length(min=1, max=500))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+    @validates_schema
+    def _comment_when_not_approved(self, data: dict, **_kw) -> None:
+        # as on a single task: 不同意（结案或退案）needs a comment; refused before any task is touched
+        if data.get("outcome") in ("reject", "return") and not (data.get("comment") or "").strip():
+            raise ValidationError("不同意时必须填写审核意见", field_name="comment")
+
+
+class TaskListArgs(PageArgs):
+    process = fields.String(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(max=64))
+    year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
+
+
+class ProcessSchema(Schema):
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class TaskSchema(Schema):
+    id = fields.String(required=True)
+    instance_id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    name = fields.String(required=True)
+    lane = fields.String(allow_none=True)
+    organisation = fields.Function(lambda t: _names().get("orgs", {}).get(t.candidate_org_id),
+                                   allow_none=True, metadata={"description": "candidate organisation"})
+    applicant = fields.String(attribute="applicant_name", allow_none=True,
+                              metadata={"description": "applicant's name"})
+    applicant_id_number = fields.Function(lambda t: mask_id_number(t.applicant_id_number), allow_none=True,
+                                          metadata={"description": "masked"})
+    year = fields.Integer(allow_none=True)
+    title = fields.String(allow_none=True)
+    created_at = ApiTime(required=True)
+    due_at = ApiTime(allow_none=True)
+    completed_at = ApiTime(allow_none=True)
+    assignee = fields.Function(lambda t: _names().get("users", {}).get(t.assignee_id), allow_none=True,
+                               metadata={"description": "name of the user who claimed it"})
+
+
+class HistorySchema(Schema):
+    step = fields.String(attribute="step_name", required=True)
+    step_id = fields.String(attribute="step")
+    organisation = fields.String(attribute="organisation_name", allow_none=True)
+    user = fields.String(attribute="user_name", allow_none=True)
+    at = ApiTime(required=True)
+    outcome = fields.String(required=True)
+    comment = fields.String(allow_none=True)
+    changes = fields.Dict(allow_none=True)
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer(required=True)
+    process_key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("running", "completed", "rejected", "withdrawn")))
+    outcome = fields.String(allow_none=True)
+    applicant = fields.String(attribute="applicant_name", allow_none=True)
+    year = fields.Integer(allow_none=True)
+    title = fields.String(allow_none=True)
+    return_count = fields.Integer()
+    created_at = ApiTime()
+    completed_at = ApiTime(allow_none=True)
+    tasks = fields.List(fields.Nested(TaskSchema), required=True)
+    history = fields.List(fields.Nested(HistorySchema), required=True)
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        # the open tasks and the history are read for the dump (dump_instance puts them in the context)
+        if attr == "tasks":
+            return _names()["tasks"][obj.id]
+        if attr == "history":
+            return _names()["history"][obj.id]
+        if attr == "version":
+            return obj.version.version
+        return super().get_attribute(obj, attr, default)
+
+
+class StartedSchema(Schema):
+    """What starting an instance answers (201): the new instance's id, status and open tasks."""
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("running", "completed", "rejected", "withdrawn")))
+    tasks = fields.List(fields.Nested(TaskSchema), required=True)
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr == "tasks":
+            return _names()["tasks"][obj.id]
+        return super().get_attribute(obj, attr, default)
+
+
+class TaskDetailSchema(TaskSchema):
+    form = fields.Dict(metadata={"description": "{schema, ui_schema} of the task's form"})
+    data = fields.Dict(metadata={"description": "the instance's data so far"})
+    instance = fields.Nested(InstanceSchema)
+
+    def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
+        if attr in ("form", "data"):
+            return _names()[attr]
+        return super().get_attribute(obj, attr, default)
+
+
+class ProcessFormSchema(Schema):
+    key = fields.String(required=True)
+    version = fields.Integer(required=True)
+    schema = fields.Dict(required=True, metadata={"description": "JSON Schema of the start form"})
+    ui_schema = fields.Dict(required=True)
+
+
+class InstancePageSchema(Schema):
+    items = fields.List(fields.Nested(InstanceSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class BatchResultSchema(Schema):
+    completed = fields.List(fields.String(), required=True)
+    failed = fields.List(fields.Dict(), required=True)
+
+
+
+
+# --------------------------------------------------------------------------- dumping
+
+
+def _context(tasks: Sequence[Any], instances: Sequence[Any] = (), **extra: Any) -> Context:
+    """The names the task fields show, and each instance's open tasks and history, read once for a dump."""
+    from app.cases import queries
+    from app.workflow import services
+
+    open_by_instance = {i.id: services.open_tasks(i) for i in instances}
+    every = [*tasks, *(t for ts in open_by_instance.values() for t in ts)]
+    return Context({
+        "orgs": queries.organisation_names({t.candidate_org_id for t in every if t.candidate_org_id}),
+        "users": queries.user_names({t.assignee_id for t in every if t.assignee_id}),
+        "tasks": open_by_instance,
+        "history": {i.id: services.history(i) for i in instances},
+        **extra,
+    })
+
+
+def dump_tasks(tasks: Sequence[Any]) -> list[dict[str, Any]]:
+    with _context(tasks):
+        return TaskSchema(many=True).dump(tasks)
+
+
+def dump_instances(instances: Sequence[Any]) -> list[dict[str, Any]]:
+    with _context((), instances):
+        return InstanceSchema(many=True).dump(instances)
+
+
+def dump_started(instance: Any) -> dict[str, Any]:
+    with _context((), [instance]):
+        return StartedSchema().dump(instance)
+
+
+def dump_task_detail(task: Any, form: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    with _context([task], [task.instance], form=form, data=data):
+        return TaskDetailSchema().dump(task)
