@@ -162,6 +162,7 @@ def _run(job: BackgroundJob) -> str:
                     skipped.append(("", str(pid), "人员不存在或不在管理范围内"))
                 else:
                     cert, reason = services.ensure_current(actor, person, year)
+                    db.session.commit()  # frees the person's lock before the slow part; what the zip holds
                     if cert is None:
                         skipped.append((person.name, person.id_number, reason or ""))
                     else:
