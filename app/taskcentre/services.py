@@ -71,7 +71,8 @@ def next_attempt(job: BackgroundJob) -> None:
     current one (its worker was given up for dead) stops at its next progress commit."""
     job.attempts = (job.attempts or 0) + 1
     job.status = QUEUED
-    job.rq_job_id = f"bg{job.id}-{job.attempts}"
+    # unique even across databases sharing one Redis (ids start again at 1 in a new database)
+    job.rq_job_id = f"bg{job.id}-{job.attempts}-{secrets.token_hex(4)}"
     job.heartbeat_at = utcnow()
     job.finished_at = None
     db.session.flush()
