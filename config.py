@@ -59,6 +59,12 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.
     JOBS_DIR = os.environ.get("JOBS_DIR") or None
+    #: A background job whose worker died is handed out again until it ran this many times (then it fails).
+    JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+    #: A job handed out this long ago that rq does not know was lost on its way (the enqueue never happened).
+    JOB_QUEUE_GRACE_SECONDS = int(os.environ.get("JOB_QUEUE_GRACE_SECONDS", "60"))
+    #: A running job with no sign of life (progress commits) for this long is given up for dead.
+    JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "900"))
     #: Verification codes (registration, password reset): who delivers them (see
     #: app/registration/senders.py), how long they live, how often one may be requested.
     VERIFICATION_SENDER = os.environ.get("VERIFICATION_SENDER", "log")

@@ -62,11 +62,14 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(archive_cli)
 
     @app.cli.command("worker")
-    def worker() -> None:
-        """Run an rq worker on REDIS_URL."""
+    @click.option("--queue", "queues", multiple=True, default=("default",), show_default=True,
+                  help="a queue to work on (repeat for several)")
+    def worker(queues: tuple[str, ...]) -> None:
+        """Run an rq worker on REDIS_URL (first handing out again the jobs whose worker died)."""
         from app.core.jobs import run_worker
+        from app.taskcentre.reconcile import reconcile
 
-        run_worker(app)
+        run_worker(app, queues, before_work=reconcile)
 
     @app.cli.command("cleanup")
     @click.option("--upload-days", default=2, show_default=True, type=click.IntRange(min=1),
@@ -74,23 +77,27 @@ def register_cli(app: Flask) -> None:
     @click.option("--job-days", default=7, show_default=True, type=click.IntRange(min=1),
                   help="delete the result files of background jobs after this many days")
     def cleanup(upload_days: int, job_days: int) -> None:
-        """Delete abandoned uploads and expired job result files (run it daily, e.g. from cron)."""
+        """Delete abandoned uploads and expired job result files, and retry background jobs whose worker
+        died (run it daily, e.g. from cron; more often if workers are killed)."""
         from datetime import timedelta
 
         from app.accounts.captcha import purge_used
         from app.core.models import utcnow
         from app.core.ratelimit import purge_expired
+        from app.taskcentre.reconcile import reconcile
         from app.taskcentre.services import purge_results
         from app.workflow.attachments import purge_unlinked
 
         now = utcnow()
+        retried = reconcile(now=now)  # commits on its own
         uploads = purge_unlinked(now - timedelta(days=upload_days))
         files = purge_results(now - timedelta(days=job_days))
         captchas = purge_used(now - timedelta(seconds=app.config["CAPTCHA_SECONDS"] + 60))
         windows = purge_expired(now)
         db.session.commit()
         click.echo(f"deleted {uploads} abandoned uploads, {files} job result files, "
-                   f"{captchas} records of answered captchas and {windows} ended rate-limit windows")
+                   f"{captchas} records of answered captchas and {windows} ended rate-limit windows; "
+                   f"{len(retried)} interrupted jobs handed out again")
 
     from app.certificates.cli import fonts
 

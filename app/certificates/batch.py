@@ -20,12 +20,11 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, User
 from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
-from app.core.jobs import enqueue
 from app.core.models import utcnow
 from app.extensions import db
 from app.people.models import Person
 from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
-from app.taskcentre.services import create_job, result_file
+from app.taskcentre.services import Kind, beat, create_job, is_current, register_kind, result_file, send
 
 from . import services
 from .render import render_pdf
@@ -118,23 +117,35 @@ def start_batch(actor: Actor, person_ids: list[int], year: Any, base_url: str) -
 
 def enqueue_batch(job: BackgroundJob) -> None:
     """Run the job: on rq when REDIS_URL is set, else right now (the job row must be committed)."""
-    if current_app.config.get("REDIS_URL"):
-        enqueue(run_batch, job.id, queue=current_app.config.get("CERTIFICATE_QUEUE", "default"), job_timeout=3600)
-    else:
-        run_batch(job.id)
+    send(job)
 
 
-def run_batch(job_id: int) -> str:
-    """The job itself (runs in an rq worker with an app context, or inline). Returns the final status."""
-    job = db.session.get(BackgroundJob, job_id)
+class _Superseded(Exception):
+    """This attempt is no longer the job's current one: the reconciler gave its worker up for dead."""
+
+
+def run_batch(job_id: int, attempt: int | None = None) -> str:
+    """One attempt of the job (in an rq worker with an app context, or inline). Returns the final status.
+
+    Safe to run again after an attempt died half-way: certificates already issued are reused (committed
+    person by person), and the zip is written under a temporary ``.part`` name and renamed when whole.
+    An attempt that is no longer the current one (:func:`app.taskcentre.services.is_current`) stops at its
+    next progress commit and changes nothing more."""
+    job = is_current(job_id, attempt)
     if job is None:
-        return "missing"
+        return "superseded" if db.session.get(BackgroundJob, job_id) is not None else "missing"
     try:
-        return _run(job)
+        return _run(job, attempt)
+    except _Superseded:
+        db.session.rollback()
+        return "superseded"
     except Exception as exc:  # noqa: BLE001 - recorded on the job for the task centre
         log.exception("certificate batch %s failed", job_id)
         db.session.rollback()
-        job = db.session.get(BackgroundJob, job_id)
+        job = is_current(job_id, attempt, lock=True)
+        if job is None:
+            db.session.rollback()
+            return "superseded"
         job.status = FAILED
         job.error = f"生成失败：{exc}"[:2000]
         job.finished_at = utcnow()
@@ -142,14 +153,24 @@ def run_batch(job_id: int) -> str:
         return FAILED
 
 
-def _run(job: BackgroundJob) -> str:
+def _checkpoint(job: BackgroundJob, attempt: int | None) -> BackgroundJob:
+    """Commit the progress with a sign of life; the job as stored afterwards, if still this attempt's."""
+    beat(job)
+    db.session.commit()
+    current = is_current(job.id, attempt)
+    if current is None:
+        raise _Superseded
+    return current
+
+
+def _run(job: BackgroundJob, attempt: int | None) -> str:
     owner = db.session.get(User, job.owner_id)
     actor = Actor.of(owner)
     year = int(job.params["year"])
     person_ids: list[int] = list(job.params["person_ids"])
     base_url: str = job.params.get("base_url") or "http://localhost/"
     job.status, job.started_at, job.done, job.total = RUNNING, utcnow(), 0, len(person_ids)
-    db.session.commit()
+    job = _checkpoint(job, attempt)
 
     target = result_file(job.id, ".zip")
     partial = target.with_suffix(".part")
@@ -165,6 +186,7 @@ def _run(job: BackgroundJob) -> str:
                     skipped.append(("", str(pid), "人员不存在或不在管理范围内"))
                 else:
                     cert, reason = services.ensure_current(actor, person, year)
+                    db.session.commit()  # frees the person's lock before the slow part; what the zip holds
                     if cert is None:
                         skipped.append((person.name, person.id_number, reason or ""))
                     else:
@@ -173,7 +195,7 @@ def _run(job: BackgroundJob) -> str:
                         printed += 1
                 job.done = i
                 if i % PROGRESS_EVERY == 0 or time.monotonic() - last >= PROGRESS_SECONDS or i == len(person_ids):
-                    db.session.commit()  # issued certificates and the progress, together
+                    job = _checkpoint(job, attempt)  # the progress (and a sign of life)
                     last = time.monotonic()
             if skipped:
                 buf = io.StringIO()
@@ -184,11 +206,17 @@ def _run(job: BackgroundJob) -> str:
     except BaseException:
         partial.unlink(missing_ok=True)  # no half-written zip is left behind
         raise
+    done = is_current(job.id, attempt, lock=True)
+    if done is None:  # given up for dead while finishing: the current attempt writes its own zip
+        partial.unlink(missing_ok=True)
+        raise _Superseded
     partial.replace(target)
-    job = db.session.get(BackgroundJob, job.id)
-    job.status, job.finished_at = FINISHED, utcnow()
-    job.result_path = target.name
-    job.result_name = f"{year}年度继续教育证书_{printed}份.zip"
-    job.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
+    done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
+    done.result_path = target.name
+    done.result_name = f"{year}年度继续教育证书_{printed}份.zip"
+    done.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
     db.session.commit()
     return FINISHED
+
+
+register_kind(KIND, Kind(run_batch, queue_setting="CERTIFICATE_QUEUE", timeout=3600))

@@ -114,13 +114,23 @@ def not_verified_reason(summary: Any) -> str:
     return f"{summary.year}年度学时未验证合格，不能打印证书" + (f"（{missing}）" if missing else "")
 
 
+def lock_certificates_of(person: Person) -> None:
+    """Serialise everything that issues or hands out the person's certificates: a second caller waits here
+    until the first one's transaction ends, then reads what it committed. A row lock on the person on
+    PostgreSQL (FOR NO KEY UPDATE: approvals inserting the person's credit records are not held up); SQLite
+    has one writer at a time anyway."""
+    db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update(key_share=True))
+
+
 def issue(actor: Actor, person: Person, year: int, *, summary: Any = None) -> Certificate:
-    """Issue a certificate for a verified year; a current one for the same year is revoked (reissue)."""
+    """Issue a certificate for a verified year; a current one for the same year is revoked (reissue).
+
+    Concurrent reissues run one after the other (:func:`lock_certificates_of`): each revokes the certificate
+    current when it runs, so the one it returns is current when its transaction commits."""
+    lock_certificates_of(person)
     summary = summary if summary is not None else _summary(person, year)
     if not summary.verified:
         raise InvalidState(not_verified_reason(summary))
-    # One issuer at a time per person: a second, concurrent reissue waits here, then revokes ours.
-    db.session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
     old = current_certificate(person, year, lock=True)
     if old is not None:
         old.status = REVOKED
@@ -155,7 +165,11 @@ def issue_for(actor: Actor, id_number: str | None, year: Any) -> Certificate:
 def ensure_current(actor: Actor, person: Person, year: int) -> tuple[Certificate | None, str | None]:
     """The current certificate of a verified year, issued when there is none (batch printing).
 
-    Returns (certificate, None) or (None, why it cannot be printed)."""
+    Returns (certificate, None) or (None, why it cannot be printed). Takes the person's lock first
+    (:func:`lock_certificates_of`), so a concurrent job or reissue either committed before (its certificate is
+    the one returned, never reissued) or waits for this transaction: commit it soon (the batch job commits
+    after each person)."""
+    lock_certificates_of(person)
     summary = _summary(person, year)
     if not summary.verified:
         return None, not_verified_reason(summary)

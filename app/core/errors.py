@@ -89,3 +89,15 @@ class PasswordChangeNeeded(DomainError):
 
     status = 403
     code = "password_change_required"
+
+
+#: SQLSTATEs of a transaction PostgreSQL rolled back to break a race (deadlock_detected,
+#: serialization_failure): nothing was wrong with the request, and running it again may succeed.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A deadlock or serialization failure the database reported (not a domain error: retry it)."""
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) in RETRYABLE_SQLSTATES

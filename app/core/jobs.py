@@ -21,13 +21,23 @@ def enqueue(fn: Callable[..., Any], *args: Any, queue: str = "default", **kwargs
     return Queue(queue, connection=Redis.from_url(url)).enqueue(fn, *args, **kwargs)
 
 
-def run_worker(app: Flask) -> None:
+def run_worker(app: Flask, queues: list[str] | tuple[str, ...] = ("default",),
+               before_work: Callable[[], Any] | None = None) -> None:
+    """Work on ``queues`` until stopped. ``before_work`` runs first, in the app context (the task centre
+    reconciles the jobs whose worker died)."""
     from redis import Redis
     from rq import Queue, Worker
+
+    from app.extensions import db
 
     url = app.config.get("REDIS_URL")
     if not url:
         raise SystemExit("REDIS_URL is not set: jobs run inline, no worker needed")
     conn = Redis.from_url(url)
     with app.app_context():
-        Worker([Queue("default", connection=conn)], connection=conn).work()
+        if before_work is not None:
+            before_work()
+        # every job runs in a forked work-horse: it must not share this process's database connections
+        db.session.remove()
+        db.engine.dispose()
+        Worker([Queue(name, connection=conn) for name in queues], connection=conn).work()

@@ -13,7 +13,8 @@ from flask import Flask, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
 from app.core.errors import DomainError, PasswordRejected, ValidationFailed
@@ -230,6 +231,29 @@ def register_web(app: Flask) -> None:
             return _json_error("too_large", message, 413)
         return render_template("error.html", error=DomainError(message)), 413
 
+    @app.errorhandler(DBAPIError)
+    def _database_unavailable(exc: DBAPIError):
+        # a deadlock the database broke, a lost connection (restarted or terminated server): nothing was
+        # saved (the transaction is rolled back), and the same request may well succeed a moment later
+        if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
+            raise exc  # a bug, not the database's state: a 500
+        app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, exc.orig)
+        db.session.rollback()
+        message = gettext("系统繁忙，请稍后重试")
+        if wants_json():
+            resp, status = _json_error("unavailable", message, 503)
+        else:
+            resp, status = app.make_response(render_template("error.html", error=DomainError(message))), 503
+        resp.headers["Retry-After"] = "1"
+        return resp, status
+
+    @app.errorhandler(500)
+    def _internal_error(exc):
+        # an unexpected exception: the API still answers in its one error shape (the web keeps the default page)
+        if wants_json():
+            return _json_error("internal_error", gettext("服务器内部错误，请稍后重试"), 500)
+        return exc
+
     @app.errorhandler(405)
     def _method(exc):
         if wants_json():
@@ -244,14 +268,19 @@ def register_web(app: Flask) -> None:
         message = gettext(_HTTP_MESSAGES.get(exc.code, _HTTP_OTHER))
         return _json_error((exc.name or "error").lower().replace(" ", "_"), message, exc.code)
 
-    @app.errorhandler(InternalServerError)
-    def _internal_error(exc: InternalServerError):
-        # an unexpected exception (logged by Flask before this runs): nothing it did is kept, and an API
-        # client still gets the one error shape
-        db.session.rollback()
-        if wants_json():
-            return _json_error("internal_error", gettext("服务器内部错误，请稍后重试"), 500)
-        return exc
+    @app.teardown_appcontext
+    def _close_session(_exc) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier). When the database dropped the
+        # connection after the answer was made (a failover, pg_terminate_backend), closing the session
+        # raises and a committed request would answer 500; the failed close invalidated the connection,
+        # so closing again only forgets it (nothing is left to roll back).
+        try:
+            db.session.remove()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            app.logger.warning("database connection lost at the end of a request: %s", exc.orig)
+            db.session.remove()
 
     @app.after_request
     def _headers(resp):

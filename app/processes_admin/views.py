@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
-from app.core.errors import ValidationFailed
+from app.core.errors import DomainError
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
@@ -53,7 +53,7 @@ def upload(key: str):
         return _detail(key, _("请选择要上传的 .bpmn 文件"), 422)
     try:
         version = services.upload(web_actor(), key, file.filename, file.read(services.MAX_BPMN_BYTES + 1))
-    except ValidationFailed as exc:
+    except DomainError as exc:  # refused file, or (SQLite) another save at the same moment
         db.session.rollback()
         detail = exc.fields.get("file", "")
         message = _("%(message)s：%(detail)s", message=_(exc.message), detail=_(detail) if detail else "")
@@ -91,7 +91,7 @@ def save_xml(key: str):
     """The editor posts the diagram as XML (CSRF token in the X-CSRFToken header); answers JSON."""
     try:
         version = services.upload(web_actor(), key, f"{key}.bpmn", request.get_data(cache=False))
-    except ValidationFailed as exc:
+    except DomainError as exc:  # refused file, or (SQLite) another save at the same moment
         db.session.rollback()
         return jsonify(translated_error(exc)), exc.status  # for the editor page: in the page's language
     db.session.commit()

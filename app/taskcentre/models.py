@@ -19,7 +19,10 @@ STATUS_LABELS = {QUEUED: "排队中", RUNNING: "进行中", FINISHED: "已完成
 
 class BackgroundJob(TimestampMixin, db.Model):
     __tablename__ = "background_job"
-    __table_args__ = (Index("ix_background_job_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_background_job_owner_created", "owner_id", "created_at"),
+        Index("ix_background_job_status", "status"),  # the reconciler looks for queued and running jobs
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
@@ -39,6 +42,12 @@ class BackgroundJob(TimestampMixin, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: How many times the job was handed to a worker (a job whose worker died is handed out again).
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    #: The rq job id of the current attempt (none when jobs run inline, without Redis).
+    rq_job_id: Mapped[str | None] = mapped_column(String(64))
+    #: Last sign of life: when the current attempt was queued, started or committed progress.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     @property
     def percent(self) -> int:

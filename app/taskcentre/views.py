@@ -8,6 +8,7 @@ from flask_login import login_required
 from app.core.auth import web_actor
 
 from . import services
+from .reconcile import reconcile
 
 bp = Blueprint("taskcentre", __name__)
 
@@ -15,7 +16,9 @@ bp = Blueprint("taskcentre", __name__)
 @bp.get("/jobs")
 @login_required
 def jobs():
-    items = services.my_jobs(web_actor())
+    actor = web_actor()
+    reconcile(owner_id=actor.id)  # a job whose worker died is handed out again (or failed) before it is shown
+    items = services.my_jobs(actor)
     return render_template("taskcentre/jobs.html", jobs=items,
                            running=any(j.status in ("queued", "running") for j in items))
 

@@ -33,6 +33,9 @@ class ProcessVersion(TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("process_key", "content_hash"),
         UniqueConstraint("process_key", "version"),
+        # One active version per process: the one new instances start on.
+        Index("uq_process_version_active", "process_key", unique=True,
+              sqlite_where=text("active = 1"), postgresql_where=text("active")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

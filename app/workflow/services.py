@@ -12,14 +12,22 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
 from app.audit import services as audit
 from app.core.batch import WriteBatch
-from app.core.errors import DomainError, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from app.core.errors import (
+    DomainError,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    is_retryable,
+)
 from app.core.models import utcnow
 from app.extensions import db
 from app.workflow import engine, registry
@@ -433,23 +441,97 @@ def _forget_rolled_back_runs(session: Session, _transaction) -> None:
     session.info.pop(_PARKING, None)
 
 
+#: How often a batch review runs when the database keeps breaking deadlocks by rolling it back; on the
+#: last run such a task is reported as failed instead.
+BATCH_ATTEMPTS = 3
+BUSY_MESSAGE = "系统繁忙，该任务未能审核，请稍后重试"
+
+
+class _StartOver(Exception):
+    """The database rolled a step of the batch back to break a deadlock: run the whole batch again."""
+
+
 def complete_tasks(task_ids: list[str], raw: dict[str, Any], *, actor: Actor
                    ) -> tuple[list[str], list[dict[str, str]]]:
-    """Batch review (批量审核): each task in its own savepoint; failures do not stop the rest."""
-    done: list[str] = []
-    failed: list[dict[str, str]] = []
-    for task_id in dict.fromkeys(task_ids):
-        savepoint = db.session.begin_nested()
+    """Batch review (批量审核): each task in its own savepoint; failures do not stop the rest.
+
+    Returns the completed ids and ``{"id", "error"}`` of the others, both in the order asked.
+
+    Races: the instances are locked up front in one global order (by id) before any step runs, so
+    overlapping batches queue behind each other instead of deadlocking. Rows a step locks elsewhere (a
+    person's annual verification, when the last approval records hours) can still close a cycle with
+    another batch; PostgreSQL then breaks it by failing one statement (deadlock_detected, or a
+    serialization failure). Only rolling back the whole transaction frees the locks the earlier tasks
+    took, so when the batch is the first thing its transaction writes (as in the views), it rolls the
+    transaction back and starts over, at most :data:`BATCH_ATTEMPTS` times. Otherwise, and on the last
+    run, that task alone is reported as failed with :data:`BUSY_MESSAGE`. A race is never a 500.
+    """
+    asked = list(dict.fromkeys(str(t) for t in task_ids))
+    restartable = _nothing_written()
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
-            complete_task(str(task_id), dict(raw), actor=actor)
-            savepoint.commit()
-            done.append(str(task_id))
+            done, failed = _complete_in_lock_order(asked, raw, actor,
+                                                   start_over=restartable and attempt < BATCH_ATTEMPTS)
+        except _StartOver:
+            db.session.rollback()
+            continue
+        position = {task_id: i for i, task_id in enumerate(asked)}
+        return (sorted(done, key=position.__getitem__),
+                [{"id": t, "error": failed[t]} for t in sorted(failed, key=position.__getitem__)])
+    raise AssertionError("unreachable: the last attempt never starts over")
+
+
+def _nothing_written() -> bool:
+    """True when this transaction holds no write or row lock yet (rolling it back loses nothing)."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        return False
+    if db.session.get_bind().dialect.name != "postgresql":
+        return False  # no deadlock is ever reported there: nothing to start over for
+    return bool(db.session.scalar(text("SELECT txid_current_if_assigned() IS NULL")))
+
+
+def _complete_in_lock_order(asked: list[str], raw: dict[str, Any], actor: Actor, *, start_over: bool
+                            ) -> tuple[list[str], dict[str, str]]:
+    tasks = db.session.scalars(select(WorkflowTask).where(WorkflowTask.id.in_(asked))).all()
+    instance_of = {t.id: t.instance_id for t in tasks if can_act(actor, t)}
+    # by instance, the order the locks are taken in; unknown or foreign tasks last (404, nothing locked)
+    order = sorted(asked, key=lambda t: (t not in instance_of, instance_of.get(t, 0)))
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    if instance_of and db.session.get_bind().dialect.name == "postgresql":
+        locking = db.session.begin_nested()
+        try:
+            db.session.execute(select(_INSTANCE.c.id).where(_INSTANCE.c.id.in_(set(instance_of.values())))
+                               .order_by(_INSTANCE.c.id).with_for_update())
+        except DBAPIError as exc:
+            if not is_retryable(exc):
+                raise
+            if start_over:
+                raise _StartOver from exc
+            locking.rollback()
+            return [], dict.fromkeys(asked, BUSY_MESSAGE)
+        locking.commit()
+    for task_id in order:
+        item = db.session.begin_nested()
+        try:
+            complete_task(task_id, dict(raw), actor=actor)
         except DomainError as exc:
-            savepoint.rollback()
+            item.rollback()
             detail = exc.message
             if exc.fields:
                 detail += "：" + "；".join(f"{k} {v}" for k, v in exc.fields.items())
-            failed.append({"id": str(task_id), "error": detail})
+            failed[task_id] = detail
+            continue
+        except DBAPIError as exc:
+            if not is_retryable(exc):
+                raise
+            if start_over:
+                raise _StartOver from exc
+            item.rollback()
+            failed[task_id] = BUSY_MESSAGE
+            continue
+        item.commit()
+        done.append(task_id)
     return done, failed
 
 

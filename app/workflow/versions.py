@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.actor import Actor
 from app.audit import services as audit
+from app.core.errors import InvalidState
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import FORMS_DIR, form_path, load_form
@@ -123,19 +125,41 @@ def _data_names(bundle: Bundle) -> set[str]:
     names = set(registry.DATA_NAMES)
     for schema in bundle.forms.values():
         names.update((schema.get("properties") or {}).keys())
-    for text in bundle.dmn_files.values():
-        names.update(etree.fromstring(text.encode()).xpath("//*[local-name()='output']/@name"))
+    for dmn in bundle.dmn_files.values():
+        names.update(etree.fromstring(dmn.encode()).xpath("//*[local-name()='output']/@name"))
     return names
 
 
-def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
-    """Return the version row for ``bundle``, creating it (parsed and linted) when new: deployed by ``actor``
-    (an upload), or by no one (a changed file in processes/, seen on first use)."""
-    row = db.session.scalar(select(ProcessVersion).where(
+class VersionConflict(InvalidState):
+    """Another transaction changed the versions of the process at the same moment (SQLite only: PostgreSQL
+    queues the writers behind :func:`lock_versions`)."""
+
+
+def lock_versions(key: str) -> None:
+    """Let one transaction at a time create or activate versions of ``key``, until it ends: the next one
+    then sees its rows (numbers follow on, one active). A transaction-scoped advisory lock on PostgreSQL
+    (there is no row per process to lock); SQLite has one writer at a time anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"process_version:{key}"})
+
+
+def _by_hash(bundle: Bundle) -> ProcessVersion | None:
+    return db.session.scalar(select(ProcessVersion).where(
         ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
+
+
+def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
+    """Return the version row for ``bundle``, creating it (parsed and linted) when new: numbered after the
+    newest and made the one active version of its process (under :func:`lock_versions`), deployed by
+    ``actor`` (an upload), or by no one (a changed file in processes/, seen on first use)."""
+    row = _by_hash(bundle)
     if row is not None:
         return row
     parsed = parse_bundle(bundle)
+    lock_versions(bundle.key)
+    row = _by_hash(bundle)  # made while this transaction waited for the lock
+    if row is not None:
+        return row
     latest = db.session.scalar(select(func.max(ProcessVersion.version))
                                .where(ProcessVersion.process_key == bundle.key)) or 0
     db.session.execute(
@@ -145,13 +169,20 @@ def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion
         bpmn_xml=bundle.bpmn_xml, dmn_files=bundle.dmn_files, forms=bundle.forms, active=True,
     )
     db.session.add(row)
-    db.session.flush()
+    _flush_versions()
     audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "upload" if actor else "file"))
     return row
 
 
 def _deployed(row: ProcessVersion, source: str) -> dict:
     return {"process": row.process_key, "version": row.version, "content_hash": row.content_hash, "source": source}
+
+
+def _flush_versions() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise VersionConflict("流程正在被他人修改，请刷新后重试") from None
 
 
 def current_version(key: str) -> ProcessVersion | None:
@@ -185,12 +216,14 @@ def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | Non
     if not bpmn_path(bundle.key)[0].is_file():
         raise engine.ProcessDefinitionError(f"unknown process {bundle.key!r}: only shipped processes can be edited",
                                             bundle.key)
+    lock_versions(bundle.key)
     row = ensure_version(bundle, actor)
+    db.session.refresh(row, ["active"])  # as the previous holder of the lock left it
     if not row.active:  # re-uploading an older version makes it current again
         db.session.execute(ProcessVersion.__table__.update()
                            .where(ProcessVersion.process_key == bundle.key).values(active=False))
         row.active = True
-        db.session.flush()
+        _flush_versions()
         audit.record("process.deploy", actor=actor, obj=row, details=_deployed(row, "reactivated"))
     return row
 
