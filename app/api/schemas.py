@@ -1,8 +1,19 @@
-"""The one error shape of every API answer (design §3), described for the OpenAPI document."""
+"""What every API module's schemas share: the one error shape of every answer (design §3), and times."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields
+
+from app.core.models import api_time
+
+
+class ApiTime(fields.DateTime):
+    """A stored time (naive, UTC) as the API writes it: RFC 3339 with its offset (``…Z``)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return api_time(value)
 
 
 class ErrorBodySchema(Schema):

@@ -18,6 +18,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
+from app.registration.schemas import ReviewedSchema
 
 bp = Blueprint("registration_api", __name__)
 
@@ -164,5 +165,5 @@ def reviewed():
     result = queries.reviewed(actor, process=request.args.get("process") or None,
                               q=(request.args.get("q") or "").strip()[:50] or None,
                               page=int(page) if page.isdigit() else 1, per_page=20)
-    return jsonify({"items": [queries.reviewed_json(r) for r in result.items], "total": result.total,
+    return jsonify({"items": ReviewedSchema(many=True).dump(result.items), "total": result.total,
                     "page": result.page, "per_page": result.per_page})
