@@ -134,6 +134,7 @@ def test_the_case_diagram_marks_passed_and_waiting_steps(app, client):
     who = browser(app, "chenshihui")
     state = who.client.get(f"/applications/{inst.id}/diagram").get_json()
     assert state["xml"].startswith("<?xml") and "credit_hour_approval" in state["xml"]
+    assert 'name="用人单位"' in state["xml"] and 'name="unit"' not in state["xml"]  # lanes as people read them
     assert len(state["current"]) == 1 and f'id="{state["current"][0]}"' in state["xml"]
     assert state["completed"] and f'id="{state["completed"][0]}"' in state["xml"]  # the start event
     page = who.client.get(f"/applications/{inst.id}")
