@@ -134,6 +134,7 @@ def test_the_case_diagram_marks_passed_and_waiting_steps(app, client):
     who = browser(app, "chenshihui")
     state = who.client.get(f"/applications/{inst.id}/diagram").get_json()
     assert state["xml"].startswith("<?xml") and "credit_hour_approval" in state["xml"]
+    assert 'name="用人单位"' in state["xml"] and 'name="unit"' not in state["xml"]  # lanes as people read them
     assert len(state["current"]) == 1 and f'id="{state["current"][0]}"' in state["xml"]
     assert state["completed"] and f'id="{state["completed"][0]}"' in state["xml"]  # the start event
     page = who.client.get(f"/applications/{inst.id}")
@@ -262,3 +263,15 @@ def test_spiffworkflow_is_imported_only_in_the_workflow_package():
     for name, path in _modules().items():
         if not name.startswith("app.workflow"):
             assert not any(t.startswith("SpiffWorkflow") for t in _imports(path, top_level_only=False)), name
+
+
+def test_the_case_page_says_how_long_its_step_usually_takes_once_there_are_enough_decisions(app):
+    from tests.webutil import act
+
+    first = declare("chenshihui")
+    page = text(browser(app, "chenshihui").client.get(f"/applications/{first.id}"))
+    assert "此环节通常" not in page  # no decisions of this step yet: nothing to say
+    for n in range(5):
+        act(declare("chenshihui", course_name=f"课程{n}"), "hospital_admin", {"outcome": "approve"})
+    page = text(browser(app, "chenshihui").client.get(f"/applications/{first.id}"))
+    assert "此环节通常不到 1 小时办结" in page

@@ -1,11 +1,21 @@
-"""The one error shape of every API answer (design §3), described for the OpenAPI document; the paging
-arguments every list takes."""
+"""What every API module's schemas share: the one error shape of every answer (design §3), times, and the
+paging arguments every list takes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
+from app.core.models import api_time
 from app.core.validators import MAX_PAGE
+
+
+class ApiTime(fields.DateTime):
+    """A stored time (naive, UTC) as the API writes it: RFC 3339 with its offset (``…Z``)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return api_time(value)
 
 
 class ErrorBodySchema(Schema):

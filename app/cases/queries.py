@@ -138,14 +138,15 @@ def attachment_names(instance_id: int) -> dict[int, str]:
         select(Attachment.id, Attachment.filename).where(Attachment.instance_id == instance_id)).all())
 
 
-#: How many recent decisions of a step :func:`typical_wait` looks at.
+#: How many recent decisions of a step :func:`typical_wait` looks at, and how many it needs to say anything.
 TYPICAL_WAIT_SAMPLE = 200
+TYPICAL_WAIT_MINIMUM = 5
 
 
 def typical_wait(tasks: list[WorkflowTask]) -> dict[str, float]:
     """For each open task's step, the median hours the last decided tasks of that step waited (what an
-    applicant may expect), from at most :data:`TYPICAL_WAIT_SAMPLE` recent decisions; steps never decided
-    are left out."""
+    applicant may expect), from at most :data:`TYPICAL_WAIT_SAMPLE` recent decisions; steps with fewer than
+    :data:`TYPICAL_WAIT_MINIMUM` decisions are left out (too few to say)."""
     out: dict[str, float] = {}
     for task in tasks:
         key = task.task_spec
@@ -157,7 +158,7 @@ def typical_wait(tasks: list[WorkflowTask]) -> dict[str, float]:
                    WorkflowTask.completed_at.is_not(None), WorkflowTask.cancelled.is_(False))
             .order_by(WorkflowTask.completed_at.desc()).limit(TYPICAL_WAIT_SAMPLE)).all()
         waits = sorted((done - made).total_seconds() / 3600 for made, done in rows)
-        if waits:
+        if len(waits) >= TYPICAL_WAIT_MINIMUM:
             mid = len(waits) // 2
             out[key] = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
     return out

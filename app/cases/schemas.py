@@ -9,18 +9,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from marshmallow.experimental.context import Context
 
-from app.api.schemas import PageArgs
-from app.core.models import api_time
+from app.api.schemas import ApiTime, PageArgs
 from app.core.validators import mask_id_number
 
 OUTCOMES = ("approve", "reject", "return")
-
-
-class ApiTime(fields.DateTime):
-    """A stored time (naive, UTC) as RFC 3339 with its offset (``…Z``)."""
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return api_time(value)
 
 
 def _names() -> dict[str, Any]:

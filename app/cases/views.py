@@ -306,7 +306,26 @@ def diagram(instance_id: int):
     """The diagram the case runs on, with the steps it has passed and those it waits at (the case page's
     viewer reads this)."""
     instance = services.visible_instance(instance_id, web_actor())
-    return jsonify(services.diagram_state(instance))
+    state = services.diagram_state(instance)
+    state["xml"] = _lanes_named(state["xml"])
+    return jsonify(state)
+
+
+def _lanes_named(xml: str) -> str:
+    """The diagram with each lane named as people read it (主管部门, not supervisory_department)."""
+    from lxml import etree
+
+    from app.core.i18n import translate
+    from app.workflow.lanes import known_lanes
+
+    if not xml:
+        return xml
+    root = etree.fromstring(xml.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    labels = known_lanes()
+    for lane in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"):
+        if lane.get("name") in labels:
+            lane.set("name", str(translate(labels[lane.get("name")])))
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
 
 
 @bp.post("/applications/<int:instance_id>/withdraw")

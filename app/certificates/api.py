@@ -10,6 +10,7 @@ from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
 from app.extensions import db
 from app.taskcentre import services as jobs
+from app.taskcentre.schemas import JobSchema, dump_job
 
 from . import batch, services
 from .urls import public_base_url, verify_url
@@ -47,23 +48,8 @@ class VerificationSchema(Schema):
     revoked_on = fields.Date(allow_none=True)
 
 
-class JobSchema(Schema):
-    id = fields.Integer(required=True)
-    kind = fields.String(required=True)
-    title = fields.String()
-    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "finished", "failed")))
-    done = fields.Integer(required=True)
-    total = fields.Integer(required=True)
-    percent = fields.Integer()
-    message = fields.String(allow_none=True)
-    error = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    finished_at = fields.DateTime(allow_none=True)
-    download_url = fields.String(allow_none=True)
-
-
 def _job(job):  # noqa: ANN001, ANN202
-    return jobs.job_json(job, url_for("certificates_api.job_download", job_id=job.id, _external=True))
+    return dump_job(job, url_for("certificates_api.job_download", job_id=job.id, _external=True))
 
 
 @bp.post("/certificates")

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, missing, validate
+from marshmallow.experimental.context import Context
 
 from app.accounts.models import PERMISSION_MODULES
 from app.api.args import json_body, load_args, page_args
@@ -67,28 +68,46 @@ class EnabledArgs(Schema):
     enabled = fields.Boolean(required=True)
 
 
+def _role_of(row: services.AdminRow) -> dict[str, Any] | None:
+    m = row.membership
+    return {"id": m.admin_role_id, "name": row.role_name} if m.admin_role_id else None
+
+
 class AdminSchema(Schema):
-    membership_id = fields.Integer(required=True)
-    user_id = fields.Integer(required=True)
-    organisation_id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    login = fields.String(required=True)
-    id_number = fields.String(allow_none=True, metadata={"description": "masked"})
-    mobile = fields.String(allow_none=True, metadata={"description": "masked"})
-    type = fields.String(required=True, validate=validate.OneOf(("admin", "sub_admin")),
-                         metadata={"description": "admin = super administrator"})
-    role = fields.Dict(allow_none=True, metadata={"description": "{id, name} of a sub-admin's role"})
-    permissions = fields.List(fields.String(), metadata={"description": "effective permission modules"})
-    status = fields.String(metadata={"description": "account status: active / disabled"})
+    """Dumps a ``services.AdminRow``."""
+
+    membership_id = fields.Integer(attribute="membership.id", required=True)
+    user_id = fields.Integer(attribute="user.id", required=True)
+    organisation_id = fields.Integer(attribute="membership.organisation_id", required=True)
+    name = fields.String(attribute="user.name", required=True)
+    login = fields.String(attribute="user.login", required=True)
+    id_number = fields.Function(lambda r: mask_id_number(r.user.id_number) or None, allow_none=True,
+                                metadata={"description": "masked"})
+    mobile = fields.Function(lambda r: mask_mobile(r.user.mobile) or None, allow_none=True,
+                             metadata={"description": "masked"})
+    type = fields.Function(lambda r: str(r.membership.role), required=True,
+                           validate=validate.OneOf(("admin", "sub_admin")),
+                           metadata={"description": "admin = super administrator"})
+    role = fields.Function(_role_of, allow_none=True, metadata={"description": "{id, name} of a sub-admin's role"})
+    permissions = fields.Function(
+        lambda r: list(PERMISSION_MODULES) if r.membership.role == "admin" else list(r.membership.permissions or []),
+        metadata={"description": "effective permission modules"})
+    status = fields.String(attribute="user.status", metadata={"description": "account status: active / disabled"})
     must_change_password = fields.Boolean()
+
+
+def _extra(name: str) -> Any:
+    """A value the dump was given beside the objects (``holders`` by role id, ``depth`` by department id)."""
+    return Context[dict[str, Any]].get(default={}).get(name, {})
 
 
 class AdminRoleSchema(Schema):
     id = fields.Integer(required=True)
     organisation_id = fields.Integer(required=True)
     name = fields.String(required=True)
-    modules = fields.List(fields.String(), required=True)
-    holders = fields.Integer(metadata={"description": "sub-admins holding the role"})
+    modules = fields.Function(lambda r: list(r.modules or []), required=True)
+    holders = fields.Function(lambda r: _extra("holders").get(r.id, 0),
+                              metadata={"description": "sub-admins holding the role"})
 
 
 class DepartmentSchema(Schema):
@@ -97,19 +116,24 @@ class DepartmentSchema(Schema):
     parent_id = fields.Integer(allow_none=True)
     name = fields.String(required=True)
     status = fields.String(required=True)
-    depth = fields.Integer()
+    depth = fields.Function(lambda d: _extra("depth").get(d.id, missing))
 
 
 class SubordinateSchema(Schema):
-    id = fields.Integer(required=True)
-    name = fields.String(required=True)
-    kind = fields.String(required=True)
-    parent_id = fields.Integer(allow_none=True)
-    region = fields.String(allow_none=True)
-    status = fields.String(required=True, metadata={"description": "pending / active / disabled"})
-    review_enabled = fields.Boolean(required=True, metadata={"description": "关闭审核权限 when false"})
+    """Dumps a ``services.SubordinateRow``."""
+
+    id = fields.Integer(attribute="org.id", required=True)
+    name = fields.String(attribute="org.name", required=True)
+    kind = fields.Function(lambda r: str(r.org.kind), required=True)
+    parent_id = fields.Integer(attribute="org.parent_id", allow_none=True)
+    region = fields.String(attribute="org.region", allow_none=True)
+    status = fields.Function(lambda r: str(r.org.status), required=True,
+                             metadata={"description": "pending / active / disabled"})
+    review_enabled = fields.Boolean(attribute="org.review_enabled", required=True,
+                                    metadata={"description": "关闭审核权限 when false"})
     admins = fields.List(fields.String(), metadata={"description": "super administrators' names"})
-    parent = fields.String(allow_none=True, metadata={"description": "name of the organisation directly above"})
+    parent = fields.String(attribute="parent_name", allow_none=True,
+                           metadata={"description": "name of the organisation directly above"})
 
 
 class TemporaryPasswordSchema(Schema):
@@ -133,14 +157,7 @@ def _org():
 
 
 def admin_json(row: services.AdminRow) -> dict[str, Any]:
-    m, u = row.membership, row.user
-    return {
-        "membership_id": m.id, "user_id": u.id, "organisation_id": m.organisation_id, "name": u.name,
-        "login": u.login, "id_number": mask_id_number(u.id_number) or None, "mobile": mask_mobile(u.mobile) or None,
-        "type": str(m.role), "role": {"id": m.admin_role_id, "name": row.role_name} if m.admin_role_id else None,
-        "permissions": list(PERMISSION_MODULES) if m.role == "admin" else list(m.permissions or []),
-        "status": u.status, "must_change_password": row.must_change_password,
-    }
+    return AdminSchema().dump(row)
 
 
 def _admin_by_membership(membership_id: int) -> dict[str, Any]:
@@ -152,23 +169,17 @@ def _admin_by_membership(membership_id: int) -> dict[str, Any]:
 
 
 def role_json(role: AdminRole, holders: int = 0) -> dict[str, Any]:
-    return {"id": role.id, "organisation_id": role.organisation_id, "name": role.name,
-            "modules": list(role.modules or []), "holders": holders}
+    with Context({"holders": {role.id: holders}}):
+        return AdminRoleSchema().dump(role)
 
 
 def department_json(d: Department, depth: int | None = None) -> dict[str, Any]:
-    out = {"id": d.id, "organisation_id": d.organisation_id, "parent_id": d.parent_id, "name": d.name,
-           "status": d.status}
-    if depth is not None:
-        out["depth"] = depth
-    return out
+    with Context({"depth": {d.id: depth} if depth is not None else {}}):
+        return DepartmentSchema().dump(d)
 
 
 def subordinate_json(row: services.SubordinateRow) -> dict[str, Any]:
-    o = row.org
-    return {"id": o.id, "name": o.name, "kind": str(o.kind), "parent_id": o.parent_id, "region": o.region,
-            "status": str(o.status), "review_enabled": o.review_enabled, "admins": row.admins,
-            "parent": row.parent_name}
+    return SubordinateSchema().dump(row)
 
 
 # --- endpoints -----------------------------------------------------------------------------------

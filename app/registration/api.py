@@ -19,6 +19,7 @@ from app.core.validators import whole_number
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
+from app.registration.schemas import ReviewedSchema
 
 bp = Blueprint("registration_api", __name__)
 
@@ -165,5 +166,5 @@ def reviewed():
     result = queries.reviewed(actor, process=request.args.get("process") or None,
                               q=(request.args.get("q") or "").strip()[:50] or None,
                               page=page, per_page=per_page)
-    return jsonify({"items": [queries.reviewed_json(r) for r in result.items], "total": result.total,
+    return jsonify({"items": ReviewedSchema(many=True).dump(result.items), "total": result.total,
                     "page": result.page, "per_page": result.per_page})

@@ -10,8 +10,6 @@ from sqlalchemy import and_, false, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.cases.queries import Page
-from app.core.models import api_time
-from app.core.validators import mask_id_number
 from app.extensions import db
 from app.workflow.models import ApprovalEvent, WorkflowTask
 
@@ -60,11 +58,3 @@ def reviewed(actor: Actor, *, process: str | None = None, q: str | None = None, 
     items = [Reviewed(task=t, outcome=e.outcome, comment=e.comment, reviewer=e.user_name,
                       organisation=e.organisation_name, at=e.at) for t, e in rows]
     return Page(items, total or 0, page, per_page)
-
-
-def reviewed_json(r: Reviewed) -> dict:
-    t = r.task
-    return {"id": t.id, "instance_id": t.instance_id, "process_key": t.process_key, "name": t.name,
-            "applicant": t.applicant_name, "applicant_id_number": mask_id_number(t.applicant_id_number),
-            "title": t.title, "outcome": r.outcome, "comment": r.comment, "reviewer": r.reviewer,
-            "organisation": r.organisation, "completed_at": api_time(r.at)}

@@ -16,7 +16,7 @@ from app.accounts.actor import Actor
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound
 from app.core.jobs import enqueue
-from app.core.models import api_time, utcnow
+from app.core.models import utcnow
 from app.extensions import db
 
 from .models import FINISHED, QUEUED, RUNNING, BackgroundJob
@@ -129,16 +129,6 @@ def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
     audit.record("export.download", actor=actor, obj=job, details={"kind": job.kind, "file": job.result_name},
                  keep=True)  # a download commits nothing
     return job, path
-
-
-def job_json(job: BackgroundJob, download_url: str | None) -> dict[str, Any]:
-    return {
-        "id": job.id, "kind": job.kind, "title": job.title, "status": job.status, "done": job.done,
-        "total": job.total, "percent": job.percent, "message": job.message, "error": job.error,
-        "created_at": api_time(job.created_at),
-        "finished_at": api_time(job.finished_at),
-        "download_url": download_url if job.status == FINISHED else None,
-    }
 
 
 EXPIRED = "结果文件已过期清理，请重新生成"

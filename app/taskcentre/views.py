@@ -9,6 +9,7 @@ from app.core.auth import web_actor
 
 from . import services
 from .reconcile import reconcile
+from .schemas import dump_job
 
 bp = Blueprint("taskcentre", __name__)
 
@@ -27,7 +28,7 @@ def jobs():
 @login_required
 def progress(job_id: int):
     job = services.visible_job(web_actor(), job_id)
-    return jsonify(services.job_json(job, url_for("taskcentre.download", job_id=job.id)))
+    return jsonify(dump_job(job, url_for("taskcentre.download", job_id=job.id)))
 
 
 @bp.get("/jobs/<int:job_id>/download")

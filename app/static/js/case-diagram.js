@@ -18,6 +18,11 @@
         (state.current || []).forEach(function (id) {
           if (registry.get(id)) { canvas.addMarker(id, 'case-now'); }
         });
+        var now = registry.get((state.current || [])[0]);
+        if (box.clientWidth < 700 && canvas.zoom() < 0.6) {  // a phone: readable, centred on where it waits
+          canvas.zoom(0.6);
+          if (now) { canvas.scrollToElement(now); }
+        }
         box.dataset.drawn = String(registry.getAll().length);
       });
     })
