@@ -43,7 +43,7 @@ class VerificationSchema(Schema):
     name = fields.String(allow_none=True, metadata={"description": "masked, e.g. 陈*慧"})
     year = fields.Integer(allow_none=True)
     total_hours = fields.Float(allow_none=True)
-    issuer = fields.String(allow_none=True)
+    issuer = fields.String(attribute="issuer_name", allow_none=True)
     issued_on = fields.Date(allow_none=True)
     revoked_on = fields.Date(allow_none=True)
 
@@ -72,7 +72,7 @@ def certificate_pdf(number: str):
 @bp.get("/certificates/<number>/verify")
 def certificate_verify(number: str):
     """No login: anyone holding a certificate may check it (a limited number of times per minute)."""
-    body = services.verify(number, address=request.remote_addr).to_json()
+    body = VerificationSchema().dump(services.verify(number, address=request.remote_addr))
     db.session.commit()  # the request was counted
     return jsonify(body)
 

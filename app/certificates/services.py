@@ -205,15 +205,6 @@ class Verification:
     issued_on: date | None = None
     revoked_on: date | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status, "number": self.number, "name": self.name, "year": self.year,
-            "total_hours": float(self.total_hours) if self.total_hours is not None else None,
-            "issuer": self.issuer_name,
-            "issued_on": self.issued_on.isoformat() if self.issued_on else None,
-            "revoked_on": self.revoked_on.isoformat() if self.revoked_on else None,
-        }
-
 
 #: Rate-limit rule of the public verification (app.core.ratelimit).
 VERIFY_RULE = "verify"

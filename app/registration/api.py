@@ -19,7 +19,7 @@ from app.core.validators import whole_number
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
-from app.registration.schemas import ReviewedSchema
+from app.registration.schemas import PickerOrganisationSchema, ReviewedSchema
 
 bp = Blueprint("registration_api", __name__)
 
@@ -105,7 +105,7 @@ def organisations():
         rows, more = picker.of_kinds(kinds, limit, after)
     else:
         rows, more = picker.children(None, kinds, limit, after)
-    resp = jsonify([d.as_json() for d in picker.describe(rows)])
+    resp = jsonify(PickerOrganisationSchema(many=True).dump(picker.describe(rows)))
     resp.headers["X-More-Results"] = "true" if more else "false"
     if more and not q and rows:
         args = {**request.args.to_dict(flat=False), "after": [str(rows[-1].id)], "limit": [str(limit)]}

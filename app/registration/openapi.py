@@ -8,6 +8,7 @@ from apispec import APISpec
 
 from app.api.openapi import PAGE_PARAMETERS, json_request, responses
 from app.registration import services
+from app.registration.schemas import PickerOrganisationSchema
 
 _S = {"type": "string"}
 
@@ -61,11 +62,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "description": "without a bearer token: the applying administrator's account"},
         admin_login=_S, admin_password=_S, admin_password_confirm=_S, admin_name=_S, admin_id_number=_S,
         admin_mobile=_S, admin_email=_S, verification_code=_S),
-    "PickerOrganisation": _obj(
-        ["id", "name", "kind", "path", "has_children"], id={"type": "integer"}, name=_S, kind=_S,
-        parent_id={"type": "integer", "nullable": True}, region={"type": "string", "nullable": True},
-        path={"type": "array", "items": _S, "description": "names from the root down to this organisation"},
-        has_children={"type": "boolean", "description": "whether it has active children to browse"}),
+    "PickerOrganisation": PickerOrganisationSchema,
     "RegistrationResult": _obj(["instance_id", "status"], instance_id={"type": "integer"}, status=_S, message=_S),
     "ResetCodeArgs": _obj(["id_number", "channel", "contact"], id_number=_S,
                           channel={"type": "string", "enum": ["sms", "email"]},
@@ -80,7 +77,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 def add_paths(spec: APISpec) -> None:
     for name, schema in SCHEMAS.items():
-        spec.components.schema(name, schema)
+        if isinstance(schema, dict):
+            spec.components.schema(name, schema)
+        else:  # a marshmallow schema
+            spec.components.schema(name, schema=schema)
     anon: dict[str, Any] = {"security": []}
     spec.path(path="/registrations/code", operations={"post": {
         **anon, "summary": "Send a registration verification code by SMS (the pluggable sender)",

@@ -113,11 +113,6 @@ class Described:
     path: list[str]
     has_children: bool
 
-    def as_json(self) -> dict[str, Any]:
-        o = self.org
-        return {"id": o.id, "name": o.name, "kind": o.kind.value, "parent_id": o.parent_id, "region": o.region,
-                "path": self.path, "has_children": self.has_children}
-
 
 def describe(rows: Sequence[Organisation]) -> list[Described]:
     """Each organisation with the names from the root down to it and whether it has active children

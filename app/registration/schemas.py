@@ -24,3 +24,16 @@ class ReviewedSchema(Schema):
     reviewer = fields.String(allow_none=True)
     organisation = fields.String(allow_none=True)
     completed_at = ApiTime(attribute="at", allow_none=True)
+
+
+class PickerOrganisationSchema(Schema):
+    """Dumps a ``picker.Described``: an organisation as the registration picker browses it."""
+
+    id = fields.Integer(attribute="org.id", required=True)
+    name = fields.String(attribute="org.name", required=True)
+    kind = fields.Function(lambda d: d.org.kind.value, required=True)
+    parent_id = fields.Integer(attribute="org.parent_id", allow_none=True)
+    region = fields.String(attribute="org.region", allow_none=True)
+    path = fields.List(fields.String(), required=True,
+                       metadata={"description": "names from the root down to this organisation"})
+    has_children = fields.Boolean(required=True, metadata={"description": "whether it has active children to browse"})
