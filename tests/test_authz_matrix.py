@@ -105,8 +105,9 @@ WHO = [
     Who("hospital_admin", "hospital", "admin"), Who("tech_admin", "tech", "admin"),
     Who("institute_admin", "institute", "admin"),
     Who("chenshihui", "hospital", "member"), Who("wangliping", "tech", "member"),
-    #: created here: a sub-administrator of the health commission whose role holds no module
-    Who("sub_nomodule", "health", "sub_admin"),
+    #: created here: sub-administrators of the health commission, one whose role holds no module, one
+    #: holding 学时审核
+    Who("sub_nomodule", "health", "sub_admin"), Who("sub_review", "health", "sub_admin", ("credit_review",)),
 ]
 #: The administrators of the organisations the demo has none for (created here).
 EXTRA_ADMINS = {"ward": "ward_admin", "hospital2": "hospital2_admin", "tech2": "tech2_admin",
@@ -132,8 +133,10 @@ def _down(who: Who, obj: Obj) -> bool:
 Rule = Callable[[Who, Obj], bool]
 
 RULES: dict[str, Rule] = {
-    # a case, its diagram and its attachments: the applicant; administrators at or above the unit
-    "case": lambda w, o: o.owner == w.login or (w.is_admin and _down(w, o)),
+    # a case, its diagram and its attachments: the applicant; administrators at or above the unit who hold
+    # the process's review module or staff data (a sub-administrator's role decides, design §1)
+    "case": lambda w, o: o.owner == w.login or (
+        any(w.holds(m) for m in ("credit_review", "people", "statistics")) and _down(w, o)),
     # only the applicant (who started it) takes a case back; others in scope are refused
     "case_starter": lambda w, o: o.owner == w.login,
     # a review task: its candidates (the unit's reviewers holding 学时审核)
@@ -402,7 +405,9 @@ def _seed(world: World) -> None:
             org.path = (up.path if up else "/") + f"{org.id}/"
             _user(EXTRA_ADMINS[key], f"{key}管理员", org, Role.ADMIN)
         world.orgs[key] = org
-    _user("sub_nomodule", "无模块子管理员", world.orgs["health"], Role.SUB_ADMIN, [])
+    for who in WHO:
+        if who.role == "sub_admin":
+            _user(who.login, who.login, world.orgs[who.org], Role.SUB_ADMIN, list(who.modules))
     db.session.flush()
 
     users = {u.login: u for u in db.session.scalars(select(User))}
