@@ -188,6 +188,29 @@ class Scoped:
     data: tuple[tuple[str, Any], ...] = ()  # the rest of a valid query or body
 
 
+@dataclass(frozen=True)
+class Only:
+    """A page (not naming an object) for the roles of ``who`` (:data:`ACCESS`); others get 403 or 404."""
+    who: str
+
+
+#: Who may open the pages that are not for everyone (no object in the URL: 403 or 404 are both fine).
+ACCESS: dict[str, Callable[[Who], bool]] = {
+    "admins": lambda w: w.role == "admin",  # super administrators (audit log, administrators, roles)
+    "org_module": lambda w: w.holds("organisation"),  # departments
+    "supervisors": lambda w: TREE[w.org][1] in SUPERVISING and w.holds("organisation"),
+    "staff_data": lambda w: w.holds("people") or w.holds("statistics"),
+    "province": lambda w: w.org == "province" and w.role == "admin",  # process administration
+    # declaring credit hours: professionals, and administrators of an employer unit for their staff
+    "declarers": lambda w: w.role == "member" or (TREE[w.org][1] == OrgKind.EMPLOYER_UNIT and w.role == "admin"),
+    "professionals": lambda w: w.role == "member",
+}
+
+
+def only(who: str) -> Only:
+    return Only(who)
+
+
 def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body: str = "",
            **data: Any) -> Scoped:
     """``data``: what else a valid request carries (so that the answer is about scope, not a bad body)."""
@@ -196,7 +219,7 @@ def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body
 
 
 #: "METHOD rule" -> class. Adding a route: one line here.
-ROUTES: dict[str, str | Scoped] = {
+ROUTES: dict[str, str | Scoped | Only] = {
     "GET /": SIGNED_IN,
     "GET /static/<path:filename>": STATIC,
     "GET /bootstrap/static/<path:filename>": STATIC,
@@ -217,38 +240,38 @@ ROUTES: dict[str, str | Scoped] = {
     "GET /applications/<int:instance_id>/diagram": scoped("case", "case"),
     "POST /applications/<int:instance_id>/withdraw": scoped("case", "case", "case_starter"),
     "GET /attachments/<int:attachment_id>": scoped("attachment", "case"),
-    "GET /start": SIGNED_IN, "GET /start/<process_key>": SIGNED_IN, "POST /start/<process_key>": SIGNED_IN,
-    "GET /declare": SIGNED_IN, "POST /declare": SIGNED_IN,
+    "GET /start": SIGNED_IN, "GET /start/<process_key>": only("declarers"), "POST /start/<process_key>": SIGNED_IN,
+    "GET /declare": only("declarers"), "POST /declare": SIGNED_IN,
     # archive and certificates
     "GET /archive": scoped("person", "staff", query="person_id_number", year=2025),
     "GET /archive/precheck": scoped("person", "staff", query="person_id_number", year=2025, hours=10),
     "POST /archive/precheck": scoped("person", "staff", body="person_id_number", year=2025, hours=10),
     "POST /archive/recount": SIGNED_IN,
-    "GET /archive/search": SIGNED_IN, "GET /credit-records": SIGNED_IN,
+    "GET /archive/search": only("staff_data"), "GET /credit-records": SIGNED_IN,
     "GET /certificates": SIGNED_IN,
     "POST /certificates": scoped("person", "staff", body="person_id_number", year=2025),
     "GET /certificates/<number>/pdf": scoped("certificate", "staff"),
-    "GET /certificates/batch": SIGNED_IN, "POST /certificates/batch": SIGNED_IN,
+    "GET /certificates/batch": only("staff_data"), "POST /certificates/batch": SIGNED_IN,
     # task centre
     "GET /jobs": SIGNED_IN,
     "GET /jobs/<int:job_id>/download": scoped("job", "job"),
     "GET /jobs/<int:job_id>/progress": scoped("job", "job"),
     # audit
-    "GET /audit": SIGNED_IN,
+    "GET /audit": only("admins"),
     # organisation administration
-    "GET /org/": SIGNED_IN, "GET /org/admins": SIGNED_IN, "POST /org/admins/add": SIGNED_IN,
+    "GET /org/": only("admins"), "GET /org/admins": only("admins"), "POST /org/admins/add": SIGNED_IN,
     "POST /org/admins/<int:mid>/<action>": scoped("admin", "admin_reach"),
-    "GET /org/departments": SIGNED_IN, "POST /org/departments": SIGNED_IN,
+    "GET /org/departments": only("org_module"), "POST /org/departments": SIGNED_IN,
     "POST /org/departments/<int:dept_id>": scoped("department", "departments"),
     "GET /org/password": SIGNED_IN, "POST /org/password": SIGNED_IN,
-    "GET /org/roles": SIGNED_IN, "POST /org/roles": SIGNED_IN,
+    "GET /org/roles": only("admins"), "POST /org/roles": SIGNED_IN,
     "POST /org/roles/<int:role_id>": scoped("role", "super_admin"),
-    "GET /org/subordinates": SIGNED_IN,
+    "GET /org/subordinates": only("supervisors"),
     "GET /org/subordinates/<int:org_id>": scoped("org", "subordinate"),
     "POST /org/subordinates/<int:org_id>/<action>": scoped("org", "subordinate"),
     # changes and profiles
     "GET /changes": SIGNED_IN,
-    "GET /changes/person": SIGNED_IN, "POST /changes/person": SIGNED_IN,
+    "GET /changes/person": only("professionals"), "POST /changes/person": SIGNED_IN,
     "GET /changes/organisations/<int:org_id>": scoped("org", "org_managed"),
     "POST /changes/organisations/<int:org_id>": scoped("org", "org_managed", "org_change"),
     "GET /changes/organisations/<int:org_id>/superior": scoped("org", "org_managed"),
@@ -257,9 +280,9 @@ ROUTES: dict[str, str | Scoped] = {
     "POST /organisations/<int:org_id>/profile": scoped("org", "org_managed"),
     "GET /profile": SIGNED_IN, "POST /profile": SIGNED_IN,
     # process administration: the province bureau's administrators (others get 403: processes are no secret)
-    "GET /admin/processes/": SIGNED_IN, "GET /admin/processes/<key>": SIGNED_IN,
-    "POST /admin/processes/<key>": SIGNED_IN, "GET /admin/processes/<key>/edit": SIGNED_IN,
-    "GET /admin/processes/<key>/v<int:number>.bpmn": SIGNED_IN, "POST /admin/processes/<key>/xml": SIGNED_IN,
+    "GET /admin/processes/": only("province"), "GET /admin/processes/<key>": only("province"),
+    "POST /admin/processes/<key>": SIGNED_IN, "GET /admin/processes/<key>/edit": only("province"),
+    "GET /admin/processes/<key>/v<int:number>.bpmn": only("province"), "POST /admin/processes/<key>/xml": SIGNED_IN,
     # ----- /api/v1
     "GET /api/v1/openapi.json": PUBLIC, "POST /api/v1/auth/token": PUBLIC,
     "POST /api/v1/registrations/code": PUBLIC, "POST /api/v1/registrations/organisation": PUBLIC,
@@ -289,21 +312,21 @@ ROUTES: dict[str, str | Scoped] = {
     "GET /api/v1/jobs": SIGNED_IN,
     "GET /api/v1/jobs/<int:job_id>": scoped("job", "job"),
     "GET /api/v1/jobs/<int:job_id>/download": scoped("job", "job"),
-    "GET /api/v1/audit": SIGNED_IN,
-    "GET /api/v1/org/admins": SIGNED_IN, "POST /api/v1/org/admins": SIGNED_IN,
+    "GET /api/v1/audit": only("admins"),
+    "GET /api/v1/org/admins": only("admins"), "POST /api/v1/org/admins": SIGNED_IN,
     "DELETE /api/v1/org/admins/<int:mid>": scoped("admin", "super_admin"),
     "POST /api/v1/org/admins/<int:mid>/disable": scoped("admin", "admin_reach"),
     "POST /api/v1/org/admins/<int:mid>/enable": scoped("admin", "admin_reach"),
     "POST /api/v1/org/admins/<int:mid>/reset-password": scoped("admin", "admin_reach"),
     "PUT /api/v1/org/admins/<int:mid>/role": scoped("admin", "super_admin", role_id=None),
     "POST /api/v1/org/admins/<int:mid>/transfer": scoped("admin", "super_admin"),
-    "GET /api/v1/org/departments": SIGNED_IN, "POST /api/v1/org/departments": SIGNED_IN,
+    "GET /api/v1/org/departments": only("org_module"), "POST /api/v1/org/departments": SIGNED_IN,
     "PATCH /api/v1/org/departments/<int:dept_id>": scoped("department", "departments"),
     "GET /api/v1/org/permission-modules": SIGNED_IN,
-    "GET /api/v1/org/roles": SIGNED_IN, "POST /api/v1/org/roles": SIGNED_IN,
+    "GET /api/v1/org/roles": only("admins"), "POST /api/v1/org/roles": SIGNED_IN,
     "PATCH /api/v1/org/roles/<int:role_id>": scoped("role", "super_admin"),
     "DELETE /api/v1/org/roles/<int:role_id>": scoped("role", "super_admin"),
-    "GET /api/v1/org/subordinates": SIGNED_IN,
+    "GET /api/v1/org/subordinates": only("supervisors"),
     "GET /api/v1/org/subordinates/<int:org_id>/admins": scoped("org", "subordinate"),
     "POST /api/v1/org/subordinates/<int:org_id>/review": scoped("org", "subordinate", enabled=True),
     "POST /api/v1/org/subordinates/<int:org_id>/status": scoped("org", "subordinate", enabled=True),
@@ -547,6 +570,9 @@ def test_every_route_is_classified(world: World) -> None:
     stale = set(ROUTES) - {_key(m, r) for m, r in routes}
     assert not stale, f"ROUTES names routes the app no longer has: {sorted(stale)}"
     for cls in ROUTES.values():
+        assert isinstance(cls, Scoped | Only) or cls in (PUBLIC, SIGNED_IN, STATIC), cls
+        if isinstance(cls, Only):
+            assert cls.who in ACCESS
         if isinstance(cls, Scoped):
             assert cls.see in RULES and (cls.act is None or cls.act in RULES) and cls.kind in world.objects
 
@@ -630,4 +656,25 @@ def test_signed_out_visitors_reach_only_public_routes(world: World) -> None:
         if not ok:
             failures.append(f"{method} {url}: {r.status_code}")
     print(f"\nauthz matrix, signed out: {checked} routes; not refused: {len(failures)}")
+    assert not failures, "\n".join(failures)
+
+
+
+def test_pages_for_some_roles_open_for_them_and_no_one_else(world: World) -> None:
+    """The pages naming no object, as every role: public and signed-in ones open (<400, or 422 for a search
+    asked without its terms); a page for some roles opens for them and answers others 403 or 404."""
+    failures, checked = [], 0
+    for method, rule in app_routes(world.app):
+        cls = ROUTES.get(_key(method, rule))
+        if method != "GET" or isinstance(cls, Scoped) or cls == STATIC:
+            continue
+        url = _url(rule)
+        for who in WHO:
+            r = _request(world, who.login, method, url)
+            checked += 1
+            allowed = ACCESS[cls.who](who) if isinstance(cls, Only) else True
+            if r.status_code >= 500 or (allowed and r.status_code in (401, 403, 404)) or (
+                    not allowed and r.status_code not in (403, 404)):
+                failures.append(f"{'for' if allowed else 'not for'} {who.login}: GET {url}: {r.status_code}")
+    print(f"\nauthz matrix, pages naming no object: {checked} checks; wrong answers: {len(failures)}")
     assert not failures, "\n".join(failures)
