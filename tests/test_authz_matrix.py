@@ -190,8 +190,11 @@ class Scoped:
 
 @dataclass(frozen=True)
 class Only:
-    """A page (not naming an object) for the roles of ``who`` (:data:`ACCESS`); others get 403 or 404."""
+    """A page (not naming an object) for the roles of ``who`` (:data:`ACCESS`); others get 403 or 404.
+    ``org``: the query parameter that picks which of the actor's organisations the page is about: another
+    organisation (parent, child, sibling, unrelated) must answer 404."""
     who: str
+    org: str = ""
 
 
 #: Who may open the pages that are not for everyone (no object in the URL: 403 or 404 are both fine).
@@ -207,8 +210,8 @@ ACCESS: dict[str, Callable[[Who], bool]] = {
 }
 
 
-def only(who: str) -> Only:
-    return Only(who)
+def only(who: str, *, org: str = "") -> Only:
+    return Only(who, org)
 
 
 def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body: str = "",
@@ -259,14 +262,14 @@ ROUTES: dict[str, str | Scoped | Only] = {
     # audit
     "GET /audit": only("admins"),
     # organisation administration
-    "GET /org/": only("admins"), "GET /org/admins": only("admins"), "POST /org/admins/add": SIGNED_IN,
+    "GET /org/": only("admins"), "GET /org/admins": only("admins", org="org"), "POST /org/admins/add": SIGNED_IN,
     "POST /org/admins/<int:mid>/<action>": scoped("admin", "admin_reach"),
-    "GET /org/departments": only("org_module"), "POST /org/departments": SIGNED_IN,
+    "GET /org/departments": only("org_module", org="org"), "POST /org/departments": SIGNED_IN,
     "POST /org/departments/<int:dept_id>": scoped("department", "departments"),
     "GET /org/password": SIGNED_IN, "POST /org/password": SIGNED_IN,
-    "GET /org/roles": only("admins"), "POST /org/roles": SIGNED_IN,
+    "GET /org/roles": only("admins", org="org"), "POST /org/roles": SIGNED_IN,
     "POST /org/roles/<int:role_id>": scoped("role", "super_admin"),
-    "GET /org/subordinates": only("supervisors"),
+    "GET /org/subordinates": only("supervisors", org="org"),
     "GET /org/subordinates/<int:org_id>": scoped("org", "subordinate"),
     "POST /org/subordinates/<int:org_id>/<action>": scoped("org", "subordinate"),
     # changes and profiles
@@ -313,20 +316,20 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /api/v1/jobs/<int:job_id>": scoped("job", "job"),
     "GET /api/v1/jobs/<int:job_id>/download": scoped("job", "job"),
     "GET /api/v1/audit": only("admins"),
-    "GET /api/v1/org/admins": only("admins"), "POST /api/v1/org/admins": SIGNED_IN,
+    "GET /api/v1/org/admins": only("admins", org="org_id"), "POST /api/v1/org/admins": SIGNED_IN,
     "DELETE /api/v1/org/admins/<int:mid>": scoped("admin", "super_admin"),
     "POST /api/v1/org/admins/<int:mid>/disable": scoped("admin", "admin_reach"),
     "POST /api/v1/org/admins/<int:mid>/enable": scoped("admin", "admin_reach"),
     "POST /api/v1/org/admins/<int:mid>/reset-password": scoped("admin", "admin_reach"),
     "PUT /api/v1/org/admins/<int:mid>/role": scoped("admin", "super_admin", role_id=None),
     "POST /api/v1/org/admins/<int:mid>/transfer": scoped("admin", "super_admin"),
-    "GET /api/v1/org/departments": only("org_module"), "POST /api/v1/org/departments": SIGNED_IN,
+    "GET /api/v1/org/departments": only("org_module", org="org_id"), "POST /api/v1/org/departments": SIGNED_IN,
     "PATCH /api/v1/org/departments/<int:dept_id>": scoped("department", "departments"),
     "GET /api/v1/org/permission-modules": SIGNED_IN,
-    "GET /api/v1/org/roles": only("admins"), "POST /api/v1/org/roles": SIGNED_IN,
+    "GET /api/v1/org/roles": only("admins", org="org_id"), "POST /api/v1/org/roles": SIGNED_IN,
     "PATCH /api/v1/org/roles/<int:role_id>": scoped("role", "super_admin"),
     "DELETE /api/v1/org/roles/<int:role_id>": scoped("role", "super_admin"),
-    "GET /api/v1/org/subordinates": only("supervisors"),
+    "GET /api/v1/org/subordinates": only("supervisors", org="org_id"),
     "GET /api/v1/org/subordinates/<int:org_id>/admins": scoped("org", "subordinate"),
     "POST /api/v1/org/subordinates/<int:org_id>/review": scoped("org", "subordinate", enabled=True),
     "POST /api/v1/org/subordinates/<int:org_id>/status": scoped("org", "subordinate", enabled=True),
@@ -678,3 +681,24 @@ def test_pages_for_some_roles_open_for_them_and_no_one_else(world: World) -> Non
                 failures.append(f"{'for' if allowed else 'not for'} {who.login}: GET {url}: {r.status_code}")
     print(f"\nauthz matrix, pages naming no object: {checked} checks; wrong answers: {len(failures)}")
     assert not failures, "\n".join(failures)
+
+
+def test_pages_about_one_of_my_organisations_answer_404_for_any_other(world: World) -> None:
+    """/org pages and their API pick the organisation from the query: only the actor's own."""
+    tally = Tally()
+    for method, rule in app_routes(world.app):
+        cls = ROUTES.get(_key(method, rule))
+        if method != "GET" or not isinstance(cls, Only) or not cls.org:
+            continue
+        for who in WHO:
+            for rel, obj in _objects_for(world, who, "org"):
+                url = f"{_url(rule)}?{cls.org}={obj.value}"
+                r = _request(world, who.login, method, url)
+                tally.pairs[rel] += 1
+                where = f"GET {url} as {who.login} ({rel} of {obj.org}): {r.status_code}"
+                if r.status_code >= 500 or (rel != "own" and r.status_code != 404):
+                    tally.failures.append(f"not their organisation, not 404: {where}")
+                elif rel == "own" and ACCESS[cls.who](who) and r.status_code in (401, 403, 404):
+                    tally.failures.append(f"their organisation, refused: {where}")
+    tally.report("pages about one organisation")
+    assert not tally.failures, "\n".join(tally.failures)
