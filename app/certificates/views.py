@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.core.auth import web_actor
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.validators import whole_number
 from app.extensions import db
 
@@ -87,7 +87,7 @@ BATCH_PAGE_ROWS = 200
 def batch_print():
     actor = web_actor()
     if not actor.staff_roots:
-        raise DomainError(_("只有单位或主管部门、人社部门的管理员可以批量打印证书"))
+        raise PermissionDenied(_("只有单位或主管部门、人社部门的管理员可以批量打印证书"))
     unit_id = whole_number(request.values.get("unit_id"))
     q = (request.values.get("q") or "").strip()[:18] or None
     filters = {k: v for k, v in (("unit_id", unit_id), ("q", q)) if v}

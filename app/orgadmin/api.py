@@ -215,8 +215,9 @@ def org_add_admin():
 
 @bp.put("/org/admins/<int:mid>/role")
 def org_admin_role(mid: int):
+    actor = api_actor()  # signed out: 401 before the body is read
     args = load_args(AssignRoleArgs(), json_body())
-    services.assign_role(api_actor(), mid, args["role_id"])
+    services.assign_role(actor, mid, args["role_id"])
     db.session.commit()
     return jsonify(_admin_by_membership(mid))
 
@@ -331,16 +332,18 @@ def org_subordinate_admins(org_id: int):
 
 @bp.post("/org/subordinates/<int:org_id>/status")
 def org_subordinate_status(org_id: int):
+    actor = api_actor()  # signed out: 401 before the body is read
     args = load_args(EnabledArgs(), json_body())
-    org = services.set_org_status(api_actor(), org_id, args["enabled"])
+    org = services.set_org_status(actor, org_id, args["enabled"])
     db.session.commit()
     return jsonify(subordinate_json(services.SubordinateRow(org, [])))
 
 
 @bp.post("/org/subordinates/<int:org_id>/review")
 def org_subordinate_review(org_id: int):
+    actor = api_actor()  # signed out: 401 before the body is read
     args = load_args(EnabledArgs(), json_body())
-    org = services.set_review_enabled(api_actor(), org_id, args["enabled"])
+    org = services.set_review_enabled(actor, org_id, args["enabled"])
     db.session.commit()
     return jsonify(subordinate_json(services.SubordinateRow(org, [])))
 

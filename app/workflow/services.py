@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.accounts.actor import Actor
+from app.accounts.actor import STAFF_DATA_MODULES, Actor
 from app.audit import services as audit
 from app.core.batch import WriteBatch
 from app.core.errors import (
@@ -150,16 +150,24 @@ def visible_task(task_id: str, actor: Actor) -> WorkflowTask:
 
 
 def can_see_instance(actor: Actor, instance: ProcessInstance) -> bool:
+    """The applicant and who started it; administrators of a lane's organisation, or at or above the
+    applicant's unit, whose role holds the module this process's reviewers need or staff data (a
+    sub-administrator's role decides, as for every other module)."""
     if instance.started_by_id == actor.id:
         return True
     if instance.applicant_id_number and instance.applicant_id_number == actor.user.id_number:
         return True
+    hooks = registry.hooks_for(instance.process_key)
+    modules = ((hooks.permission,) if hooks else ()) + STAFF_DATA_MODULES
+    holding = [m for m in actor.memberships if any(m.can(module) for module in modules)]
     lane_org_ids = {(v or {}).get("id") for v in (instance.lane_orgs or {}).values()}
-    if any(m.organisation_id in lane_org_ids and m.role != "member" for m in actor.memberships):
+    if any(m.organisation_id in lane_org_ids for m in holding):
         return True
-    if instance.subject_org_id is not None:
+    if instance.subject_org_id is not None and holding:
         from app.accounts.models import Organisation
-        return actor.in_scope(db.session.get(Organisation, instance.subject_org_id))
+
+        org = db.session.get(Organisation, instance.subject_org_id)
+        return org is not None and any(org.path.startswith(m.organisation.path) for m in holding)
     return False
 
 
