@@ -45,7 +45,7 @@ class OrganisationFiguresSchema(Schema):
 class OverviewSchema(Schema):
     year = fields.Integer(required=True)
     people = fields.Integer(required=True, metadata={"description": "professionals employed by units in scope"})
-    completed = fields.Integer(required=True, metadata={"description": "of them, verified (meeting the annual rule) for the year"})
+    completed = fields.Integer(required=True, metadata={"description": "of them, meeting the annual rule"})
     completion_rate = fields.Float(required=True, metadata={"description": "per cent, one decimal"})
     hours = fields.Nested(HoursSchema, required=True)
     by_organisation = fields.List(fields.Nested(OrganisationFiguresSchema), required=True, metadata={

@@ -15,12 +15,12 @@
   var grid = {left: 48, right: 16, top: 36, bottom: 40, containLabel: true};
   function bars(categories, series, opts) {
     return Object.assign({tooltip: {trigger: "axis"}, legend: {top: 0}, grid: grid,
-      xAxis: {type: "category", data: categories, axisLabel: {interval: 0, hideOverlap: true}},
+      xAxis: {type: "category", data: categories, axisLabel: {interval: 0, overflow: "truncate", width: 90}},
       yAxis: {type: "value"}, series: series}, opts || {});
   }
   function pie(items) {
     return {tooltip: {trigger: "item"}, legend: {bottom: 0, type: "scroll"},
-      series: [{type: "pie", radius: ["35%", "65%"], data: items}]};
+      series: [{type: "pie", radius: ["35%", "65%"], top: 0, bottom: 28, label: {show: false}, data: items}]};
   }
   var kinds = {
     by_year: function (d) {
