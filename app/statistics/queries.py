@@ -36,8 +36,8 @@ class Scope:
 
     roots: tuple[Organisation, ...]
 
-    def condition(self, org: type[Organisation] | Any = Organisation):
-        return or_(*[org.path.startswith(root.path) for root in self.roots])
+    def condition(self):  # noqa: ANN201
+        return or_(*[Organisation.path.startswith(root.path) for root in self.roots])
 
     def org_ids(self):
         return select(Organisation.id).where(self.condition()).scalar_subquery()
@@ -112,11 +112,23 @@ def by_organisation(scope: Scope, year: int) -> list[dict[str, Any]]:
                    and_(group.id.in_(scope.root_ids), unit.id == group.id))
     rows = db.session.execute(
         select(group.id, group.name, group.path, func.sum(pu.c.people), func.sum(pu.c.completed),
-               func.sum(pu.c.total))
+               *[func.sum(pu.c[k]) for k in (*SUBJECTS, "total")])
         .select_from(pu).join(unit, unit.id == pu.c.unit_id).join(group, in_group)
         .group_by(group.id, group.name, group.path).order_by(group.path)).all()
-    return [{"organisation_id": oid, "organisation": name, "people": int(p), "completed": int(c),
-             "completion_rate": _rate(int(c), int(p)), "hours": _num(h)} for oid, name, _path, p, c, h in rows]
+    return [{"organisation_id": row[0], "organisation": row[1], "people": int(row[3]), "completed": int(row[4]),
+             "completion_rate": _rate(int(row[4]), int(row[3])), "hours": _num(row[8]),
+             "subject_hours": dict(zip(SUBJECTS, (_num(v) for v in row[5:8]), strict=True))} for row in rows]
+
+
+def _totals_of(groups: list[dict[str, Any]], year: int) -> dict[str, Any]:
+    """The scope's totals as the sum of :func:`by_organisation` (its groups split the scope: each unit is a
+    root or below exactly one organisation directly below a root), saving a second pass over the people."""
+    people = sum(g["people"] for g in groups)
+    completed = sum(g["completed"] for g in groups)
+    hours = {k: round(sum(g["subject_hours"][k] for g in groups), 1) for k in SUBJECTS}
+    hours["total"] = round(sum(g["hours"] for g in groups), 1)
+    return {"year": year, "people": people, "completed": completed, "completion_rate": _rate(completed, people),
+            "hours": hours}
 
 
 def by_region(scope: Scope, year: int) -> list[dict[str, Any]]:
@@ -178,14 +190,16 @@ def declared_people(scope: Scope, year: int) -> int:
 def overview(actor: Actor, year: int, org_id: int | None = None) -> dict[str, Any]:
     """``GET /api/v1/statistics/overview``: the year's people, completion and hours over the actor's scope."""
     scope = scope_of(actor, org_id)
-    return {**totals(scope, year), "by_organisation": by_organisation(scope, year)}
+    groups = by_organisation(scope, year)
+    return {**_totals_of(groups, year), "by_organisation": groups}
 
 
 def comprehensive(actor: Actor, year: int, org_id: int | None = None) -> dict[str, Any]:
     """Everything the statistics page shows."""
     scope = scope_of(actor, org_id)
-    head = totals(scope, year)
-    return {**head, "by_organisation": by_organisation(scope, year), "by_region": by_region(scope, year),
+    groups = by_organisation(scope, year)
+    head = _totals_of(groups, year)
+    return {**head, "by_organisation": groups, "by_region": by_region(scope, year),
             "by_year": completion_by_year(scope, year, head["people"]),
             "by_learning_form": hours_by_form(scope, year), "titles": title_distribution(scope, year),
             "scope": [{"id": r.id, "name": r.name} for r in scope.roots]}
