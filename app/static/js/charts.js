@@ -19,6 +19,7 @@
       yAxis: {type: "value"}, series: series}, opts || {});
   }
   function pie(items) {
+    items = items.filter(function (i) { return i.value > 0; });  // all zero: an empty ring, not equal slices
     return {tooltip: {trigger: "item"}, legend: {bottom: 0, type: "scroll"},
       series: [{type: "pie", radius: ["35%", "65%"], top: 0, bottom: 28, label: {show: false}, data: items}]};
   }
