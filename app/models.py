@@ -12,5 +12,6 @@ from app.core.ratelimit import RateLimit  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
+from app.statistics import models as _statistics_indexes  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401

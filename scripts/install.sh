@@ -18,7 +18,8 @@ if [ ! -f instance/fonts/NotoSansSC-Regular.ttf ] || [ ! -f instance/fonts/NotoS
   echo "building the certificate font (once, ~45 s)..."
   .venv/bin/python -c "from app.certificates.fonts import build_fonts; build_fonts()"
 fi
-# The BPMN diagram editor (bpmn-js) for administrators; without npm the pages fall back to uploading a file.
+# The BPMN diagram editor (bpmn-js) and the charts (ECharts); without npm the pages fall back to uploading a file
+# and to the tables.
 lock=app/static/package-lock.json
 jsstamp=app/static/node_modules/.installed-$(sha256sum "$lock" | cut -c1-16)
 if [ ! -f "$jsstamp" ]; then
@@ -26,6 +27,6 @@ if [ ! -f "$jsstamp" ]; then
       >/dev/null 2>&1; then
     touch "$jsstamp"
   else
-    echo "note: npm unavailable, the in-browser BPMN editor is off (administrators upload .bpmn files instead)" >&2
+    echo "note: npm unavailable, the in-browser BPMN editor and the statistics charts are off (administrators upload .bpmn files instead; the tables remain)" >&2
   fi
 fi

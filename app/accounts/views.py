@@ -6,11 +6,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.accounts import captcha, services
-from app.accounts.models import Role
-from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.extensions import db
 
@@ -27,20 +25,11 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-@bp.get("/")
-@login_required
-def index():
-    actor = web_actor()
-    if any(m.role in (Role.ADMIN, Role.SUB_ADMIN) for m in actor.memberships):
-        return redirect(url_for("cases.tasks"))
-    return redirect(url_for("cases.applications"))
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = _safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(next_url or url_for("accounts.index"))
+        return redirect(next_url or url_for("workbench.index"))
     login_name = ""
     error = None
     status, headers = 200, {}
@@ -58,7 +47,7 @@ def login():
             db.session.commit()
             login_user(user)
             flash(_("欢迎，%(name)s", name=user.name), "success")
-            return redirect(next_url or url_for("accounts.index"))
+            return redirect(next_url or url_for("workbench.index"))
     if captcha.enabled():
         captcha.new_answer()
     return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url,

@@ -17,7 +17,7 @@ from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.actor import Actor
@@ -548,11 +548,12 @@ class ArchivePage:
 def search(actor: Actor, *, year: int, name: str | None = None, id_number: str | None = None,
            region: str | None = None, title_level: str | None = None, verified: bool | None = None,
            gender: str | None = None, page: int = 1, per_page: int = 20,
-           after: int | None = None) -> ArchivePage:
+           after: int | None = None, org_id: int | None = None, title_series: str | None = None) -> ArchivePage:
     """Archives of the persons in the actor's scope for one year, with the stored verification.
 
     Ordered by person id; ``after`` (the last person id of the previous page) pages by key,
-    which stays fast on deep pages, instead of ``page``."""
+    which stays fast on deep pages, instead of ``page``. ``org_id`` keeps the staff of that organisation and
+    those below it (the drill-down of the statistics)."""
     av = AnnualVerification
     stmt = (select(Person, Organisation, av)
             .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
@@ -566,6 +567,11 @@ def search(actor: Actor, *, year: int, name: str | None = None, id_number: str |
         stmt = stmt.where(Organisation.region.startswith(region.strip(), autoescape=True))
     if title_level:
         stmt = stmt.where(Person.title_level == title_level)
+    if title_series:
+        stmt = stmt.where(Person.title_series == title_series)
+    if org_id is not None:
+        below = db.session.scalar(select(Organisation.path).where(Organisation.id == org_id))
+        stmt = stmt.where(Organisation.path.startswith(below) if below else false())
     if gender:
         stmt = stmt.where(Person.gender == gender)
     if verified is True:

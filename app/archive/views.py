@@ -113,10 +113,12 @@ def search():
     year = _int_arg("year") or date.today().year
     verified = {"yes": True, "no": False}.get(a.get("verified") or "")
     filters = {k: (a.get(k) or "").strip() for k in ("name", "id_number", "region", "title_level", "verified",
-                                                     "gender")}
+                                                     "gender", "title_series", "org")}
+    org = _int_arg("org")
     page = services.search(actor, year=year, name=filters["name"] or None, id_number=filters["id_number"] or None,
                            region=filters["region"] or None, title_level=filters["title_level"] or None,
                            verified=verified, gender=filters["gender"] or None,
+                           title_series=filters["title_series"] or None, org_id=org,
                            page=_int_arg("page", 1) or 1, per_page=_page_size())
     args = {k: v for k, v in filters.items() if v}
     args["year"] = year

@@ -48,6 +48,7 @@ ACTIONS: dict[str, str] = {
     "process.deploy": "部署审批流程",
     "export.certificate_batch": "批量导出证书",
     "export.download": "下载导出文件",
+    "statistics.export": "导出统计表",
 }
 
 _INSERT = insert(AuditEntry.__table__)

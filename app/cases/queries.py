@@ -162,3 +162,27 @@ def typical_wait(tasks: list[WorkflowTask]) -> dict[str, float]:
             mid = len(waits) // 2
             out[key] = waits[mid] if len(waits) % 2 else (waits[mid - 1] + waits[mid]) / 2
     return out
+
+
+@dataclass
+class Waiting:
+    """The open tasks of one process the actor can act on: how many, and the oldest."""
+
+    process_key: str
+    count: int
+    oldest_at: object
+    oldest_instance_id: int | None
+
+
+def waiting_by_process(actor: Actor) -> list[Waiting]:
+    """The workbench's to-do counts: the actor's open tasks grouped by process, each with its oldest case."""
+    cond = and_(WorkflowTask.completed_at.is_(None), _actor_condition(actor))
+    rows = db.session.execute(select(WorkflowTask.process_key, func.count(WorkflowTask.id))
+                              .where(cond).group_by(WorkflowTask.process_key)).all()
+    out = []
+    for key, count in sorted(rows):
+        oldest = db.session.execute(select(WorkflowTask.created_at, WorkflowTask.instance_id)
+                                    .where(cond, WorkflowTask.process_key == key)
+                                    .order_by(WorkflowTask.created_at, WorkflowTask.id).limit(1)).first()
+        out.append(Waiting(key, int(count), oldest[0] if oldest else None, oldest[1] if oldest else None))
+    return out

@@ -165,7 +165,7 @@ def _admin_action(mid: int, action: str):
     if back.startswith("subordinate:"):
         return redirect(url_for("orgadmin.subordinate", org_id=int(back.split(":", 1)[1])))
     if action == "transfer":
-        return redirect(url_for("accounts.index"))
+        return redirect(url_for("workbench.index"))
     return _back("orgadmin.admins", org_id)
 
 
@@ -332,5 +332,5 @@ def subordinate_action(org_id: int, action: str):
 @login_required
 def password():
     if not services.must_change_password(current_user.id):  # ordinary password changes live elsewhere
-        return redirect(url_for("accounts.index"))
+        return redirect(url_for("workbench.index"))
     return password_form("orgadmin/password.html")

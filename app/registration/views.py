@@ -151,7 +151,7 @@ def register_organisation():
             else:
                 db.session.commit()
                 flash(_("单位注册申请已提交，请等待上级单位审核；审核通过后申请人即为该单位的超级管理员"), "success")
-                return redirect(url_for("accounts.index") if actor else url_for("accounts.login"))
+                return redirect(url_for("workbench.index") if actor else url_for("accounts.login"))
     kind = values.get("kind") if values.get("kind") in services.PARENT_KINDS else OrgKind.EMPLOYER_UNIT.value
     return render_template(
         "registration/organisation.html", values=values, errors=errors, kind=kind, kinds=services.KIND_LABELS,
@@ -227,7 +227,7 @@ def password_form(template: str):
             db.session.commit()
             login_user(current_user._get_current_object())  # this session goes on; every other one has ended
             flash(_("密码已修改"), "success")
-            return redirect(url_for("accounts.index"))
+            return redirect(url_for("workbench.index"))
     return render_template(template, errors=errors), status
 
 

@@ -1,0 +1,285 @@
+"""The figures of 继教综合统计, 职称系列分布 and 审核时效: aggregate SQL over the actor's statistics scope.
+
+Every figure is a GROUP BY in the database (never a loop over people): people are counted from ``person``
+(the unit they work for now), completion and hours from the stored annual verification (one row per person
+and year, the same numbers the archive shows), hours by learning form from the credit records, review times
+from ``workflow_task`` and returns from ``approval_event``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from app.accounts.actor import Actor
+from app.accounts.models import Organisation
+from app.archive.models import AnnualVerification, CreditDeclaration, CreditRecord
+from app.core.errors import NotFound
+from app.extensions import db
+from app.people.models import Person
+from app.workflow.models import ApprovalEvent, WorkflowTask
+
+PERMISSION = "statistics"
+SUBJECTS = ("public", "professional", "elective")
+#: How many years the completion-by-year series shows (ending with the chosen year).
+SERIES_YEARS = 5
+DECISIONS = ("approve", "reject", "return")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The organisations whose figures an actor reads: each root and everything below it."""
+
+    roots: tuple[Organisation, ...]
+
+    def condition(self):  # noqa: ANN201
+        return or_(*[Organisation.path.startswith(root.path) for root in self.roots])
+
+    def org_ids(self):
+        return select(Organisation.id).where(self.condition()).scalar_subquery()
+
+    @property
+    def root_ids(self) -> list[int]:
+        return [r.id for r in self.roots]
+
+
+def scope_of(actor: Actor, org_id: int | None = None) -> Scope:
+    """The actor's statistics scope: the organisations where they are administrator, or sub-administrator
+    with 统计查询; narrowed to ``org_id`` (one of those or below) for a drill-down. 404 otherwise."""
+    roots = [m.organisation for m in actor.memberships if m.can(PERMISSION)]
+    roots = [r for r in roots if not any(o.id != r.id and r.path.startswith(o.path) for o in roots)]
+    if not roots:
+        raise NotFound("页面不存在")
+    if org_id is not None:
+        org = db.session.get(Organisation, org_id)
+        if org is None or not any(org.path.startswith(r.path) for r in roots):
+            raise NotFound("未找到该机构，或您无权查看")
+        roots = [org]
+    return Scope(tuple(sorted(roots, key=lambda o: o.path)))
+
+
+def has_scope(actor: Actor) -> bool:
+    return any(m.can(PERMISSION) for m in actor.memberships)
+
+
+def _rate(done: int, people: int) -> float:
+    return round(done * 100.0 / people, 1) if people else 0.0
+
+
+def _num(value: Any) -> float:
+    return float(value or 0)
+
+
+# --------------------------------------------------------------------------- people and hours
+
+
+def _per_unit(scope: Scope, year: int):
+    """People, completed people and verified hours per unit in scope, for ``year`` (a subquery)."""
+    av = AnnualVerification
+    return (select(Person.unit_id.label("unit_id"), func.count(Person.id).label("people"),
+                   func.sum(case((av.verified.is_(True), 1), else_=0)).label("completed"),
+                   func.coalesce(func.sum(av.public_hours), 0).label("public"),
+                   func.coalesce(func.sum(av.professional_hours), 0).label("professional"),
+                   func.coalesce(func.sum(av.elective_hours), 0).label("elective"),
+                   func.coalesce(func.sum(av.total_hours), 0).label("total"))
+            .select_from(Person)
+            .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
+            .where(Person.unit_id.in_(scope.org_ids()))
+            .group_by(Person.unit_id)
+            .subquery("per_unit"))
+
+
+def totals(scope: Scope, year: int) -> dict[str, Any]:
+    pu = _per_unit(scope, year)
+    row = db.session.execute(select(func.coalesce(func.sum(pu.c.people), 0),
+                                    func.coalesce(func.sum(pu.c.completed), 0),
+                                    *[func.coalesce(func.sum(pu.c[k]), 0) for k in (*SUBJECTS, "total")])).one()
+    people, completed = int(row[0]), int(row[1])
+    hours = dict(zip((*SUBJECTS, "total"), (_num(v) for v in row[2:]), strict=True))
+    return {"year": year, "people": people, "completed": completed, "completion_rate": _rate(completed, people),
+            "hours": hours}
+
+
+def by_organisation(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """One row per organisation directly below a root (its whole subtree), plus each root's own staff."""
+    pu = _per_unit(scope, year)
+    unit, group = aliased(Organisation), aliased(Organisation)
+    in_group = or_(and_(group.parent_id.in_(scope.root_ids), unit.path.startswith(group.path)),
+                   and_(group.id.in_(scope.root_ids), unit.id == group.id))
+    rows = db.session.execute(
+        select(group.id, group.name, group.path, func.sum(pu.c.people), func.sum(pu.c.completed),
+               *[func.sum(pu.c[k]) for k in (*SUBJECTS, "total")])
+        .select_from(pu).join(unit, unit.id == pu.c.unit_id).join(group, in_group)
+        .group_by(group.id, group.name, group.path).order_by(group.path)).all()
+    return [{"organisation_id": row[0], "organisation": row[1], "people": int(row[3]), "completed": int(row[4]),
+             "completion_rate": _rate(int(row[4]), int(row[3])), "hours": _num(row[8]),
+             "subject_hours": dict(zip(SUBJECTS, (_num(v) for v in row[5:8]), strict=True))} for row in rows]
+
+
+def _totals_of(groups: list[dict[str, Any]], year: int) -> dict[str, Any]:
+    """The scope's totals as the sum of :func:`by_organisation` (its groups split the scope: each unit is a
+    root or below exactly one organisation directly below a root), saving a second pass over the people."""
+    people = sum(g["people"] for g in groups)
+    completed = sum(g["completed"] for g in groups)
+    hours = {k: round(sum(g["subject_hours"][k] for g in groups), 1) for k in SUBJECTS}
+    hours["total"] = round(sum(g["hours"] for g in groups), 1)
+    return {"year": year, "people": people, "completed": completed, "completion_rate": _rate(completed, people),
+            "hours": hours}
+
+
+def by_region(scope: Scope, year: int) -> list[dict[str, Any]]:
+    pu = _per_unit(scope, year)
+    rows = db.session.execute(
+        select(Organisation.region, func.sum(pu.c.people), func.sum(pu.c.completed), func.sum(pu.c.total))
+        .select_from(pu).join(Organisation, Organisation.id == pu.c.unit_id)
+        .group_by(Organisation.region).order_by(Organisation.region)).all()
+    return [{"region": region, "people": int(p), "completed": int(c), "completion_rate": _rate(int(c), int(p)),
+             "hours": _num(h)} for region, p, c, h in rows]
+
+
+def completion_by_year(scope: Scope, year: int, people: int) -> list[dict[str, Any]]:
+    """Completed people in each of the last :data:`SERIES_YEARS` years, among the people in scope now."""
+    av = AnnualVerification
+    first = year - SERIES_YEARS + 1
+    done = dict(db.session.execute(
+        select(av.year, func.count(av.id))
+        .join(Person, Person.id == av.person_id)
+        .where(av.year.between(first, year), av.verified.is_(True), Person.unit_id.in_(scope.org_ids()))
+        .group_by(av.year)).all())
+    return [{"year": y, "people": people, "completed": int(done.get(y, 0)),
+             "completion_rate": _rate(int(done.get(y, 0)), people)} for y in range(first, year + 1)]
+
+
+def hours_by_form(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """Recognised hours of the year's credit records by learning form (records of people in scope)."""
+    cr = CreditRecord
+    rows = db.session.execute(
+        select(cr.learning_form, func.count(cr.id), func.coalesce(func.sum(cr.recognised_hours), 0))
+        .join(Person, Person.id == cr.person_id)
+        .where(cr.year == year, Person.unit_id.in_(scope.org_ids()))
+        .group_by(cr.learning_form).order_by(cr.learning_form)).all()
+    return [{"learning_form": form or "other", "records": int(n), "hours": _num(h)} for form, n, h in rows]
+
+
+def title_distribution(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """People by title series and level, with how many completed ``year``."""
+    av = AnnualVerification
+    rows = db.session.execute(
+        select(Person.title_series, Person.title_level, func.count(Person.id),
+               func.sum(case((av.verified.is_(True), 1), else_=0)))
+        .select_from(Person)
+        .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
+        .where(Person.unit_id.in_(scope.org_ids()))
+        .group_by(Person.title_series, Person.title_level)
+        .order_by(Person.title_series, Person.title_level)).all()
+    return [{"title_series": s, "title_level": lv, "people": int(n), "completed": int(c or 0)}
+            for s, lv, n, c in rows]
+
+
+def declared_people(scope: Scope, year: int) -> int:
+    """People of units in scope with at least one credit-hour declaration for ``year`` (any status)."""
+    d = CreditDeclaration
+    return int(db.session.scalar(select(func.count(func.distinct(d.person_id)))
+                                 .where(d.year == year, d.unit_id.in_(scope.org_ids()))) or 0)
+
+
+def overview(actor: Actor, year: int, org_id: int | None = None) -> dict[str, Any]:
+    """``GET /api/v1/statistics/overview``: the year's people, completion and hours over the actor's scope."""
+    scope = scope_of(actor, org_id)
+    groups = by_organisation(scope, year)
+    return {**_totals_of(groups, year), "by_organisation": groups}
+
+
+def comprehensive(actor: Actor, year: int, org_id: int | None = None) -> dict[str, Any]:
+    """Everything the statistics page shows."""
+    scope = scope_of(actor, org_id)
+    groups = by_organisation(scope, year)
+    head = _totals_of(groups, year)
+    return {**head, "by_organisation": groups, "by_region": by_region(scope, year),
+            "by_year": completion_by_year(scope, year, head["people"]),
+            "by_learning_form": hours_by_form(scope, year), "titles": title_distribution(scope, year),
+            "scope": [{"id": r.id, "name": r.name} for r in scope.roots]}
+
+
+# --------------------------------------------------------------------------- review performance
+
+
+def _hours_between(start, end):  # noqa: ANN001, ANN202
+    if db.engine.dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not values:
+        return None
+    values = sorted(values)
+    pos = (len(values) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (pos - low)
+
+
+def _year_range(column, year: int | None):  # noqa: ANN001, ANN202
+    if year is None:
+        return literal(True)
+    return and_(column >= datetime(year, 1, 1), column < datetime(year + 1, 1, 1))
+
+
+def review_times(actor: Actor, *, process: str | None = None, year: int | None = None,
+                 org_id: int | None = None) -> list[dict[str, Any]]:
+    """``GET /api/v1/statistics/review-times``: per reviewing organisation in scope, the open review tasks
+    (now), the tasks decided in ``year`` (by decision time), the median and 90th-percentile hours from a
+    task's arrival to its decision, the oldest open task and returns per 100 decisions."""
+    scope = scope_of(actor, org_id)
+    t = WorkflowTask
+    base = [t.candidate_org_id.in_(scope.org_ids()), t.candidate_user_id.is_(None)]
+    if process:
+        base.append(t.process_key == process)
+    is_open = t.completed_at.is_(None)
+    decided = and_(t.completed_at.is_not(None), t.cancelled.is_(False), _year_range(t.completed_at, year))
+    wait = _hours_between(t.created_at, t.completed_at)
+    cols = [t.candidate_org_id, func.sum(case((is_open, 1), else_=0)), func.sum(case((decided, 1), else_=0)),
+            func.min(case((is_open, t.created_at)))]
+    pg = db.engine.dialect.name == "postgresql"
+    if pg:
+        decided_wait = case((decided, wait))
+        cols += [func.percentile_cont(0.5).within_group(decided_wait),
+                 func.percentile_cont(0.9).within_group(decided_wait)]
+    rows = db.session.execute(select(*cols).where(*base, or_(is_open, decided)).group_by(t.candidate_org_id)).all()
+    waits: dict[int, list[float]] = {}
+    if not pg:  # the embedded database has no percentile function: the decided waits of each organisation
+        for oid, hours in db.session.execute(select(t.candidate_org_id, wait).where(*base, decided)):
+            waits.setdefault(oid, []).append(float(hours))
+    e = ApprovalEvent
+    ev_where = [e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
+    if process:
+        from app.workflow.models import ProcessInstance
+
+        ev_where.append(e.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.process_key == process)))
+    returns = {oid: (int(n), int(r)) for oid, n, r in db.session.execute(
+        select(e.organisation_id, func.count(e.id), func.sum(case((e.outcome == "return", 1), else_=0)))
+        .where(*ev_where).group_by(e.organisation_id))}
+    names = dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                    .where(Organisation.id.in_([r[0] for r in rows]))).all())
+    out = []
+    for row in rows:
+        oid, n_open, n_decided, oldest = row[0], int(row[1] or 0), int(row[2] or 0), row[3]
+        if pg:
+            median, p90 = row[4], row[5]
+        else:
+            median, p90 = _percentile(waits.get(oid, []), 0.5), _percentile(waits.get(oid, []), 0.9)
+        n_events, n_returns = returns.get(oid, (0, 0))
+        if isinstance(oldest, str):  # SQLite answers MIN over a CASE as text
+            oldest = datetime.fromisoformat(oldest)
+        out.append({"organisation_id": oid, "organisation": names.get(oid), "open": n_open, "decided": n_decided,
+                    "median_hours": None if median is None else round(float(median), 1),
+                    "p90_hours": None if p90 is None else round(float(p90), 1),
+                    "oldest_open_at": oldest, "returns": n_returns,
+                    "returns_per_100": round(n_returns * 100.0 / n_events, 1) if n_events else None})
+    return sorted(out, key=lambda r: (-r["open"], r["organisation"] or ""))
