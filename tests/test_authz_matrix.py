@@ -207,6 +207,8 @@ ACCESS: dict[str, Callable[[Who], bool]] = {
     # declaring credit hours: professionals, and administrators of an employer unit for their staff
     "declarers": lambda w: w.role == "member" or (TREE[w.org][1] == OrgKind.EMPLOYER_UNIT and w.role == "admin"),
     "professionals": lambda w: w.role == "member",
+    # statistics (综合统计): administrators, and sub-administrators holding 统计查询
+    "statistics": lambda w: w.role == "admin" or w.holds("statistics"),
 }
 
 
@@ -223,7 +225,9 @@ def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body
 
 #: "METHOD rule" -> class. Adding a route: one line here.
 ROUTES: dict[str, str | Scoped | Only] = {
-    "GET /": SIGNED_IN,
+    "GET /": SIGNED_IN, "GET /workbench/data.json": SIGNED_IN,
+    "GET /statistics": only("statistics"), "GET /statistics/data.json": only("statistics"),
+    "GET /api/v1/statistics/overview": only("statistics"), "GET /api/v1/statistics/review-times": only("statistics"),
     "GET /static/<path:filename>": STATIC,
     "GET /bootstrap/static/<path:filename>": STATIC,
     "GET /login": PUBLIC, "POST /login": PUBLIC, "POST /logout": SIGNED_IN,
