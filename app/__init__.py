@@ -51,6 +51,7 @@ PROCESS_MODULES = (
     "app.credits.workflow_hooks",
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
+    "app.training.workflow_hooks",
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -65,6 +66,7 @@ WEB_MODULES = (
     "app.archive.views",
     "app.registration.views",
     "app.audit.views",
+    "app.training.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -76,6 +78,7 @@ API_MODULES = (
     "app.archive.api",
     "app.certificates.api",
     "app.audit.api",
+    "app.training.api",
 )
 
 

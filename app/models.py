@@ -13,4 +13,13 @@ from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401
+from app.training.models import (  # noqa: F401
+    AnnualReport,
+    Teacher,
+    TrainingCourse,
+    TrainingPlan,
+    TrainingPlanCourse,
+    TrainingSite,
+    TrainingSubject,
+)
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401
