@@ -22,7 +22,7 @@ from tests.conftest import actor
 from tests.webutil import png_bytes
 
 ADMIN = "institute_admin"
-TEACHER_ID = "110101198001010019"
+TEACHER_ID = "110101198001010010"
 
 
 def org(name: str) -> Organisation:

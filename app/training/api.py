@@ -76,7 +76,7 @@ _CATALOGUES: dict[str, tuple[Any, ...]] = {
 @bp.get("/training/<any(subjects, courses, teachers, sites):kind>")
 def catalogue_list(kind: str):
     _model, _args, out, listed, *_rest = _CATALOGUES[kind]
-    org = access.current_org(api_actor(), _org_id())
+    org = access.current_org(_actor(), _org_id())
     return jsonify(out(many=True).dump(listed(org.id)))
 
 
@@ -91,8 +91,9 @@ def catalogue_add(kind: str):
 
 @bp.patch("/training/<any(subjects, courses, teachers, sites):kind>/<int:row_id>")
 def catalogue_update(kind: str, row_id: int):
-    _model, args, out, _listed, _add, update, _delete = _CATALOGUES[kind]
-    actor = api_actor()
+    model, args, out, _listed, _add, update, _delete = _CATALOGUES[kind]
+    actor = _actor()
+    access.owned(actor, model, row_id)  # 404 before the body is read
     row = update(actor, row_id, load_args(args(), json_body(), partial=True))
     db.session.commit()
     return jsonify(out().dump(row))
@@ -101,7 +102,7 @@ def catalogue_update(kind: str, row_id: int):
 @bp.delete("/training/<any(courses, teachers, sites):kind>/<int:row_id>")
 def catalogue_delete(kind: str, row_id: int):
     delete = _CATALOGUES[kind][-1]
-    delete(api_actor(), row_id)
+    delete(_actor(), row_id)
     db.session.commit()
     return "", 204
 
@@ -133,7 +134,7 @@ _DOCS: dict[str, tuple[Any, ...]] = {
 @bp.get("/training/<any(plans, reports):kind>")
 def doc_list(kind: str):
     _svc, _args, out, listed = _DOCS[kind]
-    org = access.current_org(api_actor(), _org_id())
+    org = access.current_org(_actor(), _org_id())
     return jsonify(_dump(out(), listed(org.id), many=True))
 
 
@@ -149,20 +150,22 @@ def doc_create(kind: str):
 @bp.get("/training/<any(plans, reports):kind>/<int:row_id>")
 def doc_get(kind: str, row_id: int):
     svc, _args, out, _listed = _DOCS[kind]
-    return jsonify(_dump(out(), svc.get(api_actor(), row_id)))
+    return jsonify(_dump(out(), svc.get(_actor(), row_id)))
 
 
 @bp.put("/training/<any(plans, reports):kind>/<int:row_id>")
 def doc_update(kind: str, row_id: int):
     svc, args, out, _listed = _DOCS[kind]
-    row = svc.update(api_actor(), row_id, load_args(args(), json_body()))
+    actor = _actor()
+    svc.get(actor, row_id)  # 404 before the body is read
+    row = svc.update(actor, row_id, load_args(args(), json_body()))
     db.session.commit()
     return jsonify(_dump(out(), row))
 
 
 @bp.delete("/training/<any(plans, reports):kind>/<int:row_id>")
 def doc_delete(kind: str, row_id: int):
-    _DOCS[kind][0].delete(api_actor(), row_id)
+    _DOCS[kind][0].delete(_actor(), row_id)
     db.session.commit()
     return "", 204
 
@@ -170,7 +173,7 @@ def doc_delete(kind: str, row_id: int):
 @bp.post("/training/<any(plans, reports):kind>/<int:row_id>/<any(submit, withdraw, resubmit):action>")
 def doc_action(kind: str, row_id: int, action: str):
     svc, _args, out, _listed = _DOCS[kind]
-    actor = api_actor()
+    actor = _actor()
     getattr(svc, action)(actor, row_id)
     db.session.commit()
     row = db.session.get(TrainingPlan if kind == "plans" else AnnualReport, row_id)
