@@ -18,13 +18,17 @@ from app.training.models import Teacher, TrainingCourse, TrainingPlanCourse, Tra
 _INVALID = "提交的内容有误，请按提示修改"
 
 
+#: What a duplicate is told, per catalogue.
+_DUPLICATE = {"subject": "已有同名专业科目", "course": "已有同名课程", "teacher": "该身份证号码的师资已登记"}
+
+
 def _unique(model: type, org_id: int, column: str, value: Any, label: str, *, except_id: int | None = None
             ) -> None:
     stmt = select(model.id).where(model.organisation_id == org_id, getattr(model, column) == value)
     if except_id is not None:
         stmt = stmt.where(model.id != except_id)
     if db.session.scalar(stmt.limit(1)) is not None:
-        raise ValidationFailed(_INVALID, {column: f"已有同名{label}" if column == "name" else "已登记过"})
+        raise ValidationFailed(_INVALID, {column: _DUPLICATE[label]})
 
 
 def _apply(row: Any, values: dict[str, Any]) -> None:
@@ -80,7 +84,7 @@ def teachers_in_use(org_id: int) -> set[int]:
 
 def add_subject(actor: Actor, org_id: int | None, values: dict[str, Any]) -> TrainingSubject:
     org = current_org(actor, org_id)
-    _unique(TrainingSubject, org.id, "name", values["name"], "专业科目")
+    _unique(TrainingSubject, org.id, "name", values["name"], "subject")
     subject = TrainingSubject(organisation_id=org.id, name=values["name"], enabled=values.get("enabled", True))
     db.session.add(subject)
     db.session.flush()
@@ -90,7 +94,7 @@ def add_subject(actor: Actor, org_id: int | None, values: dict[str, Any]) -> Tra
 def update_subject(actor: Actor, subject_id: int, values: dict[str, Any]) -> TrainingSubject:
     subject = owned(actor, TrainingSubject, subject_id)
     if "name" in values:
-        _unique(TrainingSubject, subject.organisation_id, "name", values["name"], "专业科目", except_id=subject.id)
+        _unique(TrainingSubject, subject.organisation_id, "name", values["name"], "subject", except_id=subject.id)
     _apply(subject, values)
     db.session.flush()
     return subject
@@ -101,7 +105,7 @@ def update_subject(actor: Actor, subject_id: int, values: dict[str, Any]) -> Tra
 
 def add_course(actor: Actor, org_id: int | None, values: dict[str, Any]) -> TrainingCourse:
     org = current_org(actor, org_id)
-    _unique(TrainingCourse, org.id, "name", values["name"], "课程")
+    _unique(TrainingCourse, org.id, "name", values["name"], "course")
     course = TrainingCourse(organisation_id=org.id, **values)
     db.session.add(course)
     db.session.flush()
@@ -111,7 +115,7 @@ def add_course(actor: Actor, org_id: int | None, values: dict[str, Any]) -> Trai
 def update_course(actor: Actor, course_id: int, values: dict[str, Any]) -> TrainingCourse:
     course = owned(actor, TrainingCourse, course_id)
     if "name" in values:
-        _unique(TrainingCourse, course.organisation_id, "name", values["name"], "课程", except_id=course.id)
+        _unique(TrainingCourse, course.organisation_id, "name", values["name"], "course", except_id=course.id)
     if "subject_type" in values and values["subject_type"] != course.subject_type and _course_used(course.id):
         raise InvalidState("课程已被培训计划使用，不能修改科目类型")
     _apply(course, values)
@@ -150,7 +154,7 @@ def _check_courses(org_id: int, course_ids: list[int]) -> list[int]:
 
 def add_teacher(actor: Actor, org_id: int | None, values: dict[str, Any]) -> Teacher:
     org = current_org(actor, org_id)
-    _unique(Teacher, org.id, "id_number", values["id_number"], "师资")
+    _unique(Teacher, org.id, "id_number", values["id_number"], "teacher")
     values = {**values, "course_ids": _check_courses(org.id, values.get("course_ids") or [])}
     teacher = Teacher(organisation_id=org.id, **values)
     db.session.add(teacher)
@@ -161,7 +165,7 @@ def add_teacher(actor: Actor, org_id: int | None, values: dict[str, Any]) -> Tea
 def update_teacher(actor: Actor, teacher_id: int, values: dict[str, Any]) -> Teacher:
     teacher = owned(actor, Teacher, teacher_id)
     if "id_number" in values:
-        _unique(Teacher, teacher.organisation_id, "id_number", values["id_number"], "师资", except_id=teacher.id)
+        _unique(Teacher, teacher.organisation_id, "id_number", values["id_number"], "teacher", except_id=teacher.id)
     if "course_ids" in values:
         values = {**values, "course_ids": _check_courses(teacher.organisation_id, values["course_ids"] or [])}
     _apply(teacher, values)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.i18n import sentence
 from app.extensions import db
 from app.training import queries, reviews
 from app.training.access import current_org, owned, training_orgs
@@ -28,6 +29,8 @@ from app.workflow.models import ProcessInstance
 
 KEY = "training_plan_approval"
 _INVALID = "提交的内容有误，请按提示修改"
+NOT_OF_TYPE = sentence("课程《%(course)s》不是%(type)s")
+TEACHER_DISABLED = sentence("师资%(name)s已停用，不能选择")
 
 
 def _check(plan: TrainingPlan, values: dict[str, Any], *, actor: Actor) -> None:
@@ -58,14 +61,14 @@ def _check(plan: TrainingPlan, values: dict[str, Any], *, actor: Actor) -> None:
         if course is None:
             errors["courses"] = "所选课程不在本机构的课程库中"
         elif course.subject_type != values["subject_type"]:
-            errors["courses"] = f"课程《{course.name}》不是{SUBJECT_TYPES[values['subject_type']]}"
+            errors["courses"] = NOT_OF_TYPE % {"course": course.name, "type": SUBJECT_TYPES[values["subject_type"]]}
         tid = c.get("teacher_id")
         if tid:
             teacher = teachers.get(tid)
             if teacher is None:
                 errors["courses"] = "所选师资不在本机构的师资库中"
             elif not teacher.enabled and (c["course_id"], tid) not in before:
-                errors["courses"] = f"师资{teacher.name}已停用，不能选择"
+                errors["courses"] = TEACHER_DISABLED % {"name": teacher.name}
     if errors:
         raise ValidationFailed(_INVALID, errors)
     kept = attachments.usable_ids(values.get("attachment_ids") or [], actor=actor,
