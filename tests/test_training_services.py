@@ -18,6 +18,7 @@ from app.training import catalogue, plans, queries, reports
 from app.training.models import TrainingPlan
 from app.workflow import attachments
 from app.workflow import services as workflow
+from app.workflow.models import ProcessInstance
 from tests.conftest import actor
 from tests.webutil import png_bytes
 
@@ -287,3 +288,24 @@ def test_a_sub_admin_without_training_sees_nothing(catalogue_rows):
         catalogue.add_course(clerk, None, {"name": "x", "subject_type": "public", "hours": 1})
     with pytest.raises(NotFound):
         plans.get(clerk, new_plan(catalogue_rows).id)
+
+
+def test_the_demo_workspace_has_something_on_every_page_and_seeds_once(app):
+    from app.training.models import Teacher, TrainingCourse, TrainingSite, TrainingSubject
+
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo training workspace" in first.output
+    institute = org("市继续教育学院")
+    got = {m.__name__: db.session.scalar(select(db.func.count()).select_from(m).where(
+        m.organisation_id == institute.id)) for m in (TrainingSubject, TrainingCourse, Teacher, TrainingSite)}
+    assert got == {"TrainingSubject": 2, "TrainingCourse": 4, "Teacher": 3, "TrainingSite": 2}
+    demo_plans = queries.plans(institute.id)
+    assert sorted(queries.states(demo_plans).values()) == ["approved", "reviewing"]
+    waiting = next(p for p in demo_plans if queries.state_of(p) == "reviewing")
+    [task] = workflow.open_tasks(db.session.get(ProcessInstance, waiting.instance_id))
+    assert task.candidate_org_id == org("市人力资源和社会保障局").id
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "demo training workspace" not in again.output
+    assert len(queries.plans(institute.id)) == 2
