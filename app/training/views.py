@@ -52,7 +52,7 @@ CATALOGUES: dict[str, dict[str, Any]] = {
                 "update": catalogue.update_course, "delete": catalogue.delete_course,
                 "fields": [("name", "课程名称", "text"), ("subject_type", "科目类型", "subject_type"),
                            ("hours", "学时", "number"), ("content", "课程内容", "textarea")]},
-    "subjects": {"title": "专业科目", "model": TrainingSubject, "args": SubjectArgs, "add": catalogue.add_subject,
+    "subjects": {"title": "专业科目设置", "model": TrainingSubject, "args": SubjectArgs, "add": catalogue.add_subject,
                  "update": catalogue.update_subject, "delete": None, "toggle": True,
                  "fields": [("name", "科目名称", "text")]},
     "teachers": {"title": "师资", "model": Teacher, "args": TeacherArgs, "add": catalogue.add_teacher,
