@@ -19,6 +19,7 @@ from app.training.models import (  # noqa: F401
     TrainingCourse,
     TrainingPlan,
     TrainingPlanCourse,
+    TrainingProfile,
     TrainingSite,
     TrainingSubject,
 )

@@ -178,6 +178,7 @@ API_ROUTES = [
     ("GET", "/api/v1/training/reports/{report}"), ("PUT", "/api/v1/training/reports/{report}"),
     ("DELETE", "/api/v1/training/reports/{report}"), ("POST", "/api/v1/training/reports/{report}/submit"),
     ("POST", "/api/v1/training/reports/{report}/withdraw"), ("POST", "/api/v1/training/reports/{report}/resubmit"),
+    ("GET", "/api/v1/training/profile"), ("PUT", "/api/v1/training/profile"),
 ]
 
 
@@ -226,3 +227,19 @@ def test_openapi_describes_every_training_route(client):
             spec_path = spec_path.replace("{" + name + "}", "{row_id}")
         assert method.lower() in doc["paths"][spec_path], (method, spec_path)
     assert "TrainingPlan" in doc["components"]["schemas"]
+
+
+def test_the_institution_keeps_its_facilities_and_staffing(client):
+    me = api_token(client, "institute_admin")
+    r = client.put("/api/v1/training/profile", json={"classrooms": 8, "seats": 400, "full_time_teachers": 12,
+                                                     "facilities": "多媒体教室8间，实训室2间"}, headers=me)
+    assert r.status_code == 200, r.get_json()
+    got = client.get("/api/v1/training/profile", headers=me).get_json()
+    assert (got["name"], got["classrooms"], got["seats"], got["full_time_teachers"], got["facilities"]) == (
+        "市继续教育学院", 8, 400, 12, "多媒体教室8间，实训室2间")
+    r = client.put("/api/v1/training/profile", json={"seats": -1}, headers=me)
+    assert r.status_code == 422 and "seats" in r.get_json()["error"]["fields"]
+    assert client.get("/api/v1/training/profile", headers=me).get_json()["seats"] == 400
+    # a hospital has no training workspace unless its admin holds one: it has (a unit training its own staff)
+    assert client.get("/api/v1/training/profile", headers=api_token(client, "hospital_admin")).status_code == 200
+    assert client.get("/api/v1/training/profile", headers=api_token(client, "health_admin")).status_code == 404

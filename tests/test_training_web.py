@@ -86,7 +86,7 @@ def test_every_training_page_is_404_without_the_training_module(app):
              "/training/reports", "/training/reports/new", f"/training/reports/{rows['report']}",
              "/training/courses", f"/training/courses/{rows['course']}", "/training/subjects",
              f"/training/subjects/{rows['subject']}", "/training/teachers", f"/training/teachers/{rows['teacher']}",
-             "/training/sites", f"/training/sites/{rows['site']}"]
+             "/training/sites", f"/training/sites/{rows['site']}", "/training/profile"]
     posts = ["/training/courses", f"/training/courses/{rows['course']}", f"/training/courses/{rows['course']}/delete",
              "/training/subjects", f"/training/subjects/{rows['subject']}/disable", "/training/teachers",
              f"/training/teachers/{rows['teacher']}/enable", f"/training/teachers/{rows['teacher']}/delete",
@@ -95,7 +95,8 @@ def test_every_training_page_is_404_without_the_training_module(app):
              f"/training/plans/{rows['plan']}/withdraw", f"/training/plans/{rows['plan']}/resubmit",
              f"/training/plans/{rows['plan']}/delete", "/training/reports/new", f"/training/reports/{rows['report']}",
              f"/training/reports/{rows['report']}/submit", f"/training/reports/{rows['report']}/withdraw",
-             f"/training/reports/{rows['report']}/resubmit", f"/training/reports/{rows['report']}/delete"]
+             f"/training/reports/{rows['report']}/resubmit", f"/training/reports/{rows['report']}/delete",
+             "/training/profile"]
     for url in pages:
         assert clerk.client.get(url).status_code == 404, url
     token = clerk.csrf("/applications")
@@ -103,3 +104,14 @@ def test_every_training_page_is_404_without_the_training_module(app):
         assert clerk.client.post(url, data={"csrf_token": token}).status_code == 404, url
     assert "培训管理" not in text(clerk.client.get("/applications"))
     assert "培训管理" in text(browser(app, "institute_admin").client.get("/applications"))
+
+
+def test_the_profile_page_saves_facilities_and_staffing(app):
+    web = browser(app, "institute_admin")
+    r = web.post_form("/training/profile", {"classrooms": "6", "managers": "3", "staffing": "专职3人，兼职教师20人"})
+    assert r.status_code == 302
+    page = text(web.client.get("/training/profile"))
+    assert "市继续教育学院" in page and "专职3人，兼职教师20人" in page
+    r = web.post_form("/training/profile", {"classrooms": "很多"})
+    assert r.status_code == 422 and field_error(r, "classrooms") == "必须是整数"
+    assert "Teaching facilities and staffing" in text(web.client.get("/training/profile?lang=en"))

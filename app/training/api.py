@@ -17,7 +17,7 @@ from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.training import access, catalogue, plans, queries, reports
+from app.training import access, catalogue, plans, profile, queries, reports
 from app.training.models import AnnualReport, Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
 from app.training.schemas import (
     SCHEMAS,
@@ -25,6 +25,8 @@ from app.training.schemas import (
     CourseSchema,
     PlanArgs,
     PlanSchema,
+    ProfileArgs,
+    ProfileSchema,
     ReportArgs,
     ReportSchema,
     SiteArgs,
@@ -180,6 +182,19 @@ def doc_action(kind: str, row_id: int, action: str):
     return jsonify(_dump(out(), row))
 
 
+@bp.get("/training/profile")
+def profile_get():
+    return jsonify(ProfileSchema().dump(profile.get(_actor(), _org_id())))
+
+
+@bp.put("/training/profile")
+def profile_put():
+    actor = _actor()
+    result = profile.update(actor, _org_id(), load_args(ProfileArgs(), json_body(), partial=True))
+    db.session.commit()
+    return jsonify(ProfileSchema().dump(result))
+
+
 # --------------------------------------------------------------------------- OpenAPI
 
 
@@ -226,6 +241,12 @@ def add_paths(spec: Any) -> None:
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
         "responses": responses("201", None, "401", "404", "422")}})
+    spec.path(path="/training/profile", operations={
+        "get": {"summary": "The institution's profile: registered fields, teaching facilities and staffing",
+                "parameters": org_q, "responses": responses("200", "TrainingProfile", "401", "404")},
+        "put": {"summary": "Update its teaching facilities and staffing (any subset of the fields)",
+                "parameters": org_q, "requestBody": json_request("TrainingProfileArgs"),
+                "responses": responses("200", "TrainingProfile", "401", "404", "422")}})
     docs = {"plans": ("TrainingPlan", "annual training plans (年度培训计划)", "training_plan_approval"),
             "reports": ("AnnualReport", "annual reports / work summaries (年审报告 / 年度工作总结)",
                         "annual_report_approval")}

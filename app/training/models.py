@@ -137,3 +137,22 @@ class AnnualReport(TimestampMixin, db.Model):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class TrainingProfile(TimestampMixin, db.Model):
+    """What a training institution tells about itself beside its registered fields (基本信息维护): its teaching
+    facilities and its staffing; edited by its administrators."""
+
+    __tablename__ = "training_profile"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), primary_key=True)
+    #: 教学设施: classrooms, labs, equipment.
+    facilities: Mapped[str | None] = mapped_column(Text)
+    classrooms: Mapped[int | None] = mapped_column(Integer)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    #: 人员配备.
+    managers: Mapped[int | None] = mapped_column(Integer)
+    full_time_teachers: Mapped[int | None] = mapped_column(Integer)
+    part_time_teachers: Mapped[int | None] = mapped_column(Integer)
+    staffing: Mapped[str | None] = mapped_column(Text)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

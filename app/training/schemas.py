@@ -108,6 +108,20 @@ class ReportArgs(_Blanks):
     attachment_ids = fields.List(fields.Integer(), load_default=list)
 
 
+def _count() -> fields.Integer:
+    return fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 100000))
+
+
+class ProfileArgs(_Blanks):
+    facilities = _text(4000)
+    classrooms = _count()
+    seats = _count()
+    managers = _count()
+    full_time_teachers = _count()
+    part_time_teachers = _count()
+    staffing = _text(4000)
+
+
 # --------------------------------------------------------------------------- output
 
 
@@ -198,9 +212,29 @@ class ReportSchema(Schema):
     state = _STATE
 
 
+class ProfileSchema(Schema):
+    organisation_id = fields.Integer(attribute="org.id", required=True)
+    name = fields.String(attribute="org.name", required=True)
+    uscc = fields.String(attribute="org.uscc", allow_none=True)
+    region = fields.String(attribute="org.region", allow_none=True)
+    address = fields.Function(lambda p: p.org.address or (p.registered.address if p.registered else None),
+                              allow_none=True)
+    contact_person = fields.String(attribute="org.contact_person", allow_none=True)
+    contact_phone = fields.String(attribute="org.contact_phone", allow_none=True)
+    principal = fields.Function(lambda p: p.registered.principal if p.registered else None, allow_none=True)
+    facilities = fields.String(attribute="own.facilities", allow_none=True, metadata={"description": "教学设施"})
+    classrooms = fields.Integer(attribute="own.classrooms", allow_none=True)
+    seats = fields.Integer(attribute="own.seats", allow_none=True)
+    managers = fields.Integer(attribute="own.managers", allow_none=True, metadata={"description": "专职管理人员"})
+    full_time_teachers = fields.Integer(attribute="own.full_time_teachers", allow_none=True)
+    part_time_teachers = fields.Integer(attribute="own.part_time_teachers", allow_none=True)
+    staffing = fields.String(attribute="own.staffing", allow_none=True, metadata={"description": "人员配备说明"})
+
+
 SCHEMAS: dict[str, type[Schema]] = {
     "TrainingSubjectArgs": SubjectArgs, "TrainingCourseArgs": CourseArgs, "TeacherArgs": TeacherArgs,
     "TrainingSiteArgs": SiteArgs, "TrainingPlanArgs": PlanArgs, "AnnualReportArgs": ReportArgs,
     "TrainingSubject": SubjectSchema, "TrainingCourse": CourseSchema, "Teacher": TeacherSchema,
     "TrainingSite": SiteSchema, "TrainingPlan": PlanSchema, "AnnualReport": ReportSchema,
+    "TrainingProfileArgs": ProfileArgs, "TrainingProfile": ProfileSchema,
 }

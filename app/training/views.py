@@ -15,9 +15,9 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translate
 from app.extensions import db
-from app.training import access, catalogue, plans, queries, reports
+from app.training import access, catalogue, plans, profile, queries, reports
 from app.training.models import SITE_KINDS, SUBJECT_TYPES, Teacher, TrainingCourse, TrainingSite, TrainingSubject
-from app.training.schemas import CourseArgs, PlanArgs, ReportArgs, SiteArgs, SubjectArgs, TeacherArgs
+from app.training.schemas import CourseArgs, PlanArgs, ProfileArgs, ReportArgs, SiteArgs, SubjectArgs, TeacherArgs
 from app.workflow import attachments
 from app.workflow.models import ProcessInstance
 
@@ -158,6 +158,31 @@ def catalogue_action(kind: str, row_id: int, action: str):
     db.session.commit()
     flash({"delete": _("已删除"), "enable": _("已启用"), "disable": _("已停用")}[action], "success")
     return redirect(url_for("training.catalogue_page", kind=kind, org=org_id))
+
+
+# --------------------------------------------------------------------------- the institution's profile
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile_page():
+    actor = web_actor()
+    current = profile.get(actor, request.args.get("org", type=int))
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {name: getattr(current.own, name) for name in profile.FIELDS}
+    if request.method == "POST":
+        values = {k: v.strip() for k, v in request.form.items() if k in profile.FIELDS}
+        try:
+            profile.update(actor, current.org.id, load_args(ProfileArgs(), values))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for("training.profile_page", org=current.org.id))
+    return render_template("training/profile.html", profile=current, values=values, errors=errors,
+                           **_common(current.org)), 422 if errors else 200
 
 
 # --------------------------------------------------------------------------- plans and reports
