@@ -32,8 +32,8 @@ def register_cli(app: Flask) -> None:
         if chains:
             click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
         if training_rows or training_plans:
-            click.echo(f"demo training workspace: {training_rows} catalogue rows, {training_plans} plans "
-                       "(last year's approved, this year's waiting at the city bureau)")
+            click.echo(f"demo training workspace: {training_rows} catalogue rows, {training_plans} plans and reports "
+                       "(last year's approved, this year's plan waiting at the city bureau)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 

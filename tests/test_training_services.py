@@ -48,7 +48,7 @@ def state(row) -> str:
 
 
 @pytest.fixture
-def catalogue_rows(app):
+def catalogue_rows(any_app):
     me = actor(ADMIN)
     subject = catalogue.add_subject(me, None, {"name": "卫生管理"})
     course = catalogue.add_course(me, None, {"name": "医院质量管理实务", "subject_type": "professional",
@@ -232,7 +232,7 @@ def test_a_teacher_change_shows_in_every_plan_using_them(catalogue_rows):
     assert "师资：周明远" in plans.snapshot(db.session.get(TrainingPlan, plan.id))["courses"]
 
 
-def test_annual_report_is_declared_reviewed_and_never_deleted(app):
+def test_annual_report_is_declared_reviewed_and_never_deleted(any_app):
     me = actor(ADMIN)
     file = attachments.save_upload(FileStorage(io.BytesIO(png_bytes()), "总结.png"), actor=me)
     report = reports.create(me, None, {"year": 2025, "name": "2025年度工作总结", "attachment_ids": [file.id]})
@@ -306,6 +306,8 @@ def test_the_demo_workspace_has_something_on_every_page_and_seeds_once(app):
     waiting = next(p for p in demo_plans if queries.state_of(p) == "reviewing")
     [task] = workflow.open_tasks(db.session.get(ProcessInstance, waiting.instance_id))
     assert task.candidate_org_id == org("市人力资源和社会保障局").id
+    [report] = queries.reports(institute.id)
+    assert queries.state_of(report) == "approved" and report.attachment_ids
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "demo training workspace" not in again.output
     assert len(queries.plans(institute.id)) == 2

@@ -1,19 +1,22 @@
 """Demo training workspace of 市继续教育学院 (``institute_admin``): courses, teachers, two professional subjects,
-a training plan approved last year and one of this year waiting at the city bureau, so every page of 培训管理 has
-something to show. Idempotent: rows are looked up by their natural keys, plans by name."""
+a training plan approved last year and one of this year waiting at the city bureau, last year's work summary
+approved, so every page of 培训管理 has something to show. Idempotent: rows are looked up by their natural keys,
+plans and reports by name."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
 from app.extensions import db
-from app.training import plans
-from app.training.models import Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
-from app.workflow import services
+from app.training import plans, reports
+from app.training.models import AnnualReport, Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
+from app.workflow import attachments, services
 
 INSTITUTE = "市继续教育学院"
 SUBJECTS = ["卫生管理", "工程技术"]
@@ -79,7 +82,8 @@ def _actor(login: str) -> Actor:
 
 
 def seed_plans(today: date | None = None) -> int:
-    """Last year's plan approved by the city bureau, and this year's waiting there; returns plans added."""
+    """Last year's plan approved by the city bureau, and this year's waiting there, and last year's work summary;
+    returns the plans and reports added."""
     org = _institute()
     if org is None:
         return 0
@@ -105,4 +109,23 @@ def seed_plans(today: date | None = None) -> int:
             task = services.open_tasks(instance)[0]
             services.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=_actor("hr_city"))
         added += 1
-    return added
+    return added + _seed_report(org, admin, year - 1)
+
+
+#: A one-page PDF standing in for the scanned summary.
+_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _seed_report(org: Organisation, admin: Actor, year: int) -> int:
+    """Last year's work summary, declared and approved by the city bureau."""
+    name = f"{year}年度继续教育工作总结"
+    if db.session.scalar(select(AnnualReport.id).where(AnnualReport.organisation_id == org.id,
+                                                       AnnualReport.name == name)) is not None:
+        return 0
+    file = attachments.save_upload(FileStorage(io.BytesIO(_PDF), f"{name}.pdf"), actor=admin)
+    report = reports.create(admin, org.id, {"year": year, "name": name, "notes": "含年度培训统计表",
+                                            "attachment_ids": [file.id]})
+    instance = reports.submit(admin, report.id)
+    task = services.open_tasks(instance)[0]
+    services.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=_actor("hr_city"))
+    return 1
