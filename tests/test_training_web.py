@@ -115,3 +115,12 @@ def test_the_profile_page_saves_facilities_and_staffing(app):
     r = web.post_form("/training/profile", {"classrooms": "很多"})
     assert r.status_code == 422 and field_error(r, "classrooms") == "必须是整数"
     assert "Teaching facilities and staffing" in text(web.client.get("/training/profile?lang=en"))
+
+
+def test_the_generic_start_page_points_to_the_training_pages(app):
+    web = browser(app, "institute_admin")
+    page = web.client.get("/start/training_plan_approval")
+    assert page.status_code == 200 and 'href="/training/plans"' in page.get_data(as_text=True)
+    assert 'href="/training/reports"' in web.client.get("/start/annual_report_approval").get_data(as_text=True)
+    # a professional cannot start either
+    assert browser(app, "chenshihui").client.get("/start/training_plan_approval").status_code == 403

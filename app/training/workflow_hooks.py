@@ -53,17 +53,20 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {"title": data.get("name"), "year": data.get("year")}
 
 
+#: The generic start page points to the training pages, where a plan or a report is written and submitted.
+START_TEMPLATE = "training/start.html"
+
 PLAN_HOOKS = ProcessHooks(
     key=plans.KEY, permission=PERMISSION,
     prepare_start=lambda data, actor: _start(plans.for_start(data, actor)),
-    can_start=can_use, summarise=_summary, on_data=_tie(TrainingPlan, "plan_id"),
+    can_start=can_use, summarise=_summary, on_data=_tie(TrainingPlan, "plan_id"), start_template=START_TEMPLATE,
     start_denied="只有培训机构（或自主培训单位）的培训管理员可以提交培训计划",
     started_message="培训计划已提交，等待审核")
 
 REPORT_HOOKS = ProcessHooks(
     key=reports.KEY, permission=PERMISSION,
     prepare_start=lambda data, actor: _start(reports.for_start(data, actor)),
-    can_start=can_use, summarise=_summary, on_data=_tie(AnnualReport, "report_id"),
+    can_start=can_use, summarise=_summary, on_data=_tie(AnnualReport, "report_id"), start_template=START_TEMPLATE,
     start_denied="只有培训机构（或自主培训单位）的培训管理员可以申报年度报告",
     started_message="年度报告已申报，等待审核")
 
