@@ -53,6 +53,8 @@ def test_catalogues_and_a_plan_through_the_pages(app):
     r = web.post_form(f"/training/plans/{plan.id}", {}, post_url=f"/training/plans/{plan.id}/submit",
                       follow_redirects=True)
     assert "审核中" in text(r)
+    case = text(web.client.get(f"/applications/{db.session.scalar(select(TrainingPlan.instance_id))}"))
+    assert "2026年度培训计划" in case and "医院质量管理实务" in case and "撤回" in case
 
     # the city bureau reviews it in the ordinary inbox and reads the courses and the attachment
     city = browser(app, "hr_city")
