@@ -51,6 +51,7 @@ PROCESS_MODULES = (
     "app.credits.workflow_hooks",
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
+    "app.training.workflow_hooks",
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -67,6 +68,7 @@ WEB_MODULES = (
     "app.audit.views",
     "app.statistics.views",
     "app.workbench.views",
+    "app.training.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -79,6 +81,7 @@ API_MODULES = (
     "app.certificates.api",
     "app.audit.api",
     "app.statistics.api",
+    "app.training.api",
 )
 
 

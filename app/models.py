@@ -14,4 +14,14 @@ from app.people.models import Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.statistics import models as _statistics_indexes  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401
+from app.training.models import (  # noqa: F401
+    AnnualReport,
+    Teacher,
+    TrainingCourse,
+    TrainingPlan,
+    TrainingPlanCourse,
+    TrainingProfile,
+    TrainingSite,
+    TrainingSubject,
+)
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401

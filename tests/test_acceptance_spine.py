@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def _written() -> list[int]:
 def _sample_url(rule) -> str:
     values = {}
     for name, conv in rule._converters.items():
+        if type(conv).__name__ == "AnyConverter":  # <any(a, b):name>: one of its words
+            values[name] = sorted(conv.items)[0]
+            continue
         values[name] = 1 if isinstance(conv, IntegerConverter | FloatConverter) else "x"
     return rule.rule if not values else _build(rule, values)
 
@@ -40,6 +44,7 @@ def _sample_url(rule) -> str:
 def _build(rule, values) -> str:
     url = rule.rule
     for name, value in values.items():
+        url = re.sub(rf"<any\([^)]*\):{name}>", str(value), url)
         url = url.replace(f"<{name}>", str(value))
         for conv in ("int", "string", "path", "uuid", "float"):
             url = url.replace(f"<{conv}:{name}>", str(value))
