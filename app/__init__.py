@@ -76,6 +76,7 @@ API_MODULES = (
     "app.archive.api",
     "app.certificates.api",
     "app.audit.api",
+    "app.processes_admin.api",
 )
 
 

@@ -1003,6 +1003,10 @@ class Run:
         end = self._end_event()
         return "cancelled" if end is None else self.parsed.end_outcomes.get(end, "completed")
 
+    def end_event(self) -> str | None:
+        """The id of the end event a finished instance reached (None while it runs, or when cancelled)."""
+        return self._end_event()
+
     def _end_event(self) -> str | None:
         """The id of the end event this workflow (not a subprocess) completed at, if any."""
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent):
