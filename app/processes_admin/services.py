@@ -85,6 +85,30 @@ def version(actor: Actor, key: str, number: int) -> ProcessVersion:
     return row
 
 
+def editor_config(actor: Actor, key: str) -> dict:
+    """What the editor's properties panel offers: lanes with labels, forms with their fields, operations."""
+    from app.core.i18n import translate
+    from app.workflow import registry
+    from app.workflow.forms import load_form
+    from app.workflow.lanes import known_lanes
+
+    _require(actor)
+    forms_dir = versions.bpmn_path(key)[1]
+    forms = []
+    for path in sorted(forms_dir.glob("*.schema.json")):
+        try:
+            schema = load_form(path.name, forms_dir)
+        except (ValueError, OSError):
+            continue
+        ui = path.name.replace(".schema.json", ".uischema.json")
+        forms.append({"name": path.name, "ui": ui if (forms_dir / ui).is_file() else None,
+                      "title": translate(schema.get("title") or path.name),
+                      "fields": [translate(p.get("title") or n) for n, p in (schema.get("properties") or {}).items()],
+                      "review": "outcome" in (schema.get("properties") or {})})
+    return {"lanes": [{"key": k, "label": translate(v)} for k, v in known_lanes().items()],
+            "forms": forms, "operations": registry.operation_names()}
+
+
 def validate(actor: Actor, data: bytes) -> list[validation.Problem]:
     """Every problem of a BPMN or DMN text (an empty list: it can be deployed)."""
     _require(actor)
