@@ -3,6 +3,8 @@ deployed them, a dry run of sample cases, and deploying through the API."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.extensions import db
@@ -198,3 +200,62 @@ def test_deploy_through_the_api_and_the_versions_say_who_deployed_when(app, clie
     doc = client.get("/api/v1/openapi.json").get_json()
     assert {"/process-definitions/validate", "/process-definitions/{key}/versions",
             "/process-definitions/{key}/dry-run", "/process-definitions/{key}/deploy"} <= set(doc["paths"])
+
+
+def _without_supervisory_review(text: str) -> str:
+    """A version without the supervisory review: its task, gateway, end event and their flows are gone."""
+    gone = ("supervisory_review", "gw_supervisory", "end_rejected_supervisory", "f_supervisory_gw",
+            "f_supervisory_approve", "f_supervisory_return", "f_supervisory_reject")
+    for element in gone:
+        text = re.sub(rf'<bpmn:(\w+) id="{element}"[^>]*?(/>|>.*?</bpmn:\1>)', "", text, flags=re.S)
+        text = re.sub(rf"<bpmn:(incoming|outgoing|flowNodeRef)>{element}</bpmn:\1>", "", text)
+        text = re.sub(rf'<bpmndi:(BPMNShape|BPMNEdge) id="[^"]*" bpmnElement="{element}".*?</bpmndi:\1>', "",
+                      text, flags=re.S)
+    return text.replace('targetRef="supervisory_review"', 'targetRef="gw_hr_needed"').replace(
+        "<bpmn:incoming>f_skip_supervisory</bpmn:incoming>",
+        "<bpmn:incoming>f_skip_supervisory</bpmn:incoming><bpmn:incoming>f_to_supervisory</bpmn:incoming>")
+
+
+def test_running_cases_are_previewed_and_migrated_with_a_history_event(app, client, declaration):
+    hr = api_token(client, "hr_province")
+    at_unit = services.start_process(KEY, declaration, actor=actor("chenshihui"))
+    at_supervisory = services.start_process(KEY, {**declaration, "course_name": "第二门课"}, actor=actor("chenshihui"))
+    db.session.commit()
+    services.complete_task(services.open_tasks(at_supervisory)[0].id, {"outcome": "approve", "comment": ""},
+                           actor=actor("hospital_admin"))
+    db.session.commit()
+    assert services.open_tasks(at_supervisory)[0].task_spec == "supervisory_review"
+
+    # version 2 has no supervisory step: the case standing there cannot move, the other can
+    r = _post(client, f"{KEY}/deploy", _without_supervisory_review(SOURCE))
+    assert r.status_code == 201, r.get_json()
+    r = client.post(f"/api/v1/process-definitions/{KEY}/versions/2/migration-preview", json={}, headers=hr)
+    report = {c["instance_id"]: c for c in r.get_json()}
+    assert report[at_unit.id]["movable"] and report[at_unit.id]["current"] == ["unit_review"]
+    assert not report[at_supervisory.id]["movable"]
+    assert "当前所在的步骤" in report[at_supervisory.id]["reason"]
+    only_unit = client.post(f"/api/v1/process-definitions/{KEY}/versions/2/migration-preview",
+                            json={"step": "unit_review"}, headers=hr).get_json()
+    assert [c["instance_id"] for c in only_unit] == [at_unit.id]
+
+    r = client.post(f"/api/v1/process-definitions/{KEY}/versions/2/migrate", json={}, headers=hr)
+    assert r.status_code == 202 and r.get_json()["status"] == "finished", r.get_json()
+    assert "已迁移1件" in r.get_json()["message"]
+    db.session.expire_all()
+    moved = db.session.get(type(at_unit), at_unit.id)
+    stayed = db.session.get(type(at_unit), at_supervisory.id)
+    assert db.session.get(ProcessVersion, moved.process_version_id).version == 2
+    assert db.session.get(ProcessVersion, stayed.process_version_id).version == 1
+    assert [e.outcome for e in services.history(moved)][-1] == "migrated"
+    assert "migrated" not in [e.outcome for e in services.history(stayed)]
+
+    # the moved case goes on along version 2: from the unit straight to the HR bureau
+    task = services.open_tasks(moved)[0]
+    services.complete_task(task.id, {"outcome": "approve", "comment": ""}, actor=actor("hospital_admin"))
+    db.session.commit()
+    assert services.open_tasks(moved)[0].task_spec == "hr_review"
+    # the one that stayed still finishes its step on version 1
+    task = services.open_tasks(stayed)[0]
+    services.complete_task(task.id, {"outcome": "approve", "comment": ""}, actor=actor("health_admin"))
+    db.session.commit()
+    assert services.open_tasks(stayed)[0].task_spec == "hr_review"

@@ -12,7 +12,8 @@ from app.api.openapi import ERRORS
 from app.cases.schemas import ApiTime
 from app.core.auth import api_actor
 from app.extensions import db
-from app.processes_admin import services
+from app.processes_admin import migration_job, services  # noqa: F401 - registers the job kind
+from app.taskcentre.services import send
 from app.workflow.lanes import known_lanes
 
 bp = Blueprint("process_definitions_api", __name__)
@@ -80,6 +81,53 @@ class DryRunSchema(Schema):
     deployable = fields.Boolean(required=True)
     problems = fields.List(fields.Nested(ProblemSchema))
     paths = fields.List(fields.Nested(PathSchema))
+
+
+class CandidateSchema(Schema):
+    instance_id = fields.Integer(required=True)
+    version = fields.Integer(required=True, metadata={"description": "the version it runs on now"})
+    applicant = fields.String(allow_none=True)
+    current = fields.List(fields.String(), metadata={"description": "the ids of the steps it stands at"})
+    movable = fields.Boolean(required=True)
+    reason = fields.Method("_reason", allow_none=True)
+
+    def _reason(self, candidate: Any) -> str | None:
+        from app.core.i18n import translate
+        from app.workflow.migration import REFUSALS
+
+        if candidate.refusal is None:
+            return None
+        return translate(REFUSALS.get(candidate.refusal, candidate.refusal))
+
+
+class MigrationArgs(Schema):
+    step = fields.String(load_default=None, metadata={"description": "only the cases standing at this step"})
+    instance_ids = fields.List(fields.Integer(), load_default=None,
+                               metadata={"description": "the cases to move (default: every movable one)"})
+
+
+def _args() -> dict[str, Any]:
+    from app.api.args import load_args
+
+    return load_args(MigrationArgs(), request.get_json(silent=True) or {})
+
+
+@bp.post("/process-definitions/<key>/versions/<int:number>/migration-preview")
+def migration_preview(key: str, number: int):
+    args = _args()
+    return jsonify(CandidateSchema(many=True).dump(
+        services.migration_preview(api_actor(), key, number, args["step"])))
+
+
+@bp.post("/process-definitions/<key>/versions/<int:number>/migrate")
+def migrate(key: str, number: int):
+    args = _args()
+    job = services.migration_start(api_actor(), key, number, args["instance_ids"], args["step"])
+    db.session.commit()
+    send(job)
+    db.session.refresh(job)
+    return jsonify({"job_id": job.id, "status": job.status, "done": job.done, "total": job.total,
+                    "message": job.message}), 202
 
 
 def _body() -> bytes:
@@ -156,6 +204,23 @@ def add_paths(spec: Any) -> None:
                    "once at each review, then resubmit; reject at each review; an applicant with and without "
                    "a supervisory department). Nothing is stored.",
         "parameters": [key], "requestBody": xml_body, "responses": answer("200", "DryRun", "401", "403", "404")}})
+    number = {"in": "path", "name": "number", "required": True, "schema": {"type": "integer"}}
+    spec.components.schema("MigrationCandidate", schema=CandidateSchema)
+    spec.components.schema("MigrationArgs", schema=MigrationArgs)
+    json_args = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/MigrationArgs"}}}}
+    spec.path(path="/process-definitions/{key}/versions/{number}/migration-preview", operations={"post": {
+        "summary": "Dry-run report of moving running cases on other versions to this one: which can move, "
+                   "which cannot and why (their current step was removed...). Nothing is written.",
+        "parameters": [key, number], "requestBody": json_args,
+        "responses": answer("200", "MigrationCandidate", "401", "403", "404", "422", many=True)}})
+    spec.path(path="/process-definitions/{key}/versions/{number}/migrate", operations={"post": {
+        "summary": "Move the chosen movable cases (default: all) to this version as one background job "
+                   "(progress in GET /jobs/{id}); each moved case gets a history event, a case that cannot "
+                   "move stays as it was",
+        "parameters": [key, number], "requestBody": json_args,
+        "responses": {"202": {"description": "the job: job_id, status, done, total, message"},
+                      **{k: v for k, v in answer("200", "MigrationCandidate", "401", "403", "404", "422").items()
+                         if k != "200"}}}})
     spec.path(path="/process-definitions/{key}/deploy", operations={"post": {
         "summary": "Deploy a draft as the new active version: refused (422, the problems in error.fields.file) "
                    "when it has problems or a sample case would not reach an end. Running instances keep "

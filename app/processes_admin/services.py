@@ -153,6 +153,27 @@ def _gate(actor: Actor, key: str, data: bytes) -> None:
             "file": f"{path.scenario} / {path.applicant}: {path.stranded} ({path.stranded_at})"})
 
 
+def migration_preview(actor: Actor, key: str, number: int, step: str | None = None) -> list:
+    """Which running cases on other versions can move to version ``number`` of ``key``, and why not."""
+    from app.workflow import migration
+
+    return migration.preview(key, version(actor, key, number), step)
+
+
+def migration_start(actor: Actor, key: str, number: int, instance_ids: list[int] | None,
+                    step: str | None = None):
+    """Start the background job moving the chosen cases (all movable ones by default); the caller commits
+    and then sends it (``app.taskcentre.services.send``)."""
+    from app.processes_admin import migration_job
+
+    target = version(actor, key, number)
+    movable = [c.instance_id for c in migration_preview(actor, key, number, step) if c.movable]
+    chosen = movable if instance_ids is None else [i for i in instance_ids if i in set(movable)]
+    if not chosen:
+        raise ValidationFailed("没有可以迁移的申请", fields={"instance_ids": "所选申请都不能迁移到这个版本"})
+    return migration_job.start(actor, target, chosen)
+
+
 def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion:
     """Store an edited diagram of ``key`` as its new active version; errors name the offending element."""
     _require(actor)

@@ -107,3 +107,36 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
     # back to the first version, so the other browser tests meet the shipped chain
     page.locator("form[action$='/v1/restore'] button").click()
     expect(page.locator(".alert-success")).to_contain_text("已恢复第 1 版")
+
+
+def test_conditions_are_picked_or_typed_and_checked_as_you_type_in_english(person, live) -> None:
+    if not (Path(live.app.static_folder) / "node_modules/bpmn-js/dist/bpmn-modeler.production.min.js").is_file():
+        if IN_CI:
+            pytest.fail("CI=true but bpmn-js is not installed")
+        pytest.skip("bpmn-js is not installed (scripts/install.sh installs it with npm)")
+    page = person("hr_province").page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(f"/admin/processes/{KEY}/edit?lang=en")
+    expect(page.locator("#problem-count")).to_have_text("No problems")
+    expect(page.locator(".lane-label", has_text="Supervisory department")).to_be_visible()
+    page.evaluate("""() => { const m = document.getElementById('process-editor').modeler;
+                             m.get('selection').select(m.get('elementRegistry').get('f_unit_approve')); }""")
+    condition = page.locator("#p-condition")
+    expect(condition).to_have_value("outcome == 'approve'")
+    condition.fill("().__class__.__bases__")
+    expect(page.locator("#p-condition-check")).to_contain_text("leaves the sandbox")
+    page.locator("#p-pick").select_option("hours")
+    page.locator("#p-n").fill("40")
+    expect(condition).to_have_value("hours > 40")
+    expect(page.locator("#p-condition-check")).to_have_text("The expression can be used")
+    expect(page.locator("#undo")).to_be_enabled()
+    _shot(page, "editor-en-1366-condition")
+    page.locator("#undo").click()
+    page.locator("#undo").click()
+    expect(page.locator("#problem-count")).to_have_text("No problems")
+    page.set_viewport_size({"width": 375, "height": 800})
+    _shot(page, "editor-en-375")
+    page.goto(f"/admin/processes/{KEY}/edit")
+    _shot(page, "editor-zh-375")
+    page.goto(f"/admin/processes/{KEY}")
+    _shot(page, "detail-zh-375")
