@@ -259,3 +259,21 @@ def test_running_cases_are_previewed_and_migrated_with_a_history_event(app, clie
     services.complete_task(task.id, {"outcome": "approve", "comment": ""}, actor=actor("health_admin"))
     db.session.commit()
     assert services.open_tasks(stayed)[0].task_spec == "hr_review"
+
+
+def test_two_versions_are_compared_element_by_element_and_an_earlier_one_made_current(app, client, web):
+    from app.workflow.diagram_diff import diff
+
+    changes = diff(SOURCE, _with_province_review(SOURCE))
+    assert set(changes.added) == {"province_review", "gw_province", "f_province_gw", "f_province_ok",
+                                  "f_province_reject", "Lane_province"}
+    assert changes.removed == [] and changes.changed["f_hr_approve"] == ["target"]
+    assert diff(SOURCE, SOURCE.replace('name="单位审核"', 'name="单位初审"')).changed == {"unit_review": ["name"]}
+
+    assert _post(client, f"{KEY}/deploy", _with_province_review(SOURCE)).status_code == 201
+    web.login("hr_province")
+    page = web.client.get(f"/admin/processes/{KEY}/v2?compare=1").get_data(as_text=True)
+    assert "province_review" in page and "f_hr_approve" in page
+    r = web.post_form(f"/admin/processes/{KEY}", {}, post_url=f"/admin/processes/{KEY}/v1/restore")
+    assert r.status_code == 302
+    assert [v.version for v in db.session.query(ProcessVersion).filter_by(process_key=KEY, active=True)] == [1]

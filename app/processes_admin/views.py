@@ -13,7 +13,9 @@ from app.core.errors import DomainError
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
+from app.workflow import diagram_diff
 from app.workflow.lanes import known_lanes
+from app.workflow.migration import REFUSALS
 from app.workflow.validation import check_text
 from app.workflow.versions import parsed_for
 
@@ -36,8 +38,13 @@ def _detail(key: str, error: str | None = None, status: int = 200):
     current = next((r.version for r in rows if r.version.active), rows[0].version if rows else None)
     parsed = parsed_for(current) if current is not None else None
     steps = sorted(parsed.user_tasks.values(), key=lambda t: t.spec_id) if parsed else []
+    older = sum(r.running for r in rows if current is None or r.version.id != current.id)
+    candidates = None
+    if current is not None and older and request.args.get("preview"):
+        candidates = services.migration_preview(web_actor(), key, current.version, request.args.get("step") or None)
     return render_template("processes_admin/detail.html", key=key, rows=rows, current=current, steps=steps,
-                           lane_labels=known_lanes(), error=error), status
+                           lane_labels=known_lanes(), error=error, older=older, candidates=candidates,
+                           refusals=REFUSALS), status
 
 
 @bp.get("/<key>")
@@ -142,6 +149,41 @@ def dry_run(key: str):
     report = services.dry_run(web_actor(), key, request.get_data(cache=False))
     return jsonify(DryRunSchema().dump({"valid": not report.problems, "deployable": report.deployable,
                                         "problems": report.problems, "paths": report.paths}))
+
+
+@bp.post("/<key>/migrate")
+@login_required
+def migrate(key: str):
+    """Move the chosen running cases to the current version, as a background job (task centre)."""
+    from app.taskcentre.services import send
+
+    actor = web_actor()
+    current = next(r.version for r in services.history(actor, key) if r.version.active)
+    ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+    try:
+        job = services.migration_start(actor, key, current.version, ids)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_(exc.message), "danger")
+        return redirect(url_for("processes_admin.detail", key=key))
+    db.session.commit()
+    send(job)
+    flash(_("已开始迁移 %(n)s 件申请，进度见任务中心", n=job.total), "success")
+    return redirect(url_for("processes_admin.detail", key=key))
+
+
+@bp.get("/<key>/v<int:number>")
+@login_required
+def show_version(key: str, number: int):
+    """One version's diagram, read-only; with ``?compare=<m>``, what changed from version m (highlighted)."""
+    actor = web_actor()
+    version = services.version(actor, key, number)
+    rows = services.history(actor, key)
+    other = request.args.get("compare", type=int)
+    base = services.version(actor, key, other) if other else None
+    changes = diagram_diff.diff(base.bpmn_xml, version.bpmn_xml) if base is not None else None
+    return render_template("processes_admin/version.html", key=key, version=version, rows=rows, base=base,
+                           changes=changes.__dict__ if changes else None, available=editor_available())
 
 
 @bp.post("/<key>/v<int:number>/restore")

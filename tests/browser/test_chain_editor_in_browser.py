@@ -77,9 +77,30 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
     expect(page.locator("#paths")).to_contain_text("省人社厅复核（省级人社部门")
     _shot(page, "editor-zh-1366-dry-run")
 
+    with live.app.app_context():  # a declaration already on its way, on the version before
+        running = services.start_process(KEY, dict(DECLARATION), actor=_actor("chenshihui")).id
+        db.session.commit()
     page.get_by_role("button", name="检查并启用").click()
     page.wait_for_url(f"**/admin/processes/{KEY}")
     expect(page.locator(".alert-success")).to_contain_text("已启用第")
+
+    # the running declaration moves to the new version after a preview, and its history says so
+    page.get_by_role("button", name="预览迁移").click()
+    row = page.locator("#migration tr", has_text=f"#{running}")
+    expect(row).to_contain_text("可以迁移")
+    _shot(page, "detail-zh-1366-migration-preview")
+    page.get_by_role("button", name="迁移所选申请").click()
+    expect(page.locator(".alert-success")).to_contain_text("已开始迁移")
+    with live.app.app_context():
+        from app.workflow.models import ProcessInstance
+
+        assert [e.outcome for e in services.history(db.session.get(ProcessInstance, running))][-1] == "migrated"
+
+    page.get_by_role("link", name="与上一版比较").first.click()
+    expect(page.locator(".legend")).to_contain_text("新增")
+    expect(page.locator("#canvas .djs-element.diff-added").first).to_be_attached()
+    _shot(page, "version-diff-zh-1366")
+    page.goto(f"/admin/processes/{KEY}")
 
     with live.app.app_context():
         inst = services.start_process(KEY, dict(DECLARATION), actor=_actor("chenshihui"))
