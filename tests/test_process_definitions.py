@@ -277,3 +277,27 @@ def test_two_versions_are_compared_element_by_element_and_an_earlier_one_made_cu
     r = web.post_form(f"/admin/processes/{KEY}", {}, post_url=f"/admin/processes/{KEY}/v1/restore")
     assert r.status_code == 302
     assert [v.version for v in db.session.query(ProcessVersion).filter_by(process_key=KEY, active=True)] == [1]
+
+
+def test_migration_on_postgresql_locks_each_case_and_moves_only_the_movable(pg_app, declaration):
+    from app.processes_admin import services as admin
+    from app.workflow import migration
+
+    hr = actor("hr_province")
+    at_unit = services.start_process(KEY, declaration, actor=actor("chenshihui"))
+    at_supervisory = services.start_process(KEY, {**declaration, "course_name": "第二门课"}, actor=actor("chenshihui"))
+    db.session.commit()
+    services.complete_task(services.open_tasks(at_supervisory)[0].id, {"outcome": "approve", "comment": ""},
+                           actor=actor("hospital_admin"))
+    db.session.commit()
+    target = admin.upload(hr, KEY, f"{KEY}.bpmn", _without_supervisory_review(SOURCE).encode())
+    db.session.commit()
+    report = {c.instance_id: c for c in migration.preview(KEY, target)}
+    assert report[at_unit.id].movable and report[at_supervisory.id].refusal == "current_removed"
+    for instance_id in report:
+        migration.migrate(instance_id, target, hr)
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(at_unit), at_unit.id).process_version_id == target.id
+    assert db.session.get(type(at_unit), at_supervisory.id).process_version_id != target.id
+    assert services.open_tasks(db.session.get(type(at_unit), at_unit.id))[0].task_spec == "unit_review"
