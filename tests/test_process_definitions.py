@@ -301,3 +301,14 @@ def test_migration_on_postgresql_locks_each_case_and_moves_only_the_movable(pg_a
     assert db.session.get(type(at_unit), at_unit.id).process_version_id == target.id
     assert db.session.get(type(at_unit), at_supervisory.id).process_version_id != target.id
     assert services.open_tasks(db.session.get(type(at_unit), at_unit.id))[0].task_spec == "unit_review"
+
+
+def test_checking_and_dry_running_drafts_keeps_no_parsed_spec_in_memory(app, client):
+    from app.workflow import engine
+
+    before = len(engine._SPECS)
+    for n in range(3):  # what the editor sends as an administrator types
+        draft = _with_province_review(SOURCE).replace("省人社厅复核", f"省人社厅复核{n}")
+        assert validate(draft) == []
+        assert _post(client, f"{KEY}/dry-run", draft).get_json()["deployable"]
+    assert len(engine._SPECS) == before

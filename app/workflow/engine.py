@@ -585,8 +585,10 @@ def parse_process(
     forms: Iterable[str] = (),
     lanes: Iterable[str] = (),
     operations: Iterable[str] = (),
+    cache: bool = True,
 ) -> ParsedProcess:
-    """Parse, validate and lint one BPMN file; cache and return the result.
+    """Parse, validate and lint one BPMN file; cache (unless ``cache`` is false: a draft being checked) and
+    return the result.
 
     Rejects a file that does not parse, uses a lane outside ``lanes``, references a form not
     in ``forms`` or an operation not in ``operations``, or holds an expression that is not
@@ -658,7 +660,8 @@ def parse_process(
         end_outcomes=end_outcomes,
     )
     spec.content_hash = content_hash
-    _SPECS[content_hash] = parsed
+    if cache:
+        _SPECS[content_hash] = parsed
     return parsed
 
 

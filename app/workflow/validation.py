@@ -495,7 +495,7 @@ def _check_with_engine(text: str, forms_dir: Path, forms: dict[str, dict], root:
     from app.workflow import versions
 
     try:
-        versions.parse_bundle(versions.bundle_from_text(text, forms_dir=forms_dir))
+        versions.parse_bundle(versions.bundle_from_text(text, forms_dir=forms_dir), cache=False)
     except engine.ProcessDefinitionError as exc:
         el = next((e for e in root.iter() if isinstance(e.tag, str) and e.get("id") == exc.element), None)
         detail = str(exc)
