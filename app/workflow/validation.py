@@ -236,7 +236,12 @@ def _check_process(process: etree._Element, forms_dir: Path, report: _Report) ->
 
 
 def _lane_choices(lanes: dict[str, str]) -> str:
-    return "、".join(f"{key}（{_(label)}）" for key, label in lanes.items())
+    return _list(_("%(key)s（%(label)s）", key=key, label=_(label)) for key, label in lanes.items())
+
+
+def _list(items: Iterable[str]) -> str:
+    """Items as a list in the request's language (、 in Chinese)."""
+    return _("、").join(items)
 
 
 def _properties(el: etree._Element) -> dict[str, str]:
@@ -259,7 +264,7 @@ def _check_forms(el: etree._Element, forms_dir: Path, available: list[str], form
             continue
         if not FORM_NAME.fullmatch(name) or ".." in name or not (forms_dir / name).is_file():
             report.add(el, _("表单“%(name)s”不存在。可用的表单：%(choices)s", name=name,
-                             choices="、".join(n for n in available if n.endswith(
+                             choices=_list(n for n in available if n.endswith(
                                  ".schema.json" if prop == _FORM_PROPS[0] else ".uischema.json"))))
             continue
         try:
@@ -273,10 +278,10 @@ def _check_operation(el: etree._Element, report: _Report) -> None:
     operations = registry.operation_names()
     if operator is None or not operator.get("id"):
         report.add(el, _("服务任务没有指定要执行的操作：请从已登记的操作中选择一个：%(choices)s",
-                         choices="、".join(operations)))
+                         choices=_list(operations)))
     elif operator.get("id") not in operations:
         report.add(el, _("服务操作“%(name)s”没有在平台登记，无法执行。已登记的操作：%(choices)s",
-                         name=operator.get("id"), choices="、".join(operations)))
+                         name=operator.get("id"), choices=_list(operations)))
 
 
 class _ElementNames:
@@ -440,7 +445,7 @@ def _unsafe_detail(detail: str) -> str:
     if match := re.fullmatch(r"name '(.*)' is not allowed", detail):
         return _("不允许以下划线开头的名称 %(name)s", name=match.group(1))
     if detail.startswith("only calls to"):
-        return _("只能调用 %(names)s", names="、".join(sorted(engine.SAFE_FUNCTIONS)))
+        return _("只能调用 %(names)s", names=_list(sorted(engine.SAFE_FUNCTIONS)))
     if match := re.fullmatch(r"'(.*)' can only be called", detail):
         return _("函数 %(name)s 只能直接调用", name=match.group(1))
     if detail.startswith("only `name = expression`"):
@@ -474,7 +479,7 @@ def _check_expressions(process: etree._Element, forms: dict[str, dict], report: 
         missing = sorted(read - known)
         if missing:
             report.add(el, _("%(what)s用到的 %(names)s 没有任何表单字段、脚本或平台提供：请检查拼写，"
-                             "或先在表单里加上这个字段", what=what, names="、".join(missing)))
+                             "或先在表单里加上这个字段", what=what, names=_list(missing)))
 
 
 def _dmn_outputs() -> set[str]:
