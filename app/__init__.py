@@ -82,6 +82,7 @@ API_MODULES = (
     "app.audit.api",
     "app.statistics.api",
     "app.training.api",
+    "app.processes_admin.api",
 )
 
 

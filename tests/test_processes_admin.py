@@ -76,7 +76,7 @@ def test_an_unsafe_or_broken_diagram_is_refused_naming_the_element_and_nothing_c
     r = _upload(web, unsafe)
     assert r.status_code == 422
     html = r.get_data(as_text=True)
-    assert "未通过检查" in html and "gw_supervisory_needed" in html
+    assert "未通过检查" in html and "f_to_supervisory" in html  # the flow whose condition it is
 
     r = _upload(web, SOURCE.replace('name="unit">', 'name="finance_office">'))
     assert r.status_code == 422 and "finance_office" in r.get_data(as_text=True)

@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "org.review_on": "开启审核权限",
     "org.review_off": "关闭审核权限",
     "process.deploy": "部署审批流程",
+    "process.migrate": "迁移申请到新流程版本",
     "export.certificate_batch": "批量导出证书",
     "export.download": "下载导出文件",
     "statistics.export": "导出统计表",

@@ -26,6 +26,7 @@ STATUS_LABELS = {"running": "审核中", "completed": "审核通过", "rejected"
 OUTCOME_LABELS = {
     "submit": "提交申报", "approve": "同意", "reject": "不同意并结案", "return": "不同意并退案",
     "resubmit": "修改后重新提交", "withdraw": "撤回", "closed": "自动结案",
+    "migrated": "迁移到新版本",
 }
 
 

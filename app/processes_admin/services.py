@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
+from app.audit.models import AuditEntry
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
-from app.workflow import versions
+from app.workflow import dryrun, validation, versions
 from app.workflow.engine import ProcessDefinitionError
 from app.workflow.models import ProcessInstance, ProcessVersion
 
@@ -33,6 +35,10 @@ def _require(actor: Actor) -> None:
 class VersionRow:
     version: ProcessVersion
     running: int
+    #: Who made it the active version last, and when (from the audit log's ``process.deploy`` entries);
+    #: None for a version loaded from processes/ by the platform itself.
+    deployed_by: str | None = None
+    deployed_at: datetime | None = None
 
 
 def process_keys() -> list[str]:
@@ -54,9 +60,20 @@ def history(actor: Actor, key: str) -> list[VersionRow]:
     running = dict(db.session.execute(
         select(ProcessInstance.process_version_id, func.count())
         .where(ProcessInstance.status == "running").group_by(ProcessInstance.process_version_id)).all())
-    rows = db.session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key)
-                              .order_by(ProcessVersion.version.desc()))
-    return [VersionRow(v, running.get(v.id, 0)) for v in rows]
+    rows = list(db.session.scalars(select(ProcessVersion).where(ProcessVersion.process_key == key)
+                                   .order_by(ProcessVersion.version.desc())))
+    deployed = _deployments([v.id for v in rows])
+    return [VersionRow(v, running.get(v.id, 0), *deployed.get(v.id, (None, v.created_at))) for v in rows]
+
+
+def _deployments(ids: list[int]) -> dict[int, tuple[str | None, datetime]]:
+    """{version id: (login, time)} of the latest ``process.deploy`` entry of each version."""
+    entries = db.session.execute(
+        select(AuditEntry.object_id, AuditEntry.actor_login, AuditEntry.at)
+        .where(AuditEntry.action == "process.deploy", AuditEntry.object_type == ProcessVersion.__tablename__,
+               AuditEntry.object_id.in_([str(i) for i in ids]))
+        .order_by(AuditEntry.id))
+    return {int(object_id): (login, at) for object_id, login, at in entries}
 
 
 def version(actor: Actor, key: str, number: int) -> ProcessVersion:
@@ -66,6 +83,95 @@ def version(actor: Actor, key: str, number: int) -> ProcessVersion:
     if row is None:
         raise NotFound("没有这个流程版本")
     return row
+
+
+def editor_config(actor: Actor, key: str) -> dict:
+    """What the editor's properties panel offers: lanes with labels, forms with their fields, operations."""
+    from app.core.i18n import translate
+    from app.workflow import registry
+    from app.workflow.forms import load_form
+    from app.workflow.lanes import known_lanes
+
+    _require(actor)
+    forms_dir = versions.bpmn_path(key)[1]
+    forms = []
+    for path in sorted(forms_dir.glob("*.schema.json")):
+        try:
+            schema = load_form(path.name, forms_dir)
+        except (ValueError, OSError):
+            continue
+        ui = path.name.replace(".schema.json", ".uischema.json")
+        forms.append({"name": path.name, "ui": ui if (forms_dir / ui).is_file() else None,
+                      "title": translate(schema.get("title") or path.name),
+                      "fields": [translate(p.get("title") or n) for n, p in (schema.get("properties") or {}).items()],
+                      "review": "outcome" in (schema.get("properties") or {})})
+    return {"lanes": [{"key": k, "label": translate(v)} for k, v in known_lanes().items()],
+            "forms": forms, "operations": registry.operation_names()}
+
+
+def validate(actor: Actor, data: bytes) -> list[validation.Problem]:
+    """Every problem of a BPMN or DMN text (an empty list: it can be deployed)."""
+    _require(actor)
+    return validation.validate(data)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    problems: list[validation.Problem]
+    paths: list[dryrun.PathResult]
+
+    @property
+    def stranded(self) -> list[dryrun.PathResult]:
+        return [p for p in self.paths if p.stranded]
+
+    @property
+    def deployable(self) -> bool:
+        return not self.problems and not self.stranded
+
+
+def dry_run(actor: Actor, key: str, data: bytes) -> DryRun:
+    """Validate a draft of ``key`` and, when it is valid, play the sample cases through it."""
+    _require(actor)
+    if key not in process_keys():
+        raise NotFound("没有这个审批流程")
+    problems = validation.validate(data, expected_key=key)
+    if problems:
+        return DryRun(problems, [])
+    bundle = versions.bundle_from_text(data.decode("utf-8"), forms_dir=versions.bpmn_path(key)[1])
+    return DryRun([], dryrun.dry_run(versions.parse_bundle(bundle, cache=False), bundle.forms))
+
+
+def _gate(actor: Actor, key: str, data: bytes) -> None:
+    """Refuse a diagram with problems, or one that strands a sample case."""
+    report = dry_run(actor, key, data)
+    if report.problems:
+        raise ValidationFailed("流程文件未通过检查，未保存",
+                               fields={"file": "\n".join(p.message for p in report.problems)})
+    if report.stranded:
+        path = report.stranded[0]
+        raise ValidationFailed("试运行时有申请无法办结，未保存", fields={
+            "file": f"{path.scenario} / {path.applicant}: {path.stranded} ({path.stranded_at})"})
+
+
+def migration_preview(actor: Actor, key: str, number: int, step: str | None = None) -> list:
+    """Which running cases on other versions can move to version ``number`` of ``key``, and why not."""
+    from app.workflow import migration
+
+    return migration.preview(key, version(actor, key, number), step)
+
+
+def migration_start(actor: Actor, key: str, number: int, instance_ids: list[int] | None,
+                    step: str | None = None):
+    """Start the background job moving the chosen cases (all movable ones by default); the caller commits
+    and then sends it (``app.taskcentre.services.send``)."""
+    from app.processes_admin import migration_job
+
+    target = version(actor, key, number)
+    movable = [c.instance_id for c in migration_preview(actor, key, number, step) if c.movable]
+    chosen = movable if instance_ids is None else [i for i in instance_ids if i in set(movable)]
+    if not chosen:
+        raise ValidationFailed("没有可以迁移的申请", fields={"instance_ids": "所选申请都不能迁移到这个版本"})
+    return migration_job.start(actor, target, chosen)
 
 
 def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion:
@@ -81,6 +187,11 @@ def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValidationFailed("文件编码不对", fields={"file": "流程文件必须是 UTF-8 编码的 XML"}) from None
+    try:
+        versions.bundle_from_text(text)  # the old first-problem answer for a file that is plainly broken
+    except ProcessDefinitionError as exc:
+        raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None
+    _gate(actor, key, data)
     try:
         return versions.upload(text, expected_key=key, actor=actor)
     except ProcessDefinitionError as exc:

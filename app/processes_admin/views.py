@@ -13,7 +13,10 @@ from app.core.errors import DomainError
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
+from app.workflow import diagram_diff
 from app.workflow.lanes import known_lanes
+from app.workflow.migration import REFUSALS
+from app.workflow.validation import check_text
 from app.workflow.versions import parsed_for
 
 bp = Blueprint("processes_admin", __name__, url_prefix="/admin/processes")
@@ -35,8 +38,13 @@ def _detail(key: str, error: str | None = None, status: int = 200):
     current = next((r.version for r in rows if r.version.active), rows[0].version if rows else None)
     parsed = parsed_for(current) if current is not None else None
     steps = sorted(parsed.user_tasks.values(), key=lambda t: t.spec_id) if parsed else []
+    older = sum(r.running for r in rows if current is None or r.version.id != current.id)
+    candidates = None
+    if current is not None and older and request.args.get("preview"):
+        candidates = services.migration_preview(web_actor(), key, current.version, request.args.get("step") or None)
     return render_template("processes_admin/detail.html", key=key, rows=rows, current=current, steps=steps,
-                           lane_labels=known_lanes(), error=error), status
+                           lane_labels=known_lanes(), error=error, older=older, candidates=candidates,
+                           refusals=REFUSALS), status
 
 
 @bp.get("/<key>")
@@ -82,7 +90,116 @@ def editor_available() -> bool:
 def edit(key: str):
     rows = services.history(web_actor(), key)
     current = next((r.version for r in rows if r.version.active), rows[0].version)
-    return render_template("processes_admin/edit.html", key=key, current=current, available=editor_available())
+    return render_template("processes_admin/edit.html", key=key, current=current, available=editor_available(),
+                           config=services.editor_config(web_actor(), key), texts=_editor_texts())
+
+
+def _editor_texts() -> dict:
+    """The words of the editor's panels, in the page's language."""
+    return {
+        "select_hint": _("点击图中的任务、网关、连线或泳道，在这里设置它的属性"),
+        "name": _("名称"), "lane": _("办理方（泳道）"), "form": _("表单"), "operation": _("平台操作"),
+        "condition": _("条件"), "unknown_lane": _("未知泳道"),
+        "lane_help": _("泳道代表与申请人的组织关系，由平台为每件申请找到具体组织"),
+        "lane_task_help": _("选择后任务移到该泳道；图中还没有的泳道会添加在最下面"),
+        "operation_help": _("服务任务只能执行平台登记的操作"),
+        "default_flow": _("默认流向（其他条件都不满足时走这条）"),
+        "pick": _("选择常用条件…"),
+        "picks": [["approve", _("审核结果为同意"), "outcome == 'approve'"],
+                  ["reject", _("审核结果为不同意并结案"), "outcome == 'reject'"],
+                  ["return", _("审核结果为不同意并退案"), "outcome == 'return'"],
+                  ["supervisory", _("申请人单位有主管部门"), "lanes['supervisory_department']"],
+                  ["no_supervisory", _("申请人单位没有主管部门"), "not lanes['supervisory_department']"],
+                  ["hours", _("申报学时超过 N"), "hours > {N}"]],
+        "condition_help": _("也可以直接输入表达式，输入时即检查"),
+        "expression_ok": _("表达式可以使用"),
+        "problems_n": _("{n} 个问题"), "no_problems": _("没有问题"),
+        "running": _("正在试运行…"), "fix_first": _("请先改正上面列出的问题"),
+        "all_end": _("每个示例申请都能办结"), "stranded": _("有示例申请无法办结，不能启用"),
+        "stranded_at": _("停在"),
+        "scenarios": {"approve": _("全部同意"), "return": _("在“{step}”退案一次后重新提交"),
+                      "reject": _("在“{step}”不同意并结案")},
+        "applicants": {"with_supervisory": _("单位有主管部门"), "without_supervisory": _("单位没有主管部门")},
+        "outcomes": {"approve": _("同意"), "reject": _("不同意并结案"), "return": _("不同意并退案"),
+                     "resubmit": _("重新提交")},
+        "kinds": {"UserTask": _("用户任务"), "ServiceTask": _("服务任务"), "ScriptTask": _("脚本任务"),
+                  "ExclusiveGateway": _("排他网关"), "SequenceFlow": _("顺序流"), "Lane": _("泳道"),
+                  "StartEvent": _("开始事件"), "EndEvent": _("结束事件"), "Task": _("任务")},
+    }
+
+
+@bp.post("/<key>/validate")
+@login_required
+def validate(key: str):
+    """The editor checks the diagram (or one expression, ``?expression=1``) as the administrator works."""
+    actor = web_actor()
+    if request.args.get("expression"):
+        services.validate(actor, b"")  # only administrators
+        reason = check_text(request.get_data(as_text=True))
+        return jsonify({"valid": reason is None, "message": reason})
+    problems = services.dry_run(actor, key, request.get_data(cache=False)).problems
+    return jsonify({"valid": not problems, "problems": [p.__dict__ for p in problems]})
+
+
+@bp.post("/<key>/dry-run")
+@login_required
+def dry_run(key: str):
+    from app.processes_admin.api import DryRunSchema
+
+    report = services.dry_run(web_actor(), key, request.get_data(cache=False))
+    return jsonify(DryRunSchema().dump({"valid": not report.problems, "deployable": report.deployable,
+                                        "problems": report.problems, "paths": report.paths}))
+
+
+@bp.post("/<key>/migrate")
+@login_required
+def migrate(key: str):
+    """Move the chosen running cases to the current version, as a background job (task centre)."""
+    from app.taskcentre.services import send
+
+    actor = web_actor()
+    current = next(r.version for r in services.history(actor, key) if r.version.active)
+    ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+    try:
+        job = services.migration_start(actor, key, current.version, ids)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_(exc.message), "danger")
+        return redirect(url_for("processes_admin.detail", key=key))
+    db.session.commit()
+    send(job)
+    flash(_("已开始迁移 %(n)s 件申请，进度见任务中心", n=job.total), "success")
+    return redirect(url_for("processes_admin.detail", key=key))
+
+
+@bp.get("/<key>/v<int:number>")
+@login_required
+def show_version(key: str, number: int):
+    """One version's diagram, read-only; with ``?compare=<m>``, what changed from version m (highlighted)."""
+    actor = web_actor()
+    version = services.version(actor, key, number)
+    rows = services.history(actor, key)
+    other = request.args.get("compare", type=int)
+    base = services.version(actor, key, other) if other else None
+    changes = diagram_diff.diff(base.bpmn_xml, version.bpmn_xml) if base is not None else None
+    return render_template("processes_admin/version.html", key=key, version=version, rows=rows, base=base,
+                           changes=changes.__dict__ if changes else None, available=editor_available())
+
+
+@bp.post("/<key>/v<int:number>/restore")
+@login_required
+def restore(key: str, number: int):
+    """Make an earlier version the one new instances start on again."""
+    old = services.version(web_actor(), key, number)
+    try:
+        version = services.upload(web_actor(), key, f"{key}.bpmn", old.bpmn_xml.encode())
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_("%(message)s：%(detail)s", message=_(exc.message), detail=_(exc.fields.get("file", ""))), "danger")
+        return redirect(url_for("processes_admin.detail", key=key))
+    db.session.commit()
+    flash(_("已恢复第 %(old)s 版，现为当前版本（第 %(n)s 版）", old=number, n=version.version), "success")
+    return redirect(url_for("processes_admin.detail", key=key))
 
 
 @bp.post("/<key>/xml")

@@ -585,8 +585,10 @@ def parse_process(
     forms: Iterable[str] = (),
     lanes: Iterable[str] = (),
     operations: Iterable[str] = (),
+    cache: bool = True,
 ) -> ParsedProcess:
-    """Parse, validate and lint one BPMN file; cache and return the result.
+    """Parse, validate and lint one BPMN file; cache (unless ``cache`` is false: a draft being checked) and
+    return the result.
 
     Rejects a file that does not parse, uses a lane outside ``lanes``, references a form not
     in ``forms`` or an operation not in ``operations``, or holds an expression that is not
@@ -658,7 +660,8 @@ def parse_process(
         end_outcomes=end_outcomes,
     )
     spec.content_hash = content_hash
-    _SPECS[content_hash] = parsed
+    if cache:
+        _SPECS[content_hash] = parsed
     return parsed
 
 
@@ -1003,6 +1006,10 @@ class Run:
         end = self._end_event()
         return "cancelled" if end is None else self.parsed.end_outcomes.get(end, "completed")
 
+    def end_event(self) -> str | None:
+        """The id of the end event a finished instance reached (None while it runs, or when cancelled)."""
+        return self._end_event()
+
     def _end_event(self) -> str | None:
         """The id of the end event this workflow (not a subprocess) completed at, if any."""
         for task in self.workflow.get_tasks(state=TaskState.COMPLETED, spec_class=EndEvent):
@@ -1019,3 +1026,52 @@ class Run:
             return dict(self.workflow.data)
         last = self.workflow.get_tasks(state=TaskState.COMPLETED)
         return dict(last[-1].data) if last else {}
+
+
+# --------------------------------------------------------------------------- migration to another version
+
+
+@dataclass(frozen=True)
+class MigrationCheck:
+    """Whether a running workflow can move to another version of its process, and why not."""
+
+    #: The bpmn ids of the READY user tasks (where the case stands now).
+    current: tuple[str, ...]
+    #: ``None`` when it can move; else ``current_removed`` (the step it stands at is gone from the new
+    #: version), ``history_removed`` (a step it passed is gone) or ``error: …``.
+    refusal: str | None
+    #: The bpmn ids of its tasks whose specs the new version no longer has.
+    removed: tuple[str, ...] = ()
+
+    @property
+    def movable(self) -> bool:
+        return self.refusal is None
+
+
+def migrate(state_json: str, new: ParsedProcess, service_handler: ServiceHandler | None = None
+            ) -> tuple[MigrationCheck, Run | None]:
+    """Move a stored workflow onto the spec of ``new`` (tasks aligned by BPMN id; the READY and WAITING
+    ones are reset and predicted again on the new spec), in memory: the run to save, or None with the
+    reason it cannot move. SpiffWorkflow's diff decides which tasks the new version lacks."""
+    from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+
+    workflow = _SERIALIZER.deserialize_json(state_json)
+    ready = workflow.get_tasks(state=TaskState.READY, manual=True)
+    current = tuple(t.task_spec.bpmn_id for t in ready)
+    top, subs = diff_workflow(_SERIALIZER.registry, workflow, new.spec, new.subprocess_specs)
+    removed = tuple(sorted({getattr(t.task_spec, "bpmn_id", None) or t.task_spec.name for t in top.removed}))
+    if any(t in top.removed for t in ready):
+        return MigrationCheck(current, "current_removed", removed), None
+    if subs:
+        return MigrationCheck(current, "error: subprocesses are not migrated", removed), None
+    try:
+        migrate_workflow(top, workflow, new.spec)
+        workflow.script_engine = _Engine(service_handler)
+        run = Run(new, workflow)
+        run._step()
+        # a task of a removed step left in the tree would not load again: try it now
+        _SERIALIZER.deserialize_json(run.dump())
+    except (EngineError, WorkflowException, KeyError, AttributeError, ValueError) as exc:
+        reason = "history_removed" if removed else f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        return MigrationCheck(current, reason, removed), None
+    return MigrationCheck(current, None, removed), run

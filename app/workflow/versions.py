@@ -105,8 +105,9 @@ def bundle_from_file(path: Path, forms_dir: Path = FORMS_DIR) -> Bundle:
     return bundle
 
 
-def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
-    """Parse and lint a diagram about to become a version (an upload, a changed file, ``processes check``)."""
+def parse_bundle(bundle: Bundle, *, cache: bool = True) -> engine.ParsedProcess:
+    """Parse and lint a diagram about to become a version (an upload, a changed file, ``processes check``);
+    ``cache=False`` for a draft that is only checked or dry-run (the editor checks every few seconds)."""
     parsed = engine.parse_process(
         bundle.bpmn_xml,
         content_hash=bundle.content_hash,
@@ -114,6 +115,7 @@ def parse_bundle(bundle: Bundle) -> engine.ParsedProcess:
         forms=bundle.forms.keys(),
         lanes=tuple(known_lanes()),
         operations=registry.operation_names(),
+        cache=cache,
     )
     engine.lint_definition(parsed, bundle.bpmn_xml, data_names=_data_names(bundle))
     return parsed
