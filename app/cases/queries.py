@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import defer
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
 from app.extensions import db
-from app.workflow.models import ProcessInstance, WorkflowTask
+from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
 
 
 @dataclass
@@ -98,6 +99,14 @@ def organisation_names(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
 
 
+def version_numbers(ids: set[int]) -> dict[int, int]:
+    """Process version id → its number (without loading the versions' BPMN texts)."""
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(ProcessVersion.id, ProcessVersion.version)
+                                   .where(ProcessVersion.id.in_(ids))).all())
+
+
 def user_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -109,7 +118,7 @@ def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, p
     cond = ProcessInstance.started_by_id == actor.id
     if actor.user.id_number:
         cond = or_(cond, ProcessInstance.applicant_id_number == actor.user.id_number)
-    stmt = select(ProcessInstance).where(cond)
+    stmt = select(ProcessInstance).where(cond).options(defer(ProcessInstance.state_json))  # a list needs no state
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(ProcessInstance.id)
