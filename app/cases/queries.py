@@ -99,12 +99,36 @@ def organisation_names(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
 
 
-def version_numbers(ids: set[int]) -> dict[int, int]:
-    """Process version id → its number (without loading the versions' BPMN texts)."""
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(ProcessVersion.id, ProcessVersion.version)
-                                   .where(ProcessVersion.id.in_(ids))).all())
+#: (process version id, content hash) → the version's number. A version row never changes, so every process may
+#: keep them; the content hash in the key keeps a database restored or recreated under the same ids apart.
+_VERSION_NUMBERS: dict[tuple[int, str], int] = {}
+
+
+def version_numbers(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """(process version id, content hash) → its number, read once per process and version."""
+    missing = {vid for vid, _hash in keys - _VERSION_NUMBERS.keys()}
+    if missing:
+        for vid, content_hash, number in db.session.execute(
+                select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.version)
+                .where(ProcessVersion.id.in_(missing))):
+            _VERSION_NUMBERS[(vid, content_hash)] = number
+    return {k: _VERSION_NUMBERS[k] for k in keys if k in _VERSION_NUMBERS}
+
+
+def open_tasks_named(instance_ids: list[int]) -> tuple[dict[int, list[WorkflowTask]], dict[int, str]]:
+    """The open tasks of each instance and the names of their candidate organisations, in one statement."""
+    tasks: dict[int, list[WorkflowTask]] = {i: [] for i in instance_ids}
+    names: dict[int, str] = {}
+    if tasks:
+        for t, name in db.session.execute(
+                select(WorkflowTask, Organisation.name)
+                .outerjoin(Organisation, Organisation.id == WorkflowTask.candidate_org_id)
+                .where(WorkflowTask.instance_id.in_(tasks), WorkflowTask.completed_at.is_(None))
+                .order_by(WorkflowTask.created_at, WorkflowTask.id)):
+            tasks[t.instance_id].append(t)
+            if name is not None:
+                names[t.candidate_org_id] = name
+    return tasks, names
 
 
 def user_names(ids: set[int]) -> dict[int, str]:

@@ -107,7 +107,7 @@ class InstanceSchema(Schema):
         if attr == "history":
             return _names()["history"][obj.id]
         if attr == "version":
-            return _names()["versions"][obj.process_version_id]
+            return _names()["versions"][(obj.process_version_id, obj.version_hash)]
         return super().get_attribute(obj, attr, default)
 
 
@@ -170,14 +170,14 @@ def _context(tasks: Sequence[Any], instances: Sequence[Any] = (), **extra: Any) 
     from app.workflow import services
 
     ids = [i.id for i in instances]
-    open_by_instance = services.open_tasks_of(ids)
+    open_by_instance, orgs = queries.open_tasks_named(ids)
     every = [*tasks, *(t for ts in open_by_instance.values() for t in ts)]
     return Context({
-        "orgs": queries.organisation_names({t.candidate_org_id for t in every if t.candidate_org_id}),
+        "orgs": {**orgs, **queries.organisation_names({t.candidate_org_id for t in tasks if t.candidate_org_id})},
         "users": queries.user_names({t.assignee_id for t in every if t.assignee_id}),
         "tasks": open_by_instance,
         "history": services.histories(ids),
-        "versions": queries.version_numbers({i.process_version_id for i in instances}),
+        "versions": queries.version_numbers({(i.process_version_id, i.version_hash) for i in instances}),
         **extra,
     })
 

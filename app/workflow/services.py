@@ -197,17 +197,6 @@ def histories(instance_ids: Sequence[int]) -> dict[int, list[ApprovalEvent]]:
     return out
 
 
-def open_tasks_of(instance_ids: Sequence[int]) -> dict[int, list[WorkflowTask]]:
-    """The open tasks of each instance, in one statement."""
-    out: dict[int, list[WorkflowTask]] = {i: [] for i in instance_ids}
-    if out:
-        for t in db.session.scalars(select(WorkflowTask).where(WorkflowTask.instance_id.in_(out),
-                                                               WorkflowTask.completed_at.is_(None))
-                                    .order_by(WorkflowTask.created_at, WorkflowTask.id)):
-            out[t.instance_id].append(t)
-    return out
-
-
 # --------------------------------------------------------------------------- writes
 
 
