@@ -95,10 +95,10 @@ def create_app(config_class: type = Config) -> Flask:
     from app.extensions import babel, configure_engine, csrf, db, login_manager, migrate
 
     db.init_app(app)
-    csrf.init_app(app)
     from app.ops import views as ops
 
     ops.init_app(app)  # request ids, metrics, JSON logs, /healthz /readyz /metrics: before every other hook
+    csrf.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
     from app.workflow.engine import PARKED, Limits, set_limits
