@@ -87,6 +87,13 @@ class Config:
     #: Behind a reverse proxy: the number of proxies that set X-Forwarded-For / -Proto (werkzeug's ProxyFix),
     #: so the client address is the real one and not the proxy's. 0 (default): no proxy is trusted.
     PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))
+    #: "json" (scripts/serve.sh sets it): one JSON object a line on stderr, with the request id (also inside
+    #: background jobs the request enqueued) and an access-log line per request. Otherwise Flask's default.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    ACCESS_LOG = os.environ.get("ACCESS_LOG", "1").lower() in ("1", "true", "yes")
+    #: Set: /metrics answers only requests with "Authorization: Bearer <this>" (else restrict it at the proxy).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
     #: Image captcha on the login and password-reset pages.
     CAPTCHA_ENABLED = os.environ.get("CAPTCHA_ENABLED", "true").lower() not in ("0", "false", "no")
     #: How long a captcha answer stays valid, in seconds.

@@ -105,6 +105,10 @@ def create_app(config_class: type = Config) -> Flask:
     from app.extensions import babel, configure_engine, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from app.ops import views as ops
+
+    ops.init_app(app)  # request ids, metrics, JSON logs, /healthz /readyz /metrics: before every other hook
+    csrf.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
     from app.workflow.engine import PARKED, Limits, set_limits
@@ -113,7 +117,6 @@ def create_app(config_class: type = Config) -> Flask:
     set_limits(Limits(max_steps=app.config["WORKFLOW_MAX_STEPS"], cpu_seconds=app.config["WORKFLOW_MAX_CPU_SECONDS"]))
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
-    csrf.init_app(app)
     from app.core.i18n import ensure_compiled
 
     ensure_compiled()
@@ -134,6 +137,10 @@ def create_app(config_class: type = Config) -> Flask:
     from app.core.web import register_web
 
     register_web(app)
+
+    from app.ops.static import hashed_static
+
+    hashed_static(app)  # after every blueprint: their static folders too
 
     from app.cli import register_cli
 

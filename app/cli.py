@@ -1,4 +1,5 @@
-"""CLI: `flask --app wsgi seed-demo`, `processes sync|check`, `worker`, `cleanup` (and archive, fonts)."""
+"""CLI: `flask --app wsgi seed-demo`, `processes sync|check`, `worker`, `cleanup`, `backup`, `restore` (and archive,
+fonts)."""
 
 from __future__ import annotations
 
@@ -106,6 +107,27 @@ def register_cli(app: Flask) -> None:
         click.echo(f"deleted {uploads} abandoned uploads, {files} job result files, "
                    f"{captchas} records of answered captchas and {windows} ended rate-limit windows; "
                    f"{len(retried)} interrupted jobs handed out again")
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def backup_cmd(path: Path) -> None:
+        """Back the whole database up to PATH (pg_dump custom format on PostgreSQL, a copy on SQLite)."""
+        from app.ops.backup import backup
+
+        backup(path)
+        click.echo(f"backed up to {path} ({path.stat().st_size} bytes)")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="do not ask before replacing the database's contents")
+    def restore_cmd(path: Path, yes: bool) -> None:
+        """Replace the whole database with the backup at PATH (stop the web processes and workers first)."""
+        from app.ops.backup import restore
+
+        if not yes:
+            click.confirm(f"Replace everything in {db.engine.url.render_as_string()} with {path}?", abort=True)
+        restore(path)
+        click.echo(f"restored from {path}")
 
     from app.certificates.cli import fonts
 

@@ -229,6 +229,8 @@ def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body
 #: "METHOD rule" -> class. Adding a route: one line here.
 ROUTES: dict[str, str | Scoped | Only] = {
     "GET /": SIGNED_IN, "GET /workbench/data.json": SIGNED_IN,
+    # probes and the Prometheus scrape: no user data (METRICS_TOKEN closes /metrics where it is reachable)
+    "GET /healthz": PUBLIC, "GET /readyz": PUBLIC, "GET /metrics": PUBLIC,
     "DELETE /api/v1/training/<any(courses, teachers, sites):kind>/<int:row_id>": TRAINING,
     "GET /api/v1/training/<any(plans, reports):kind>": TRAINING,
     "POST /api/v1/training/<any(plans, reports):kind>": TRAINING,

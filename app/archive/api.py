@@ -48,8 +48,15 @@ def _after() -> int | None:
 def archive():
     actor = api_actor()
     year = _year(request.args.get("year"))
-    summary = services.archive_for(actor, request.args.get("person_id_number"), year)
-    return jsonify(summary.to_dict())
+    # records paged when asked (page and/or per_page); unasked, all of them as before
+    paged = "page" in request.args or "per_page" in request.args
+    page = page_args() if paged else None
+    summary = services.archive_for(actor, request.args.get("person_id_number"), year, page)
+    answer = summary.to_dict()
+    answer["records_total"] = summary.records_total
+    if page is not None:
+        answer["page"], answer["per_page"] = page
+    return jsonify(answer)
 
 
 @bp.get("/archive/precheck")

@@ -32,7 +32,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "result": {"type": "string", "enum": ["合格", "不合格"]},
                     "missing": {"type": "array", "items": {"type": "string"}},
                     "rule": {"type": "string", "description": "the matching rule of annual_verification.dmn"},
-                    "records": {"type": "array", "items": {"$ref": "#/components/schemas/ArchiveRecord"}}}},
+                    "records": {"type": "array", "items": {"$ref": "#/components/schemas/ArchiveRecord"},
+                                "description": "all the year's records, or one page of them when page / per_page "
+                                               "is given"},
+                    "records_total": {"type": "integer", "description": "how many records the year has"},
+                    "page": {"type": "integer", "description": "only when paged"},
+                    "per_page": {"type": "integer", "description": "only when paged"}}},
     "Precheck": {"type": "object", "properties": {
         "person": {"type": "string"}, "year": {"type": "integer"}, "declared_hours": {"type": "number"},
         "credited_hours": {"type": "number"}, "capped": {"type": "boolean"},
@@ -63,7 +68,10 @@ def add_paths(spec) -> None:
     spec.path(path="/archive", operations={"get": {
         "summary": "Training archive (培训档案) of a person and year, with the annual verification",
         "parameters": [_q("person_id_number", description="defaults to the actor"),
-                       _q("year", "integer", required=True)],
+                       _q("year", "integer", required=True),
+                       _q("page", "integer", description="page the records (default: all of them)"),
+                       _q("per_page", "integer", maximum=200, description="records per page (20 when only page is "
+                          "given)")],
         "responses": _resp({"$ref": "#/components/schemas/Archive"}, "401", "404", "422")}})
     spec.path(path="/archive/precheck", operations={"get": {
         "summary": "Before declaring: hours that would be credited and what the year would still miss",

@@ -278,6 +278,8 @@ class YearSummary:
     rule_name: str = ""
     rule_hash: str = ""
     requirement: Requirement | None = None
+    #: All the year's records (``records`` may be one page of them).
+    records_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The archive as design §3 answers it."""
@@ -296,20 +298,47 @@ class YearSummary:
 
 
 def records_for(person: Person, year: int) -> list[CreditRecord]:
-    return list(db.session.scalars(
-        select(CreditRecord).where(CreditRecord.person_id == person.id, CreditRecord.year == year)
-        .order_by(CreditRecord.start_date.is_(None), CreditRecord.start_date, CreditRecord.id)))
+    return list(db.session.scalars(_records_stmt(person, year)))
 
 
-def year_summary(person: Person, year: int) -> YearSummary:
-    """The person's archive for ``year``, verified against the current annual rule (no writes)."""
+def year_summary(person: Person, year: int, page: tuple[int, int] | None = None) -> YearSummary:
+    """The person's archive for ``year``, verified against the current annual rule (no writes).
+
+    ``page`` (page number, records per page): ``records`` holds that page only (``records_total`` counts them
+    all); the hours are still those of every record, added up from five columns instead of whole rows."""
     req = requirement_for(person, year)
-    lines = [_line(r, req.daily_cap) for r in records_for(person, year)]
-    hours = _hours(lines)
-    verified, missing = check(hours, req, has_records=bool(lines))
+    if page is None:
+        lines = [_line(r, req.daily_cap) for r in records_for(person, year)]
+        hours, total = _hours(lines), len(lines)
+    else:
+        hours, total = _hours_of_columns(person, year, req.daily_cap)
+        number, size = page
+        lines = [_line(r, req.daily_cap) for r in db.session.scalars(
+            _records_stmt(person, year).offset((number - 1) * size).limit(size))]
+    verified, missing = check(hours, req, has_records=total > 0)
     return YearSummary(person=person, year=int(year), hours=hours, verified=verified,
                        result_label=PASS_LABEL if verified else FAIL_LABEL, missing=missing, records=lines,
-                       rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req)
+                       rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req, records_total=total)
+
+
+def _records_stmt(person: Person, year: int):  # noqa: ANN202
+    return (select(CreditRecord).where(CreditRecord.person_id == person.id, CreditRecord.year == year)
+            .order_by(CreditRecord.start_date.is_(None), CreditRecord.start_date, CreditRecord.id))
+
+
+def _hours_of_columns(person: Person, year: int, cap: Decimal | None) -> tuple[dict[str, Decimal], int]:
+    """Credited hours of all the year's records (as :func:`_line` credits each) and how many there are."""
+    hours = {k: ZERO for k in SUBJECTS}
+    n = 0
+    for subject, recognised, days, start, end in db.session.execute(
+            select(CreditRecord.subject_type, CreditRecord.recognised_hours, CreditRecord.days,
+                   CreditRecord.start_date, CreditRecord.end_date)
+            .where(CreditRecord.person_id == person.id, CreditRecord.year == year)):
+        credited, _capped = credit(Decimal(recognised), known_days(days, start, end), cap)
+        hours[subject if subject in hours else "elective"] += credited
+        n += 1
+    hours["total"] = sum((hours[k] for k in SUBJECTS), ZERO)
+    return hours, n
 
 
 def _stored_values(hours: dict[str, Decimal], verified: bool, missing: list[str], req: Requirement
@@ -489,8 +518,8 @@ def visible_person(actor: Actor, id_number: str | None) -> Person:
     return person
 
 
-def archive_for(actor: Actor, id_number: str | None, year: int) -> YearSummary:
-    return year_summary(visible_person(actor, id_number), year)
+def archive_for(actor: Actor, id_number: str | None, year: int, page: tuple[int, int] | None = None) -> YearSummary:
+    return year_summary(visible_person(actor, id_number), year, page)
 
 
 def years_of(person: Person) -> list[int]:

@@ -46,8 +46,9 @@ def process_form(key: str):
 def start(key: str):
     actor = api_actor()
     instance = services.start_process(key, json_body(), actor=actor)
+    answer = dump_started(instance)  # from the rows this transaction wrote: nothing is reloaded after the commit
     db.session.commit()
-    return jsonify(dump_started(instance)), 201
+    return jsonify(answer), 201
 
 
 @bp.get("/instances")
@@ -68,8 +69,9 @@ def instance(instance_id: int):
 def withdraw(instance_id: int):
     """撤回 before the first review (the applicant who submitted it)."""
     instance = services.withdraw_instance(instance_id, actor=api_actor())
+    answer = dump_instances([instance])[0]
     db.session.commit()
-    return jsonify(dump_instances([instance])[0])
+    return jsonify(answer)
 
 
 @bp.get("/tasks")
@@ -107,8 +109,9 @@ def unclaim(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 def complete(task_id: str):
     instance = services.complete_task(task_id, json_body(), actor=api_actor())
+    answer = dump_instances([instance])[0]  # before the commit, which would expire what the action holds
     db.session.commit()
-    return jsonify(dump_instances([instance])[0])
+    return jsonify(answer)
 
 
 @bp.post("/tasks/complete")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.orm import defer
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
 from app.extensions import db
-from app.workflow.models import ProcessInstance, WorkflowTask
+from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
 
 
 @dataclass
@@ -98,6 +99,38 @@ def organisation_names(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))).all())
 
 
+#: (process version id, content hash) → the version's number. A version row never changes, so every process may
+#: keep them; the content hash in the key keeps a database restored or recreated under the same ids apart.
+_VERSION_NUMBERS: dict[tuple[int, str], int] = {}
+
+
+def version_numbers(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """(process version id, content hash) → its number, read once per process and version."""
+    missing = {vid for vid, _hash in keys - _VERSION_NUMBERS.keys()}
+    if missing:
+        for vid, content_hash, number in db.session.execute(
+                select(ProcessVersion.id, ProcessVersion.content_hash, ProcessVersion.version)
+                .where(ProcessVersion.id.in_(missing))):
+            _VERSION_NUMBERS[(vid, content_hash)] = number
+    return {k: _VERSION_NUMBERS[k] for k in keys if k in _VERSION_NUMBERS}
+
+
+def open_tasks_named(instance_ids: list[int]) -> tuple[dict[int, list[WorkflowTask]], dict[int, str]]:
+    """The open tasks of each instance and the names of their candidate organisations, in one statement."""
+    tasks: dict[int, list[WorkflowTask]] = {i: [] for i in instance_ids}
+    names: dict[int, str] = {}
+    if tasks:
+        for t, name in db.session.execute(
+                select(WorkflowTask, Organisation.name)
+                .outerjoin(Organisation, Organisation.id == WorkflowTask.candidate_org_id)
+                .where(WorkflowTask.instance_id.in_(tasks), WorkflowTask.completed_at.is_(None))
+                .order_by(WorkflowTask.created_at, WorkflowTask.id)):
+            tasks[t.instance_id].append(t)
+            if name is not None:
+                names[t.candidate_org_id] = name
+    return tasks, names
+
+
 def user_names(ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
@@ -109,7 +142,7 @@ def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, p
     cond = ProcessInstance.started_by_id == actor.id
     if actor.user.id_number:
         cond = or_(cond, ProcessInstance.applicant_id_number == actor.user.id_number)
-    stmt = select(ProcessInstance).where(cond)
+    stmt = select(ProcessInstance).where(cond).options(defer(ProcessInstance.state_json))  # a list needs no state
     if status:
         stmt = stmt.where(ProcessInstance.status == status)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(ProcessInstance.id)

@@ -98,7 +98,7 @@ class InstanceSchema(Schema):
         if attr == "history":
             return _names()["history"][obj.id]
         if attr == "version":
-            return obj.version.version
+            return _names()["versions"][(obj.process_version_id, obj.version_hash)]
         return super().get_attribute(obj, attr, default)
 
 
@@ -155,17 +155,20 @@ class BatchResultSchema(Schema):
 
 
 def _context(tasks: Sequence[Any], instances: Sequence[Any] = (), **extra: Any) -> Context:
-    """The names the task fields show, and each instance's open tasks and history, read once for a dump."""
+    """The names the task fields show, and each instance's open tasks, history and version number, read for
+    the whole dump at once: a page of instances costs the statements one instance does."""
     from app.cases import queries
     from app.workflow import services
 
-    open_by_instance = {i.id: services.open_tasks(i) for i in instances}
+    ids = [i.id for i in instances]
+    open_by_instance, orgs = queries.open_tasks_named(ids)
     every = [*tasks, *(t for ts in open_by_instance.values() for t in ts)]
     return Context({
-        "orgs": queries.organisation_names({t.candidate_org_id for t in every if t.candidate_org_id}),
+        "orgs": {**orgs, **queries.organisation_names({t.candidate_org_id for t in tasks if t.candidate_org_id})},
         "users": queries.user_names({t.assignee_id for t in every if t.assignee_id}),
         "tasks": open_by_instance,
-        "history": {i.id: services.history(i) for i in instances},
+        "history": services.histories(ids),
+        "versions": queries.version_numbers({(i.process_version_id, i.version_hash) for i in instances}),
         **extra,
     })
 

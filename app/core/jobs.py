@@ -11,13 +11,19 @@ from flask import Flask, current_app
 def enqueue(fn: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> Any:
     """Run ``fn`` in the background (an rq job) or, without Redis, right now.
 
-    Jobs take ids, not ORM objects. Inline, the return value comes back; with rq, the Job."""
+    Jobs take ids, not ORM objects. Inline, the return value comes back; with rq, the Job, which carries the
+    enqueuing request's id (its log lines then name the request)."""
     url = current_app.config.get("REDIS_URL")
     if not url:
         return fn(*args, **kwargs)
     from redis import Redis
     from rq import Queue
 
+    from app.ops.logs import request_id
+
+    rid = request_id()
+    if rid:
+        kwargs["meta"] = {**kwargs.get("meta", {}), "request_id": rid}
     return Queue(queue, connection=Redis.from_url(url)).enqueue(fn, *args, **kwargs)
 
 

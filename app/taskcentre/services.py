@@ -79,13 +79,19 @@ def next_attempt(job: BackgroundJob) -> None:
     db.session.flush()
 
 
+def queue_of(kind_name: str) -> str:
+    """The rq queue that jobs of this kind go to ("default" unless the kind's setting names one)."""
+    kind = _KINDS.get(kind_name)
+    return (current_app.config.get(kind.queue_setting or "") if kind else None) or "default"
+
+
 def send(job: BackgroundJob) -> None:
     """Run the job's current attempt (committed): on rq when REDIS_URL is set, else right now."""
     kind = _KINDS[job.kind]
     if not current_app.config.get("REDIS_URL"):
         kind.runner(job.id, job.attempts)
         return
-    queue = current_app.config.get(kind.queue_setting or "") or "default"
+    queue = queue_of(job.kind)
     enqueue(kind.runner, job.id, job.attempts, queue=queue, job_id=job.rq_job_id, job_timeout=kind.timeout)
 
 
