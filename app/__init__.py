@@ -65,6 +65,8 @@ WEB_MODULES = (
     "app.archive.views",
     "app.registration.views",
     "app.audit.views",
+    "app.people.views",
+    "app.imports.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -76,6 +78,8 @@ API_MODULES = (
     "app.archive.api",
     "app.certificates.api",
     "app.audit.api",
+    "app.people.api",
+    "app.imports.api",
 )
 
 
