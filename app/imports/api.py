@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, jsonify, request, send_file, url_for
 from marshmallow import Schema, fields
 
 from app.api.args import json_body, load_args
 from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
+from app.core.errors import NotFound
 from app.extensions import db
 
 from . import exports, registry, services, xlsx
@@ -55,10 +58,9 @@ def _import_json(imp, job) -> dict:  # noqa: ANN001
 
 @bp.get("/imports/templates/<kind>")
 def template(kind: str):
-    api_actor()
-    import io
-
     k = registry.get(kind)
+    if not k.allowed(api_actor()):
+        raise NotFound("没有这种导入类型，或您无权导入")
     buf = io.BytesIO()
     xlsx.template(k, buf)
     buf.seek(0)
@@ -71,8 +73,12 @@ def start():
     actor = api_actor()
     upload = request.files.get("file")
     unit = request.form.get("unit_id", "")
-    imp = services.start(actor, request.form.get("kind"), upload.stream if upload else None,
-                         upload.filename if upload else None, int(unit) if unit.isdigit() else None)
+    try:
+        imp = services.start(actor, request.form.get("kind"), upload.stream if upload else None,
+                             upload.filename if upload else None, int(unit) if unit.isdigit() else None)
+    finally:
+        if upload:
+            upload.close()  # a large upload spooled to a temporary file
     db.session.commit()
     services.send_import(imp)
     imp, job = services.visible(actor, imp.id)

@@ -55,6 +55,9 @@ def upload():
     except ValidationFailed as exc:
         db.session.rollback()
         return _page(kind, errors=exc.fields or {"file": exc.message}, status=422)
+    finally:
+        if f:
+            f.close()
     db.session.commit()
     services.send_import(imp)
     flash(_("文件已上传，正在后台导入"), "success")

@@ -21,6 +21,8 @@ DEGREES = ("博士", "硕士", "学士", "无")
 TITLE_LEVELS = ("正高级", "副高级", "中级", "初级", "员级")
 TITLE_SERIES = ("卫生系列", "工程系列", "教师系列", "经济系列", "会计系列", "农业系列", "统计系列", "其他系列")
 
+#: What a spreadsheet would run as a formula: never accepted as the start of a value.
+FORMULA_START = ("=", "+", "@")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -108,7 +110,9 @@ def check(raw: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any]
             else:
                 values[f.name] = None
             continue
-        if len(text) > f.max_length:
+        if text.startswith(FORMULA_START):
+            errors[f.name] = gettext("%(label)s不能以 =、+、@ 开头（疑似公式）", label=gettext(f.label))
+        elif len(text) > f.max_length:
             errors[f.name] = gettext("%(label)s不能超过%(n)s个字", label=gettext(f.label), n=f.max_length)
         elif f.choices and text not in f.choices:
             errors[f.name] = gettext("%(label)s应为以下之一：%(choices)s", label=gettext(f.label),
