@@ -145,8 +145,8 @@ def test_id_numbers_typed_as_numbers_formulas_and_duplicates_have_row_reasons(cl
 
 def test_merged_title_row_above_the_headers_is_read(client):
     h = api_token(client, "hospital_admin")
-    body = client.get(f"/api/v1/imports/{upload(client, h, xlsx([row('合并表头', id_number(7))], title=True)).json['id']}",
-                      headers=h).json
+    r = upload(client, h, xlsx([row("合并表头", id_number(7))], title=True))
+    body = client.get(f"/api/v1/imports/{r.json['id']}", headers=h).json
     assert (body["succeeded"], body["failed"]) == (1, 0)
     # headers merged into one cell lose their names: a clear refusal naming the missing columns
     head = headers()
