@@ -172,18 +172,21 @@ def _finish(job_id: int, attempt: int | None, import_id: int, kind: registry.Imp
         ImportRow.import_id == import_id, ImportRow.ok.is_(False))).all())
     total = db.session.scalar(select(db.func.count()).select_from(ImportRow).where(ImportRow.import_id == import_id))
     folder = jobs_dir()
-    ok_name, bad_name = f"import-{import_id}-ok-{secrets.token_hex(6)}.xlsx", None
+    ok_name = f"import-{import_id}-ok-{secrets.token_hex(6)}.xlsx"
+    bad_name = f"import-{import_id}-failed-{secrets.token_hex(6)}.xlsx" if reasons else None
+    ok = xlsx.Writer(folder / ok_name, kind.columns)
+    bad = xlsx.Writer(folder / bad_name, kind.columns, extra=[xlsx.REASON]) if bad_name else None
     sheet = xlsx.Sheet(path, kind)
-    try:
+    try:  # one more pass over the file: each row goes to one of the two result files
         example = kind.example
-        xlsx.write_rows(folder / ok_name, kind.columns, (
-            values for row_no, values in sheet.rows()
-            if row_no not in reasons and [("" if v is None else str(v)) for v in values] != example))
-        if reasons:
-            bad_name = f"import-{import_id}-failed-{secrets.token_hex(6)}.xlsx"
-            xlsx.write_rows(folder / bad_name, kind.columns, (
-                [*values, reasons[row_no]] for row_no, values in sheet.rows() if row_no in reasons),
-                extra=[xlsx.REASON])
+        for row_no, values in sheet.rows():
+            if row_no in reasons:
+                bad.append([*values, reasons[row_no]])
+            elif [("" if v is None else str(v)) for v in values] != example:
+                ok.append(values)
+        ok.save()
+        if bad is not None:
+            bad.save()
     finally:
         sheet.close()
     job = is_current(job_id, attempt, lock=True)

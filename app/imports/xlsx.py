@@ -145,17 +145,33 @@ class Sheet:
         self.wb.close()
 
 
+class Writer:
+    """A streamed workbook written row by row (text columns as text, every cell neutralised)."""
+
+    def __init__(self, path: Path, columns: Iterable[Column], *, extra: list[str] | None = None,
+                 sheet: str = "Sheet1") -> None:
+        self.path = path
+        self.wb = Workbook(write_only=True)
+        self.ws = self.wb.create_sheet(sheet)
+        self.cols = list(columns)
+        self.ws.append([text_cell(self.ws, c.header) for c in self.cols] + [text_cell(self.ws, h) for h in extra or []])
+        self.count = 0
+
+    def append(self, values: list[Any]) -> None:
+        ws, cols = self.ws, self.cols
+        ws.append([text_cell(ws, v) if (i >= len(cols) or cols[i].text) else value_cell(ws, v)
+                   for i, v in enumerate(values)])
+        self.count += 1
+
+    def save(self) -> int:
+        self.wb.save(self.path)
+        return self.count
+
+
 def write_rows(path: Path, columns: Iterable[Column], rows: Iterable[list[Any]], *, extra: list[str] | None = None,
                sheet: str = "Sheet1") -> int:
     """A streamed workbook: the headers, then ``rows`` (text columns as text, every cell neutralised)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    cols = list(columns)
-    ws.append([text_cell(ws, c.header) for c in cols] + [text_cell(ws, h) for h in extra or []])
-    count = 0
+    writer = Writer(path, columns, extra=extra, sheet=sheet)
     for values in rows:
-        ws.append([text_cell(ws, v) if (i >= len(cols) or cols[i].text) else value_cell(ws, v)
-                   for i, v in enumerate(values)])
-        count += 1
-    wb.save(path)
-    return count
+        writer.append(values)
+    return writer.save()

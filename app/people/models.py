@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, column, table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import Organisation, User
@@ -44,6 +44,10 @@ class Person(TimestampMixin, db.Model):
     unit: Mapped[Organisation | None] = relationship(lazy="joined")
     user: Mapped[User | None] = relationship(back_populates="person")
 
+
+#: The internal departments (app.orgadmin.models.Department) read as a table: people does not import orgadmin,
+#: which imports people.
+department_table = table("department", column("id"), column("organisation_id"), column("name"), column("status"))
 
 BIND_PENDING, BIND_APPROVED, BIND_REJECTED = "pending", "approved", "rejected"
 

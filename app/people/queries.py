@@ -12,11 +12,10 @@ from sqlalchemy import Select, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.extensions import db
-from app.orgadmin.models import Department
 
 from . import services
 from .fields import parse_date
-from .models import Person
+from .models import Person, department_table
 
 
 @dataclass
@@ -79,9 +78,10 @@ class Page:
 
 
 def statement(actor: Actor, f: Filters) -> Select:
-    stmt = (select(Person, Organisation.name, Department.name)
+    dept = department_table
+    stmt = (select(Person, Organisation.name, dept.c.name)
             .join(Organisation, Organisation.id == Person.unit_id)
-            .join(Department, Department.id == Person.department_id, isouter=True)
+            .join(dept, dept.c.id == Person.department_id, isouter=True)
             .where(services.scope_condition(actor)))
     if f.q:
         stmt = stmt.where(or_(Person.name.contains(f.q, autoescape=True),

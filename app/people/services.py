@@ -20,10 +20,9 @@ from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
-from app.orgadmin.models import Department
 
 from . import fields
-from .models import Person
+from .models import Person, department_table
 
 MODULE = "people"
 INVALID = "提交的内容有误，请按提示修改"
@@ -79,21 +78,30 @@ def unit_in_scope(actor: Actor, unit_id: int | None) -> Organisation:
     return org
 
 
-def departments_of(unit_id: int | None) -> list[Department]:
+def departments_of(unit_id: int | None) -> list[Any]:
+    """The unit's active departments: rows with ``id`` and ``name``."""
     if unit_id is None:
         return []
-    return list(db.session.scalars(select(Department).where(
-        Department.organisation_id == unit_id, Department.status == "active").order_by(Department.name)))
+    d = department_table.c
+    return list(db.session.execute(select(d.id, d.name).where(d.organisation_id == unit_id, d.status == "active")
+                                   .order_by(d.name)).all())
+
+
+def department_name(department_id: int | None) -> str | None:
+    if department_id is None:
+        return None
+    return db.session.scalar(select(department_table.c.name).where(department_table.c.id == department_id))
 
 
 def _department(unit_id: int, raw: Any, errors: dict[str, str]) -> int | None:
     if raw in (None, ""):
         return None
-    dept = db.session.get(Department, int(raw)) if str(raw).isdigit() else None
-    if dept is None or dept.organisation_id != unit_id:
+    d = department_table.c
+    found = db.session.scalar(select(d.id).where(d.id == int(raw), d.organisation_id == unit_id)) \
+        if str(raw).isdigit() else None
+    if found is None:
         errors["department_id"] = _("请选择本单位的部门")
-        return None
-    return dept.id
+    return found
 
 
 # --------------------------------------------------------------------------- add, edit

@@ -87,8 +87,8 @@ def add():
 @login_required
 def view(person_id: int):
     person = services.visible(_manager(), person_id)
-    department = db.session.get(services.Department, person.department_id) if person.department_id else None
-    return render_template("people/view.html", person=person, department=department, fields=fields)
+    return render_template("people/view.html", person=person, fields=fields,
+                           department=services.department_name(person.department_id))
 
 
 @bp.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
@@ -120,8 +120,8 @@ def reset_password(person_id: int):
     db.session.commit()
     person = services.visible(actor, person_id)
     return render_template("people/view.html", person=person, fields=fields,
-                           department=db.session.get(services.Department, person.department_id)
-                           if person.department_id else None, temp_password=(user.login, password))
+                           department=services.department_name(person.department_id),
+                           temp_password=(user.login, password))
 
 
 @bp.route("/people/<int:person_id>/unbind", methods=["GET", "POST"])
