@@ -176,6 +176,14 @@ def test_wrong_template_is_refused(client):
 
 def test_a_retried_import_applies_every_row_exactly_once(client, monkeypatch):
     """A worker killed after two batches: the retry skips the rows already recorded."""
+    _killed_and_retried(client, monkeypatch)
+
+
+def test_a_retried_import_applies_every_row_exactly_once_on_postgresql(pg_app, monkeypatch):
+    _killed_and_retried(pg_app.test_client(), monkeypatch)
+
+
+def _killed_and_retried(client, monkeypatch) -> None:  # noqa: ANN001
     h = api_token(client, "hospital_admin")
     monkeypatch.setattr(imports, "BATCH", 10)
     kind = registry.get("personnel")
