@@ -225,3 +225,26 @@ def test_binding_request_confirmed_in_batch(app, client, web):
     assert wang.id in [p["id"] for p in client.get("/api/v1/people", headers=api_token(
         client, "hospital_admin")).json["items"]]
     assert client.get("/api/v1/people", headers=api_token(client, "tech_admin")).json["total"] == 0
+
+
+def test_self_registration_collects_title_and_education_for_the_archive_filters(app):
+    from app.registration import services as reg
+    from app.workflow import services as wf
+    from tests.test_registration_services import code_for
+    from tests.test_registration_services import person as new_person
+
+    data = new_person(title_series="卫生系列", title_level="副高级", education="硕士研究生")
+    data["verification_code"] = code_for(data["mobile"])
+    instance = reg.register_person(data)
+    db.session.commit()
+    (task,) = wf.open_tasks(instance)
+    from tests.conftest import actor
+
+    wf.complete_task(task.id, {"outcome": "approve"}, actor=actor("hospital_admin"))
+    db.session.commit()
+    p = db.session.scalar(select(Person).where(Person.name == data["name"]))
+    assert (p.title_series, p.title_level, p.education) == ("卫生系列", "副高级", "硕士研究生")
+    bad = new_person(login="lisi2", title_level="特级")
+    with pytest.raises(Exception) as exc:
+        reg.register_person(bad)
+    assert "title_level" in exc.value.fields
