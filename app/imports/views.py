@@ -91,7 +91,7 @@ def file(import_id: int, which: str):
     return send_file(path, as_attachment=True, download_name=f"{imp.file_name.rsplit('.', 1)[0]}_{label}.xlsx")
 
 
-@bp.post("/exports/<any(people, archive):kind>")
+@bp.post("/exports/<kind>")
 @login_required
 def export(kind: str):
     filters = {k: v for k, v in request.form.items() if k != "csrf_token" and v}
