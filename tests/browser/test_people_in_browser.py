@@ -51,6 +51,11 @@ def test_people_pages_in_the_browser(person):
     admin.page.get_by_role("button", name="确认解除").click()
     assert "其培训档案保留" in admin.page.content()
 
+    visitor = person()  # self-registration offers title series, level and education
+    visitor.page.goto("/register?lang=en")
+    assert visitor.page.locator("#f-title_level option").count() == 6
+    _shoot(visitor, "register-en")
+
     health = person("health_admin")
     health.page.goto("/people")
     assert "刘文斌" in health.page.content()
