@@ -69,6 +69,8 @@ WEB_MODULES = (
     "app.statistics.views",
     "app.workbench.views",
     "app.training.views",
+    "app.people.views",
+    "app.imports.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -83,6 +85,8 @@ API_MODULES = (
     "app.statistics.api",
     "app.training.api",
     "app.processes_admin.api",
+    "app.people.api",
+    "app.imports.api",
 )
 
 

@@ -9,8 +9,9 @@ from app.archive.models import (  # noqa: F401
 from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.core.ratelimit import RateLimit  # noqa: F401
+from app.imports.models import ImportJob, ImportRow  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401
-from app.people.models import Person  # noqa: F401
+from app.people.models import BindRequest, Person  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.statistics import models as _statistics_indexes  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401

@@ -177,6 +177,10 @@ STATIC = "static"  # files
 #: The training workspace: tests/test_training_api.py and test_training_web.py check every route answers 404
 #: without 培训管理 and for other organisations' rows; here only that it is closed to signed-out visitors.
 TRAINING = "training"
+#: People, binding, imports and exports: tests/test_people.py and test_imports.py check every route answers 404
+#: for another unit's administrator and for a sub-admin without 人员管理; here only that signed-out visitors are
+#: refused.
+PEOPLE = "people"
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,39 @@ def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body
 #: "METHOD rule" -> class. Adding a route: one line here.
 ROUTES: dict[str, str | Scoped | Only] = {
     "GET /": SIGNED_IN, "GET /workbench/data.json": SIGNED_IN,
+    "POST /api/v1/exports": PEOPLE,
+    "GET /api/v1/exports/<int:job_id>": PEOPLE,
+    "GET /api/v1/exports/<int:job_id>/file": PEOPLE,
+    "GET /api/v1/imports": PEOPLE,
+    "POST /api/v1/imports": PEOPLE,
+    "GET /api/v1/imports/<int:import_id>": PEOPLE,
+    "GET /api/v1/imports/<int:import_id>/<any(failure, success):which>-file": PEOPLE,
+    "GET /api/v1/imports/templates/<kind>": PEOPLE,
+    "GET /api/v1/people": PEOPLE,
+    "POST /api/v1/people": PEOPLE,
+    "GET /api/v1/people/<int:person_id>": PEOPLE,
+    "PATCH /api/v1/people/<int:person_id>": PEOPLE,
+    "POST /api/v1/people/<int:person_id>/reset-password": PEOPLE,
+    "POST /api/v1/people/<int:person_id>/unbind": PEOPLE,
+    "POST /exports/<kind>": PEOPLE,
+    "GET /imports": PEOPLE,
+    "POST /imports": PEOPLE,
+    "GET /imports/<int:import_id>/<any(failure, success):which>-file": PEOPLE,
+    "GET /imports/<int:import_id>/progress": PEOPLE,
+    "GET /imports/templates/<kind>": PEOPLE,
+    "GET /me/binding": PEOPLE,
+    "POST /me/binding": PEOPLE,
+    "GET /people": PEOPLE,
+    "GET /people/<int:person_id>": PEOPLE,
+    "GET /people/<int:person_id>/edit": PEOPLE,
+    "POST /people/<int:person_id>/edit": PEOPLE,
+    "POST /people/<int:person_id>/reset-password": PEOPLE,
+    "GET /people/<int:person_id>/unbind": PEOPLE,
+    "POST /people/<int:person_id>/unbind": PEOPLE,
+    "GET /people/bindings": PEOPLE,
+    "POST /people/bindings": PEOPLE,
+    "GET /people/new": PEOPLE,
+    "POST /people/new": PEOPLE,
     # probes and the Prometheus scrape: no user data (METRICS_TOKEN closes /metrics where it is reachable)
     "GET /healthz": PUBLIC, "GET /readyz": PUBLIC, "GET /metrics": PUBLIC,
     "DELETE /api/v1/training/<any(courses, teachers, sites):kind>/<int:row_id>": TRAINING,
@@ -625,7 +662,7 @@ def test_every_route_is_classified(_sqlite_app: Flask) -> None:
     stale = set(ROUTES) - {_key(m, r) for m, r in routes}
     assert not stale, f"ROUTES names routes the app no longer has: {sorted(stale)}"
     for cls in ROUTES.values():
-        assert isinstance(cls, Scoped | Only) or cls in (PUBLIC, SIGNED_IN, STATIC, TRAINING), cls
+        assert isinstance(cls, Scoped | Only) or cls in (PUBLIC, SIGNED_IN, STATIC, TRAINING, PEOPLE), cls
         if isinstance(cls, Only):
             assert cls.who in ACCESS
         if isinstance(cls, Scoped):
@@ -721,7 +758,7 @@ def test_pages_for_some_roles_open_for_them_and_no_one_else(world: World) -> Non
     failures, checked = [], 0
     for method, rule in app_routes(world.app):
         cls = ROUTES.get(_key(method, rule))
-        if method != "GET" or isinstance(cls, Scoped) or cls in (STATIC, TRAINING):
+        if method != "GET" or isinstance(cls, Scoped) or cls in (STATIC, TRAINING, PEOPLE):
             continue
         url = _url(rule)
         for who in WHO:

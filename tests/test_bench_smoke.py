@@ -47,3 +47,13 @@ def test_chain_benchmark_runs_processes_at_once_on_postgresql(capsys: pytest.Cap
     assert "PostgreSQL (service layer)" in out
     assert "1 process at once, 2 chains each" in out and "2 processes at once, 2 chains each" in out
     assert "1 thread in one process, 2 chains each" in out and "2 threads in one process, 2 chains each" in out
+
+
+def test_import_benchmark_imports_and_exports_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_import
+
+    assert bench_import.main(["--sqlite", "--sizes", "120"]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith("120 "))
+    # 1 row in 100 contradicts its ID number: refused, the others imported and exported again
+    assert line.split()[5:7] == ["118", "2"] and line.split()[-1] == "118"

@@ -123,7 +123,9 @@ def test_openapi_documents_the_picker_parameters(client):
 
 def test_registration_pages_render_the_picker_instead_of_a_select(web):
     page = web.client.get("/register").get_data(as_text=True)
-    assert not re.search(r'<select[^>]*name="unit_id"', page) and "<option" not in page
+    assert not re.search(r'<select[^>]*name="unit_id"', page)
+    # the only lists are the coded title and education choices: no organisation is listed
+    assert "市第一人民医院" not in re.findall(r"<option[^>]*>([^<]*)<", page)
     assert 'role="combobox"' in page and re.search(r"/static/js/org-picker\.[0-9a-f]{12}\.js", page)
     assert re.search(r'<noscript>\s*<input[^>]*name="unit_id_lookup"', page)
     page = web.client.get("/register/organisation?kind=employer_unit").get_data(as_text=True)

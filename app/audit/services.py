@@ -50,6 +50,15 @@ ACTIONS: dict[str, str] = {
     "export.certificate_batch": "批量导出证书",
     "export.download": "下载导出文件",
     "statistics.export": "导出统计表",
+    "person.add": "新增人员",
+    "person.update": "修改人员信息",
+    "person.reset_password": "重置人员密码",
+    "person.unbind": "解除人员绑定",
+    "person.bind_approve": "确认人员绑定",
+    "person.bind_reject": "拒绝人员绑定",
+    "import.start": "批量导入",
+    "export.people": "导出人员名单",
+    "export.archive": "导出档案查询结果",
 }
 
 _INSERT = insert(AuditEntry.__table__)

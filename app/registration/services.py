@@ -27,6 +27,7 @@ from app.accounts.services import check_password, hash_password
 from app.core.errors import AuthenticationFailed, DomainError, PasswordRejected, RateLimited, ValidationFailed
 from app.core.validators import id_number_error, mobile_error, normalise_id_number, uscc_error, whole_number
 from app.extensions import db
+from app.people import fields as person_fields
 from app.registration import codes
 from app.registration.models import OrganisationProfile
 from app.workflow import attachments, services
@@ -192,11 +193,21 @@ def register_person(data: dict[str, Any]) -> ProcessInstance:
     unit = db.session.get(Organisation, unit_id) if unit_id else None
     if unit is None or unit.kind != OrgKind.EMPLOYER_UNIT or unit.status != OrgStatus.ACTIVE:
         errors["unit_id"] = "请从单位列表中选择所在的用人单位"
+    # title and education, so the new person shows in the archive filters from the start (issue 15 item 2)
+    profile = {}
+    for name in ("title_series", "title_level", "education"):
+        choices = person_fields.BY_NAME[name].choices or ()
+        value = _s(data, name, 100)
+        if value and value not in choices:
+            label = gettext(person_fields.BY_NAME[name].label)
+            errors[name] = gettext("%(label)s应为以下之一：%(choices)s", label=label, choices="、".join(choices))
+        if value:
+            profile[name] = value
     if errors:
         raise ValidationFailed(MESSAGE, errors)
     user = _pending_user(data)
     raw = {"login": user.login, "name": user.name, "person_id_number": user.id_number, "mobile": user.mobile,
-           "email": user.email or "", "unit_id": unit.id, "unit_name": unit.name}
+           "email": user.email or "", "unit_id": unit.id, "unit_name": unit.name, **profile}
     with _start_allowed():
         return services.start_process(PERSON_PROCESS, raw, actor=Actor(user=user, memberships=[]))
 

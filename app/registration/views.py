@@ -17,6 +17,7 @@ from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
 from app.core.validators import page_number
 from app.extensions import db
+from app.people import fields as person_fields
 from app.registration import codes, picker, queries, services
 
 bp = Blueprint("registration", __name__)
@@ -107,8 +108,11 @@ def register_person():
                 db.session.commit()
                 flash(_("注册申请已提交，请等待所在单位审核；审核通过后即可登录"), "success")
                 return redirect(url_for("accounts.login"))
+    choices = {name: [(c, _(c)) for c in person_fields.BY_NAME[name].choices or ()]
+               for name in ("title_series", "title_level", "education")}
     return render_template("registration/person.html", values=values, errors=errors,
-                           org_fields=PERSON_ORG_FIELDS), status, headers
+                           org_fields=PERSON_ORG_FIELDS, title_series=choices["title_series"],
+                           title_levels=choices["title_level"], educations=choices["education"]), status, headers
 
 
 @bp.post("/register/code")

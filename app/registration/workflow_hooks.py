@@ -72,6 +72,9 @@ def activate_account(params: dict[str, Any], data: dict[str, Any], ctx: Operatio
         db.session.add(person)
     else:
         person.user, person.unit_id, person.name = user, unit_id, user.name   # user.person follows
+    for name in ("title_series", "title_level", "education"):  # chosen at registration
+        if data.get(name):
+            setattr(person, name, data[name])
     _membership(user, unit_id, Role.MEMBER)
     db.session.flush()
     return {"user_id": user.id, "person_id": person.id}

@@ -1,0 +1,175 @@
+"""The export centre (导出任务): lists exported as background jobs to an .xlsx in the jobs folder, read in
+batches by key so a province's list is never held in memory. Cells that could run as formulas are
+neutralised and ID numbers stay text (:mod:`app.imports.xlsx`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.accounts.actor import Actor
+from app.accounts.models import User
+from app.archive import services as archive
+from app.audit import services as audit
+from app.core.errors import NotFound, ValidationFailed
+from app.core.models import utcnow
+from app.extensions import db
+from app.people import fields, queries
+from app.people import services as people
+from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
+from app.taskcentre.services import (
+    Kind,
+    beat,
+    create_job,
+    is_current,
+    register_kind,
+    result_file,
+    result_of,
+    send,
+    visible_job,
+)
+
+from .registry import Column
+from .xlsx import write_rows
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "export"
+PROGRESS_EVERY = 2000
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    key: str
+    label: str
+    allowed: Callable[[Actor], bool]
+    columns: tuple[Column, ...]
+    #: The rows for this actor and these filters, in order.
+    rows: Callable[[Actor, dict[str, Any]], Iterator[list[Any]]]
+    #: Checks the filters before the job is created (raises ValidationFailed).
+    check: Callable[[dict[str, Any]], None] = lambda filters: None
+    audit_action: str = "export.people"
+
+
+def _people_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    for row in queries.each(actor, queries.Filters.of(filters)):
+        p = row.person
+        yield [row.unit_name, row.department_name] + [getattr(p, f.name) for f in fields.FIELDS]
+
+
+def _year(filters: dict[str, Any]) -> int:
+    year = str(filters.get("year") or "")
+    if not year.isdigit() or not 1990 <= int(year) <= 2100:
+        raise ValidationFailed("请求参数有误", {"filters": "档案查询导出须给出年度（filters.year）"})
+    return int(year)
+
+
+def _archive_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    year, after = _year(filters), None
+    verified = {"true": True, "false": False}.get(str(filters.get("verified", "")).lower())
+    while True:
+        page = archive.search(actor, year=year, name=filters.get("name"), id_number=filters.get("id_number"),
+                              region=filters.get("region"), title_level=filters.get("title_level"),
+                              gender=filters.get("gender"), verified=verified, per_page=1000, after=after)
+        for r in page.items:
+            yield [r.person.name, r.person.id_number, r.unit_name, r.region, r.year, float(r.total_hours),
+                   r.result_label, "；".join(r.missing)]
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+_KINDS = {k.key: k for k in (
+    ExportKind("people", "人员名单", people.may_manage,
+               (Column("单位", "unit"), Column("部门", "department"))
+               + tuple(Column(f.label, f.name, text=f.kind != "date") for f in fields.FIELDS),
+               _people_rows, audit_action="export.people"),
+    ExportKind("archive", "档案查询结果", lambda a: bool(a.staff_roots),
+               (Column("姓名", "name"), Column("公民身份号码", "id_number"), Column("单位", "unit"),
+                Column("地区", "region"), Column("年度", "year", text=False),
+                Column("总学时", "total_hours", text=False), Column("验证结果", "result"),
+                Column("未达标原因", "missing")),
+               _archive_rows, check=lambda f: _year(f) and None, audit_action="export.archive"),
+)}
+
+
+def start(actor: Actor, kind_key: str, filters: dict[str, Any]) -> BackgroundJob:
+    kind = _KINDS.get(kind_key)
+    if kind is None:
+        raise ValidationFailed("请求参数有误", {"kind": "导出类型应为 people 或 archive"})
+    if not kind.allowed(actor):
+        raise NotFound("没有这种导出类型，或您无权导出")
+    kind.check(filters)
+    job = create_job(actor, JOB_KIND, f"{kind.label}导出", {"kind": kind.key, "filters": filters}, 0)
+    audit.record(kind.audit_action, actor=actor, obj=job, details={"kind": kind.key, "filters": filters})
+    return job
+
+
+def send_export(job: BackgroundJob) -> None:
+    send(job)
+
+
+def visible(actor: Actor, job_id: int) -> BackgroundJob:
+    job = visible_job(actor, job_id)
+    if job.kind != JOB_KIND:
+        raise NotFound("导出任务不存在")
+    return job
+
+
+def result(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
+    visible(actor, job_id)
+    return result_of(actor, job_id)
+
+
+def run_export(job_id: int, attempt: int | None = None) -> str:
+    job = is_current(job_id, attempt)
+    if job is None:
+        return "superseded"
+    target = result_file(job.id, ".xlsx")
+    partial = target.with_suffix(".part")
+    try:
+        kind = _KINDS[job.params["kind"]]
+        actor = Actor.of(db.session.get(User, job.owner_id))
+        job.status, job.started_at = RUNNING, utcnow()
+        beat(job)
+        db.session.commit()
+        count = write_rows(partial, kind.columns, _progress(job.id, kind.rows(actor, job.params.get("filters") or {})),
+                           sheet=kind.label)
+        done = is_current(job_id, attempt, lock=True)
+        if done is None:
+            partial.unlink(missing_ok=True)
+            return "superseded"
+        partial.replace(target)
+        done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
+        done.done = done.total = count
+        done.result_path, done.result_name = target.name, f"{kind.label}_{count}条.xlsx"
+        done.message = f"共导出{count}条"
+        db.session.commit()
+        return FINISHED
+    except Exception as exc:  # noqa: BLE001 - recorded on the job
+        log.exception("export %s failed", job_id)
+        partial.unlink(missing_ok=True)
+        db.session.rollback()
+        job = is_current(job_id, attempt, lock=True)
+        if job is None:
+            return "superseded"
+        job.status, job.error, job.finished_at = FAILED, f"导出失败：{exc}"[:2000], utcnow()
+        db.session.commit()
+        return FAILED
+
+
+def _progress(job_id: int, rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """The rows, with the count committed on the job now and then (a sign of life for the reconciler)."""
+    for i, row in enumerate(rows, 1):
+        yield row
+        if i % PROGRESS_EVERY == 0:
+            db.session.execute(BackgroundJob.__table__.update().where(BackgroundJob.id == job_id)
+                               .values(done=i, heartbeat_at=utcnow()))
+            db.session.commit()
+
+
+register_kind(JOB_KIND, Kind(run_export, queue_setting="EXPORT_QUEUE", timeout=3600))
+
