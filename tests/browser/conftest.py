@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -163,3 +164,25 @@ def person(chromium, live: LiveServer):
     for p in opened:
         p.close()
     assert not errors, errors
+
+
+#: Screenshots of the pages the browser tests visit (1366 px and 375 px wide, Chinese and English), kept by
+#: CI as artefacts: ``tests/browser/artifacts/`` (git-ignored) unless ``BROWSER_ARTIFACTS`` names a folder.
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or Path(__file__).parent / "artifacts")
+WIDTHS = (1366, 375)
+
+
+def shoot(page, name: str, *, langs: tuple[str, ...] = ("zh_CN", "en")) -> None:  # noqa: ANN001
+    """Screenshots of the page at each width and in each language, as ``<name>-<lang>-<width>.png``;
+    the page is left in Chinese at 1366 px."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = page.url.split("#")[0]
+    base = re.sub(r"([?&])lang=[^&]*&?", r"\1", url).rstrip("?&")
+    for lang in langs:
+        page.goto(f"{base}{'&' if '?' in base else '?'}lang={lang}")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    if langs[-1] != "zh_CN":
+        page.goto(f"{base}{'&' if '?' in base else '?'}lang=zh_CN")
