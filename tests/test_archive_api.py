@@ -143,7 +143,8 @@ def test_recount_reverifies_on_demand(client):
 def test_records_lists_by_status_form_name_and_unit(client, declaration):
     chen_inst = wf.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     for_liu = wf.start_process("credit_hour_approval", {**declaration, "person_id_number": LIU,
-                                                        "learning_form": "online", "course_name": "网络课程"},
+                                                        "learning_form": "online", "platform": "国家专技人员继续教育网",
+                                                        "course_name": "网络课程"},
                                actor=actor("hospital_admin"))
     wang_inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
     db.session.commit()
