@@ -77,3 +77,17 @@ def test_a_professional_sees_no_reviewer_or_administration_menu(person) -> None:
     admin.locator("nav.navbar").get_by_role("button", name="审核与管理").click()
     admin.locator("nav.navbar").get_by_role("link", name="已审核").click()
     expect(admin).to_have_url(re.compile(r"/reviewed$"))
+
+
+def test_the_sign_in_captcha_renews_without_losing_the_form(person) -> None:
+    page = person().page
+    page.goto("/login")
+    shoot(page, "login")
+    page.locator("#login").fill("chenshihui")
+    image = page.locator("#captcha-image")
+    first = image.get_attribute("src")
+    page.get_by_role("button", name="换一张").click()
+    expect(image).not_to_have_attribute("src", first)
+    expect(page.locator("#login")).to_have_value("chenshihui")  # no reload
+    page.get_by_role("link", name="无法查看图片？改用文字验证问题").click()
+    expect(page.locator("#captcha-question")).to_have_text(re.compile(r"^\d 加 \d 等于几？$"))
