@@ -186,3 +186,21 @@ def shoot(page, name: str, *, langs: tuple[str, ...] = ("zh_CN", "en")) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
     if langs[-1] != "zh_CN":
         page.goto(f"{base}{'&' if '?' in base else '?'}lang=zh_CN")
+
+
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:  # noqa: ANN001
+    """axe-core (npm, served from app/static/node_modules) on the page as it is: WCAG 2 A/AA violations of
+    serious or critical impact, one line each (rule, nodes)."""
+    if not AXE.exists():
+        reason = "axe-core is not installed (npm ci --prefix app/static, which scripts/install.sh runs)"
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    page.add_script_tag(url="/static/node_modules/axe-core/axe.min.js")
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:4])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
