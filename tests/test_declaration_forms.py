@@ -31,3 +31,17 @@ def test_the_revision_asks_for_them_only_when_resubmitting() -> None:
     assert set(validate(form, {**data, "action": "resubmit"})) == {"conference_name", "organiser", "days"}
     assert validate(form, {**data, "action": "withdraw"}) == {}
     assert validate(form, {"action": "withdraw"}) == {}
+
+
+def test_a_unit_finds_its_staff_by_name_or_id_number(app) -> None:
+    from tests.webutil import browser
+
+    hospital = browser(app, "hospital_admin")
+    found = hospital.client.get("/declare/people?q=刘").get_json()
+    assert found == [{"id_number": "321101198110166954", "name": "刘文斌", "unit": "市第一人民医院"}]
+    assert [p["name"] for p in hospital.client.get("/declare/people?q=1101").get_json()] == ["陈诗慧"]
+    assert hospital.client.get("/declare/people?q=王").get_json() == []  # 王立平 works for another unit
+    page = hospital.client.get("/declare").get_data(as_text=True)
+    assert 'list="f-person_id_number-options"' in page and 'data-person-search="/declare/people"' in page
+    # a professional declares for themself: nobody is offered
+    assert browser(app, "chenshihui").client.get("/declare/people?q=刘").get_json() == []

@@ -40,3 +40,17 @@ def test_choosing_the_form_of_learning_shows_its_fields(person) -> None:
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("申报已提交，等待审核")).to_be_visible()
     expect(page.get_by_text("全国急诊医学学术年会").first).to_be_visible()
+
+
+def test_a_unit_picks_the_person_by_name(person) -> None:
+    page = person("hospital_admin").page
+    page.goto("/declare")
+    field = page.locator("#f-person_id_number")
+    with page.expect_response(lambda r: "/declare/people?q=" in r.url):
+        field.press_sequentially("刘")
+    options = page.locator("#f-person_id_number-options option")
+    expect(options).to_have_count(1)
+    assert (options.get_attribute("value"), options.get_attribute("label")) == ("321101198110166954",
+                                                                                "刘文斌 · 市第一人民医院")
+    field.fill("321101198110166954")  # what choosing the suggestion puts in the field
+    shoot(page, "declare-for-staff", langs=("zh_CN",))
