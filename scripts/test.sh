@@ -16,5 +16,14 @@ if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u
       || echo "note: could not install chromium; the browser tests will skip (fail under CI=true)" >&2
   fi
 fi
+# CJK fonts, so that the browser tests' screenshots (tests/browser/artifacts/) show Chinese rather than boxes:
+# Debian's fonts-noto-cjk, installed once in the same way.
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing CJK fonts for the browser screenshots (once)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends fonts-noto-cjk >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends fonts-noto-cjk >/dev/null 2>&1; } \
+    || echo "note: could not install fonts-noto-cjk; screenshots will show boxes for Chinese" >&2
+fi
 .venv/bin/ruff check app tests bench
 exec .venv/bin/python -m pytest "$@"

@@ -11,7 +11,7 @@ from app.archive.models import CreditRecord
 from app.extensions import db
 from app.people.models import Person
 from app.workflow import services as wf
-from tests.conftest import actor, api_token
+from tests.conftest import actor, api_token, not_passed
 
 CHEN, LIU, WANG = "110101199003072711", "321101198110166954", "440102198001010013"
 
@@ -45,7 +45,7 @@ def test_archive_answers_as_specified_after_an_approved_declaration(client, decl
     assert set(body) >= {"person", "year", "hours", "verified", "missing", "records"}
     assert body["person"]["name"] == "陈诗慧" and body["year"] == 2026
     assert body["hours"] == {"public": 0, "professional": 18, "elective": 0, "total": 18}
-    assert body["verified"] is False and body["result"] == "不合格"
+    assert body["verified"] is False and body["result"] == not_passed("72")
     assert body["missing"][0] == "总学时还差72学时（已计入18学时，要求不少于90学时）"
     (rec,) = body["records"]
     assert (rec["source"], rec["source_id"], rec["course_name"]) == ("declaration", inst.id, "急诊医学新进展")
@@ -143,7 +143,8 @@ def test_recount_reverifies_on_demand(client):
 def test_records_lists_by_status_form_name_and_unit(client, declaration):
     chen_inst = wf.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
     for_liu = wf.start_process("credit_hour_approval", {**declaration, "person_id_number": LIU,
-                                                        "learning_form": "online", "course_name": "网络课程"},
+                                                        "learning_form": "online", "platform": "国家专技人员继续教育网",
+                                                        "course_name": "网络课程"},
                                actor=actor("hospital_admin"))
     wang_inst = wf.start_process("credit_hour_approval", declaration, actor=actor("wangliping"))
     db.session.commit()

@@ -23,7 +23,8 @@ def test_search_and_records_on_both_databases(any_app, declaration):
                                     source="class", source_id=100 + i))
     archive.recount(2026)
     inst = wf.start_process("credit_hour_approval", {**declaration, "person_id_number": "321101198110166954",
-                                                     "learning_form": "online"}, actor=actor("hospital_admin"))
+                                                     "learning_form": "online", "platform": "国家专技人员继续教育网"},
+                               actor=actor("hospital_admin"))
     db.session.commit()
 
     hr = actor("hr_city")

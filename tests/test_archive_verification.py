@@ -19,7 +19,7 @@ from app.workflow import services as wf
 from app.workflow.decisions import evaluate_decision
 from app.workflow.engine import ProcessDefinitionError
 from app.workflow.models import ProcessInstance
-from tests.conftest import actor
+from tests.conftest import actor, not_passed
 
 YEAR = 2026
 _SOURCE_IDS = iter(range(10_000, 1_000_000))
@@ -83,7 +83,7 @@ def variant(app, rule_table):
 
 def test_year_without_training_is_not_verified_and_says_what_is_missing(app):
     s = archive.year_summary(person("陈诗慧"), YEAR)
-    assert (s.verified, s.result_label) == (False, "不合格")
+    assert (s.verified, s.result_label) == (False, not_passed("90"))
     assert s.hours == {"public": 0, "professional": 0, "elective": 0, "total": 0}
     assert s.missing[0] == "本年度没有已认定的学时记录"
     assert "总学时还差90学时" in s.missing[1]
@@ -96,7 +96,7 @@ def test_default_total_boundary_89_5_fails_and_90_passes(app):
     add(chen, "public", "29.5")
     s = archive.year_summary(chen, YEAR)
     assert s.hours["total"] == Decimal("89.5")
-    assert not s.verified and s.result_label == "不合格"
+    assert not s.verified and s.result_label == not_passed("0.5")
     assert s.missing == ["总学时还差0.5学时（已计入89.5学时，要求不少于90学时）"]
 
     add(chen, "elective", "0.5")
@@ -299,3 +299,40 @@ def test_the_daily_cap_comes_from_the_table(app, rule_table):
     assert archive.year_summary(chen, YEAR).hours["professional"] == 16
     rule_table.restore()
     assert archive.year_summary(person("陈诗慧"), YEAR).hours["professional"] == 12
+
+
+def test_a_year_before_registration_is_not_failed_and_the_current_year_says_what_is_left(app):
+    """Issue 21 §3: 不合格 only for a year that is over and was due; the current year reads 未达标（还差 N 学时）."""
+    chen = person("陈诗慧")
+    chen.created_at = chen.created_at.replace(year=2024, month=5)  # registered in May 2024
+    chen.work_start_date = date(2012, 7, 1)
+    add(chen, "professional", "30", year=2024)
+    add(chen, "professional", "24", year=2025)
+    db.session.flush()
+    today = date(2025, 11, 20)
+    # 2023: before registering, no records → not judged
+    assert archive.verdict(chen, 2023, False, False, today=today) == ("not_due", "不作验证（注册前年度）")
+    # 2024: the registration year, over and short → 不合格
+    assert archive.verdict(chen, 2024, False, True, today=today) == ("failed", "不合格")
+    # 2025: the current year → what is still to earn (90 − 24 = 66, all of it professional hours)
+    s = archive.year_summary(chen, 2025)
+    need = archive.shortfall(s.hours, s.requirement)
+    assert archive.verdict(chen, 2025, s.verified, True, need, today=today) == ("pending", "未达标（还差66学时）")
+    # a year before they started work is not judged either, even after registering
+    chen.work_start_date = date(2025, 3, 1)
+    assert archive.verdict(chen, 2024, False, False, today=today)[0] == "not_due"
+    # the pages say the same: no 不合格 for 2023, and the search lists nobody as failed before they registered
+    assert archive.year_summary(chen, 2023).result_label == "不作验证（注册前年度）"
+    assert archive.year_summary(chen, 2023).missing == []
+    rows = {r.person.name: r for r in archive.search(actor("hospital_admin"), year=2023).items}
+    assert (rows["陈诗慧"].result_label, rows["陈诗慧"].missing) == ("不作验证（注册前年度）", [])
+    rows = {r.person.name: r for r in archive.search(actor("hospital_admin"), year=date.today().year).items}
+    assert rows["刘文斌"].status == "pending" and rows["刘文斌"].result_label == "未达标（还差90学时）"
+
+
+def test_the_shortfall_counts_what_each_subject_still_needs(app):
+    req = archive.requirement_for(person("陈诗慧"), YEAR)  # 90 hours, professional ≥ 2/3
+    hours = {"public": Decimal(40), "professional": Decimal(50), "elective": Decimal(0), "total": Decimal(90)}
+    assert archive.shortfall(hours, req) == 30  # 90 hours, but 30 more professional ones for 80 of 120
+    hours = {"public": Decimal(0), "professional": Decimal(60), "elective": Decimal(0), "total": Decimal(60)}
+    assert archive.shortfall(hours, req) == 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import struct
 
 from sqlalchemy import select
 
@@ -202,3 +203,22 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
             person, unit, orgs = actor.person, actor.person.unit, [m.organisation.name for m in actor.memberships]
         assert (person.name, unit.name, orgs) == ("陈诗慧", "市第一人民医院", ["市第一人民医院"])
         assert len(sent) == 1, sent
+
+
+def test_the_captcha_is_large_can_be_renewed_and_has_a_text_alternative(app):
+    web = browser(app)
+    page = web.client.get("/login").get_data(as_text=True)
+    assert "换一张" in page and "无法查看图片？改用文字验证问题" in page
+    image = web.client.get(re.search(r'<img src="([^"]+)" id="captcha-image"', page).group(1))
+    assert image.data[1:4] == b"PNG" and struct.unpack(">II", image.data[16:24]) == (160, 60)
+    # the text question, which a screen reader reads out, is answered in digits
+    page = web.client.get("/login?captcha=text").get_data(as_text=True)
+    a, b = map(int, re.search(r'id="captcha-question">(\d) 加 (\d) 等于几？<', page).groups())
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "login": "chenshihui", "password": "Demo12345"}
+    assert web.client.post("/login", data={**form, "captcha": str(a + b + 1)}).status_code == 422
+    page = web.client.get("/login?captcha=text").get_data(as_text=True)
+    a, b = map(int, re.search(r'id="captcha-question">(\d) 加 (\d) 等于几？<', page).groups())
+    assert web.client.post("/login", data={**form, "captcha": str(a + b)}).status_code == 302
+    web.post_form("/tasks", {}, post_url="/logout")
+    assert re.search(r"What is \d plus \d\?", text(web.client.get("/login?captcha=text&lang=en")))

@@ -46,7 +46,7 @@ def test_inbox_lists_masks_and_filters(app):
     assert names("?q=110101199003072711") == {"陈诗慧"}
     assert names("?process=credit_hour_approval") == {"陈诗慧", "刘文斌"}
     assert names("?process=other") == set()
-    assert "暂无待办任务" in text(web.client.get("/tasks?year=2024"))
+    assert "没有符合条件的待办任务" in text(web.client.get("/tasks?year=2024"))
     # the unit of another branch sees none of them
     assert task_ids(browser(app, "tech_admin").client.get("/tasks")) == []
     assert open_task(chen).task_spec == "unit_review"
@@ -222,7 +222,7 @@ def test_my_applications_show_status_step_and_holder(app):
     for head in ("环节", "审核单位", "审核人", "时间", "结果", "意见"):
         assert head in table
     assert "单位审核" in table and "市第一人民医院" in table and "市一医院管理员" in table
-    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d", table)
+    assert re.search(r"20\d\d年\d{1,2}月\d{1,2}日 \d\d:\d\d", table)  # times written the Chinese way
     # filter by status
     assert "医院管理" not in text(chen.client.get("/applications?status=completed"))
     # someone else's application is not found

@@ -38,8 +38,8 @@ def _mac(issued: str, nonce: str, answer: str) -> str:
     return hmac.new(key, f"captcha|{issued}|{nonce}|{answer.upper()}".encode(), hashlib.sha256).hexdigest()
 
 
-def new_answer() -> str:
-    answer = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+def new_answer(answer: str | None = None) -> str:
+    answer = answer or "".join(secrets.choice(_ALPHABET) for _ in range(4))
     issued, nonce = str(int(time.time())), secrets.token_urlsafe(9)
     session[KEY] = f"{issued}.{nonce}.{_mac(issued, nonce, answer)}"
     if current_app.testing:
@@ -49,10 +49,22 @@ def new_answer() -> str:
     return answer
 
 
+#: The question of the text captcha, the alternative to the image for those who cannot read it (a screen
+#: reader reads it out); its answer is kept like the image's.
+QUESTION = "%(a)s 加 %(b)s 等于几？"
+
+
+def new_question() -> dict[str, int]:
+    """Issue a text captcha: {"a", "b"} to fill into :data:`QUESTION`; the answer is their sum."""
+    a, b = secrets.randbelow(9) + 1, secrets.randbelow(9) + 1
+    new_answer(str(a + b))
+    return {"a": a, "b": b}
+
+
 def image_png(answer: str) -> bytes:
     from captcha.image import ImageCaptcha
 
-    return ImageCaptcha(width=120, height=44, font_sizes=(30, 34, 38)).generate(answer).getvalue()
+    return ImageCaptcha(width=160, height=60, font_sizes=(42, 46, 50)).generate(answer).getvalue()
 
 
 def enabled() -> bool:

@@ -48,10 +48,14 @@ def login():
             login_user(user)
             flash(_("欢迎，%(name)s", name=user.name), "success")
             return redirect(next_url or url_for("workbench.index"))
+    question = None
     if captcha.enabled():
-        captcha.new_answer()
+        if request.args.get("captcha") == "text":  # the accessible alternative to the image
+            question = _(captcha.QUESTION, **captcha.new_question())
+        else:
+            captcha.new_answer()
     return render_template("accounts/login.html", login_name=login_name, error=error, next_url=next_url,
-                           captcha_enabled=captcha.enabled()), status, headers
+                           captcha_enabled=captcha.enabled(), captcha_question=question), status, headers
 
 
 @bp.post("/logout")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import and_, bindparam, false, func, insert, or_, select, update
@@ -37,6 +38,12 @@ DECISION_KEY = "annual_verification"
 SUBJECTS = ("public", "professional", "elective")
 PASS_LABEL = "合格"
 FAIL_LABEL = "不合格"
+#: The current (unfinished) year not yet passed: what is still to earn, not a failure.
+PENDING_LABEL = sentence("未达标（还差%(need)s学时）")
+#: A year before the person registered (or was added by their unit) or started work, without records.
+NOT_DUE_LABEL = "不作验证（注册前年度）"
+#: The colour of each verdict's badge (Bootstrap text-bg-*).
+RESULT_BADGES = {"passed": "success", "pending": "warning", "not_due": "secondary", "failed": "danger"}
 #: Where an archive record came from (CreditRecord.source).
 SOURCE_LABELS = {
     "declaration": "学时申报",
@@ -256,6 +263,37 @@ def check(hours: dict[str, Decimal], req: Requirement, has_records: bool = True)
     return verified, missing
 
 
+def shortfall(hours: dict[str, Decimal], req: Requirement) -> Fraction:
+    """The fewest further hours after which the year passes: the total still missing, or what the
+    subjects still miss together when that is more."""
+    t, pub, p, el = (Fraction(hours[k]) for k in ("total", "public", "professional", "elective"))
+    by_subject = (max(Fraction(0), Fraction(req.min_public) - pub) + _professional_needed(p, t, req)
+                  + max(Fraction(0), Fraction(req.min_elective) - el))
+    return max(Fraction(req.min_total) - t, by_subject, Fraction(0))
+
+
+def first_due_year(person: Person) -> int:
+    """The first year whose hours count: the year the person registered (or their unit added them), or the
+    year they started work when that is later."""
+    years = [person.created_at.year] if person.created_at is not None else []
+    if person.work_start_date is not None:
+        years.append(person.work_start_date.year)
+    return max(years, default=0)
+
+
+def verdict(person: Person, year: int, verified: bool, has_records: bool,
+            need: Fraction | None = None, today: date | None = None) -> tuple[str, str]:
+    """(status, label) of a year: ``passed`` 合格; ``pending`` for the current year (未达标，还差 N 学时);
+    ``not_due`` for a year without records before the person registered or started work; else ``failed``."""
+    if verified:
+        return "passed", PASS_LABEL
+    if int(year) >= (today or date.today()).year:
+        return "pending", PENDING_LABEL % {"need": fmt_hours(need or 0)}
+    if not has_records and int(year) < first_due_year(person):
+        return "not_due", NOT_DUE_LABEL
+    return "failed", FAIL_LABEL
+
+
 def _hours(lines: list[RecordLine], base: dict[str, Decimal] | None = None) -> dict[str, Decimal]:
     """Credited hours per subject and in total: of ``lines``, added to ``base`` (hours already counted)."""
     hours = {k: (base or {}).get(k, ZERO) for k in SUBJECTS}
@@ -280,6 +318,8 @@ class YearSummary:
     requirement: Requirement | None = None
     #: All the year's records (``records`` may be one page of them).
     records_total: int = 0
+    #: passed / pending / not_due / failed (see :func:`verdict`)
+    status: str = "failed"
 
     def to_dict(self) -> dict[str, Any]:
         """The archive as design §3 answers it."""
@@ -316,9 +356,10 @@ def year_summary(person: Person, year: int, page: tuple[int, int] | None = None)
         lines = [_line(r, req.daily_cap) for r in db.session.scalars(
             _records_stmt(person, year).offset((number - 1) * size).limit(size))]
     verified, missing = check(hours, req, has_records=total > 0)
-    return YearSummary(person=person, year=int(year), hours=hours, verified=verified,
-                       result_label=PASS_LABEL if verified else FAIL_LABEL, missing=missing, records=lines,
-                       rule_name=req.rule_name, rule_hash=req.rule_hash, requirement=req, records_total=total)
+    status, label = verdict(person, year, verified, total > 0, shortfall(hours, req))
+    return YearSummary(person=person, year=int(year), hours=hours, verified=verified, result_label=label,
+                       missing=[] if status == "not_due" else missing, records=lines, rule_name=req.rule_name,
+                       rule_hash=req.rule_hash, requirement=req, records_total=total, status=status)
 
 
 def _records_stmt(person: Person, year: int):  # noqa: ANN202
@@ -546,8 +587,23 @@ class ArchiveRow:
         return bool(self.verification and self.verification.verified)
 
     @property
+    def status(self) -> str:
+        return self._verdict[0]
+
+    @property
     def result_label(self) -> str:
-        return PASS_LABEL if self.verified else FAIL_LABEL
+        return self._verdict[1]
+
+    @cached_property
+    def _verdict(self) -> tuple[str, str]:
+        v = self.verification
+        need = None
+        if not self.verified and self.year >= date.today().year:  # only the current year says what is left
+            hours = {"public": v.public_hours, "professional": v.professional_hours, "elective": v.elective_hours,
+                     "total": v.total_hours} if v is not None else dict.fromkeys(("public", "professional",
+                                                                                  "elective", "total"), ZERO)
+            need = shortfall(hours, requirement_for(self.person, self.year))
+        return verdict(self.person, self.year, self.verified, v is not None and v.total_hours > 0, need)
 
     @property
     def total_hours(self) -> Decimal:
@@ -555,6 +611,8 @@ class ArchiveRow:
 
     @property
     def missing(self) -> list[str]:
+        if self.status == "not_due":
+            return []
         if self.verification is None:
             return ["本年度没有已认定的学时记录"]
         return list(self.verification.missing or [])

@@ -38,10 +38,11 @@ def _hours(value) -> str:
 @bp.app_context_processor
 def _nav() -> dict:
     if not current_user.is_authenticated:
-        return {"nav_archive_own": False, "nav_archive_org": False}
+        return {"nav_archive_own": False, "nav_archive_org": False, "result_badges": services.RESULT_BADGES}
     actor = web_actor()
     own = actor.person is not None
-    return {"nav_archive_own": own, "nav_archive_org": bool(actor.staff_roots)}
+    return {"nav_archive_own": own, "nav_archive_org": bool(actor.staff_roots),
+            "result_badges": services.RESULT_BADGES}
 
 
 def _int_arg(name: str, default: int | None = None) -> int | None:
@@ -93,10 +94,10 @@ def recount():
             flash(_("已在后台开始重新统计 %(year)s 年度学时，稍后刷新查看结果", year=year), "info")
         return redirect(url_for("archive.search", year=year))
     person = services.visible_person(actor, id_number)
-    row = services.verify_year(person, year)
+    services.verify_year(person, year)
     db.session.commit()
     flash(_("已重新统计 %(year)s 年度学时：%(result)s", year=year,
-            result=_(services.PASS_LABEL if row.verified else services.FAIL_LABEL)), "success")
+            result=translate(services.year_summary(person, year).result_label)), "success")
     args = {"year": year}
     if id_number:
         args["person_id_number"] = id_number

@@ -261,6 +261,7 @@ class OwnYear:
     result_label: str
     missing: list[str]
     current: Certificate | None
+    status: str = "failed"
 
 
 def own_years(actor: Actor) -> list[OwnYear]:
@@ -274,5 +275,5 @@ def own_years(actor: Actor) -> list[OwnYear]:
     for year in years_of(person):
         summary = _summary(person, year)
         out.append(OwnYear(year, summary.hours.get("total", Decimal(0)), summary.verified, summary.result_label,
-                           list(summary.missing), current_certificate(person, year)))
+                           list(summary.missing), current_certificate(person, year), summary.status))
     return out

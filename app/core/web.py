@@ -177,7 +177,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["mask_mobile"] = mask_mobile
     app.jinja_env.filters["status_label"] = lambda s: STATUS_LABELS.get(s, s)
     app.jinja_env.filters["outcome_label"] = lambda s: OUTCOME_LABELS.get(s, s)
-    app.jinja_env.filters["dt"] = lambda d: _local(app, d).strftime("%Y-%m-%d %H:%M") if d else ""
+    app.jinja_env.filters["dt"] = lambda d: date_time_text(_local(app, d)) if d else ""
     #: Translate a string that is data, not template text (form titles, labels): unlike ``_()``
     #: in templates the result stays escaped, so it is safe on anything.
     app.jinja_env.filters["tr"] = translate  # also sentences registered with app.core.i18n.sentence
@@ -289,3 +289,12 @@ def register_web(app: Flask) -> None:
         resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
+
+
+def date_time_text(moment: datetime) -> str:
+    """A time as its reader writes it: 2026年3月1日 09:30 in Chinese, 2026-03-01 09:30 in English."""
+    from flask import g
+
+    if g.get("lang") == "en":
+        return moment.strftime("%Y-%m-%d %H:%M")
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"

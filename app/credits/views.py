@@ -3,11 +3,13 @@ familiar address."""
 
 from __future__ import annotations
 
-from flask import Blueprint, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user, login_required
 
 from app.cases.views import start_page
 from app.core.auth import web_actor
+from app.credits import queries
+from app.credits.schemas import StaffChoiceSchema
 from app.credits.workflow_hooks import PROCESS_KEY
 from app.workflow import registry
 
@@ -27,3 +29,12 @@ def _nav() -> dict:
 @login_required
 def declare():
     return start_page(PROCESS_KEY, action=url_for("credits.declare"))
+
+
+@bp.get("/declare/people")
+@login_required
+def people():
+    """Type-ahead of the declaration's 公民身份号码: the staff of the units the actor declares for whose name or
+    ID number starts with ``q`` (at most 10; nothing for a professional declaring for themself)."""
+    found = queries.staff_matching(web_actor(), request.args.get("q", "")[:18])
+    return jsonify(StaffChoiceSchema(many=True).dump(found))

@@ -89,8 +89,12 @@ def load_form(name: str, forms_dir: Path = FORMS_DIR) -> dict:
     base_required = merged.pop("required", [])
     all_of = list(base.get("allOf", []))
     if when:
+        # the base form's rules (its required fields and its conditional ones) hold only under ``when``
         cond = {"properties": {k: {"const": v} for k, v in when.items()}, "required": list(when)}
-        all_of.append({"if": cond, "then": {"required": base_required}})
+        then: dict[str, Any] = {"required": base_required}
+        if all_of:
+            then["allOf"] = all_of
+        all_of = [{"if": cond, "then": then}]
         merged["required"] = list(schema.get("required", []))
     else:
         merged["required"] = base_required + [r for r in schema.get("required", []) if r not in base_required]
@@ -224,12 +228,14 @@ def validate(schema: dict, data: dict[str, Any], context: dict[str, Any] | None 
             continue
         field, msg = _message(err, schema)
         errors.setdefault(field or "_form", msg)
-    # conditional requirements surface as nested "required" errors under allOf/if/then
-    for err in found:
-        for sub in err.context or []:
-            if sub.validator == "required":
-                field, msg = _message(sub, schema)
-                errors.setdefault(field, msg)
+    # conditional requirements surface as "required" errors nested under allOf/if/then (at any depth)
+    nested = [sub for err in found for sub in err.context or []]
+    while nested:
+        sub = nested.pop(0)
+        if sub.validator == "required":
+            field, msg = _message(sub, schema)
+            errors.setdefault(field, msg)
+        nested += sub.context or []
     merged = {**(context or {}), **data}
     for name, prop in schema.get("properties", {}).items():
         if name in errors or name not in data:

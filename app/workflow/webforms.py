@@ -32,10 +32,13 @@ def required_fields(schema: dict) -> list[str]:
     makes required (e.g. every declaration field when the applicant resubmits). Requirements
     that depend on a decision (a comment for reject / return) are explained by help text instead."""
     out = list(schema.get("required", []))
-    for rule in schema.get("allOf", []):
+    rules = list(schema.get("allOf", []))
+    while rules:
+        rule = rules.pop(0)
         cond = (rule.get("if") or {}).get("properties", {})
         if cond and all("const" in c for c in cond.values()):
             out += [n for n in (rule.get("then") or {}).get("required", []) if n not in out]
+            rules += (rule.get("then") or {}).get("allOf", [])
     return out
 
 

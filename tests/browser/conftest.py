@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -163,3 +164,43 @@ def person(chromium, live: LiveServer):
     for p in opened:
         p.close()
     assert not errors, errors
+
+
+#: Screenshots of the pages the browser tests visit (1366 px and 375 px wide, Chinese and English), kept by
+#: CI as artefacts: ``tests/browser/artifacts/`` (git-ignored) unless ``BROWSER_ARTIFACTS`` names a folder.
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or Path(__file__).parent / "artifacts")
+WIDTHS = (1366, 375)
+
+
+def shoot(page, name: str, *, langs: tuple[str, ...] = ("zh_CN", "en")) -> None:  # noqa: ANN001
+    """Screenshots of the page at each width and in each language, as ``<name>-<lang>-<width>.png``;
+    the page is left in Chinese at 1366 px."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = page.url.split("#")[0]
+    base = re.sub(r"([?&])lang=[^&]*&?", r"\1", url).rstrip("?&")
+    for lang in langs:
+        page.goto(f"{base}{'&' if '?' in base else '?'}lang={lang}")
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    if langs[-1] != "zh_CN":
+        page.goto(f"{base}{'&' if '?' in base else '?'}lang=zh_CN")
+
+
+AXE = Path(__file__).resolve().parents[2] / "app" / "static" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:  # noqa: ANN001
+    """axe-core (npm, served from app/static/node_modules) on the page as it is: WCAG 2 A/AA violations of
+    serious or critical impact, one line each (rule, nodes)."""
+    if not AXE.exists():
+        reason = "axe-core is not installed (npm ci --prefix app/static, which scripts/install.sh runs)"
+        if IN_CI:
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    page.add_script_tag(url="/static/node_modules/axe-core/axe.min.js")
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(n["target"][0] for n in v["nodes"][:4])
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -6,6 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import shoot
+
 
 def history(page: Page) -> list[list[str]]:
     """The history table (审批记录): [step, organisation, person, time, outcome, comment] per row."""
@@ -54,11 +56,13 @@ def test_credit_hour_chain_through_the_pages(person) -> None:
     expect(page.locator("#case-diagram .case-done")).not_to_have_count(0)
     expect(page.locator("#case-diagram .case-now")).to_have_count(1)
     application_url = page.url
+    shoot(page, "journey-1-application-submitted")
 
     # --- the unit returns it with a comment
     hospital = person("hospital_admin")
     open_task_of(hospital.page, "陈诗慧", course)
     expect(hospital.page.get_by_text(course).first).to_be_visible()
+    shoot(hospital.page, "journey-2-unit-review-task")
     hospital.page.get_by_label("不同意并退案").check()
     hospital.page.locator("#f-comment").fill("请补充培训证明，学时按16学时申报")
     hospital.page.get_by_role("button", name="提交").click()
@@ -78,6 +82,7 @@ def test_credit_hour_chain_through_the_pages(person) -> None:
     hp = hospital.page
     hp.goto("/tasks")
     expect(hp.locator("tbody tr", has_text=course)).to_have_count(1)
+    shoot(hp, "journey-3-inbox")
     hp.locator("#select-all").check()
     expect(hp.locator(".task-check").first).to_be_checked()
     assert hp.locator(".task-check:checked").count() == hp.locator(".task-check").count() >= 1
@@ -112,9 +117,14 @@ def test_credit_hour_chain_through_the_pages(person) -> None:
         ("人社部门审核认定", "市人力资源和社会保障局", "同意"),
     ], "\n".join(map(repr, rows))
     assert rows[1][5] == "请补充培训证明，学时按16学时申报"
+    shoot(page, "journey-4-approved-history-and-diagram")
     assert rows[2][5] == "拟申报学时：18 → 16"
     assert rows[5][5] == "认定学时：（空） → 16"
     assert [r[2] for r in rows] == ["陈诗慧", "市一医院管理员", "陈诗慧", "市一医院管理员", "市卫健委管理员",
                                     "市人社局管理员"]
     page.goto("/archive")
     expect(page.locator("tr", has_text=course)).to_contain_text(re.compile(r"16"))
+    shoot(page, "journey-5-archive")
+    page.goto("/certificates")
+    expect(page.locator("#year-2026")).to_contain_text("未达标")  # this year is not over: not 不合格
+    shoot(page, "journey-6-certificates")
