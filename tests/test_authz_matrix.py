@@ -233,6 +233,7 @@ def scoped(kind: str, see: str, act: str | None = None, *, query: str = "", body
 #: "METHOD rule" -> class. Adding a route: one line here.
 ROUTES: dict[str, str | Scoped | Only] = {
     "GET /": SIGNED_IN, "GET /workbench/data.json": SIGNED_IN,
+    "GET /declare/people": SIGNED_IN,  # the declaration form's staff picker: only the actor's own staff, else empty
     "POST /api/v1/exports": PEOPLE,
     "GET /api/v1/exports/<int:job_id>": PEOPLE,
     "GET /api/v1/exports/<int:job_id>/file": PEOPLE,

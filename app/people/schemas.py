@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.core.validators import mask_id_number, mask_mobile
+from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile
 
 
 class PeopleQueryArgs(Schema):
     q = fields.String(load_default="", metadata={"description": "name (contained) or ID number (prefix)"})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
     name = fields.String(load_default="")
     id_number = fields.String(load_default="")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy import delete, select
+
 SHOTS = Path("/tmp/shots/people")
 
 
@@ -15,7 +18,30 @@ def _shoot(p, name: str) -> None:  # noqa: ANN001
             p.page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
 
 
-def test_people_pages_in_the_browser(person):
+@pytest.fixture
+def wang_restored(live):
+    """The test resets, binds and unbinds 王立平 on the shared live server: give him back as he was."""
+    from app.accounts.models import PasswordChangeRequired, User
+    from app.extensions import db
+    from app.people.models import Person
+
+    with live.app.app_context():
+        user = db.session.scalar(select(User).where(User.login == "wangliping"))
+        person = db.session.scalar(select(Person).where(Person.user_id == user.id))
+        saved = (user.password_hash, person.unit_id, person.department_id)
+        db.session.remove()
+    yield
+    with live.app.app_context():
+        user = db.session.scalar(select(User).where(User.login == "wangliping"))
+        person = db.session.scalar(select(Person).where(Person.user_id == user.id))
+        user.password_hash, person.unit_id, person.department_id = saved
+        user.failed_logins, user.locked_until = 0, None
+        db.session.execute(delete(PasswordChangeRequired).where(PasswordChangeRequired.user_id == user.id))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_people_pages_in_the_browser(person, wang_restored):
     wang = person("wangliping")
     wang.page.goto("/me/binding")
     _shoot(wang, "ask-binding-zh")
