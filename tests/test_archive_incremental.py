@@ -82,7 +82,7 @@ def full_recounts(monkeypatch) -> list[int]:
         calls.append(p.id)
         return real(p, year)
 
-    monkeypatch.setattr(archive, "verify_year", spy)
+    monkeypatch.setattr(archive.verification, "verify_year", spy)  # where add_record looks it up
     return calls
 
 

@@ -56,7 +56,7 @@ RULE = """
 
 def variant_table(*rules: dict) -> str:
     """A copy of processes/annual_verification.dmn with other rules (a provincial variant)."""
-    text = (Path(archive.__file__).resolve().parents[2] / "processes" / "annual_verification.dmn").read_text()
+    text = (Path(__file__).resolve().parents[1] / "processes" / "annual_verification.dmn").read_text()
     head, rest = text.split('      <rule id="rule_default">', 1)
     tail = rest.split("</rule>", 1)[1]
     body = "".join(RULE.format(**{"year": "-", "province": "-", "public": 0, "professional": 0, "elective": 0,

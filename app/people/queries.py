@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
+from app.core.validators import whole_number
 from app.extensions import db
 
 from . import services
@@ -39,7 +40,7 @@ class Filters:
             return str(args.get(key) or "").strip()
 
         def number(key: str) -> int | None:
-            return int(text(key)) if text(key).isdigit() else None
+            return whole_number(text(key))  # digits that could name a row, else no filter
 
         def day(key: str) -> date | None:
             try:
