@@ -135,7 +135,6 @@ def _task_page(task: WorkflowTask, *, values: dict[str, Any] | None = None, erro
         schema=schema, ui=ui, values=values, errors=errors or {}, message=message, files=files,
         can_work=can_work, names=names, changes=webforms.change_list(data),
         attachment_names=queries.attachment_names(instance.id), noun=_noun(instance),
-        last_return=next((e for e in reversed(services.history(instance)) if e.outcome == "return"), None),
         can_unclaim=task.assignee_id is not None and (task.assignee_id == actor.id
                                                      or actor.is_admin_of(task.candidate_org_id or -1)),
     ), status
