@@ -30,8 +30,7 @@ def processes():
     actor = api_actor()
     versions = services.startable_versions(actor)
     db.session.commit()  # a changed BPMN file becomes a new version on first use
-    return jsonify(ProcessSchema(many=True).dump(
-        [{"key": v.process_key, "name": v.name, "version": v.version} for v in versions]))
+    return jsonify(ProcessSchema(many=True).dump(versions))
 
 
 @bp.get("/processes/<key>/form")

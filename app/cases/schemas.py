@@ -39,7 +39,9 @@ class TaskListArgs(PageArgs):
 
 
 class ProcessSchema(Schema):
-    key = fields.String(required=True)
+    """Dumps a ``ProcessVersion``."""
+
+    key = fields.String(attribute="process_key", required=True)
     name = fields.String(required=True)
     version = fields.Integer(required=True)
 
