@@ -303,3 +303,20 @@ def test_two_transfers_of_one_person_at_once_yield_one_on_postgres(pg_app):
         == 1
     )
     assert db.session.scalar(select(func.count()).select_from(PersonnelTransfer)) == 1
+
+
+def test_a_declaration_made_during_the_transfer_stays_with_its_chain(client):
+    start(client)
+    me = api_token(client, "chenshihui")
+    r = client.post("/api/v1/processes/credit_hour_approval/instances", json=DECLARATION, headers=me)
+    assert r.status_code == 201
+    declaration = r.get_json()["id"]
+    decide(client, "health_admin")
+    decide(client, "tech_admin")
+    assert person().unit.name == TECH
+    case = db.session.get(ProcessInstance, declaration)
+    db.session.refresh(case)
+    assert case.status == RUNNING and case.subject_org_id == oid(HOSPITAL)
+    # the hospital still sees and reviews it
+    hospital = api_token(client, "hospital_admin")
+    assert client.get(f"/api/v1/instances/{declaration}", headers=hospital).status_code == 200

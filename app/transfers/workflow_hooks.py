@@ -26,7 +26,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.people import services as people
 from app.people.models import Person
-from app.workflow.models import ProcessInstance
+from app.workflow.models import RUNNING, ProcessInstance
 from app.workflow.registry import (
     OperationContext,
     ProcessHooks,
@@ -146,9 +146,11 @@ def record_transfer(instance: ProcessInstance, data: dict[str, Any], writes: Any
 
 
 def move_person(params: dict[str, Any], data: dict[str, Any], ctx: OperationContext) -> dict[str, Any]:
-    """Service task ``move_person``: the target unit confirmed. The person joins it; their credit-hour
+    """Service task ``move_person``: the target unit confirmed. The person joins it; their decided credit-hour
     declarations (the records lists and the case pages follow ``subject_org_id``) go with them, and their
-    archive and certificates, which belong to the person, follow."""
+    archive and certificates, which belong to the person, follow. A declaration made while the transfer was
+    under review stays with the chain it started on (its lanes were resolved then) until it is decided; the
+    hours it brings go to the person, wherever they work by then."""
     instance = ctx.instance
     row = db.session.get(PersonnelTransfer, instance.id)
     person = db.session.get(Person, instance.subject_person_id)
@@ -156,13 +158,24 @@ def move_person(params: dict[str, Any], data: dict[str, Any], ctx: OperationCont
     people.move_person(person, row.to_unit_id)
     db.session.execute(
         update(ProcessInstance)
-        .where(ProcessInstance.subject_person_id == person.id, ProcessInstance.process_key == CREDIT_PROCESS)
+        .where(
+            ProcessInstance.subject_person_id == person.id,
+            ProcessInstance.process_key == CREDIT_PROCESS,
+            ProcessInstance.status != RUNNING,
+        )
         .values(subject_org_id=row.to_unit_id)
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
         update(CreditDeclaration)
-        .where(CreditDeclaration.person_id == person.id)
+        .where(
+            CreditDeclaration.person_id == person.id,
+            CreditDeclaration.instance_id.in_(
+                select(ProcessInstance.id).where(
+                    ProcessInstance.subject_person_id == person.id, ProcessInstance.status != RUNNING
+                )
+            ),
+        )
         .values(unit_id=row.to_unit_id)
         .execution_options(synchronize_session=False)
     )
