@@ -228,6 +228,8 @@ def test_pages_start_list_and_show_a_transfer_within_scope(client):
     page = client.get(f"/transfers/new?person_id={chen.id}")
     assert page.status_code == 200 and "陈诗慧" in page.get_data(as_text=True)
     assert client.get(f"/transfers/new?id_number={CHEN}").status_code == 200
+    # the generic start page points here
+    assert "/transfers/new" in client.get("/start/personnel_transfer").get_data(as_text=True)
     r = web.post_form(
         f"/transfers/new?person_id={chen.id}",
         {"person_id": chen.id, "to_unit_id": oid(TECH), "reason": ""},
