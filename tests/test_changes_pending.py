@@ -63,3 +63,21 @@ def test_once_nothing_is_pending_the_superior_may_change(client):
     assert client.post(f"/api/v1/instances/{case}/withdraw", headers=api_token(client, "chenshihui")).status_code == 200
     r = change(client, "change_of_superior", {"new_superior_id": oid("市人力资源和社会保障局"), "reason": "归口"})
     assert r.status_code == 201, r.get_json()
+
+
+def test_the_change_page_says_why_in_either_language(client):
+    from tests.conftest import WebClient
+
+    declare(client)
+    web = WebClient(client)
+    web.login("hospital_admin")
+    url = f"/changes/organisations/{oid('市第一人民医院')}/superior"
+    r = web.post_form(url, {"new_superior_id": str(oid("市人力资源和社会保障局")), "reason": "归口"})
+    assert r.status_code == 409
+    assert "本单位及本单位人员有1项业务正在审核中" in r.get_data(as_text=True)
+    r = web.post_form(
+        url + "?lang=en", {"new_superior_id": str(oid("市人力资源和社会保障局")), "reason": "归口"}, url + "?lang=en"
+    )
+    html = r.get_data(as_text=True)
+    assert r.status_code == 409 and "1 case(s) of this organisation and its staff are under review" in html
+    assert "change this organisation&#39;s superior" in html or "change this organisation's superior" in html
