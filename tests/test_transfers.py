@@ -61,7 +61,8 @@ def member_of(login: str) -> set[str]:
     )
 
 
-def test_transfer_moves_the_person_with_archive_and_certificates(client):
+def test_transfer_moves_the_person_with_archive_and_certificates(any_app):
+    client = any_app.test_client()
     give_hours(CHEN, 2025)
     cert = issue(client, api_token(client, "hospital_admin"), person_id_number=CHEN).get_json()["number"]
     r = start(client, transfer_date="2026-12-01", remarks="随调")
