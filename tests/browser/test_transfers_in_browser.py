@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import shoot
+from tests.browser.conftest import serious_violations, shoot
 
 LIU = "刘文斌"
 
@@ -39,6 +39,12 @@ def liu_restored(live):
         db.session.remove()
 
 
+def shoot_and_check(page, name: str) -> None:  # noqa: ANN001
+    """Screenshots in both languages at both widths, and no serious axe-core violation."""
+    shoot(page, name)
+    assert serious_violations(page) == [], name
+
+
 def open_task(page, name: str) -> None:  # noqa: ANN001
     page.goto("/tasks?lang=zh_CN")
     row = page.locator("tbody tr", has_text=LIU).filter(has_text="人员调转")
@@ -54,7 +60,7 @@ def test_transfer_through_the_pages(person, liu_restored) -> None:
     page.get_by_role("link", name="查看").first.click()
     page.get_by_role("link", name="人员调出").click()
     expect(page.get_by_text("321101198110166954").first).to_be_visible()  # his details, prefilled
-    shoot(page, "transfer-new")
+    shoot_and_check(page, "transfer-new")
     page.locator("[data-org-picker-search]").fill("福州智造")
     page.get_by_role("option", name="福州智造科技有限公司").first.click()
     page.locator("#f-transfer_date").fill("2026-12-31")
@@ -62,10 +68,10 @@ def test_transfer_through_the_pages(person, liu_restored) -> None:
     page.get_by_role("button", name="提交调出申请").click()
     expect(page.locator(".alert-success")).to_be_visible()
     expect(page.get_by_text("调出审核").first).to_be_visible()
-    shoot(page, "transfer-view-running")
+    shoot_and_check(page, "transfer-view-running")
     page.goto("/transfers?box=out")
     expect(page.locator("tbody tr", has_text=LIU)).to_have_count(1)
-    shoot(page, "transfer-list-out")
+    shoot_and_check(page, "transfer-list-out")
 
     health = person("health_admin")
     open_task(health.page, "调出审核")
@@ -77,7 +83,7 @@ def test_transfer_through_the_pages(person, liu_restored) -> None:
     tech = person("tech_admin")
     tech.page.goto("/transfers?box=in")
     expect(tech.page.locator("tbody tr", has_text=LIU)).to_have_count(1)
-    shoot(tech.page, "transfer-list-in")
+    shoot_and_check(tech.page, "transfer-list-in")
     open_task(tech.page, "调入审核（确认调转）")
     shoot(tech.page, "transfer-task-in")
     tech.page.get_by_label("同意", exact=True).check()
@@ -88,10 +94,10 @@ def test_transfer_through_the_pages(person, liu_restored) -> None:
     expect(tech.page.locator("tbody tr", has_text=LIU)).to_have_count(1)
     tech.page.goto("/transfers?box=records")
     expect(tech.page.locator("tbody tr", has_text=LIU).filter(has_text="已调转")).to_have_count(1)
-    shoot(tech.page, "transfer-records")
+    shoot_and_check(tech.page, "transfer-records")
     page.goto("/people?name=" + LIU)
     expect(page.locator("tbody tr", has_text=LIU)).to_have_count(0)
     page.goto("/transfers?box=records")
     page.locator("tbody tr", has_text=LIU).get_by_role("link", name="详情").first.click()
     expect(page.get_by_text("已调转").first).to_be_visible()
-    shoot(page, "transfer-view-done")
+    shoot_and_check(page, "transfer-view-done")
