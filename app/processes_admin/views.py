@@ -99,7 +99,9 @@ def _editor_texts() -> dict:
     return {
         "select_hint": _("点击图中的任务、网关、连线或泳道，在这里设置它的属性"),
         "name": _("名称"), "lane": _("办理方（泳道）"), "form": _("表单"), "operation": _("平台操作"),
-        "condition": _("条件"), "unknown_lane": _("未知泳道"),
+        "condition": _("条件表达式"), "unknown_lane": _("未知泳道"),
+        "platform_group": _("本平台的设置"), "pick_label": _("常用条件"), "hours_n": _("学时 N"),
+        "form_preview": _("表单预览"), "colon": _("："),
         "lane_help": _("泳道代表与申请人的组织关系，由平台为每件申请找到具体组织"),
         "lane_task_help": _("选择后任务移到该泳道；图中还没有的泳道会添加在最下面"),
         "operation_help": _("服务任务只能执行平台登记的操作"),
