@@ -368,6 +368,12 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /api/v1/process-definitions/<key>/versions/<int:number>": only("province"),
     "POST /api/v1/process-definitions/validate": SIGNED_IN, "POST /api/v1/process-definitions/<key>/deploy": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/dry-run": SIGNED_IN,
+    "GET /api/v1/process-definitions/<key>/draft": only("province"),  # a draft is seeded
+    "PUT /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "DELETE /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "POST /api/v1/process-definitions/<key>/versions/<int:number>/restore": SIGNED_IN,
+    "GET /admin/processes/<key>/draft.bpmn": only("province"), "POST /admin/processes/<key>/draft": SIGNED_IN,
+    "POST /admin/processes/<key>/draft/delete": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migrate": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migration-preview": SIGNED_IN,
     # ----- /api/v1
@@ -576,6 +582,9 @@ def _seed(world: World) -> None:
         world.add("role", Obj(key, role.id))
         world.add("org", Obj(key, org.id))
     assert set(world.objects) == set(KINDS)
+    from app.processes_admin.models import ProcessDraft  # the draft pages and API have one to show
+
+    db.session.add(ProcessDraft(process_key=PLAIN_ARGS["key"], bpmn_xml="<definitions/>"))
     db.session.commit()
 
 

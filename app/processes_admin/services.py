@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
 from app.audit.models import AuditEntry
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.processes_admin.models import ProcessDraft
 from app.workflow import dryrun, validation, versions
 from app.workflow.engine import ProcessDefinitionError
 from app.workflow.models import ProcessInstance, ProcessVersion
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
-
 
 
 def can_manage(actor: Actor) -> bool:
@@ -193,6 +194,70 @@ def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None
     _gate(actor, key, data)
     try:
-        return versions.upload(text, expected_key=key, actor=actor)
+        row = versions.upload(text, expected_key=key, actor=actor)
     except ProcessDefinitionError as exc:
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None
+    db.session.execute(delete(ProcessDraft).where(ProcessDraft.process_key == key, ProcessDraft.bpmn_xml == text))
+    return row
+
+
+def _text(data: bytes) -> str:
+    if len(data) > MAX_BPMN_BYTES:
+        raise ValidationFailed("文件太大", fields={"file": "流程文件不能超过 2MB"})
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("文件编码不对", fields={"file": "流程文件必须是 UTF-8 编码的 XML"}) from None
+
+
+def _known(key: str) -> None:
+    if key not in process_keys():
+        raise NotFound("没有这个审批流程")
+
+
+def draft(actor: Actor, key: str) -> ProcessDraft | None:
+    """The draft of ``key`` kept on the server, if any."""
+    _require(actor)
+    _known(key)
+    return db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_key == key))
+
+
+def save_draft(actor: Actor, key: str, data: bytes, base_version: int | None = None) -> ProcessDraft:
+    """Keep an unfinished edit of ``key`` (replacing the previous draft); it is not checked: the caller shows
+    :func:`validate`'s problems beside it."""
+    from app.core.models import utcnow
+
+    row = draft(actor, key)
+    text = _text(data)
+    if not text.strip():
+        raise ValidationFailed("草稿是空的", fields={"file": "请提交流程图的 BPMN XML"})
+    if row is None:
+        row = ProcessDraft(process_key=key, bpmn_xml=text)
+        db.session.add(row)
+    row.bpmn_xml = text
+    row.base_version = base_version
+    row.saved_by_id = actor.user.id
+    row.saved_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def discard_draft(actor: Actor, key: str) -> None:
+    row = draft(actor, key)
+    if row is None:
+        raise NotFound("这个流程没有草稿")
+    db.session.delete(row)
+    db.session.flush()
+
+
+def restore(actor: Actor, key: str, number: int) -> ProcessVersion:
+    """Deploy the diagram of version ``number`` again as a new version (numbered after the newest): the old
+    version stays as it was, the restored copy says where it came from in a comment (the same diagram twice
+    would be the same version)."""
+    old = version(actor, key, number)
+    latest = max(r.version.version for r in history(actor, key))
+    text = re.sub(r"<!-- restored from version \d+ as version \d+ -->\n", "", old.bpmn_xml, count=1)
+    note = f"<!-- restored from version {number} as version {latest + 1} -->\n"
+    declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
+    at = declaration.end() if declaration else 0
+    return upload(actor, key, f"{key}.bpmn", (text[:at] + note + text[at:]).encode())

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
@@ -44,7 +44,7 @@ def _detail(key: str, error: str | None = None, status: int = 200):
         candidates = services.migration_preview(web_actor(), key, current.version, request.args.get("step") or None)
     return render_template("processes_admin/detail.html", key=key, rows=rows, current=current, steps=steps,
                            lane_labels=known_lanes(), error=error, older=older, candidates=candidates,
-                           refusals=REFUSALS), status
+                           refusals=REFUSALS, draft=services.draft(web_actor(), key)), status
 
 
 @bp.get("/<key>")
@@ -88,10 +88,15 @@ def editor_available() -> bool:
 @bp.get("/<key>/edit")
 @login_required
 def edit(key: str):
-    rows = services.history(web_actor(), key)
+    """The editor, on the current version, or with ``?draft=1`` on the draft kept on the server."""
+    actor = web_actor()
+    rows = services.history(actor, key)
     current = next((r.version for r in rows if r.version.active), rows[0].version)
+    draft = services.draft(actor, key) if request.args.get("draft") else None
+    if request.args.get("draft") and draft is None:
+        raise NotFound("这个流程没有草稿")
     return render_template("processes_admin/edit.html", key=key, current=current, available=editor_available(),
-                           config=services.editor_config(web_actor(), key), texts=_editor_texts())
+                           config=services.editor_config(actor, key), texts=_editor_texts(), draft=draft)
 
 
 def _editor_texts() -> dict:
@@ -191,10 +196,9 @@ def show_version(key: str, number: int):
 @bp.post("/<key>/v<int:number>/restore")
 @login_required
 def restore(key: str, number: int):
-    """Make an earlier version the one new instances start on again."""
-    old = services.version(web_actor(), key, number)
+    """Deploy an earlier version's diagram again, as a new version (the old one stays as it was)."""
     try:
-        version = services.upload(web_actor(), key, f"{key}.bpmn", old.bpmn_xml.encode())
+        version = services.restore(web_actor(), key, number)
     except DomainError as exc:
         db.session.rollback()
         flash(_("%(message)s：%(detail)s", message=_(exc.message), detail=_(exc.fields.get("file", ""))), "danger")
@@ -216,3 +220,37 @@ def save_xml(key: str):
     db.session.commit()
     flash(_("已启用第 %(n)s 版：新的申请按此版本办理，进行中的申请仍按原版本办理", n=version.version), "success")
     return jsonify({"version": version.version, "redirect": url_for("processes_admin.detail", key=key)})
+
+
+@bp.get("/<key>/draft.bpmn")
+@login_required
+def draft_xml(key: str):
+    draft = services.draft(web_actor(), key)
+    if draft is None:
+        raise NotFound("这个流程没有草稿")
+    return Response(draft.bpmn_xml, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{key}-draft.bpmn"'})
+
+
+@bp.post("/<key>/draft")
+@login_required
+def save_draft(key: str):
+    """The editor keeps its unfinished work on the server (XML body, CSRF token in the X-CSRFToken header)."""
+    try:
+        draft = services.save_draft(web_actor(), key, request.get_data(cache=False)[: services.MAX_BPMN_BYTES + 1],
+                                    request.args.get("base", type=int))
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(translated_error(exc)), exc.status
+    db.session.commit()
+    at = current_app.jinja_env.filters["dt"](draft.saved_at)
+    return jsonify({"saved_at": at, "message": _("草稿已保存（%(at)s）：可以在流程页面继续编辑", at=at)})
+
+
+@bp.post("/<key>/draft/delete")
+@login_required
+def discard_draft(key: str):
+    services.discard_draft(web_actor(), key)
+    db.session.commit()
+    flash(_("草稿已删除"), "success")
+    return redirect(url_for("processes_admin.detail", key=key))

@@ -187,6 +187,19 @@
     }));
   });
 
+  // ---------------------------------------------------------------- save a draft on the server
+  $('save-draft').addEventListener('click', async () => {
+    const { xml } = await modeler.saveXML({ format: true });
+    const { ok, body } = await post(root.dataset.draft, xml);
+    if (ok) {
+      dirty = false;
+      show('success', body.message);
+    } else {
+      const error = body.error || {};
+      show('danger', root.dataset.failed + root.dataset.colon + (error.message || ''));
+    }
+  });
+
   // ---------------------------------------------------------------- save (deploy)
   $('save').addEventListener('click', async () => {
     show('info', root.dataset.saving);

@@ -1,0 +1,34 @@
+"""process_draft: an administrator's unfinished edit of an approval chain, kept until deployed or discarded
+
+Revision ID: editor_0001
+Revises: people_0001
+Create Date: 2026-12-03 14:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = 'editor_0001'
+down_revision = 'people_0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('process_draft',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('process_key', sa.String(length=64), nullable=False),
+    sa.Column('bpmn_xml', sa.Text(), nullable=False),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('saved_by_id', sa.Integer(), nullable=True),
+    sa.Column('saved_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['saved_by_id'], ['user_account.id'], name=op.f('fk_process_draft_saved_by_id_user_account'),
+                            ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_process_draft')),
+    sa.UniqueConstraint('process_key', name=op.f('uq_process_draft_process_key'))
+    )
+
+
+def downgrade():
+    op.drop_table('process_draft')
