@@ -374,6 +374,13 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/restore": SIGNED_IN,
     "GET /admin/processes/<key>/draft.bpmn": only("province"), "POST /admin/processes/<key>/draft": SIGNED_IN,
     "POST /admin/processes/<key>/draft/delete": SIGNED_IN,
+    "GET /admin/processes/rules/<rule_key>": only("province"),
+    "GET /admin/processes/rules/<rule_key>/current.dmn": only("province"),
+    "GET /admin/processes/rules/<rule_key>/v<int:number>.dmn": only("province"),
+    "POST /admin/processes/rules/<rule_key>/validate": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/try": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/xml": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/v<int:number>/restore": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migrate": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migration-preview": SIGNED_IN,
     # ----- /api/v1
@@ -431,6 +438,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
 
 #: Values for the URL parameters of routes that are not scoped by organisation.
 PLAIN_ARGS = {"filename": "css/app.css", "process_key": "credit_hour_approval", "key": "credit_hour_approval",
+              "rule_key": "annual_verification",
               "number": "1", "action": "disable"}
 
 

@@ -47,6 +47,7 @@ ACTIONS: dict[str, str] = {
     "org.review_off": "关闭审核权限",
     "process.deploy": "部署审批流程",
     "process.migrate": "迁移申请到新流程版本",
+    "decision.deploy": "部署决策表",
     "export.certificate_batch": "批量导出证书",
     "export.download": "下载导出文件",
     "statistics.export": "导出统计表",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
@@ -16,7 +17,7 @@ from app.extensions import db
 from app.processes_admin.models import ProcessDraft
 from app.workflow import dryrun, validation, versions
 from app.workflow.engine import ProcessDefinitionError
-from app.workflow.models import ProcessInstance, ProcessVersion
+from app.workflow.models import DecisionVersion, ProcessInstance, ProcessVersion
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 
@@ -261,3 +262,121 @@ def restore(actor: Actor, key: str, number: int) -> ProcessVersion:
     declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
     at = declaration.end() if declaration else 0
     return upload(actor, key, f"{key}.bpmn", (text[:at] + note + text[at:]).encode())
+
+
+# --------------------------------------------------------------------------- decision tables (DMN)
+
+
+def decision_keys() -> list[str]:
+    from app.workflow.decisions import decisions_dir
+
+    return sorted(p.stem for p in decisions_dir().glob("*.dmn"))
+
+
+def _known_decision(actor: Actor, key: str) -> None:
+    _require(actor)
+    if key not in decision_keys():
+        raise NotFound("没有这个决策表")
+
+
+def decision_history(actor: Actor, key: str) -> list[DecisionVersion]:
+    """The deployed versions of a table, newest first (empty: the shipped file has never been changed)."""
+    _known_decision(actor, key)
+    return list(db.session.scalars(select(DecisionVersion).where(DecisionVersion.decision_key == key)
+                                   .order_by(DecisionVersion.version.desc())))
+
+
+def decision_text(actor: Actor, key: str, number: int | None = None) -> str:
+    """The text of version ``number`` of a table, or of the one that answers now."""
+    from app.workflow.decisions import active_text
+
+    _known_decision(actor, key)
+    if number is None:
+        return active_text(key)
+    text = db.session.scalar(select(DecisionVersion.dmn_xml).where(DecisionVersion.decision_key == key,
+                                                                   DecisionVersion.version == number))
+    if text is None and number == 1 and not decision_history(actor, key):  # the shipped file is version 1
+        return active_text(key)
+    if text is None:
+        raise NotFound("没有这个决策表版本")
+    return text
+
+
+def check_decision(actor: Actor, key: str, data: bytes) -> list[validation.Problem]:
+    """Every problem of a draft of table ``key``: the validation of any DMN text (every cell in the sandbox),
+    then what the decision engine refuses."""
+    from flask_babel import gettext as _
+
+    from app.workflow.decisions import parse_decision
+
+    _known_decision(actor, key)
+    problems = validation.validate(data)
+    if problems:
+        return problems
+    try:
+        parse_decision(data.decode("utf-8"), key)
+    except ProcessDefinitionError as exc:
+        return [validation.Problem(exc.element, None, _("决策引擎拒绝了这张表（决策的 id 应为 %(key)s）：%(detail)s",
+                                                        key=key, detail=str(exc)))]
+    return []
+
+
+def try_decision(actor: Actor, key: str, data: bytes, inputs: dict) -> dict:
+    """What a draft of table ``key`` answers for ``inputs`` (nothing is stored)."""
+    from app.workflow.decisions import DecisionError, evaluate, parse_decision
+
+    problems = check_decision(actor, key, data)
+    if problems:
+        raise ValidationFailed("决策表未通过检查", fields={"file": "\n".join(p.message for p in problems)})
+    try:
+        return evaluate(parse_decision(data.decode("utf-8"), key), inputs)
+    except DecisionError as exc:
+        raise ValidationFailed("没有规则适用于这些输入", fields={"inputs": str(exc)}) from None
+
+
+def deploy_decision(actor: Actor, key: str, data: bytes) -> DecisionVersion:
+    """Make a table the one that answers from now on, as a new version (the shipped file is recorded as
+    version 1 the first time). A text deployed before makes that version current again."""
+    import hashlib
+
+    from app.audit import services as audit
+    from app.workflow.decisions import active_text, forget_active
+
+    text = _text(data)
+    problems = check_decision(actor, key, data)
+    if problems:
+        raise ValidationFailed("决策表未通过检查，未保存", fields={"file": "\n".join(p.message for p in problems)})
+    rows = decision_history(actor, key)
+    if not rows:  # the shipped file becomes version 1, so that it can be restored
+        shipped = active_text(key)
+        rows = [DecisionVersion(decision_key=key, version=1, content_hash=hashlib.sha256(shipped.encode()).hexdigest(),
+                                dmn_xml=shipped, active=True)]
+        db.session.add(rows[0])
+    content_hash = hashlib.sha256(text.encode()).hexdigest()
+    row = next((r for r in rows if r.content_hash == content_hash), None)
+    if row is None:
+        row = DecisionVersion(decision_key=key, version=rows[0].version + 1, content_hash=content_hash,
+                              dmn_xml=text, deployed_by_id=actor.user.id)
+        db.session.add(row)
+    for other in rows:
+        other.active = False
+    row.active = True
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise versions.VersionConflict("决策表正在被他人修改，请刷新后重试") from None
+    audit.record("decision.deploy", actor=actor, obj=row, details={"decision": key, "version": row.version,
+                                                                  "content_hash": content_hash})
+    forget_active(key)
+    return row
+
+
+def restore_decision(actor: Actor, key: str, number: int) -> DecisionVersion:
+    """Deploy version ``number`` of a table again as a new version (the old one stays as it was)."""
+    latest = max((r.version for r in decision_history(actor, key)), default=1)
+    text = re.sub(r"<!-- restored from version \d+ as version \d+ -->\n", "", decision_text(actor, key, number),
+                  count=1)
+    note = f"<!-- restored from version {number} as version {latest + 1} -->\n"
+    declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
+    at = declaration.end() if declaration else 0
+    return deploy_decision(actor, key, (text[:at] + note + text[at:]).encode())

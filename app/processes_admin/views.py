@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -30,7 +31,8 @@ def _nav() -> dict:
 @bp.get("/")
 @login_required
 def index():
-    return render_template("processes_admin/index.html", current=services.overview(web_actor()))
+    return render_template("processes_admin/index.html", current=services.overview(web_actor()),
+                           rules=services.decision_keys())
 
 
 def _detail(key: str, error: str | None = None, status: int = 200):
@@ -189,8 +191,13 @@ def show_version(key: str, number: int):
     other = request.args.get("compare", type=int)
     base = services.version(actor, key, other) if other else None
     changes = diagram_diff.diff(base.bpmn_xml, version.bpmn_xml) if base is not None else None
+    names = diagram_diff.names(base.bpmn_xml, version.bpmn_xml) if base is not None else {}
+    aspects = {"type": _("类型"), "name": _("名称"), "lane": _("办理方（泳道）"), "form": _("表单"),
+               "condition": _("条件"), "source": _("起点"), "target": _("终点"), "operation": _("平台操作"),
+               "script": _("脚本"), "default": _("默认流向")}
     return render_template("processes_admin/version.html", key=key, version=version, rows=rows, base=base,
-                           changes=changes.__dict__ if changes else None, available=editor_available())
+                           changes=changes.__dict__ if changes else None, available=editor_available(),
+                           names=names, aspects=aspects)
 
 
 @bp.post("/<key>/v<int:number>/restore")
@@ -254,3 +261,84 @@ def discard_draft(key: str):
     db.session.commit()
     flash(_("草稿已删除"), "success")
     return redirect(url_for("processes_admin.detail", key=key))
+
+
+# --------------------------------------------------------------------------- decision tables (dmn-js)
+
+
+def dmn_editor_available() -> bool:
+    bundle = Path(current_app.static_folder or "") / "node_modules/dmn-js/dist/dmn-modeler.production.min.js"
+    return bundle.is_file()
+
+
+@bp.get("/rules/<rule_key>")
+@login_required
+def rule(rule_key: str):
+    """A decision table edited in the browser (dmn-js): checked cell by cell, tried on inputs, deployed as
+    a new version; its versions, each viewable and restorable."""
+    rows = services.decision_history(web_actor(), rule_key)
+    texts = {"problems_n": _("{n} 个问题"), "no_problems": _("没有问题"), "no_rule": _("没有适用的规则"),
+             "saving": _("正在检查并保存…"), "failed": _("未能保存"), "colon": _("："), "separator": _("；")}
+    return render_template("processes_admin/rule.html", key=rule_key, rows=rows, available=dmn_editor_available(),
+                           texts=texts, version=request.args.get("v", type=int), current_year=date.today().year)
+
+
+@bp.get("/rules/<rule_key>/current.dmn")
+@login_required
+def rule_current(rule_key: str):
+    return Response(services.decision_text(web_actor(), rule_key), mimetype="application/xml")
+
+
+@bp.get("/rules/<rule_key>/v<int:number>.dmn")
+@login_required
+def rule_version(rule_key: str, number: int):
+    return Response(services.decision_text(web_actor(), rule_key, number), mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{rule_key}-v{number}.dmn"'})
+
+
+@bp.post("/rules/<rule_key>/validate")
+@login_required
+def rule_validate(rule_key: str):
+    problems = services.check_decision(web_actor(), rule_key, request.get_data(cache=False))
+    return jsonify({"valid": not problems, "problems": [p.__dict__ for p in problems]})
+
+
+@bp.post("/rules/<rule_key>/try")
+@login_required
+def rule_try(rule_key: str):
+    """What the draft answers for ``?year=&province=&title_level=`` (nothing is stored)."""
+    inputs = {"year": request.args.get("year", type=int), "province": request.args.get("province") or None,
+              "title_level": request.args.get("title_level") or None}
+    inputs["region"] = inputs["province"]
+    try:
+        answer = services.try_decision(web_actor(), rule_key, request.get_data(cache=False), inputs)
+    except DomainError as exc:
+        return jsonify(translated_error(exc)), exc.status
+    return jsonify({"answer": {k: v for k, v in answer.items() if not k.startswith("_")}})
+
+
+@bp.post("/rules/<rule_key>/xml")
+@login_required
+def rule_deploy(rule_key: str):
+    try:
+        row = services.deploy_decision(web_actor(), rule_key, request.get_data(cache=False))
+    except DomainError as exc:
+        db.session.rollback()
+        return jsonify(translated_error(exc)), exc.status
+    db.session.commit()
+    flash(_("决策表第 %(n)s 版已启用：此后的年度验证按此表计算", n=row.version), "success")
+    return jsonify({"version": row.version, "redirect": url_for("processes_admin.rule", rule_key=rule_key)})
+
+
+@bp.post("/rules/<rule_key>/v<int:number>/restore")
+@login_required
+def rule_restore(rule_key: str, number: int):
+    try:
+        row = services.restore_decision(web_actor(), rule_key, number)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(_("%(message)s：%(detail)s", message=_(exc.message), detail=_(exc.fields.get("file", ""))), "danger")
+        return redirect(url_for("processes_admin.rule", rule_key=rule_key))
+    db.session.commit()
+    flash(_("已恢复第 %(old)s 版，现为当前版本（第 %(n)s 版）", old=number, n=row.version), "success")
+    return redirect(url_for("processes_admin.rule", rule_key=rule_key))
