@@ -380,6 +380,9 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /admin/processes/rules/<rule_key>/validate": SIGNED_IN,
     "POST /admin/processes/rules/<rule_key>/try": SIGNED_IN,
     "POST /admin/processes/rules/<rule_key>/xml": SIGNED_IN,
+    "GET /admin/processes/forms/": only("province"), "GET /admin/processes/forms/<form_name>": only("province"),
+    "POST /admin/processes/forms/<form_name>": SIGNED_IN, "POST /admin/processes/forms/<form_name>/delete": SIGNED_IN,
+    "POST /admin/processes/forms/preview": SIGNED_IN,
     "POST /admin/processes/rules/<rule_key>/v<int:number>/restore": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migrate": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migration-preview": SIGNED_IN,
@@ -438,7 +441,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
 
 #: Values for the URL parameters of routes that are not scoped by organisation.
 PLAIN_ARGS = {"filename": "css/app.css", "process_key": "credit_hour_approval", "key": "credit_hour_approval",
-              "rule_key": "annual_verification",
+              "rule_key": "annual_verification", "form_name": "review",
               "number": "1", "action": "disable"}
 
 

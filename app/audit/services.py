@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "process.deploy": "部署审批流程",
     "process.migrate": "迁移申请到新流程版本",
     "decision.deploy": "部署决策表",
+    "form.save": "修改表单",
+    "form.delete": "删除表单",
     "export.certificate_batch": "批量导出证书",
     "export.download": "下载导出文件",
     "statistics.export": "导出统计表",

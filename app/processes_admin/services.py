@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -380,3 +381,143 @@ def restore_decision(actor: Actor, key: str, number: int) -> DecisionVersion:
     declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
     at = declaration.end() if declaration else 0
     return deploy_decision(actor, key, (text[:at] + note + text[at:]).encode())
+
+
+# --------------------------------------------------------------------------- forms (forms/*.schema.json)
+
+#: The name of a form: ``<name>.schema.json`` and ``<name>.uischema.json`` in forms/.
+FORM_STEM = re.compile(r"[a-z][a-z0-9_]{0,60}")
+
+
+def _forms_dir() -> Path:
+    from app.workflow.forms import FORMS_DIR
+
+    return FORMS_DIR
+
+
+def form_names(actor: Actor) -> list[str]:
+    _require(actor)
+    return sorted(p.name.removesuffix(".schema.json") for p in _forms_dir().glob("*.schema.json"))
+
+
+def forms_in_use() -> dict[str, list[ProcessVersion]]:
+    """{form name: the active process versions that use it (directly, or through a form that extends it)}."""
+    import json
+
+    used: dict[str, list[ProcessVersion]] = {}
+    active = db.session.scalars(select(ProcessVersion).where(ProcessVersion.active.is_(True))
+                                .order_by(ProcessVersion.process_key))
+    for row in active:
+        for filename in row.forms:
+            stem = filename.removesuffix(".schema.json").removesuffix(".uischema.json")
+            seen = set()
+            while stem and stem not in seen:  # a form extending another keeps its base in use too
+                seen.add(stem)
+                used.setdefault(stem, [])
+                if row not in used[stem]:
+                    used[stem].append(row)
+                path = _forms_dir() / f"{stem}.schema.json"
+                try:
+                    base = json.loads(path.read_text(encoding="utf-8")).get("x-extends") if path.is_file() else None
+                except (ValueError, OSError):
+                    base = None
+                stem = base.removesuffix(".schema.json") if isinstance(base, str) else None
+    return used
+
+
+def _form_known(actor: Actor, stem: str) -> None:
+    _require(actor)
+    if not FORM_STEM.fullmatch(stem) or not (_forms_dir() / f"{stem}.schema.json").is_file():
+        raise NotFound("没有这个表单")
+
+
+def form_texts(actor: Actor, stem: str) -> tuple[str, str]:
+    """The JSON Schema and UI schema texts of a form (the UI schema "{}" when it has none)."""
+    _form_known(actor, stem)
+    ui = _forms_dir() / f"{stem}.uischema.json"
+    return ((_forms_dir() / f"{stem}.schema.json").read_text(encoding="utf-8"),
+            ui.read_text(encoding="utf-8") if ui.is_file() else "{}\n")
+
+
+def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | None, dict | None]:
+    """({"schema"|"ui": what is wrong}, the schema with its base merged in, the UI schema): a form must be
+    JSON objects, a valid JSON Schema (draft 2020-12) with properties; its UI schema names only its fields."""
+    import json
+
+    from flask_babel import gettext as _
+    from jsonschema import Draft202012Validator, SchemaError
+
+    from app.workflow.forms import resolve_extends
+
+    errors: dict[str, str] = {}
+    parsed: dict[str, dict] = {}
+    for field, text in (("schema", schema_text), ("ui", ui_text or "{}")):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            errors[field] = _("不是有效的 JSON（第 %(line)s 行第 %(col)s 列）：%(detail)s",
+                              line=getattr(exc, "lineno", "?"), col=getattr(exc, "colno", "?"),
+                              detail=getattr(exc, "msg", str(exc)))
+            continue
+        if not isinstance(value, dict):
+            errors[field] = _("应当是一个 JSON 对象（{…}）")
+            continue
+        parsed[field] = value
+    schema = None
+    if "schema" in parsed:
+        try:
+            schema = resolve_extends(parsed["schema"], _forms_dir())
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            errors["schema"] = _("不是有效的 JSON Schema：%(detail)s（位置 %(path)s）", detail=exc.message,
+                                 path="/".join(str(p) for p in exc.path) or "/")
+            schema = None
+        except (ValueError, OSError) as exc:
+            errors["schema"] = _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))
+            schema = None
+        if schema is not None and not isinstance(schema.get("properties"), dict):
+            errors["schema"] = _("表单没有字段：JSON Schema 需要 properties")
+            schema = None
+    ui = parsed.get("ui")
+    if schema is not None and ui is not None:
+        unknown = [k for k in ui if not k.startswith("ui:") and k not in schema["properties"]]
+        if unknown:
+            errors["ui"] = _("UI schema 提到了表单没有的字段：%(names)s", names="、".join(unknown))
+    return errors, schema, ui
+
+
+def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: bool = False) -> None:
+    """Write a form's files: a changed form reaches new cases as a new version of every process that uses
+    it (the platform notices changed files in forms/); running cases keep the copy of their version."""
+    from app.audit import services as audit
+
+    _require(actor)
+    if not FORM_STEM.fullmatch(stem):
+        raise ValidationFailed("表单名称不对", fields={"name": "只能用小写字母、数字和下划线，以字母开头"})
+    exists = (_forms_dir() / f"{stem}.schema.json").is_file()
+    if new and exists:
+        raise ValidationFailed("已有同名表单", fields={"name": "请换一个名称"})
+    if not new and not exists:
+        raise NotFound("没有这个表单")
+    errors, _schema, _ui = check_form(schema_text, ui_text)
+    if errors:
+        raise ValidationFailed("表单未通过检查，未保存", fields=errors)
+    (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
+    (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
+    audit.record("form.save", actor=actor, details={"form": stem, "new": new})
+
+
+def delete_form(actor: Actor, stem: str) -> None:
+    """Delete a form that no active process version uses (InvalidState naming the processes otherwise)."""
+    from app.audit import services as audit
+    from app.core.errors import InvalidState
+    from app.core.i18n import translate
+
+    _form_known(actor, stem)
+    users = forms_in_use().get(stem)
+    if users:
+        raise InvalidState("表单正被启用中的流程使用，不能删除", fields={
+            "name": "、".join(f"{translate(v.name)} v{v.version}" for v in users)})
+    for suffix in (".schema.json", ".uischema.json"):
+        (_forms_dir() / f"{stem}{suffix}").unlink(missing_ok=True)
+    audit.record("form.delete", actor=actor, details={"form": stem})

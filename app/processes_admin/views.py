@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
-from app.core.errors import DomainError, NotFound
+from app.core.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from app.core.i18n import translated_error
 from app.extensions import db
 from app.processes_admin import services
@@ -342,3 +343,85 @@ def rule_restore(rule_key: str, number: int):
     db.session.commit()
     flash(_("已恢复第 %(old)s 版，现为当前版本（第 %(n)s 版）", old=number, n=row.version), "success")
     return redirect(url_for("processes_admin.rule", rule_key=rule_key))
+
+
+# --------------------------------------------------------------------------- forms
+
+
+@bp.get("/forms/")
+@login_required
+def forms():
+    from app.core.i18n import translate
+
+    actor = web_actor()
+    used = services.forms_in_use()
+    rows = []
+    for stem in services.form_names(actor):
+        schema_text, _ui = services.form_texts(actor, stem)
+        try:
+            title = translate(json.loads(schema_text).get("title") or stem)
+        except ValueError:
+            title = stem
+        rows.append({"name": stem, "title": title, "used_by": used.get(stem, [])})
+    return render_template("processes_admin/forms.html", rows=rows)
+
+
+def _form_page(stem: str, schema_text: str, ui_text: str, *, new: bool, errors: dict | None = None,
+               status: int = 200):
+    used = [] if new else services.forms_in_use().get(stem, [])
+    return render_template("processes_admin/form_edit.html", name=stem, schema_text=schema_text, ui_text=ui_text,
+                           new=new, used_by=used, errors=errors or {}), status
+
+
+NEW_FORM = json.dumps({"title": "新表单", "type": "object", "required": ["comment"], "properties": {
+    "comment": {"type": "string", "title": "意见", "maxLength": 500}}}, ensure_ascii=False, indent=2) + "\n"
+
+
+@bp.get("/forms/<form_name>")
+@login_required
+def form_edit(form_name: str):
+    """A form's JSON Schema and UI schema, edited with a live preview; ``?new=1``: a new form of that name."""
+    if request.args.get("new"):
+        services.form_names(web_actor())  # only administrators
+        if not services.FORM_STEM.fullmatch(form_name):
+            raise NotFound("没有这个表单")
+        return _form_page(form_name, NEW_FORM, '{\n  "comment": {"ui:widget": "textarea"}\n}\n', new=True)
+    schema_text, ui_text = services.form_texts(web_actor(), form_name)
+    return _form_page(form_name, schema_text, ui_text, new=False)
+
+
+@bp.post("/forms/<form_name>")
+@login_required
+def form_save(form_name: str):
+    new = bool(request.form.get("new"))
+    schema_text, ui_text = request.form.get("schema", ""), request.form.get("ui", "")
+    try:
+        services.save_form(web_actor(), form_name, schema_text, ui_text, new=new)
+    except ValidationFailed as exc:
+        return _form_page(form_name, schema_text, ui_text, new=new, errors=exc.fields, status=422)
+    flash(_("表单已保存：使用它的流程在下一件新申请时启用新版本，进行中的申请仍用原来的表单"), "success")
+    return redirect(url_for("processes_admin.form_edit", form_name=form_name))
+
+
+@bp.post("/forms/<form_name>/delete")
+@login_required
+def form_delete(form_name: str):
+    try:
+        services.delete_form(web_actor(), form_name)
+    except InvalidState as exc:
+        flash(_("%(message)s：%(detail)s", message=_(exc.message), detail=exc.fields.get("name", "")), "danger")
+        return redirect(url_for("processes_admin.form_edit", form_name=form_name))
+    flash(_("表单已删除"), "success")
+    return redirect(url_for("processes_admin.forms"))
+
+
+@bp.post("/forms/preview")
+@login_required
+def form_preview():
+    """The form as applicants and reviewers will see it, for the JSON being edited (JSON body
+    ``{"schema": text, "ui": text}``); with what is wrong."""
+    services.form_names(web_actor())  # only administrators
+    body = request.get_json(silent=True) or {}
+    errors, schema, ui = services.check_form(str(body.get("schema") or ""), str(body.get("ui") or "{}"))
+    html = render_template("processes_admin/form_preview.html", schema=schema, ui=ui or {}) if schema else ""
+    return jsonify({"errors": errors, "html": html})
