@@ -101,3 +101,17 @@ def test_an_earlier_version_is_restored_as_a_new_version(app, client, web):
     fifth = client.get(f"{API}/versions/5", headers=headers).get_json()["bpmn_xml"]
     assert fifth.count("<!-- restored from") == 1 and "from version 3 as version 5" in fifth
     assert client.post(f"{API}/versions/9/restore", headers=headers).status_code == 404
+
+
+def test_deploying_from_the_editor_opened_on_the_draft_removes_the_draft(app, web):
+    web.login("hr_province")
+    token = web.csrf(f"{PAGE}/edit")
+    headers = {**XML, "X-CSRFToken": token}
+    web.client.post(f"{PAGE}/draft", data=HALF_DONE, headers=headers)
+    assert f"{PAGE}/xml?draft=1" in web.client.get(f"{PAGE}/edit?draft=1").get_data(as_text=True)
+    assert web.client.post(f"{PAGE}/xml?draft=1", data=HALF_DONE, headers=headers).status_code == 422
+    assert web.client.get(f"{PAGE}/draft.bpmn").status_code == 200  # refused: the draft stays
+    edited = _without_supervisory_step(SOURCE)
+    r = web.client.post(f"{PAGE}/xml?draft=1", data=edited, headers=headers)
+    assert r.status_code == 200 and r.get_json()["version"] == 2
+    assert web.client.get(f"{PAGE}/draft.bpmn").status_code == 404

@@ -222,6 +222,8 @@ def save_xml(key: str):
     """The editor posts the diagram as XML (CSRF token in the X-CSRFToken header); answers JSON."""
     try:
         version = services.upload(web_actor(), key, f"{key}.bpmn", request.get_data(cache=False))
+        if request.args.get("draft") and services.draft(web_actor(), key) is not None:
+            services.discard_draft(web_actor(), key)  # the editor was opened on the draft: it is deployed now
     except DomainError as exc:  # refused file, or (SQLite) another save at the same moment
         db.session.rollback()
         return jsonify(translated_error(exc)), exc.status  # for the editor page: in the page's language

@@ -71,6 +71,19 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
     expect(page.locator("#problem-count")).to_have_text("没有问题")
     _shot(page, "editor-zh-1366-step-added")
 
+    # kept as a draft on the server, and reopened from the process page
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#editor-message")).to_contain_text("草稿已保存")
+    page.goto(f"/admin/processes/{KEY}")
+    expect(page.locator("#draft")).to_contain_text("有一份未启用的草稿")
+    _shot(page, "detail-zh-1366-draft")
+    page.get_by_role("link", name="继续编辑草稿").click()
+    expect(page.locator("#problem-count")).to_have_text("没有问题")
+    expect(page.get_by_text("正在编辑草稿")).to_be_visible()
+    page.evaluate(f"""() => {{ const m = document.getElementById('process-editor').modeler;
+                             m.get('selection').select(m.get('elementRegistry').get('{task_id}')); }}""")
+    expect(page.locator("#bio-properties-panel-cepp-form")).to_have_value("review.schema.json")
+
     page.get_by_role("button", name="试运行").click()
     expect(page.locator("#paths")).to_contain_text("每个示例申请都能办结")
     expect(page.locator("#paths")).to_contain_text("省人社厅复核（省级人社部门")
@@ -94,6 +107,10 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
         from app.workflow.models import ProcessInstance
 
         assert [e.outcome for e in services.history(db.session.get(ProcessInstance, running))][-1] == "migrated"
+    applicant = person("chenshihui").page  # the case's history says so
+    applicant.goto(f"/applications/{running}")
+    expect(applicant.locator("body")).to_contain_text("迁移到新版本")
+    expect(page.locator("#draft")).to_have_count(0)  # the deployed draft is gone
 
     page.get_by_role("link", name="与上一版比较").first.click()
     expect(page.locator(".legend")).to_contain_text("新增")
@@ -124,9 +141,9 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
         db.session.commit()
         assert inst.status == "completed"
 
-    # back to the first version, so the other browser tests meet the shipped chain
+    # back to the first version's diagram, as a new version, so the other browser tests meet the shipped chain
     page.locator("form[action$='/v1/restore'] button").click()
-    expect(page.locator(".alert-success")).to_contain_text("已恢复第 1 版")
+    expect(page.locator(".alert-success")).to_contain_text("已恢复第 1 版，现为当前版本（第 3 版）")
 
 
 def test_conditions_are_picked_or_typed_and_checked_as_you_type_in_english(person, live) -> None:
