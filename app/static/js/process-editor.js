@@ -82,6 +82,7 @@
   function labelLanes() {
     overlays.remove({ type: 'lane-label' });
     registry.filter((e) => e.type === 'bpmn:Lane').forEach((lane) => {
+      canvas.addMarker(lane, 'cepp-lane'); // its raw key is hidden: the label below says who it is
       const key = lane.businessObject.name || '';
       const known = config.lanes.some((l) => l.key === key);
       overlays.add(lane, 'lane-label', { position: { top: 4, left: 36 },
