@@ -6,5 +6,10 @@
 #   npm ci --prefix app/static && scripts/build_static.sh
 set -euo pipefail
 cd "$(dirname "$0")/../app/static"
+version() { node -p "require('./node_modules/$1/package.json').version"; }
+banner="/* bpmn-js-properties-panel $(version bpmn-js-properties-panel) and @bpmn-io/properties-panel \
+$(version @bpmn-io/properties-panel) (MIT, Camunda Services GmbH / bpmn.io) with their dependencies; \
+built by scripts/build_static.sh from src/properties-panel.js */"
 node_modules/.bin/esbuild src/properties-panel.js --bundle --minify --format=iife \
-  --global-name=CeppPropertiesPanel --legal-comments=eof --outfile=vendor/properties-panel.min.js
+  --global-name=CeppPropertiesPanel --legal-comments=eof --banner:js="$banner" \
+  --outfile=vendor/properties-panel.min.js
