@@ -29,7 +29,7 @@
       const out = document.getElementById(key + '-check');
       const error = (body.errors || {})[key];
       input.classList.toggle('is-invalid', Boolean(error));
-      out.className = 'form-text ' + (error ? 'text-danger' : 'text-success');
+      out.className = 'form-text ' + (error ? 'text-danger-emphasis' : 'text-success-emphasis');
       out.textContent = error || editor.dataset.ok || '✓';
     });
     if (body.html) preview.innerHTML = body.html; // rendered by the server's templates (escaped there)

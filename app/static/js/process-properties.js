@@ -217,7 +217,7 @@
         checkExpression(text).then((answer) => { if (live) setCheck(answer); });
         return () => { live = false; };
       }, [text]);
-      const description = check && h('span', { id: 'p-condition-check', class: check.valid ? 'text-success' : 'text-danger' },
+      const description = check && h('span', { id: 'p-condition-check', class: check.valid ? 'text-success-emphasis' : 'text-danger-emphasis' },
         check.valid ? T.expression_ok : check.message);
       return h(P.TextFieldEntry, {
         element, id, label: T.condition, debounce, disabled: isDefault(element),
