@@ -44,7 +44,7 @@ def test_forms_are_listed_with_the_processes_using_them_and_previewed(app, web):
                                                        "properties": {}})).get_json()["html"]
 
 
-def test_a_form_in_use_cannot_be_deleted_and_a_new_one_is_saved_edited_and_deleted(app, web, scratch):
+def test_a_form_in_use_cannot_be_deleted_and_a_new_one_is_saved_edited_and_deleted(app, web, scratch, review_kept):
     web.login("hr_province")
     before = (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8")
     r = web.post_form(f"{PAGE}/review", {}, post_url=f"{PAGE}/review/delete")
@@ -81,3 +81,29 @@ def test_forms_are_for_province_administrators_only(app, web):
     assert web.client.get(f"{PAGE}/review").status_code in (403, 404)
     r = web.client.post(f"{PAGE}/review/delete", data={"csrf_token": web.csrf("/tasks")})
     assert r.status_code in (403, 404) and (FORMS_DIR / "review.schema.json").exists()
+
+
+@pytest.fixture
+def review_kept():
+    """The shipped review form as it was, put back whatever the test did."""
+    kept = {s: (FORMS_DIR / f"review{s}").read_text(encoding="utf-8") for s in (".schema.json", ".uischema.json")}
+    yield
+    for suffix, text in kept.items():
+        if (FORMS_DIR / f"review{suffix}").read_text(encoding="utf-8") != text:
+            (FORMS_DIR / f"review{suffix}").write_text(text, encoding="utf-8")
+
+
+def test_a_change_that_would_break_a_process_is_refused(app, web, review_kept):
+    """The review form loses its outcome field: the gateways of the processes using it read that field."""
+    web.login("hr_province")
+    schema = json.loads((FORMS_DIR / "review.schema.json").read_text(encoding="utf-8"))
+    before = (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8")
+    del schema["properties"]["outcome"]
+    schema["required"] = []
+    schema.pop("allOf", None)
+    r = web.post_form(f"{PAGE}/review", {"schema": json.dumps(schema, ensure_ascii=False),
+                                         "ui": '{"comment": {"ui:widget": "textarea"}}'},
+                      post_url=f"{PAGE}/review")
+    assert r.status_code == 422
+    assert "改动后这些流程无法通过检查" in r.get_data(as_text=True)
+    assert (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8") == before

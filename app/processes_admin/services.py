@@ -486,6 +486,39 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
     return errors, schema, ui
 
 
+def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str, str]:
+    """The shipped processes checked against forms/ with this form changed (a changed form makes their next
+    version; a field a condition or script reads must not vanish from under them)."""
+    import shutil
+    import tempfile
+
+    from flask_babel import gettext as _
+
+    from app.core.i18n import translate
+
+    broken = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for path in _forms_dir().glob("*.json"):
+            shutil.copyfile(path, folder / path.name)
+        (folder / f"{stem}.schema.json").write_text(schema_text, encoding="utf-8")
+        (folder / f"{stem}.uischema.json").write_text(ui_text or "{}", encoding="utf-8")
+        for key in process_keys():
+            path, forms_dir = versions.bpmn_path(key)
+            if forms_dir != _forms_dir():
+                continue
+            try:
+                bundle = versions.bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=folder)
+                if bundle.forms != versions.bundle_from_file(path, forms_dir).forms:  # uses it, or a form on it
+                    versions.parse_bundle(bundle, cache=False)
+            except ProcessDefinitionError as exc:
+                current = versions.current_version(key)
+                broken.append(f"{translate(current.name) if current else key}: {exc}")
+    if broken:
+        return {"schema": _("改动后这些流程无法通过检查：%(detail)s", detail="；".join(broken))}
+    return {}
+
+
 def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: bool = False) -> None:
     """Write a form's files: a changed form reaches new cases as a new version of every process that uses
     it (the platform notices changed files in forms/); running cases keep the copy of their version."""
@@ -500,10 +533,15 @@ def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: b
     if not new and not exists:
         raise NotFound("没有这个表单")
     errors, _schema, _ui = check_form(schema_text, ui_text)
+    if not errors:
+        errors = _check_processes_with(stem, schema_text, ui_text)
     if errors:
         raise ValidationFailed("表单未通过检查，未保存", fields=errors)
-    (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
-    (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
+    try:
+        (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
+        (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
+    except OSError:  # a read-only installation: the forms are changed in the repository instead
+        raise ValidationFailed("表单文件无法写入", fields={"schema": "服务器上的 forms/ 目录是只读的"}) from None
     audit.record("form.save", actor=actor, details={"form": stem, "new": new})
 
 
