@@ -105,8 +105,7 @@ def edit(key: str):
 def _editor_texts() -> dict:
     """The words of the editor's panels, in the page's language."""
     return {
-        "select_hint": _("点击图中的任务、网关、连线或泳道，在这里设置它的属性"),
-        "name": _("名称"), "lane": _("办理方（泳道）"), "form": _("表单"), "operation": _("平台操作"),
+        "lane": _("办理方（泳道）"), "form": _("表单"), "operation": _("平台操作"),
         "condition": _("条件表达式"), "unknown_lane": _("未知泳道"),
         "platform_group": _("本平台的设置"), "pick_label": _("常用条件"), "hours_n": _("学时 N"),
         "form_preview": _("表单预览"), "colon": _("："),

@@ -67,8 +67,6 @@
     return;
   }
   const canvas = get('canvas');
-  const modeling = get('modeling');
-  const moddle = get('moddle');
   const registry = get('elementRegistry');
   const commandStack = get('commandStack');
   const overlays = get('overlays');
