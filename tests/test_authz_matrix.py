@@ -376,6 +376,22 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /api/v1/process-definitions/<key>/versions/<int:number>": only("province"),
     "POST /api/v1/process-definitions/validate": SIGNED_IN, "POST /api/v1/process-definitions/<key>/deploy": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/dry-run": SIGNED_IN,
+    "GET /api/v1/process-definitions/<key>/draft": only("province"),  # a draft is seeded
+    "PUT /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "DELETE /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "POST /api/v1/process-definitions/<key>/versions/<int:number>/restore": SIGNED_IN,
+    "GET /admin/processes/<key>/draft.bpmn": only("province"), "POST /admin/processes/<key>/draft": SIGNED_IN,
+    "POST /admin/processes/<key>/draft/delete": SIGNED_IN,
+    "GET /admin/processes/rules/<rule_key>": only("province"),
+    "GET /admin/processes/rules/<rule_key>/current.dmn": only("province"),
+    "GET /admin/processes/rules/<rule_key>/v<int:number>.dmn": only("province"),
+    "POST /admin/processes/rules/<rule_key>/validate": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/try": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/xml": SIGNED_IN,
+    "GET /admin/processes/forms/": only("province"), "GET /admin/processes/forms/<form_name>": only("province"),
+    "POST /admin/processes/forms/<form_name>": SIGNED_IN, "POST /admin/processes/forms/<form_name>/delete": SIGNED_IN,
+    "POST /admin/processes/forms/preview": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/v<int:number>/restore": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migrate": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migration-preview": SIGNED_IN,
     # ----- /api/v1
@@ -433,6 +449,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
 
 #: Values for the URL parameters of routes that are not scoped by organisation.
 PLAIN_ARGS = {"filename": "css/app.css", "process_key": "credit_hour_approval", "key": "credit_hour_approval",
+              "rule_key": "annual_verification", "form_name": "review",
               "number": "1", "action": "disable"}
 
 
@@ -584,6 +601,9 @@ def _seed(world: World) -> None:
         world.add("role", Obj(key, role.id))
         world.add("org", Obj(key, org.id))
     assert set(world.objects) == set(KINDS)
+    from app.processes_admin.models import ProcessDraft  # the draft pages and API have one to show
+
+    db.session.add(ProcessDraft(process_key=PLAIN_ARGS["key"], bpmn_xml="<definitions/>"))
     db.session.commit()
 
 
