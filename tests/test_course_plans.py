@@ -326,3 +326,72 @@ def test_course_plan_routes_are_404_without_the_training_module(client):
                  "/training/course-plans/{row_id}/submit", "/training/course-plans/{row_id}/classes",
                  "/training/course-plans/{row_id}/classes/{class_id}"):
         assert path in doc["paths"], path
+
+
+# --------------------------------------------------------------------------- the pages
+
+
+def test_a_course_plan_through_the_pages(app):
+    from tests.webutil import browser, field_error, png_bytes, text, upload
+
+    rows = make_catalogue(ADMIN)
+    web = browser(app, ADMIN)
+    assert "专业课计划申报" in text(web.client.get("/training/course-plans"))
+    form = {"course_id": str(rows["course"]), "name": "急危重症专业课计划", "days": "2", "hours": "13",
+            "sessions": "1", "start_date": "2026-03-01", "end_date": "2026-06-30", "content": "急诊与重症救治",
+            "audience": "急诊科医师", "notes": ""}
+    r = web.post_form("/training/course-plans/new", form, content_type="multipart/form-data")
+    assert r.status_code == 422 and "每天最多6学时" in field_error(r, "hours")
+    r = web.post_form("/training/course-plans/new", {**form, "hours": "12", "files": upload(png_bytes(), "通知.png")},
+                      content_type="multipart/form-data")
+    assert r.status_code == 302, text(r)[:800]
+    plan = db.session.scalar(select(CoursePlan))
+    assert plan.year == 2026 and len(plan.attachment_ids) == 1
+    url = f"/training/course-plans/{plan.id}"
+    klass = {"name": "第一期", "head_teacher_id": str(rows["head"]), "opening_date": "2026-03-10",
+             "participants": "40", "days": "2", "teacher_ids": [str(rows["teacher"])],
+             "subject_ids": [str(rows["subject"])]}
+    r = web.post_form(url, {**klass, "days": "5"}, post_url=f"{url}/classes")
+    assert r.status_code == 422 and "培训班天数不能超过" in field_error(r, "days")
+    r = web.post_form(url, klass, post_url=f"{url}/classes")
+    assert r.status_code == 302
+    page = text(web.client.get(url))
+    assert "第一期" in page and "李主任" in page and "王教授" in page and "培训班数已达到拟办期数" in page
+    r = web.post_form(url, {}, post_url=f"{url}/submit", follow_redirects=True)
+    assert "已送审" in text(r) and "审核中" in text(r)
+    db.session.expire_all()
+    review(plan, "health_admin", "approve", "同意")
+    page = text(web.client.get("/training/course-plans/approved"))
+    assert "急危重症专业课计划" in page and "第一期" in page and "通知.png" in page and "同意" in page
+    assert "没有审核通过" in text(web.client.get("/training/course-plans/approved?year=2025"))
+    english = text(web.client.get("/training/course-plans/approved?lang=en"))
+    assert "Approved" in english
+
+
+def test_course_plan_pages_are_404_without_the_training_module(app):
+    from tests.webutil import browser
+
+    rows = make_catalogue(ADMIN)
+    plan = new_plan(rows)
+    cid = plan.classes[0].id
+    hospital = org("市第一人民医院")
+    user = User(login="hospital_clerk", name="clerk", password_hash=hash_password("Demo12345"))
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(Membership(user_id=user.id, organisation_id=hospital.id, role=Role.SUB_ADMIN,
+                              permissions=["people"]))
+    db.session.commit()
+    for login in ("hospital_clerk", "institute_admin"):
+        web = browser(app, login)
+        own = ["/training/course-plans", "/training/course-plans/approved", "/training/course-plans/new"]
+        pages = [f"/training/course-plans/{plan.id}"] + (own if login == "hospital_clerk" else [])
+        for url in pages:
+            assert web.client.get(url).status_code == 404, (login, url)
+        token = web.csrf("/applications")
+        posts = [f"/training/course-plans/{plan.id}", f"/training/course-plans/{plan.id}/classes",
+                 f"/training/course-plans/{plan.id}/classes/{cid}/delete"] + [
+            f"/training/course-plans/{plan.id}/{a}" for a in ("submit", "withdraw", "resubmit", "delete")]
+        if login == "hospital_clerk":
+            posts.append("/training/course-plans/new")
+        for url in posts:
+            assert web.client.post(url, data={"csrf_token": token}).status_code == 404, (login, url)
