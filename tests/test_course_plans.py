@@ -395,3 +395,22 @@ def test_course_plan_pages_are_404_without_the_training_module(app):
             posts.append("/training/course-plans/new")
         for url in posts:
             assert web.client.post(url, data={"csrf_token": token}).status_code == 404, (login, url)
+
+
+def test_the_demo_has_an_approved_and_a_waiting_course_plan_once(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo professional-course plans" in first.output
+    hospital = org("市第一人民医院")
+    demo = course_plans.plans(hospital.id)
+    assert sorted(queries.states(demo).values()) == ["approved", "reviewing"]
+    [approved] = course_plans.approved(hospital.id)
+    files, events = course_plans.details([approved])[approved.id]
+    assert len(approved.classes) == 2 and files and events[-1].outcome == "approve"
+    waiting = next(p for p in demo if p is not approved)
+    [task] = workflow.open_tasks(db.session.get(ProcessInstance, waiting.instance_id))
+    assert task.candidate_org_id == org("市卫生健康委员会").id
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "demo professional-course plans" not in again.output
+    assert len(course_plans.plans(hospital.id)) == 2
