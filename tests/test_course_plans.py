@@ -414,3 +414,20 @@ def test_the_demo_has_an_approved_and_a_waiting_course_plan_once(app):
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "demo professional-course plans" not in again.output
     assert len(course_plans.plans(hospital.id)) == 2
+
+
+def test_a_course_or_teacher_of_a_course_plan_cannot_be_deleted(rows):
+    me = actor(ADMIN)
+    new_plan(rows)
+    hospital = org("市第一人民医院").id
+    assert rows["course"] in catalogue.courses_in_use(hospital)
+    assert {rows["head"], rows["teacher"]} <= catalogue.teachers_in_use(hospital)
+    with pytest.raises(InvalidState):
+        catalogue.delete_course(me, rows["course"])
+    with pytest.raises(InvalidState):
+        catalogue.update_course(me, rows["course"], {"subject_type": "public"})
+    for teacher in (rows["head"], rows["teacher"]):
+        with pytest.raises(InvalidState) as exc:
+            catalogue.delete_teacher(me, teacher)
+        assert exc.value.message == "该师资已被专业课计划的培训班使用，不能删除，可以停用"
+    catalogue.delete_course(me, rows["public"])  # unused: deleted
