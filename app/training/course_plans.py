@@ -19,7 +19,7 @@ from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.i18n import sentence
 from app.extensions import db
 from app.training import queries, reviews
-from app.training.access import current_org, owned, training_orgs
+from app.training.access import current_org, owned
 from app.training.models import (
     HOURS_PER_DAY,
     CoursePlan,
@@ -145,14 +145,10 @@ def _apply(plan: CoursePlan, values: dict[str, Any], *, actor: Actor) -> None:
     errors = _check_plan(plan, values)
     if errors:
         raise ValidationFailed(_INVALID, errors)
-    instance = db.session.get(ProcessInstance, plan.instance_id) if plan.instance_id else None
-    asked = values.get("attachment_ids") or []
-    kept = set(attachments.usable_ids(asked, actor=actor, instance=instance)) | (
-        set(plan.attachment_ids or []) & set(asked))
+    plan.attachment_ids = reviews.kept_attachments(plan, values.get("attachment_ids") or [], actor=actor)
     for name in ("year", "course_id", "name", "days", "hours", "sessions", "start_date", "end_date", "content",
                  "audience", "notes"):
         setattr(plan, name, values.get(name))
-    plan.attachment_ids = sorted(kept)
     if "classes" not in values:
         if len(plan.classes) > plan.sessions:
             raise ValidationFailed(_INVALID, {"sessions": TOO_MANY_CLASSES % {"sessions": plan.sessions}})
@@ -173,8 +169,7 @@ def _apply(plan: CoursePlan, values: dict[str, Any], *, actor: Actor) -> None:
 
 
 def _editable(plan: CoursePlan) -> None:
-    if queries.state_of(plan) not in (queries.DRAFT, queries.RETURNED):
-        raise InvalidState("送审后不能再修改")
+    reviews.check_editable(plan, "送审后不能再修改")
 
 
 # --------------------------------------------------------------------------- the write API
@@ -265,9 +260,7 @@ def resubmit(actor: Actor, plan_id: int) -> ProcessInstance:
     plan = get(actor, plan_id)
     if not plan.classes:
         raise ValidationFailed(_INVALID, {"classes": "请至少新增一个培训班"})
-    instance = reviews.resubmit(plan, snapshot(plan), actor=actor)
-    attachments.link(plan.attachment_ids or [], instance, actor=actor)
-    return instance
+    return reviews.resubmit(plan, snapshot(plan), actor=actor)
 
 
 def give_up(actor: Actor, plan_id: int, comment: str = "") -> ProcessInstance:
@@ -276,12 +269,7 @@ def give_up(actor: Actor, plan_id: int, comment: str = "") -> ProcessInstance:
 
 def for_start(data: dict[str, Any], actor: Actor) -> CoursePlan:
     """The plan a start form names, if the actor may send it now (the process's ``prepare_start``)."""
-    plan = db.session.get(CoursePlan, data.get("plan_id") or 0)
-    if plan is None or plan.organisation_id not in {o.id for o in training_orgs(actor)}:
-        raise ValidationFailed(_INVALID, {"plan_id": "专业课计划不存在或您无权送审"})
-    if queries.state_of(plan) != queries.DRAFT:
-        raise InvalidState("已提交审核，不能重复提交")
-    return plan
+    return reviews.for_start(CoursePlan, data, "plan_id", "专业课计划不存在或您无权送审", actor=actor)
 
 
 # --------------------------------------------------------------------------- reads

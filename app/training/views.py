@@ -203,7 +203,41 @@ def profile_page():
                            **_common(current.org)), 422 if errors else 200
 
 
-# --------------------------------------------------------------------------- plans and reports
+# --------------------------------------------------------------------------- plans, reports and course plans
+
+
+def _review_state(row: Any, values: dict[str, Any] | None) -> tuple[str, ProcessInstance | None, list[Any]]:
+    """A plan's or report's state, its latest case and the attachments its form lists (the ones being
+    re-filled, else its own)."""
+    state = queries.state_of(row) if row is not None else queries.DRAFT
+    instance = db.session.get(ProcessInstance, row.instance_id) if row is not None and row.instance_id else None
+    ids = values.get("attachment_ids") if values else (row.attachment_ids if row is not None else [])
+    files = attachments.info_for(ids or [], actor=web_actor(), instance=instance)
+    if instance is not None and row is not None and not files:
+        files = attachments.attachments_for(row.attachment_ids, instance)
+    return state, instance, files
+
+
+def _act(svc: Any, row_id: int, action: str, page: str, listing: str, submitted: str,  # noqa: ANN202
+         **page_args: Any):
+    """Run a submission action of ``svc`` (submit, withdraw, resubmit, delete) and go back to the row's page
+    (``page``), or to the list (``listing``) after a delete; a refusal is flashed. ``submitted``: what a
+    submission tells."""
+    actor = web_actor()
+    org_id = svc.get(actor, row_id).organisation_id
+    try:
+        getattr(svc, action)(actor, row_id)
+    except DomainError as exc:
+        db.session.rollback()
+        message = "；".join(str(translate(m)) for m in exc.fields.values()) if isinstance(exc, ValidationFailed) else ""
+        flash(message or translate(exc.message), "danger")
+        return redirect(url_for(page, row_id=row_id, **page_args))
+    db.session.commit()
+    flash({"submit": submitted, "withdraw": _("已撤销，可修改后重新提交"), "resubmit": _("已重新提交，等待审核"),
+           "delete": _("已删除")}[action], "success")
+    if action == "delete":
+        return redirect(url_for(listing, org=org_id, **page_args))
+    return redirect(url_for(page, row_id=row_id, **page_args))
 
 DOCS: dict[str, dict[str, Any]] = {
     "plans": {"svc": plans, "args": PlanArgs, "list": queries.plans, "title": "年度培训计划",
@@ -230,13 +264,7 @@ def _doc_form(kind: str) -> dict[str, Any]:
 
 
 def _doc_page(kind: str, org, row=None, *, errors=None, values=None, status=200):  # noqa: ANN001, ANN202
-    actor = web_actor()
-    state = queries.state_of(row) if row is not None else queries.DRAFT
-    instance = db.session.get(ProcessInstance, row.instance_id) if row is not None and row.instance_id else None
-    ids = (values or {}).get("attachment_ids") if values else (row.attachment_ids if row is not None else [])
-    files = attachments.info_for(ids or [], actor=actor, instance=instance)
-    if instance is not None and row is not None and not files:
-        files = attachments.attachments_for(row.attachment_ids, instance)
+    state, instance, files = _review_state(row, values)
     context: dict[str, Any] = {}
     if kind == "plans":
         chosen = {}
@@ -305,23 +333,8 @@ def doc_page(kind: str, row_id: int):
 @bp.post("/<any(plans, reports):kind>/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>")
 @login_required
 def doc_action(kind: str, row_id: int, action: str):
-    actor = web_actor()
-    svc = DOCS[kind]["svc"]
-    row = svc.get(actor, row_id)
-    org_id = row.organisation_id
-    try:
-        getattr(svc, action)(actor, row_id)
-    except DomainError as exc:
-        db.session.rollback()
-        message = "；".join(str(translate(m)) for m in exc.fields.values()) if isinstance(exc, ValidationFailed) else ""
-        flash(message or translate(exc.message), "danger")
-        return redirect(url_for("training.doc_page", kind=kind, row_id=row_id))
-    db.session.commit()
-    flash({"submit": _("已提交，等待审核"), "withdraw": _("已撤销，可修改后重新提交"),
-           "resubmit": _("已重新提交，等待审核"), "delete": _("已删除")}[action], "success")
-    if action == "delete":
-        return redirect(url_for("training.docs_page", kind=kind, org=org_id))
-    return redirect(url_for("training.doc_page", kind=kind, row_id=row_id))
+    return _act(DOCS[kind]["svc"], row_id, action, "training.doc_page", "training.docs_page",
+                _("已提交，等待审核"), kind=kind)
 
 
 def _this_year() -> int:
@@ -346,13 +359,7 @@ def _course_plan_form() -> dict[str, Any]:
 
 def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=None,  # noqa: ANN001, ANN202
                       class_values=None, status=200):
-    actor = web_actor()
-    state = queries.state_of(row) if row is not None else queries.DRAFT
-    instance = db.session.get(ProcessInstance, row.instance_id) if row is not None and row.instance_id else None
-    ids = values.get("attachment_ids") if values else (row.attachment_ids if row is not None else [])
-    files = attachments.info_for(ids or [], actor=actor, instance=instance)
-    if instance is not None and row is not None and not files:
-        files = attachments.attachments_for(row.attachment_ids, instance)
+    state, instance, files = _review_state(row, values)
     if values is None and row is not None:
         values = {name: getattr(row, name) for name in (
             "course_id", "year", "name", "days", "hours", "sessions", "start_date", "end_date", "content",
@@ -467,19 +474,5 @@ def course_plan_class_delete(row_id: int, class_id: int):
 @bp.post("/course-plans/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>")
 @login_required
 def course_plan_action(row_id: int, action: str):
-    actor = web_actor()
-    row = course_plans.get(actor, row_id)
-    org_id = row.organisation_id
-    try:
-        getattr(course_plans, action)(actor, row_id)
-    except DomainError as exc:
-        db.session.rollback()
-        message = "；".join(str(translate(m)) for m in exc.fields.values()) if isinstance(exc, ValidationFailed) else ""
-        flash(message or translate(exc.message), "danger")
-        return redirect(url_for("training.course_plan_page", row_id=row_id))
-    db.session.commit()
-    flash({"submit": _("已送审，等待审核"), "withdraw": _("已撤销，可修改后重新提交"),
-           "resubmit": _("已重新提交，等待审核"), "delete": _("已删除")}[action], "success")
-    if action == "delete":
-        return redirect(url_for("training.course_plans_page", org=org_id))
-    return redirect(url_for("training.course_plan_page", row_id=row_id))
+    return _act(course_plans, row_id, action, "training.course_plan_page", "training.course_plans_page",
+                _("已送审，等待审核"))
