@@ -431,3 +431,10 @@ def test_a_course_or_teacher_of_a_course_plan_cannot_be_deleted(rows):
             catalogue.delete_teacher(me, teacher)
         assert exc.value.message == "该师资已被专业课计划的培训班使用，不能删除，可以停用"
     catalogue.delete_course(me, rows["public"])  # unused: deleted
+
+
+def test_the_generic_start_page_points_to_the_course_plans(app):
+    from tests.webutil import browser
+
+    page = browser(app, ADMIN).client.get("/start/course_plan_approval").get_data(as_text=True)
+    assert 'href="/training/course-plans"' in page

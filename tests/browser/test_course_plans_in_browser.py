@@ -71,6 +71,9 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     page.get_by_role("button", name="送审").click()  # confirm(): accepted
     expect(page.locator(".alert-success")).to_contain_text("已送审")
     shoot(page, "course-plan-3-sent")
+    page.goto("/training/course-plans")
+    expect(page.locator("tbody tr", has_text=PLAN)).to_contain_text("审核中")
+    shoot(page, "course-plan-3-list")
 
     health = person("health_admin")
     hp = health.page
@@ -90,3 +93,9 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     expect(section).to_contain_text("市卫生健康委员会")
     assert serious_violations(page) == []
     shoot(page, "course-plan-5-query")
+
+    # the teachers' batch import, reached from the catalogue page
+    page.goto("/training/teachers")
+    page.get_by_role("link", name="批量导入").click()
+    expect(page.get_by_role("heading", name="导入任务：师资")).to_be_visible()
+    shoot(page, "course-plan-6-teacher-import")
