@@ -151,6 +151,11 @@ def test_classes_follow_the_plan(rows):
         course_plans.update(me, plan.id, plan_values(rows, sessions=1))
     assert "拟办期数" in exc.value.fields["sessions"]
     db.session.rollback()
+    for change, field in (({"days": 1, "hours": 6}, "days"), ({"start_date": date(2026, 3, 20)}, "start_date")):
+        with pytest.raises(ValidationFailed) as exc:  # the classes it has no longer fit
+            course_plans.update(me, plan.id, plan_values(rows, **change))
+        assert "请先修改或删除该培训班" in exc.value.fields[field]
+        db.session.rollback()
     course_plans.delete_class(me, plan.id, plan.classes[1].id)
     with pytest.raises(ValidationFailed) as exc:
         course_plans.add_class(me, plan.id, class_values(rows, days=3, opening_date=date(2026, 7, 1)))

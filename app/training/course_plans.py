@@ -89,9 +89,11 @@ def _check_plan(plan: CoursePlan, values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def _check_class(plan: CoursePlan, values: dict[str, Any], before: CoursePlanClass | None) -> dict[str, str]:
-    """The rules of one planned class against the plan and the catalogue; a disabled teacher or subject already
-    on the class (``before``) may stay, none may be newly chosen."""
+def _check_class(plan: CoursePlan, values: dict[str, Any], before: CoursePlanClass | None
+                 ) -> tuple[dict[str, str], dict[str, Any]]:
+    """The rules of one planned class against the plan and the catalogue: the errors, else its teachers and
+    subjects (rows). A disabled teacher or subject already on the class (``before``) may stay, none may be
+    newly chosen."""
     errors: dict[str, str] = {}
     org_id = plan.organisation_id
     head_id = values["head_teacher_id"]
@@ -126,16 +128,27 @@ def _check_class(plan: CoursePlan, values: dict[str, Any], before: CoursePlanCla
         errors["days"] = CLASS_DAYS % {"days": plan.days}
     if not plan.start_date <= values["opening_date"] <= plan.end_date:
         errors["opening_date"] = "计划开班日期应在计划开始与完成时间之内"
-    if not errors:
-        values["teachers"] = [teachers[t] for t in teacher_ids]
-        values["subjects"] = [subjects[s] for s in subject_ids]
-    return errors
+    if errors:
+        return errors, {}
+    return {}, {"teachers": [teachers[t] for t in teacher_ids], "subjects": [subjects[s] for s in subject_ids]}
 
 
-def _fill_class(row: CoursePlanClass, values: dict[str, Any]) -> None:
+def _fill_class(row: CoursePlanClass, values: dict[str, Any], chosen: dict[str, Any]) -> None:
     row.name, row.head_teacher_id = values["name"], values["head_teacher_id"]
     row.opening_date, row.participants, row.days = values["opening_date"], values["participants"], values["days"]
-    row.teachers, row.subjects = values["teachers"], values["subjects"]
+    row.teachers, row.subjects = chosen["teachers"], chosen["subjects"]
+
+
+def _check_kept_classes(plan: CoursePlan) -> dict[str, str]:
+    """The plan's own classes against its (changed) sessions, days and dates."""
+    errors: dict[str, str] = {}
+    if len(plan.classes) > plan.sessions:
+        errors["sessions"] = TOO_MANY_CLASSES % {"sessions": plan.sessions}
+    if any(c.days > plan.days for c in plan.classes):
+        errors["days"] = "已有培训班的天数超过计划的培训天数，请先修改或删除该培训班"
+    if any(not plan.start_date <= c.opening_date <= plan.end_date for c in plan.classes):
+        errors["start_date"] = "已有培训班的开班日期不在计划时间之内，请先修改或删除该培训班"
+    return errors
 
 
 def _apply(plan: CoursePlan, values: dict[str, Any], *, actor: Actor) -> None:
@@ -150,8 +163,9 @@ def _apply(plan: CoursePlan, values: dict[str, Any], *, actor: Actor) -> None:
                  "audience", "notes"):
         setattr(plan, name, values.get(name))
     if "classes" not in values:
-        if len(plan.classes) > plan.sessions:
-            raise ValidationFailed(_INVALID, {"sessions": TOO_MANY_CLASSES % {"sessions": plan.sessions}})
+        errors = _check_kept_classes(plan)
+        if errors:
+            raise ValidationFailed(_INVALID, errors)
         return
     if len(values["classes"]) > plan.sessions:
         raise ValidationFailed(_INVALID, {"classes": TOO_MANY_CLASSES % {"sessions": plan.sessions}})
@@ -159,11 +173,11 @@ def _apply(plan: CoursePlan, values: dict[str, Any], *, actor: Actor) -> None:
     rows: list[CoursePlanClass] = []
     for number, class_values in enumerate(values["classes"], start=1):
         before = existing.get(class_values.get("id") or 0)
-        class_errors = _check_class(plan, class_values, before)
+        class_errors, chosen = _check_class(plan, class_values, before)
         if class_errors:
             raise ValidationFailed(_INVALID, {"classes": f"第{number}个培训班：" + "；".join(class_errors.values())})
         row = before or CoursePlanClass()
-        _fill_class(row, class_values)
+        _fill_class(row, class_values, chosen)
         rows.append(row)
     plan.classes = rows
 
@@ -210,12 +224,11 @@ def add_class(actor: Actor, plan_id: int, values: dict[str, Any]) -> CoursePlanC
     _editable(plan)
     if len(plan.classes) >= plan.sessions:
         raise ValidationFailed(_INVALID, {"name": TOO_MANY_CLASSES % {"sessions": plan.sessions}})
-    values = dict(values)
-    errors = _check_class(plan, values, None)
+    errors, chosen = _check_class(plan, values, None)
     if errors:
         raise ValidationFailed(_INVALID, errors)
     row = CoursePlanClass()
-    _fill_class(row, values)
+    _fill_class(row, values, chosen)
     plan.classes.append(row)
     db.session.flush()
     return row
