@@ -326,6 +326,13 @@ def test_course_plan_routes_are_404_without_the_training_module(client):
         assert client.open(url, method=method, json={}, headers=other).status_code == 404, (method, url)
     trainer = api_token(client, "hospital_trainer")
     assert client.get(f"/api/v1/training/course-plans/{pid}", headers=trainer).status_code == 200
+    klass = {**api_body(rows)["classes"][0], "name": "第二期"}
+    r = client.post(f"/api/v1/training/course-plans/{pid}/classes", json=klass, headers=trainer)
+    assert r.status_code == 422 and "拟办期数" in r.get_json()["error"]["fields"]["name"]  # one session planned
+    assert client.delete(f"/api/v1/training/course-plans/{pid}/classes/{cid}", headers=trainer).status_code == 204
+    r = client.post(f"/api/v1/training/course-plans/{pid}/classes", json=klass, headers=trainer)
+    assert r.status_code == 201 and r.get_json()["teachers"] == [{"id": rows["teacher"], "name": "李主任",
+                                                                 "title": None}]
     doc = client.get("/api/v1/openapi.json").get_json()
     for path in ("/training/course-plans", "/training/course-plans/approved", "/training/course-plans/{row_id}",
                  "/training/course-plans/{row_id}/submit", "/training/course-plans/{row_id}/classes",
