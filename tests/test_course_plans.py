@@ -376,6 +376,8 @@ def test_a_course_plan_through_the_pages(app):
     page = text(web.client.get("/training/course-plans/approved"))
     assert "急危重症专业课计划" in page and "第一期" in page and "通知.png" in page and "同意" in page
     assert "没有审核通过" in text(web.client.get("/training/course-plans/approved?year=2025"))
+    assert "没有审核通过" in text(web.client.get(f"/training/course-plans/approved?course_id={rows['public']}"))
+    assert "第一期" in text(web.client.get(f"/training/course-plans/approved?course_id={rows['course']}&year=2026"))
     english = text(web.client.get("/training/course-plans/approved?lang=en"))
     assert "Approved" in english
 
@@ -450,3 +452,13 @@ def test_the_generic_start_page_points_to_the_course_plans(app):
 
     page = browser(app, ADMIN).client.get("/start/course_plan_approval").get_data(as_text=True)
     assert 'href="/training/course-plans"' in page
+
+
+def test_an_industry_department_without_review_authority_is_skipped(rows):
+    org("市卫生健康委员会").review_enabled = False  # 关闭审核权限
+    db.session.commit()
+    plan = new_plan(rows)
+    [task] = workflow.open_tasks(submit(plan))
+    assert task.lane == "hr_bureau" and task.candidate_org_id == org("市人力资源和社会保障局").id
+    review(plan, "hr_city", "approve")
+    assert state(plan) == queries.APPROVED

@@ -386,9 +386,11 @@ def course_plans_approved():
     """专业课计划查询 (004 §1.9.1): approved plans with their classes, attachments and review history."""
     org = _org()
     year, q = request.args.get("year", type=int), (request.args.get("q") or "").strip()
-    rows = course_plans.approved(org.id, year=year, q=q or None)
+    course_id = request.args.get("course_id", type=int)
+    rows = course_plans.approved(org.id, year=year, course_id=course_id, q=q or None)
     return render_template("training/course_plans_approved.html", rows=rows, details=course_plans.details(rows),
-                           year=year, q=q, **_common(org))
+                           year=year, q=q, course_id=course_id,
+                           courses=catalogue.courses(org.id, subject_type="professional"), **_common(org))
 
 
 @bp.route("/course-plans/new", methods=["GET", "POST"])
