@@ -32,6 +32,12 @@ def rows(app):
     return make_catalogue(ADMIN)
 
 
+@pytest.fixture
+def rows_any(any_app):
+    """The catalogue, on SQLite and on PostgreSQL."""
+    return make_catalogue(ADMIN)
+
+
 def make_catalogue(login: str) -> dict:
     me = actor(login)
     subject = catalogue.add_subject(me, None, {"name": "临床医学"})
@@ -172,7 +178,8 @@ def test_a_plan_without_classes_cannot_be_sent(rows):
 # --------------------------------------------------------------------------- the process
 
 
-def test_approved_by_the_industry_department_and_locked_once_sent(rows):
+def test_approved_by_the_industry_department_and_locked_once_sent(rows_any):
+    rows = rows_any
     plan = new_plan(rows)
     instance = submit(plan)
     assert state(plan) == queries.REVIEWING
@@ -194,7 +201,8 @@ def test_approved_by_the_industry_department_and_locked_once_sent(rows):
         "第1期（班主任：李主任")
 
 
-def test_returned_edited_resubmitted_then_rejected(rows):
+def test_returned_edited_resubmitted_then_rejected(rows_any):
+    rows = rows_any
     plan = new_plan(rows)
     submit(plan)
     review(plan, "health_admin", "return", "学时偏少")
