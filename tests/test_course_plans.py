@@ -140,6 +140,8 @@ def test_disabled_teachers_and_subjects_cannot_be_chosen(rows):
     added = course_plans.add_class(me, plan.id, class_values(rows))
     catalogue.update_teacher(me, rows["teacher"], {"enabled": False})
     db.session.commit()
+    changed = course_plans.update_class(me, plan.id, added.id, class_values(rows, participants=50))
+    assert changed.participants == 50 and [t.name for t in changed.teachers] == ["王教授"]
     kept = {**class_values(rows), "id": added.id}
     course_plans.update(me, plan.id, {**plan_values(rows), "classes": [kept]})
     with pytest.raises(ValidationFailed):  # but not in a new class
@@ -326,6 +328,7 @@ def test_course_plan_routes_are_404_without_the_training_module(client):
               ("POST", f"/api/v1/training/course-plans/{pid}/withdraw"),
               ("POST", f"/api/v1/training/course-plans/{pid}/resubmit"),
               ("POST", f"/api/v1/training/course-plans/{pid}/classes"),
+              ("PUT", f"/api/v1/training/course-plans/{pid}/classes/{cid}"),
               ("DELETE", f"/api/v1/training/course-plans/{pid}/classes/{cid}")]
     clerk, other = api_token(client, "hospital_clerk"), api_token(client, "institute_admin")
     for method, url in routes:
@@ -335,6 +338,9 @@ def test_course_plan_routes_are_404_without_the_training_module(client):
     trainer = api_token(client, "hospital_trainer")
     assert client.get(f"/api/v1/training/course-plans/{pid}", headers=trainer).status_code == 200
     klass = {**api_body(rows)["classes"][0], "name": "第二期"}
+    r = client.put(f"/api/v1/training/course-plans/{pid}/classes/{cid}", json={**klass, "name": "第一期（改）"},
+                   headers=trainer)
+    assert r.status_code == 200 and r.get_json()["name"] == "第一期（改）"
     r = client.post(f"/api/v1/training/course-plans/{pid}/classes", json=klass, headers=trainer)
     assert r.status_code == 422 and "拟办期数" in r.get_json()["error"]["fields"]["name"]  # one session planned
     assert client.delete(f"/api/v1/training/course-plans/{pid}/classes/{cid}", headers=trainer).status_code == 204
@@ -377,6 +383,14 @@ def test_a_course_plan_through_the_pages(app):
     assert r.status_code == 302
     page = text(web.client.get(url))
     assert "第一期" in page and "李主任" in page and "王教授" in page and "培训班数已达到拟办期数" in page
+    cid = db.session.scalar(select(CoursePlan)).classes[0].id
+    assert "培训班修改：第一期" in text(web.client.get(f"{url}/classes/{cid}"))
+    r = web.post_form(url, {**klass, "participants": "0"}, post_url=f"{url}/classes/{cid}")
+    assert r.status_code == 422 and field_error(r, "participants")
+    r = web.post_form(url, {**klass, "participants": "45"}, post_url=f"{url}/classes/{cid}")
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(CoursePlan)).classes[0].participants == 45
     r = web.post_form(url, {}, post_url=f"{url}/submit", follow_redirects=True)
     assert "已送审" in text(r) and "审核中" in text(r)
     db.session.expire_all()
@@ -406,11 +420,13 @@ def test_course_plan_pages_are_404_without_the_training_module(app):
     for login in ("hospital_clerk", "institute_admin"):
         web = browser(app, login)
         own = ["/training/course-plans", "/training/course-plans/approved", "/training/course-plans/new"]
-        pages = [f"/training/course-plans/{plan.id}"] + (own if login == "hospital_clerk" else [])
+        pages = [f"/training/course-plans/{plan.id}", f"/training/course-plans/{plan.id}/classes/{cid}"] + (
+            own if login == "hospital_clerk" else [])
         for url in pages:
             assert web.client.get(url).status_code == 404, (login, url)
         token = web.csrf("/applications")
         posts = [f"/training/course-plans/{plan.id}", f"/training/course-plans/{plan.id}/classes",
+                 f"/training/course-plans/{plan.id}/classes/{cid}",
                  f"/training/course-plans/{plan.id}/classes/{cid}/delete"] + [
             f"/training/course-plans/{plan.id}/{a}" for a in ("submit", "withdraw", "resubmit", "delete")]
         if login == "hospital_clerk":

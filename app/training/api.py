@@ -280,6 +280,15 @@ def course_plan_class_add(row_id: int):
     return jsonify(CoursePlanClassSchema().dump(row)), 201
 
 
+@bp.put("/training/course-plans/<int:row_id>/classes/<int:class_id>")
+def course_plan_class_update(row_id: int, class_id: int):
+    actor = _actor()
+    course_plans.get_class(actor, row_id, class_id)  # 404 before the body is read
+    row = course_plans.update_class(actor, row_id, class_id, load_args(CoursePlanClassArgs(), json_body()))
+    db.session.commit()
+    return jsonify(CoursePlanClassSchema().dump(row))
+
+
 @bp.delete("/training/course-plans/<int:row_id>/classes/<int:class_id>")
 def course_plan_class_delete(row_id: int, class_id: int):
     course_plans.delete_class(_actor(), row_id, class_id)
@@ -409,7 +418,10 @@ def _course_plan_paths(spec: Any, org_q: list, rid: list, arr: Any) -> None:
         "summary": "Add a planned class (at most `sessions` classes)", "parameters": rid,
         "requestBody": json_request("CoursePlanClassArgs"),
         "responses": responses("201", "CoursePlanClass", "401", "404", "409", "422")}})
-    spec.path(path="/training/course-plans/{row_id}/classes/{class_id}", operations={"delete": {
-        "summary": "Remove a planned class from an editable plan",
-        "parameters": rid + [{"in": "path", "name": "class_id", "required": True, "schema": {"type": "integer"}}],
-        "responses": responses("204", None, "401", "404", "409")}})
+    cid = rid + [{"in": "path", "name": "class_id", "required": True, "schema": {"type": "integer"}}]
+    spec.path(path="/training/course-plans/{row_id}/classes/{class_id}", operations={
+        "put": {"summary": "Change a planned class of an editable plan", "parameters": cid,
+                "requestBody": json_request("CoursePlanClassArgs"),
+                "responses": responses("200", "CoursePlanClass", "401", "404", "409", "422")},
+        "delete": {"summary": "Remove a planned class from an editable plan", "parameters": cid,
+                   "responses": responses("204", None, "401", "404", "409")}})

@@ -234,13 +234,29 @@ def add_class(actor: Actor, plan_id: int, values: dict[str, Any]) -> CoursePlanC
     return row
 
 
-def delete_class(actor: Actor, plan_id: int, class_id: int) -> None:
-    plan = get(actor, plan_id)
-    _editable(plan)
-    row = next((c for c in plan.classes if c.id == class_id), None)
+def get_class(actor: Actor, plan_id: int, class_id: int) -> CoursePlanClass:
+    row = next((c for c in get(actor, plan_id).classes if c.id == class_id), None)
     if row is None:
         raise NotFound("记录不存在或您无权查看")
-    plan.classes.remove(row)
+    return row
+
+
+def update_class(actor: Actor, plan_id: int, class_id: int, values: dict[str, Any]) -> CoursePlanClass:
+    """Change a planned class (checked by CoursePlanClassArgs); its disabled teachers and subjects may stay."""
+    row = get_class(actor, plan_id, class_id)
+    _editable(row.plan)
+    errors, chosen = _check_class(row.plan, values, row)
+    if errors:
+        raise ValidationFailed(_INVALID, errors)
+    _fill_class(row, values, chosen)
+    db.session.flush()
+    return row
+
+
+def delete_class(actor: Actor, plan_id: int, class_id: int) -> None:
+    row = get_class(actor, plan_id, class_id)
+    _editable(row.plan)
+    row.plan.classes.remove(row)
     db.session.flush()
 
 

@@ -358,7 +358,7 @@ def _course_plan_form() -> dict[str, Any]:
 
 
 def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=None,  # noqa: ANN001, ANN202
-                      class_values=None, status=200):
+                      class_values=None, editing=None, status=200):
     state, instance, files = _review_state(row, values)
     if values is None and row is not None:
         values = {name: getattr(row, name) for name in (
@@ -369,7 +369,7 @@ def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=N
         values=values or {}, files=files, editable=state in (queries.DRAFT, queries.RETURNED),
         courses=catalogue.courses(org.id, subject_type="professional"), teachers=catalogue.teachers(org.id),
         subjects=catalogue.subjects(org.id), class_errors=class_errors or {}, class_values=class_values or {},
-        hours_per_day=HOURS_PER_DAY, **_common(org)), status
+        editing=editing, hours_per_day=HOURS_PER_DAY, **_common(org)), status
 
 
 @bp.get("/course-plans")
@@ -435,28 +435,58 @@ def course_plan_page(row_id: int):
     return redirect(url_for("training.course_plan_page", row_id=row_id))
 
 
-@bp.post("/course-plans/<int:row_id>/classes")
-@login_required
-def course_plan_class_add(row_id: int):
-    actor = web_actor()
-    row = course_plans.get(actor, row_id)
-    org = access.current_org(actor, row.organisation_id)
+def _class_form() -> dict[str, Any]:
     data: dict[str, Any] = {k: v.strip() for k, v in request.form.items()
                             if k not in ("csrf_token", "teacher_ids", "subject_ids")}
     data["teacher_ids"] = [int(i) for i in request.form.getlist("teacher_ids") if i.isdigit()]
     data["subject_ids"] = [int(i) for i in request.form.getlist("subject_ids") if i.isdigit()]
+    return data
+
+
+def _save_class(row_id: int, class_id: int | None):  # noqa: ANN202
+    """Add a class (``class_id`` None) or change one; the plan's page again, with the errors if any."""
+    actor = web_actor()
+    row = course_plans.get(actor, row_id)
+    editing = course_plans.get_class(actor, row_id, class_id) if class_id else None
+    org = access.current_org(actor, row.organisation_id)
+    data = _class_form()
     try:
-        course_plans.add_class(actor, row_id, load_args(CoursePlanClassArgs(), data))
+        values = load_args(CoursePlanClassArgs(), data)
+        if editing is None:
+            course_plans.add_class(actor, row_id, values)
+        else:
+            course_plans.update_class(actor, row_id, editing.id, values)
     except ValidationFailed as exc:
         db.session.rollback()
-        return _course_plan_page(org, row, class_errors=exc.fields, class_values=data, status=422)
+        return _course_plan_page(org, row, class_errors=exc.fields, class_values=data, editing=editing, status=422)
     except DomainError as exc:
         db.session.rollback()
         flash(translate(exc.message), "danger")
         return redirect(url_for("training.course_plan_page", row_id=row_id))
     db.session.commit()
-    flash(_("已新增培训班"), "success")
+    flash(_("已新增培训班") if editing is None else _("已保存"), "success")
     return redirect(url_for("training.course_plan_page", row_id=row_id, _anchor="classes"))
+
+
+@bp.post("/course-plans/<int:row_id>/classes")
+@login_required
+def course_plan_class_add(row_id: int):
+    return _save_class(row_id, None)
+
+
+@bp.route("/course-plans/<int:row_id>/classes/<int:class_id>", methods=["GET", "POST"])
+@login_required
+def course_plan_class_edit(row_id: int, class_id: int):
+    """The plan's page with the class's form filled in (GET), or its changes saved (POST)."""
+    if request.method == "POST":
+        return _save_class(row_id, class_id)
+    actor = web_actor()
+    editing = course_plans.get_class(actor, row_id, class_id)
+    values = {"name": editing.name, "head_teacher_id": editing.head_teacher_id,
+              "opening_date": editing.opening_date, "participants": editing.participants, "days": editing.days,
+              "teacher_ids": [t.id for t in editing.teachers], "subject_ids": [s.id for s in editing.subjects]}
+    return _course_plan_page(access.current_org(actor, editing.plan.organisation_id), editing.plan,
+                             class_values=values, editing=editing)
 
 
 @bp.post("/course-plans/<int:row_id>/classes/<int:class_id>/delete")

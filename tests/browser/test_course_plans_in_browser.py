@@ -66,6 +66,12 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     page.get_by_label("急诊医学").check()
     page.get_by_role("button", name="新增培训班").click()
     expect(page.locator("#classes tbody tr", has_text="第一期")).to_have_count(1)
+    page.locator("#classes tbody tr", has_text="第一期").get_by_role("link", name="编辑").click()
+    expect(page.get_by_label("培训班计划人数")).to_have_value("40")
+    shoot(page, "course-plan-2-edit-class")
+    page.get_by_label("培训班计划人数").fill("45")
+    page.get_by_role("button", name="保存").last.click()
+    expect(page.locator("#classes tbody tr", has_text="第一期")).to_contain_text("45")
     assert serious_violations(page) == []
     shoot(page, "course-plan-2-with-class")
     page.get_by_role("button", name="送审").click()  # confirm(): accepted
