@@ -174,7 +174,8 @@ RULES: dict[str, Rule] = {
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user (lists are scoped inside: not checked here)
 STATIC = "static"  # files
-#: The training workspace: tests/test_training_api.py and test_training_web.py check every route answers 404
+#: The training workspace: tests/test_training_api.py, test_training_web.py and test_course_plans.py check every
+#: route answers 404
 #: without 培训管理 and for other organisations' rows; here only that it is closed to signed-out visitors.
 TRAINING = "training"
 #: People, binding, imports and exports: tests/test_people.py and test_imports.py check every route answers 404
@@ -303,6 +304,27 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /training/<any(plans, reports):kind>/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>": TRAINING,
     "GET /training/<any(plans, reports):kind>/new": TRAINING,
     "POST /training/<any(plans, reports):kind>/new": TRAINING,
+    "GET /api/v1/training/course-plans": TRAINING,
+    "POST /api/v1/training/course-plans": TRAINING,
+    "GET /api/v1/training/course-plans/approved": TRAINING,
+    "GET /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "PUT /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "DELETE /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "POST /api/v1/training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit):action>": TRAINING,
+    "POST /api/v1/training/course-plans/<int:row_id>/classes": TRAINING,
+    "DELETE /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "PUT /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "GET /training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "GET /training/course-plans": TRAINING,
+    "GET /training/course-plans/approved": TRAINING,
+    "GET /training/course-plans/new": TRAINING,
+    "POST /training/course-plans/new": TRAINING,
+    "GET /training/course-plans/<int:row_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes/<int:class_id>/delete": TRAINING,
+    "POST /training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>": TRAINING,
     "GET /training/profile": TRAINING,
     "POST /training/profile": TRAINING,
     "GET /statistics": only("statistics"), "GET /statistics/data.json": only("statistics"),
