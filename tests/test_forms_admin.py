@@ -107,3 +107,27 @@ def test_a_change_that_would_break_a_process_is_refused(app, web, review_kept):
     assert r.status_code == 422
     assert "改动后这些流程无法通过检查" in r.get_data(as_text=True)
     assert (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8") == before
+
+
+def test_editing_a_form_keeps_the_administrators_diagram_active(app, web, review_kept):
+    """A diagram an administrator deployed stays the one new cases use when a form it uses is edited: it is
+    deployed again with the changed form, instead of the shipped file taking its place."""
+    from app.extensions import db
+    from app.workflow import versions
+
+    path, _forms = versions.bpmn_path("credit_hour_approval")
+    with app.app_context():
+        admin_xml = path.read_text(encoding="utf-8") + "\n<!-- changed by an administrator -->\n"
+        versions.upload(admin_xml, expected_key="credit_hour_approval")
+        db.session.commit()
+    web.login("hr_province")
+    schema = json.loads((FORMS_DIR / "review.schema.json").read_text(encoding="utf-8"))
+    schema["properties"]["comment"]["maxLength"] = 321
+    r = web.post_form(f"{PAGE}/review", {"schema": json.dumps(schema, ensure_ascii=False),
+                                         "ui": (FORMS_DIR / "review.uischema.json").read_text(encoding="utf-8")},
+                      post_url=f"{PAGE}/review")
+    assert r.status_code == 302
+    with app.app_context():
+        current = versions.current_version("credit_hour_approval")
+        assert current.bpmn_xml == admin_xml
+        assert current.forms["review.schema.json"]["properties"]["comment"]["maxLength"] == 321

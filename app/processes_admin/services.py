@@ -537,12 +537,41 @@ def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: b
         errors = _check_processes_with(stem, schema_text, ui_text)
     if errors:
         raise ValidationFailed("表单未通过检查，未保存", fields=errors)
+    uploaded = _uploaded_diagrams()
     try:
         (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
         (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
     except OSError:  # a read-only installation: the forms are changed in the repository instead
         raise ValidationFailed("表单文件无法写入", fields={"schema": "服务器上的 forms/ 目录是只读的"}) from None
+    _redeploy_with_new_forms(actor, uploaded)
     audit.record("form.save", actor=actor, details={"form": stem, "new": new})
+
+
+def _uploaded_diagrams() -> dict[str, str]:
+    """{process key: BPMN text} of the processes whose active version is an administrator's diagram rather than
+    the shipped file."""
+    result = {}
+    for key in process_keys():
+        path, forms_dir = versions.bpmn_path(key)
+        if forms_dir != _forms_dir():
+            continue
+        active = versions.current_version(key)
+        if active is not None and active.bpmn_xml != path.read_text(encoding="utf-8"):
+            result[key] = active.bpmn_xml
+    return result
+
+
+def _redeploy_with_new_forms(actor: Actor, uploaded: dict[str, str]) -> None:
+    """A changed form makes a new version of every process using it. The shipped file's new bundle is recorded
+    first (so it is not taken for a newer change later); where an administrator's diagram was active, that
+    diagram is then deployed again with the changed form, so editing a form never swaps the diagram."""
+    for key in process_keys():
+        path, forms_dir = versions.bpmn_path(key)
+        if forms_dir != _forms_dir():
+            continue
+        versions.ensure_version(versions.bundle_from_file(path, forms_dir), actor)
+        if key in uploaded:
+            versions.upload(uploaded[key], expected_key=key, actor=actor)
 
 
 def delete_form(actor: Actor, stem: str) -> None:
