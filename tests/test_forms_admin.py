@@ -131,3 +131,13 @@ def test_editing_a_form_keeps_the_administrators_diagram_active(app, web, review
         current = versions.current_version("credit_hour_approval")
         assert current.bpmn_xml == admin_xml
         assert current.forms["review.schema.json"]["properties"]["comment"]["maxLength"] == 321
+
+
+def test_a_picker_may_only_read_from_the_platforms_people_lists(app, web, scratch):
+    web.login("hr_province")
+    schema = {"title": "测试表单", "type": "object", "properties": {"who": {"type": "string", "title": "人员"}}}
+    r = web.post_form(f"{PAGE}/{scratch}?new=1", {
+        "new": "1", "schema": json.dumps(schema, ensure_ascii=False),
+        "ui": '{"who": {"ui:widget": "person-search", "ui:source": "accounts.logout"}}'}, post_url=f"{PAGE}/{scratch}")
+    assert r.status_code == 422 and "ui:source" in r.get_data(as_text=True)
+    assert not (FORMS_DIR / f"{scratch}.schema.json").exists()

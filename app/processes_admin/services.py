@@ -18,6 +18,7 @@ from app.extensions import db
 from app.processes_admin.models import ProcessDraft
 from app.workflow import dryrun, validation, versions
 from app.workflow.engine import ProcessDefinitionError
+from app.workflow.forms import PICKER_SOURCES
 from app.workflow.models import DecisionVersion, ProcessInstance, ProcessVersion
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
@@ -483,6 +484,9 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
         unknown = [k for k in ui if not k.startswith("ui:") and k not in schema["properties"]]
         if unknown:
             errors["ui"] = _("UI schema 提到了表单没有的字段：%(names)s", names="、".join(unknown))
+        sources = {opts.get("ui:source") for opts in ui.values() if isinstance(opts, dict)} - {None}
+        if sources - PICKER_SOURCES:
+            errors["ui"] = _("ui:source 只能是 %(known)s", known="、".join(sorted(PICKER_SOURCES)))
     return errors, schema, ui
 
 
