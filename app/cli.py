@@ -29,12 +29,18 @@ def register_cli(app: Flask) -> None:
         training_rows = seed_catalogue()
         training_plans = seed_plans()
         db.session.commit()
+        from app.legacy.cli import seed_demo_legacy
+
+        legacy_rows = seed_demo_legacy()
+        db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
         if chains:
             click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
         if training_rows or training_plans:
             click.echo(f"demo training workspace: {training_rows} catalogue rows, {training_plans} plans and reports "
                        "(last year's approved, this year's plan waiting at the city bureau)")
+        if legacy_rows:
+            click.echo(f"demo legacy data: {legacy_rows} new rows (old units to claim at /legacy/claim)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 
@@ -69,6 +75,10 @@ def register_cli(app: Flask) -> None:
     from app.archive.cli import archive_cli
 
     app.cli.add_command(archive_cli)
+
+    from app.legacy.cli import legacy_import
+
+    app.cli.add_command(legacy_import)
 
     @app.cli.command("worker")
     @click.option("--queue", "queues", multiple=True, default=("default",), show_default=True,
