@@ -237,3 +237,12 @@ def test_records_loaded_after_a_claim_go_into_the_archive(legacy, as_user, tmp_p
     assert [float(r.recognised_hours) for r in archive_for(as_user("hospital_admin"), LIU, 2015).records] == [20.0]
     lp = db.session.scalar(select(LegacyPerson).where(LegacyPerson.id_number == LIU))
     assert lp.person_id == _person(LIU).id and db.session.get(LegacyUnit, lp.legacy_unit_id).code == "FZ0001"
+
+
+def test_seed_demo_loads_the_legacy_sample_once(app) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and "demo legacy data: 42 new rows" in first.output
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "demo legacy data" not in again.output
+    assert db.session.scalar(select(func.count()).select_from(LegacyUnit)) == 3
