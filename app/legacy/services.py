@@ -406,7 +406,7 @@ def certificate_view(row: LegacyCertificateRow):  # noqa: ANN201
         professional_hours=h["professional"],
         elective_hours=h["elective"],
         total_hours=h["total"],
-        result_label="历史证书",
+        result_label="原系统已发证",
         issuer_name="原继续教育管理系统",
         issued_on="",
         verify_url="",
