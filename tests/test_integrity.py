@@ -197,3 +197,14 @@ def test_a_case_without_entries_has_no_panel(app, web, as_user, declaration) -> 
     db.session.commit()
     web.login("hospital_admin")
     assert "该人员有" not in web.client.get(f"/applications/{instance.id}").get_data(as_text=True)
+
+
+def test_record_list_and_revoke_on_postgresql(pg_app, as_user) -> None:
+    hospital = as_user("hospital_admin")
+    entry = services.record(hospital, {"subject_type": "person", "person_id_number": CHEN, "content": "造假_100%"})
+    db.session.commit()
+    assert [e.id for e in services.search(as_user("hr_city"), name="陈诗慧").items] == [entry.id]
+    services.revoke(hospital, entry.id, "误录")
+    db.session.commit()
+    assert services.search(as_user("health_admin"), status="revoked").total == 1
+    assert services.search(as_user("hr_district")).total == 0

@@ -247,3 +247,20 @@ def test_seed_demo_loads_the_legacy_sample_once(app) -> None:
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "demo legacy data" not in again.output
     assert db.session.scalar(select(func.count()).select_from(LegacyUnit)) == 3
+
+
+def test_claim_and_certificates_on_postgresql(pg_app, as_user) -> None:
+    load(DEMO_FILE)
+    db.session.commit()
+    hospital = as_user("hospital_admin")
+    with pytest.raises(ValidationFailed):
+        services.claim(hospital, None, "unit_code", {"old_unit_name": "福州市第一医院", "old_unit_code": "NOPE"})
+    result = services.claim(hospital, None, "people", {"people": THREE})
+    db.session.commit()
+    assert result.records == 12 and len(result.joined) == 4
+    with pytest.raises(InvalidState):
+        services.claim(as_user("tech_admin"), None, "people", {"people": THREE})
+    db.session.rollback()
+    rows, total = services.certificates(hospital, "GD2017")
+    assert total == 2 and {float(r.hours["total"]) for r in rows} == {90.0}
+    assert archive_for(hospital, CHEN, 2017).verified

@@ -344,7 +344,7 @@ def certificates(
     actor: Actor, q: str = "", page: int = 1, per_page: int = 20
 ) -> tuple[list[LegacyCertificateRow], int]:
     """历史证书查询: legacy certificates of claimed people the actor may see; ``q`` is a name (contained), an ID
-    number (prefix) or a certificate number (exact)."""
+    number (prefix) or a certificate number (prefix)."""
     stmt = (
         select(LegacyCertificate, Person, LegacyUnit.name)
         .join(LegacyPerson, LegacyPerson.id == LegacyCertificate.legacy_person_id)
@@ -358,7 +358,7 @@ def certificates(
             or_(
                 Person.name.contains(q, autoescape=True),
                 Person.id_number.startswith(q.upper(), autoescape=True),
-                LegacyCertificate.number == q.upper(),
+                LegacyCertificate.number.startswith(q.upper(), autoescape=True),
             )
         )
     total = (
