@@ -20,7 +20,7 @@ from app.accounts.models import Organisation, OrgStatus, Role
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
-from app.core.validators import id_number_error, normalise_id_number, text_error
+from app.core.validators import id_number_error, normalise_id_number, text_error, whole_number
 from app.extensions import db
 from app.people.models import Person
 
@@ -123,8 +123,8 @@ def record(actor: Actor, data: dict[str, Any]) -> DishonestyEntry:
                 errors["person_id_number"] = _("未找到该人员，或该人员不属于您管理的单位")
                 person = None
     elif kind == ORGANISATION:
-        raw_org = str(data.get("org_id") or "").strip()
-        org = db.session.get(Organisation, int(raw_org)) if raw_org.isdigit() and len(raw_org) < 12 else None
+        org_id = whole_number(str(data.get("org_id") or ""))
+        org = db.session.get(Organisation, org_id) if org_id is not None else None
         if org is None or not in_scope(actor, org):
             errors["org_id"] = _("请选择本单位或下级单位")
             org = None
