@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import delete, select
 
-from tests.browser.conftest import shoot
+from tests.browser.conftest import ARTIFACTS, serious_violations, shoot
 from tests.conftest import DECLARATION
 
 CHEN = "110101199003072711"
@@ -132,6 +132,27 @@ def test_dishonesty_records_and_legacy_data_in_the_browser(person, sandbox) -> N
     page.goto(f"/archive?person_id_number={CHEN}&year=2017")
     expect(page.locator("main")).to_contain_text("历史数据")
     shoot(page, "legacy-archive-hospital")
+
+    # no serious accessibility problems (axe-core) on the new pages
+    problems = {}
+    for url in ("/integrity", "/integrity/new", entry_url, "/legacy/claim", "/legacy/certificates?q=陈诗慧"):
+        page.goto(url)
+        if found := serious_violations(page):
+            problems[url] = found
+    assert not problems, problems
+
+    # the new pages sit in the management menu (English, desktop and phone)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for width in (1366, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/integrity?lang=en")
+        if width < 992:
+            page.locator(".navbar-toggler").click()
+        page.get_by_role("button", name="Review & admin").or_(page.get_by_role("link", name="Review & admin")).click()
+        expect(page.get_by_role("link", name="Legacy certificates")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / f"integrity-menu-hospital-en-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/integrity?lang=zh_CN")
 
     # the professional prints her own legacy certificate
     chen = person("chenshihui")
