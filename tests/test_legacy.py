@@ -264,3 +264,38 @@ def test_claim_and_certificates_on_postgresql(pg_app, as_user) -> None:
     rows, total = services.certificates(hospital, "GD2017")
     assert total == 2 and {float(r.hours["total"]) for r in rows} == {90.0}
     assert archive_for(hospital, CHEN, 2017).verified
+
+
+def test_two_units_claiming_one_old_unit_at_once_yield_one_claim(pg_app) -> None:
+    import threading
+
+    load(DEMO_FILE)
+    db.session.commit()
+    client = pg_app.test_client()
+    tokens = [api_token(client, "hospital_admin"), api_token(client, "tech_admin")]
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def press(headers: dict) -> None:
+        with pg_app.app_context():
+            c = pg_app.test_client()
+            barrier.wait()
+            r = c.post(
+                "/api/v1/legacy/claims",
+                headers=headers,
+                json={"method": "unit_code", "old_unit_name": "福州市第一医院", "old_unit_code": "FZ0001"},
+            )
+            answers.append(r.status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=press, args=(h,)) for h in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers) == [201, 409]
+    unit = db.session.scalar(select(LegacyUnit).where(LegacyUnit.code == "FZ0001"))
+    assert unit.claimed_by_org_id is not None
+    assert _person(HUANG).unit_id == unit.claimed_by_org_id  # the one claim took her
+    assert {_person(CHEN).unit.name, _person(LIU).unit.name} == {"市第一人民医院"}  # they stay where they work
