@@ -283,6 +283,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /legacy/claim": only("people_module"), "POST /legacy/claim": SIGNED_IN,
     "GET /api/v1/legacy/claims": SIGNED_IN, "POST /api/v1/legacy/claims": SIGNED_IN,
     "GET /legacy/certificates": SIGNED_IN, "GET /api/v1/legacy/certificates": SIGNED_IN,
+    "GET /legacy/records": SIGNED_IN, "GET /api/v1/legacy/records": SIGNED_IN,
     "GET /legacy/certificates/<number>/pdf": scoped("legacy_certificate", "staff"),
     "GET /api/v1/legacy/certificates/<number>/pdf": scoped("legacy_certificate", "staff"),
     # probes and the Prometheus scrape: no user data (METRICS_TOKEN closes /metrics where it is reachable)

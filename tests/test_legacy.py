@@ -299,3 +299,17 @@ def test_two_units_claiming_one_old_unit_at_once_yield_one_claim(pg_app) -> None
     assert unit.claimed_by_org_id is not None
     assert _person(HUANG).unit_id == unit.claimed_by_org_id  # the one claim took her
     assert {_person(CHEN).unit.name, _person(LIU).unit.name} == {"市第一人民医院"}  # they stay where they work
+
+
+def test_the_legacy_records_query(legacy, web, client, as_user) -> None:
+    services.claim(as_user("hospital_admin"), None, "people", {"people": THREE})
+    db.session.commit()
+    rows, total = services.records(as_user("hr_city"), year=2017)
+    assert total == 6 and {r.person.name for r in rows} == {"陈诗慧", "刘文斌", "黄丽娟"}
+    assert services.records(as_user("tech_admin"))[1] == 0
+    assert services.records(as_user("chenshihui"))[1] == 5  # her own
+    body = client.get("/api/v1/legacy/records?q=郑国强", headers=api_token(client, "hospital_admin")).get_json()
+    assert body["total"] == 2 and {i["year"] for i in body["items"]} == {2015}
+    web.login("hospital_admin")
+    page = web.client.get("/legacy/records?year=2016").get_data(as_text=True)
+    assert "临床护理新进展" in page and "医学影像诊断" not in page

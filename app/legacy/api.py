@@ -20,6 +20,8 @@ from .schemas import (
     ClaimResultSchema,
     ClaimSchema,
     LegacyCertificatePageSchema,
+    LegacyRecordPageSchema,
+    RecordQueryArgs,
 )
 
 bp = Blueprint("legacy_api", __name__)
@@ -37,6 +39,13 @@ def claim():
     result = services.claim(actor, args.pop("unit_id"), args.pop("method"), args)
     db.session.commit()
     return jsonify(ClaimResultSchema().dump(result)), 201
+
+
+@bp.get("/legacy/records")
+def records():
+    args = query_args(RecordQueryArgs())
+    rows, total = services.records(api_actor(), args["q"], args["year"], args["page"])
+    return jsonify(LegacyRecordPageSchema().dump({"items": rows, "total": total}))
 
 
 @bp.get("/legacy/certificates")

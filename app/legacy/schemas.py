@@ -55,6 +55,32 @@ class ClaimSchema(Schema):
     claimed_at = fields.Function(lambda u: api_time(u.claimed_at))
 
 
+class RecordQueryArgs(Schema):
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=50),
+        metadata={"description": "name (contained) or ID number (prefix)"},
+    )
+    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1900, max=9999))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class LegacyRecordSchema(Schema):
+    id = fields.Integer(attribute="record.id")
+    name = fields.Function(lambda r: r.person.name)
+    id_number = fields.Function(lambda r: mask_id_number(r.person.id_number), metadata={"description": "masked"})
+    unit = fields.String(attribute="unit_name", allow_none=True)
+    year = fields.Integer(attribute="record.year")
+    subject_type = fields.String(attribute="record.subject_type")
+    course_name = fields.String(attribute="record.course_name")
+    hours = fields.Function(lambda r: float(r.record.recognised_hours))
+
+
+class LegacyRecordPageSchema(Schema):
+    items = fields.List(fields.Nested(LegacyRecordSchema))
+    total = fields.Integer()
+
+
 class CertificateQueryArgs(Schema):
     q = fields.String(
         load_default="",

@@ -340,6 +340,40 @@ def _hours(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], dict[str, Deci
     return out
 
 
+@dataclass
+class LegacyRecordRow:
+    record: CreditRecord
+    person: Person
+    unit_name: str | None
+
+
+def records(
+    actor: Actor, q: str = "", year: int | None = None, page: int = 1, per_page: int = 20
+) -> tuple[list[LegacyRecordRow], int]:
+    """继续教育记录查询 (历史数据管理): the legacy records (2017 and earlier) in the archives of the people the actor
+    may see; ``q`` is a name (contained) or an ID number (prefix)."""
+    stmt = (
+        select(CreditRecord, Person, Organisation.name)
+        .join(Person, Person.id == CreditRecord.person_id)
+        .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
+        .where(CreditRecord.source == SOURCE, _scope_condition(actor))
+    )
+    q = q.strip()[:50]
+    if q:
+        stmt = stmt.where(
+            or_(Person.name.contains(q, autoescape=True), Person.id_number.startswith(q.upper(), autoescape=True))
+        )
+    if year:
+        stmt = stmt.where(CreditRecord.year == year)
+    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(CreditRecord.id).subquery())) or 0
+    rows = db.session.execute(
+        stmt.order_by(CreditRecord.year.desc(), Person.name, CreditRecord.id)
+        .offset((max(1, page) - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return [LegacyRecordRow(r, p, u) for r, p, u in rows], total
+
+
 def certificates(
     actor: Actor, q: str = "", page: int = 1, per_page: int = 20
 ) -> tuple[list[LegacyCertificateRow], int]:

@@ -10,10 +10,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.archive.models import SUBJECT_TYPES
 from app.certificates.render import render_pdf
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
-from app.core.validators import page_number
+from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.people import services as people
 
@@ -93,6 +94,26 @@ def claim():
         errors=errors,
         message=message,
     ), (422 if errors or message else 200)
+
+
+@bp.get("/legacy/records")
+@login_required
+def records():
+    actor = web_actor()
+    q = (request.args.get("q") or "").strip()[:50]
+    year = whole_number(request.args.get("year"), 9999)
+    page = page_number(request.args.get("page"))
+    rows, total = services.records(actor, q, year, page)
+    return render_template(
+        "legacy/records.html",
+        rows=rows,
+        total=total,
+        q=q,
+        year=year,
+        page=page,
+        pages=max(1, -(-total // 20)),
+        subjects=SUBJECT_TYPES,
+    )
 
 
 @bp.get("/legacy/certificates")

@@ -123,7 +123,10 @@ def test_dishonesty_records_and_legacy_data_in_the_browser(person, sandbox) -> N
     expect(page.locator("main")).to_contain_text("FZ0001")
     shoot(page, "legacy-claim-hospital")
 
-    # 历史证书查询/打印 and the archive
+    # 继续教育记录查询, 历史证书查询/打印 and the archive
+    page.get_by_role("link", name="继续教育记录查询").click()
+    expect(page.locator("tbody")).to_contain_text("急危重症护理")
+    shoot(page, "legacy-records-hospital")
     page.goto("/legacy/certificates?q=陈诗慧")
     expect(page.locator("tbody")).to_contain_text("GD2017000101")
     shoot(page, "legacy-certificates-hospital")
@@ -135,7 +138,8 @@ def test_dishonesty_records_and_legacy_data_in_the_browser(person, sandbox) -> N
 
     # no serious accessibility problems (axe-core) on the new pages
     problems = {}
-    for url in ("/integrity", "/integrity/new", entry_url, "/legacy/claim", "/legacy/certificates?q=陈诗慧"):
+    for url in ("/integrity", "/integrity/new", entry_url, "/legacy/claim", "/legacy/records",
+                "/legacy/certificates?q=陈诗慧"):
         page.goto(url)
         if found := serious_violations(page):
             problems[url] = found
@@ -156,6 +160,7 @@ def test_dishonesty_records_and_legacy_data_in_the_browser(person, sandbox) -> N
 
     # the professional prints her own legacy certificate
     chen = person("chenshihui")
-    chen.page.goto("/legacy/certificates")
+    chen.page.goto("/certificates")
+    chen.page.get_by_role("link", name="历史证书查询/打印").click()
     expect(chen.page.locator("tbody")).to_contain_text("GD2016000101")
     shoot(chen.page, "legacy-certificates-chenshihui")
