@@ -53,6 +53,7 @@ PROCESS_MODULES = (
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
     "app.training.workflow_hooks",
+    "app.transfers.workflow_hooks",
     "app.integrity.workflow_hooks",  # no process: the dishonesty panel on cases (app.cases.panels)
 )
 #: The web pages: each module's blueprint ``bp``.
@@ -73,6 +74,7 @@ WEB_MODULES = (
     "app.training.views",
     "app.people.views",
     "app.imports.views",
+    "app.transfers.views",
     "app.integrity.views",
     "app.legacy.views",
 )
@@ -91,6 +93,7 @@ API_MODULES = (
     "app.processes_admin.api",
     "app.people.api",
     "app.imports.api",
+    "app.transfers.api",
     "app.integrity.api",
     "app.legacy.api",
 )

@@ -27,4 +27,5 @@ from app.training.models import (  # noqa: F401
     TrainingSite,
     TrainingSubject,
 )
+from app.transfers.models import PersonnelTransfer  # noqa: F401
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401

@@ -1,7 +1,7 @@
 """dishonesty_entry (失信信息); legacy_unit, legacy_person, legacy_record, legacy_certificate (历史数据)
 
 Revision ID: integrity_0001
-Revises: people_0001
+Revises: transfers_0001
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'integrity_0001'
-down_revision = 'people_0001'
+down_revision = 'transfers_0001'
 branch_labels = None
 depends_on = None
 
