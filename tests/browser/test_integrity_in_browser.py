@@ -138,8 +138,14 @@ def test_dishonesty_records_and_legacy_data_in_the_browser(person, sandbox) -> N
 
     # no serious accessibility problems (axe-core) on the new pages
     problems = {}
-    for url in ("/integrity", "/integrity/new", entry_url, "/legacy/claim", "/legacy/records",
-                "/legacy/certificates?q=陈诗慧"):
+    for url in (
+        "/integrity",
+        "/integrity/new",
+        entry_url,
+        "/legacy/claim",
+        "/legacy/records",
+        "/legacy/certificates?q=陈诗慧",
+    ):
         page.goto(url)
         if found := serious_violations(page):
             problems[url] = found
