@@ -208,3 +208,25 @@ def test_record_list_and_revoke_on_postgresql(pg_app, as_user) -> None:
     db.session.commit()
     assert services.search(as_user("health_admin"), status="revoked").total == 1
     assert services.search(as_user("hr_district")).total == 0
+
+
+def test_a_bureau_with_many_organisations_searches_them(app, web, monkeypatch) -> None:
+    """Above PICKER_ABOVE organisations in scope the form uses the organisation picker (its no-script lookup
+    takes a name); an organisation outside the scope is still refused."""
+    from app.integrity import views
+
+    monkeypatch.setattr(views, "PICKER_ABOVE", 1)
+    web.login("hr_district")
+    page = web.client.get("/integrity/new").get_data(as_text=True)
+    assert "data-org-picker" in page and 'name="org_id_lookup"' in page
+    r = web.post_form(
+        "/integrity/new", {"subject_type": "organisation", "org_id_lookup": "市第一人民医院", "content": "x"}
+    )
+    assert r.status_code == 422 and "请选择本单位或下级单位" in r.get_data(as_text=True)
+    r = web.post_form(
+        "/integrity/new",
+        {"subject_type": "organisation", "org_id_lookup": "福州智造科技有限公司", "content": "未按规定组织继续教育"},
+    )
+    assert r.status_code == 302
+    entry = db.session.scalar(select(DishonestyEntry))
+    assert entry.subject_name == "福州智造科技有限公司" and entry.recorded_by_org.name == "区人力资源和社会保障局"

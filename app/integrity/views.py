@@ -9,15 +9,21 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
 from app.core.validators import page_number
 from app.extensions import db
+from app.registration import picker
 
 from . import services
 from .models import STATUS_LABELS, SUBJECT_TYPES
 
 bp = Blueprint("integrity", __name__)
+
+#: More organisations in scope than this: the new-entry form searches them (the organisation picker) instead of
+#: listing them all in a drop-down.
+PICKER_ABOVE = 200
 
 
 @bp.app_context_processor
@@ -66,23 +72,27 @@ def new():
     values: dict[str, Any] = {"subject_type": request.args.get("subject_type") or "person"}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        values = {
-            k: (request.form.get(k) or "").strip() for k in ("subject_type", "person_id_number", "org_id", "content")
-        }
+        names = ("subject_type", "person_id_number", "org_id", "org_id_lookup", "content")
+        values = {k: (request.form.get(k) or "").strip() for k in names}
+        # without JavaScript the organisation picker posts a name or USCC to look up
+        lookup_errors = picker.resolve_lookups(values, {"org_id": list(OrgKind)})
         try:
             entry = services.record(actor, values)
         except ValidationFailed as exc:
-            errors = exc.fields
+            errors = {**exc.fields, **lookup_errors}
         else:
             db.session.commit()
             flash(_("已录入失信信息：%(name)s", name=entry.subject_name), "success")
             return redirect(url_for("integrity.view", entry_id=entry.id))
+    orgs = services.subject_organisations(actor, limit=PICKER_ABOVE + 1)
     return render_template(
         "integrity/new.html",
         values=values,
         errors=errors,
         subject_types=SUBJECT_TYPES,
-        orgs=services.subject_organisations(actor),
+        orgs=orgs,
+        picker=len(orgs) > PICKER_ABOVE,
+        org_kinds=[k.value for k in OrgKind],
     ), (422 if errors else 200)
 
 
