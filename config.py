@@ -98,6 +98,9 @@ class Config:
     CAPTCHA_ENABLED = os.environ.get("CAPTCHA_ENABLED", "true").lower() not in ("0", "false", "no")
     #: How long a captcha answer stays valid, in seconds.
     CAPTCHA_SECONDS = int(os.environ.get("CAPTCHA_SECONDS", "600"))
+    #: Legacy data (历史数据): the last year the old provincial system kept records for; a legacy file with later
+    #: years is refused row by row.
+    LEGACY_LAST_YEAR = int(os.environ.get("LEGACY_LAST_YEAR", "2017"))
 
 
 class TestConfig(Config):

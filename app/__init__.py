@@ -45,14 +45,16 @@ def instance_secret_key(folder: Path) -> str:
     return path.read_text().strip()
 
 
-#: The modules whose ``register()`` declares the approval processes (their ``ProcessHooks``) and the
-#: service-task operations. Adding a process: README, "Adding an approval process".
+#: The modules whose ``register()`` declares the approval processes (their ``ProcessHooks``), the
+#: service-task operations and the panels other domains add to cases (``app.cases.panels``).
+#: Adding a process: README, "Adding an approval process".
 PROCESS_MODULES = (
     "app.credits.workflow_hooks",
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
     "app.training.workflow_hooks",
     "app.transfers.workflow_hooks",
+    "app.integrity.workflow_hooks",  # no process: the dishonesty panel on cases (app.cases.panels)
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -73,6 +75,8 @@ WEB_MODULES = (
     "app.people.views",
     "app.imports.views",
     "app.transfers.views",
+    "app.integrity.views",
+    "app.legacy.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -90,6 +94,8 @@ API_MODULES = (
     "app.people.api",
     "app.imports.api",
     "app.transfers.api",
+    "app.integrity.api",
+    "app.legacy.api",
 )
 
 

@@ -30,6 +30,10 @@ def register_cli(app: Flask) -> None:
         training_plans = seed_plans()
         course_plan_rows = seed_course_plans()
         db.session.commit()
+        from app.legacy.cli import seed_demo_legacy
+
+        legacy_rows = seed_demo_legacy()
+        db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
         if chains:
             click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
@@ -39,6 +43,8 @@ def register_cli(app: Flask) -> None:
         if course_plan_rows:
             click.echo(f"demo professional-course plans of 市第一人民医院: {course_plan_rows} rows (last year's "
                        "approved, this year's waiting at 市卫生健康委员会)")
+        if legacy_rows:
+            click.echo(f"demo legacy data: {legacy_rows} new rows (old units to claim at /legacy/claim)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 
@@ -73,6 +79,10 @@ def register_cli(app: Flask) -> None:
     from app.archive.cli import archive_cli
 
     app.cli.add_command(archive_cli)
+
+    from app.legacy.cli import legacy_import
+
+    app.cli.add_command(legacy_import)
 
     @app.cli.command("worker")
     @click.option("--queue", "queues", multiple=True, default=("default",), show_default=True,

@@ -10,6 +10,8 @@ from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
 from app.core.ratelimit import RateLimit  # noqa: F401
 from app.imports.models import ImportJob, ImportRow  # noqa: F401
+from app.integrity.models import DishonestyEntry  # noqa: F401
+from app.legacy.models import LegacyCertificate, LegacyPerson, LegacyRecord, LegacyUnit  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import BindRequest, Person  # noqa: F401
 from app.processes_admin.models import ProcessDraft  # noqa: F401

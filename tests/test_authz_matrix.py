@@ -166,6 +166,8 @@ RULES: dict[str, Rule] = {
     and TREE[o.org][1] != OrgKind.HR_BUREAU,
     # an organisation's profile through the API: its members, administrators at or above it
     "org_visible": lambda w, o: relation(w.org, o.org) == "own" or (w.is_admin and _down(w, o)),
+    # a dishonesty entry (失信信息): administrators holding 信用管理 at or above the organisation it is against
+    "dishonesty": lambda w, o: w.holds("integrity") and _down(w, o),
 }
 
 
@@ -217,6 +219,10 @@ ACCESS: dict[str, Callable[[Who], bool]] = {
     "professionals": lambda w: w.role == "member",
     # statistics (综合统计): administrators, and sub-administrators holding 统计查询
     "statistics": lambda w: w.role == "admin" or w.holds("statistics"),
+    # 信用管理 (dishonesty records): administrators, sub-administrators holding it
+    "integrity": lambda w: w.holds("integrity"),
+    # 历史信息绑定: those who manage people (a unit claims; those above see the claims)
+    "people_module": lambda w: w.holds("people"),
 }
 
 
@@ -276,6 +282,19 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /people/bindings": PEOPLE,
     "GET /people/new": PEOPLE,
     "POST /people/new": PEOPLE,
+    # dishonesty records and legacy data (issue 16)
+    "GET /integrity": only("integrity"), "GET /integrity/new": only("integrity"), "POST /integrity/new": SIGNED_IN,
+    "GET /integrity/<int:entry_id>": scoped("dishonesty", "dishonesty"),
+    "POST /integrity/<int:entry_id>/revoke": scoped("dishonesty", "dishonesty", reason="矩阵测试"),
+    "GET /api/v1/integrity/entries": SIGNED_IN, "POST /api/v1/integrity/entries": SIGNED_IN,
+    "GET /api/v1/integrity/entries/<int:entry_id>": scoped("dishonesty", "dishonesty"),
+    "POST /api/v1/integrity/entries/<int:entry_id>/revoke": scoped("dishonesty", "dishonesty", reason="矩阵测试"),
+    "GET /legacy/claim": only("people_module"), "POST /legacy/claim": SIGNED_IN,
+    "GET /api/v1/legacy/claims": SIGNED_IN, "POST /api/v1/legacy/claims": SIGNED_IN,
+    "GET /legacy/certificates": SIGNED_IN, "GET /api/v1/legacy/certificates": SIGNED_IN,
+    "GET /legacy/records": SIGNED_IN, "GET /api/v1/legacy/records": SIGNED_IN,
+    "GET /legacy/certificates/<number>/pdf": scoped("legacy_certificate", "staff"),
+    "GET /api/v1/legacy/certificates/<number>/pdf": scoped("legacy_certificate", "staff"),
     # probes and the Prometheus scrape: no user data (METRICS_TOKEN closes /metrics where it is reachable)
     "GET /healthz": PUBLIC, "GET /readyz": PUBLIC, "GET /metrics": PUBLIC,
     "DELETE /api/v1/training/<any(courses, teachers, sites):kind>/<int:row_id>": TRAINING,
@@ -544,6 +563,8 @@ def _seed(world: World) -> None:
     from decimal import Decimal
 
     from app.certificates.models import Certificate
+    from app.integrity.models import DishonestyEntry
+    from app.legacy.models import LegacyCertificate, LegacyPerson, LegacyUnit
     from app.orgadmin.models import AdminRole, Department
     from app.people.models import Person
     from app.taskcentre.models import BackgroundJob
@@ -607,6 +628,16 @@ def _seed(world: World) -> None:
                                        public_hours=Decimal(30), professional_hours=Decimal(60),
                                        elective_hours=Decimal(0), total_hours=Decimal(90), result_label="合格"))
             world.add("certificate", Obj(key, number, owner_login))
+            legacy_unit = LegacyUnit(name=f"旧单位{cert_no}", code=f"OLD{cert_no:04d}", claimed_by_org_id=org.id)
+            db.session.add(legacy_unit)
+            db.session.flush()
+            legacy_person = LegacyPerson(legacy_unit_id=legacy_unit.id, name=owner_person.name,
+                                         id_number=owner_person.id_number, person_id=owner_person.id)
+            db.session.add(legacy_person)
+            db.session.flush()
+            db.session.add(LegacyCertificate(number=f"LEGACY{cert_no:04d}", legacy_person_id=legacy_person.id,
+                                             year=2016))
+            world.add("legacy_certificate", Obj(key, f"LEGACY{cert_no:04d}", owner_login))
         # the organisation's own objects: a background job of its administrator, a sub-administrator,
         # a department, a role; the organisation itself
         admin_login = ORG_ADMIN[key]
@@ -622,6 +653,12 @@ def _seed(world: World) -> None:
         world.add("department", Obj(key, dept.id))
         world.add("role", Obj(key, role.id))
         world.add("org", Obj(key, org.id))
+        entry = DishonestyEntry(subject_type="organisation", subject_name=org.name, subject_org_id=org.id,
+                                content="矩阵测试", recorded_by_org_id=org.id, recorded_by_id=users[admin_login].id,
+                                status="active")
+        db.session.add(entry)
+        db.session.flush()
+        world.add("dishonesty", Obj(key, entry.id))
     assert set(world.objects) == set(KINDS)
     from app.processes_admin.models import ProcessDraft  # the draft pages and API have one to show
 
@@ -703,7 +740,8 @@ def _request(world: World, who: str | None, method: str, url: str, body: dict | 
 
 
 #: The kinds of object :func:`_seed` creates for every organisation (a new kind: add its factory there).
-KINDS = ("person", "case", "task", "attachment", "certificate", "job", "admin", "department", "role", "org")
+KINDS = ("person", "case", "task", "attachment", "certificate", "job", "admin", "department", "role", "org",
+         "dishonesty", "legacy_certificate")
 
 
 def test_every_route_is_classified(_sqlite_app: Flask) -> None:

@@ -55,7 +55,7 @@ def test_roles_and_sub_admins_through_the_api(client):
     assert r.json["holders"] == 2
     assert {a["login"]: a["permissions"] for a in client.get("/api/v1/org/admins", headers=h).get_json()} == {
         "hospital_admin": ["credit_review", "people", "training", "statistics", "registration_review",
-                           "change_review", "organisation"],
+                           "change_review", "organisation", "integrity"],
         "liuwenbin": ["credit_review", "statistics"], "zhangke": ["credit_review", "statistics"]}
 
     r = client.post(f"/api/v1/org/admins/{zhang['membership_id']}/reset-password", headers=h)

@@ -50,6 +50,7 @@ PERMISSION_MODULES = {
     "registration_review": "注册审核",
     "change_review": "信息变更审核",
     "organisation": "机构管理",
+    "integrity": "信用管理",
 }
 
 

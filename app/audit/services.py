@@ -62,6 +62,9 @@ ACTIONS: dict[str, str] = {
     "import.start": "批量导入",
     "export.people": "导出人员名单",
     "export.archive": "导出档案查询结果",
+    "integrity.record": "录入失信信息",
+    "integrity.revoke": "撤销失信信息",
+    "legacy.claim": "绑定历史数据",
 }
 
 _INSERT = insert(AuditEntry.__table__)

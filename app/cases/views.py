@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from app.cases import queries
+from app.cases.panels import panels_for
 from app.cases.submit import submit_with_uploads
 from app.core.auth import web_actor
 from app.core.errors import DomainError, NotFound, PermissionDenied
@@ -135,6 +136,7 @@ def _task_page(task: WorkflowTask, *, values: dict[str, Any] | None = None, erro
         schema=schema, ui=ui, values=values, errors=errors or {}, message=message, files=files,
         can_work=can_work, names=names, changes=webforms.change_list(data),
         attachment_names=queries.attachment_names(instance.id), noun=_noun(instance),
+        panels=panels_for(instance, actor),
         can_unclaim=task.assignee_id is not None and (task.assignee_id == actor.id
                                                      or actor.is_admin_of(task.candidate_org_id or -1)),
     ), status
@@ -295,7 +297,7 @@ def application(instance_id: int):
         revise=revise, my_revise=revise if revise is not None and revise.candidate_user_id == actor.id else None,
         last_return=returns[-1] if returns else None, actor=actor, changes=webforms.change_list(data),
         can_withdraw=services.can_withdraw(instance, actor, events), noun=_noun(instance),
-        typical_wait=queries.typical_wait(open_tasks),
+        typical_wait=queries.typical_wait(open_tasks), panels=panels_for(instance, actor),
     )
 
 

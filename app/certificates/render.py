@@ -42,6 +42,8 @@ class CertificateView:
     issuer_name: str
     issued_on: str
     verify_url: str
+    #: A legacy certificate (历史证书, app.legacy): the old system's number, no QR code, no verification line.
+    legacy: bool = False
 
 
 class RenderError(RuntimeError):
@@ -75,8 +77,8 @@ def register_fonts() -> None:
 
 
 def certificate_html(cert: CertificateView) -> str:
-    return render_template("certificates/certificate_pdf.html", cert=cert, qr=qr_data_uri(cert.verify_url),
-                           family=FAMILY)
+    qr = qr_data_uri(cert.verify_url) if cert.verify_url else None
+    return render_template("certificates/certificate_pdf.html", cert=cert, qr=qr, family=FAMILY)
 
 
 def render_pdf(cert: CertificateView, dest: IO[bytes]) -> None:

@@ -29,6 +29,7 @@ SOURCE_LABELS = {
     "class": "培训班结业",
     "grade": "等级申报",
     "results_report": "成果申报",
+    "legacy": "历史数据",
 }
 ZERO = Decimal("0")
 TENTH = Decimal("0.1")
