@@ -52,6 +52,7 @@ PROCESS_MODULES = (
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
     "app.training.workflow_hooks",
+    "app.classes.workflow_hooks",
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -69,6 +70,7 @@ WEB_MODULES = (
     "app.statistics.views",
     "app.workbench.views",
     "app.training.views",
+    "app.classes.views",
     "app.people.views",
     "app.imports.views",
 )
@@ -84,6 +86,7 @@ API_MODULES = (
     "app.audit.api",
     "app.statistics.api",
     "app.training.api",
+    "app.classes.api",
     "app.processes_admin.api",
     "app.people.api",
     "app.imports.api",

@@ -1,0 +1,333 @@
+"""Training II (issue 14) through the service layer and the API: the class declaration in both branches
+(同步上报 / 暂不上报), the lifecycle, enrolment, attendance, grades, closing into the archive exactly once (also
+concurrently on PostgreSQL) and the results report."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import Organisation
+from app.archive.models import CreditRecord
+from app.classes import queries, services
+from app.classes.models import ClassMember, TrainingClass
+from app.core.errors import InvalidState, ValidationFailed
+from app.extensions import db
+from app.people.models import Person
+from app.training.models import TrainingCourse, TrainingPlan
+from app.workflow import services as workflow
+from app.workflow.models import ProcessInstance
+from tests.conftest import actor, api_token
+
+ADMIN = "institute_admin"
+INSTITUTE = "市继续教育学院"
+
+
+@pytest.fixture(autouse=True)
+def _training_demo(request):
+    """The demo institute's catalogue and last year's approved plan (``seed-demo`` adds them)."""
+    from app.training.demo import seed_catalogue, seed_plans
+
+    request.getfixturevalue(
+        "pg_app"
+        if "pg_app" in request.fixturenames
+        else "client"
+        if "client" in request.fixturenames
+        else "any_app"
+        if "any_app" in request.fixturenames
+        else "app"
+    )
+    seed_catalogue()
+    seed_plans()
+    db.session.commit()
+
+
+def org(name: str = INSTITUTE) -> Organisation:
+    return db.session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def approved_plan() -> TrainingPlan:
+    """The demo institute's approved plan of last year (its year is the classes' year)."""
+    return db.session.scalar(
+        select(TrainingPlan).where(TrainingPlan.organisation_id == org().id, TrainingPlan.year == date.today().year - 1)
+    )
+
+
+def values(**kw) -> dict:
+    plan = approved_plan()
+    course = db.session.scalar(
+        select(TrainingCourse).where(
+            TrainingCourse.organisation_id == org().id, TrainingCourse.name == "医院质量与安全管理"
+        )
+    )
+    return {
+        "plan_id": plan.id,
+        "year": plan.year,
+        "name": "医院质量管理第一期",
+        "subject_type": "professional",
+        "subject_id": plan.subject_id,
+        "audience": None,
+        "report_mode": "later",
+        "start_date": None,
+        "end_date": None,
+        "site_id": None,
+        "capacity": None,
+        "notes": None,
+        "attachment_ids": [],
+        "courses": [{"course_id": course.id, "teacher_id": None}],
+        **kw,
+    }
+
+
+def people(n: int, start: int = 0) -> list[int]:
+    rows = [Person(name=f"学员{i}", id_number=f"350102199001{i:06d}"[:18]) for i in range(start, start + n)]
+    db.session.add_all(rows)
+    db.session.flush()
+    return [p.id for p in rows]
+
+
+def approve(instance_id: int, login: str = "hr_city") -> None:
+    instance = db.session.get(ProcessInstance, instance_id)
+    [task] = workflow.open_tasks(instance)
+    workflow.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=actor(login))
+    db.session.commit()
+
+
+def records(class_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(CreditRecord).where(CreditRecord.class_id == class_id))
+
+
+def open_class_with(n: int, passed: int) -> TrainingClass:
+    me = actor(ADMIN)
+    row = services.create(me, None, values())
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    approve(instance.id)
+    services.open_class(me, row.id)
+    services.enrol(me, row.id, people(n))
+    for i, m in enumerate(queries.members(row.id)):
+        services.set_grade(
+            me,
+            row.id,
+            m.id,
+            {
+                "total_score": 90 if i < passed else 40,
+                "result": "pass" if i < passed else "fail",
+                "actual_start": None,
+                "actual_end": None,
+            },
+        )
+    db.session.commit()
+    return row
+
+
+def test_later_branch_open_enrol_grade_close_records_passed_once(any_app):
+    """暂不上报: approval records nothing; the class opens, 30 people are graded (25 pass), close writes 25
+    archive records; a second close is refused and writes nothing."""
+    row = open_class_with(30, 25)
+    assert queries.state_of(row) == "open"
+    written = services.close(actor(ADMIN), row.id)
+    db.session.commit()
+    assert written == 25 and records(row.id) == 25
+    with pytest.raises(InvalidState):
+        services.close(actor(ADMIN), row.id)
+    db.session.rollback()
+    assert records(row.id) == 25
+    rec = db.session.scalar(select(CreditRecord).where(CreditRecord.class_id == row.id))
+    assert rec.source == "class" and rec.class_name == "医院质量管理第一期" and rec.institution_name == INSTITUTE
+    assert rec.learning_form == "face_to_face"
+    # the results report adds nobody twice
+    assert services.report_results(actor(ADMIN), row.id) == 0
+
+
+def test_sync_branch_approval_records_the_hours(any_app):
+    """同步上报: people and grades go with the declaration; the approval's service task records the hours of
+    those who passed and closes the class."""
+    me = actor(ADMIN)
+    row = services.create(me, None, values(report_mode="sync", name="同步上报班"))
+    with pytest.raises(ValidationFailed):
+        services.submit(me, row.id)  # no results yet
+    services.enrol(me, row.id, people(3, 100))
+    for m, result in zip(queries.members(row.id), ("pass", "pass", "fail"), strict=True):
+        services.set_grade(me, row.id, m.id, {"total_score": 80, "result": result, "subject_scores": {}})
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    assert "学员100" in instance.data["results"] if hasattr(instance, "data") else True
+    assert records(row.id) == 0
+    approve(instance.id)
+    db.session.expire_all()
+    row = db.session.get(TrainingClass, row.id)
+    assert records(row.id) == 2 and row.status == "closed" and row.reported_at is not None
+    assert queries.state_of(row) == "closed"
+    with pytest.raises(InvalidState):
+        services.update(me, row.id, values(report_mode="sync"))  # an approved class cannot be edited
+
+
+def test_return_resubmit_reject_and_lifecycle_rules(app):
+    me = actor(ADMIN)
+    row = services.create(me, None, values())
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    [task] = workflow.open_tasks(instance)
+    workflow.complete_task(task.id, {"outcome": "return", "comment": "请补充课程"}, actor=actor("hr_city"))
+    db.session.commit()
+    assert queries.state_of(row) == "returned"
+    services.update(me, row.id, values(name="改名后的班"))
+    services.resubmit(me, row.id)
+    db.session.commit()
+    assert queries.state_of(row) == "reviewing"
+    with pytest.raises(InvalidState):
+        services.open_class(me, row.id)
+    approve(instance.id)
+    assert queries.state_of(row) == "planned"
+    with pytest.raises(InvalidState):
+        services.enrol(me, row.id, people(1, 200))  # not open
+    with pytest.raises(ValidationFailed):
+        services.cancel(me, row.id, "很" * 51)
+    services.cancel(me, row.id, "报名人数不足")
+    db.session.commit()
+    assert queries.state_of(row) == "cancelled"
+    assert [r.id for r in queries.classes(org().id, state="cancelled").items] == [row.id]
+    assert queries.classes(org().id, state="open").items == []
+    assert [r.id for r in queries.classes(org().id, year=row.year, subject_type="professional").items] == [row.id]
+
+
+def test_an_institution_class_needs_an_approved_plan_of_its_year(app):
+    me = actor(ADMIN)
+    with pytest.raises(ValidationFailed) as exc:
+        services.create(me, None, values(plan_id=None))
+    assert "plan_id" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        services.create(me, None, values(year=date.today().year))
+    assert "plan_id" in exc.value.fields
+
+
+def test_enrolment_attendance_and_scope(app):
+    row = open_class_with(4, 4)
+    me = actor(ADMIN)
+    members = queries.members(row.id)
+    assert services.enrol(me, row.id, [members[0].person_id]) == 0  # already enrolled
+    session = services.add_session(me, row.id, datetime(2026, 3, 1, 9), "第一天上午")
+    services.mark(
+        me,
+        row.id,
+        session.id,
+        {members[0].id: "present", members[1].id: "late", members[2].id: "leave", members[3].id: "absent"},
+    )
+    [summary] = queries.sessions(row.id)
+    assert (summary.expected, summary.present, summary.counts["absent"]) == (4, 2, 1)
+    assert services.unenrol(me, row.id, [members[3].id]) == 1
+    assert queries.sessions(row.id)[0].expected == 3
+    from app.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.get(actor("hospital_admin"), row.id)
+
+
+def test_api_walks_a_class(client):
+    headers = api_token(client, ADMIN)
+    body = {**values(), "start_date": None, "end_date": None}
+    r = client.post("/api/v1/classes", headers=headers, json={k: v for k, v in body.items() if v is not None})
+    assert r.status_code == 201, r.get_json()
+    cid = r.get_json()["id"]
+    assert r.get_json()["state"] == "draft"
+    r = client.post(f"/api/v1/classes/{cid}/submit", headers=headers)
+    assert r.status_code == 200 and r.get_json()["state"] == "reviewing"
+    approve(r.get_json()["instance_id"])
+    assert client.post(f"/api/v1/classes/{cid}/open", headers=headers).get_json()["state"] == "open"
+    pid = people(1, 300)[0]
+    db.session.commit()
+    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"person_ids": [pid]})
+    assert r.status_code == 200 and r.get_json()["added"] == 1
+    mid = r.get_json()["members"][0]["id"]
+    r = client.put(
+        f"/api/v1/classes/{cid}/members/{mid}/grade", headers=headers, json={"total_score": 88, "result": "pass"}
+    )
+    assert r.status_code == 200 and r.get_json()["result"] == "pass"
+    r = client.post(f"/api/v1/classes/{cid}/close", headers=headers)
+    assert r.status_code == 200 and r.get_json()["recorded"] == 1
+    assert client.post(f"/api/v1/classes/{cid}/close", headers=headers).status_code == 409
+    other = api_token(client, "hospital_admin")
+    assert client.get(f"/api/v1/classes/{cid}", headers=other).status_code == 404
+    r = client.get("/api/v1/classes?state=closed", headers=headers)
+    assert [c["id"] for c in r.get_json()["items"]] == [cid]
+
+
+@pytest.mark.postgres
+def test_concurrent_close_on_postgres_records_each_person_once(pg_app):
+    """Two admins close a class of 30 (25 pass) at the same moment: one closes it, the other is told it is
+    closed; exactly 25 archive records."""
+    row = open_class_with(30, 25)
+    class_id = row.id
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = [None, None]
+
+    def close(i: int) -> None:
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                outcomes[i] = services.close(actor(ADMIN), class_id)
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001
+                db.session.rollback()
+                outcomes[i] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=close, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(type(o).__name__ for o in outcomes) == ["InvalidState", "int"], outcomes
+    assert 25 in outcomes
+    assert records(class_id) == 25
+    assert (
+        db.session.scalar(
+            select(func.count(func.distinct(CreditRecord.person_id))).where(CreditRecord.class_id == class_id)
+        )
+        == 25
+    )
+    assert (
+        db.session.scalar(select(func.count()).select_from(ClassMember).where(ClassMember.class_id == class_id)) == 30
+    )
+
+
+def test_every_class_route_is_a_404_outside_the_organisation(client):
+    """Another unit's administrator (who has a training workspace of their own) and a person without one get 404
+    on every class page and API route of the institute's class."""
+    row = open_class_with(1, 1)
+    member = queries.members(row.id)[0]
+    session = services.add_session(actor(ADMIN), row.id, datetime(2026, 3, 1, 9), None)
+    db.session.commit()
+    ids = {"class_id": row.id, "member_id": member.id, "session_id": session.id}
+    rules = [
+        r for r in client.application.url_map.iter_rules() if r.rule.startswith(("/classes/<", "/api/v1/classes/<"))
+    ]
+    assert len(rules) >= 10
+    for login in ("hospital_admin", "chenshihui"):
+        headers = api_token(client, login)
+        from tests.conftest import WebClient
+
+        browser = client.application.test_client()
+        web = WebClient(browser)
+        web.login(login)
+        token = web.csrf("/password/change")
+        for rule in rules:
+            url = rule.rule
+            for name, value in ids.items():
+                url = url.replace(f"<int:{name}>", str(value))
+            if "<any(" in url:
+                url = url[: url.index("<any(")] + "close"
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                if url.startswith("/api/"):
+                    r = client.open(url, method=method, headers=headers, json={})
+                else:
+                    data = {"csrf_token": token} if method == "POST" else None
+                    r = browser.open(url, method=method, data=data)
+                assert r.status_code == 404, (login, method, url, r.status_code)
+    assert records(row.id) == 0
