@@ -331,3 +331,89 @@ def test_every_class_route_is_a_404_outside_the_organisation(client):
                     r = browser.open(url, method=method, data=data)
                 assert r.status_code == 404, (login, method, url, r.status_code)
     assert records(row.id) == 0
+
+
+def _grade_file(rows: list[list]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    from app.imports import registry
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append([c.header for c in registry.get("class_grades").columns])
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_imports(client):
+    """A wrong ID number, an unknown person, a person not enrolled and a duplicate row each come back with their
+    row number and reason; the valid rows are imported; the corrected failure file imports cleanly."""
+    import io
+
+    from openpyxl import load_workbook
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from tests.test_imports import id_number
+
+    row = open_class_with(0, 0)
+    me = actor(ADMIN)
+    enrolled = [Person(name=f"导入{i}", id_number=id_number(500 + i)) for i in range(3)]
+    outsider = Person(name="未报名", id_number=id_number(600))
+    db.session.add_all([*enrolled, outsider])
+    db.session.flush()
+    services.enrol(me, row.id, [p.id for p in enrolled])
+    db.session.commit()
+    unknown = id_number(700)
+    bad = enrolled[1].id_number[:17] + ("0" if enrolled[1].id_number[17] != "0" else "1")  # wrong check character
+    rows = [
+        [row.id, "导入0", enrolled[0].id_number, 90, "合格", "2025-03-01", "2025-03-03"],
+        [row.id, "导入1", bad, 80, "合格", None, None],
+        [row.id, "无此人", unknown, 70, "合格", None, None],
+        [row.id, "未报名", outsider.id_number, 75, "合格", None, None],
+        [row.id, "导入0", enrolled[0].id_number, 95, "合格", None, None],  # duplicate of row 2
+        [row.id, "导入2", enrolled[2].id_number, 50, "不合格", None, None],
+    ]
+    h = api_token(client, ADMIN)
+
+    def upload(data: bytes) -> dict:
+        boundary, body = encode_multipart({"kind": "class_grades", "file": FileStorage(io.BytesIO(data), "g.xlsx")})
+        r = client.post(
+            "/api/v1/imports", headers=h, data=body, content_type=f"multipart/form-data; boundary={boundary}"
+        )
+        assert r.status_code == 202, r.get_json()
+        return client.get(f"/api/v1/imports/{r.get_json()['id']}", headers=h).get_json()
+
+    body = upload(_grade_file(rows))
+    assert (body["total"], body["succeeded"], body["failed"]) == (6, 2, 4), body
+    r = client.get(body["failure_file_url"], headers=h, buffered=True)
+    failed = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
+    reasons = {f[1]: f[-1] for f in failed[1:]}
+    assert "校验" in reasons["导入1"] and "没有该人员" in reasons["无此人"]
+    assert "未报名" in reasons["未报名"] and "第2行重复" in reasons["导入0"]
+    db.session.expire_all()
+    results = {m.person.name: m.result for m in queries.members(row.id)}
+    assert results == {"导入0": "pass", "导入1": None, "导入2": "fail"}
+    # corrected: the right ID number, the outsider enrolled, the unknown and the duplicate rows deleted
+    services.enrol(me, row.id, [outsider.id])
+    db.session.commit()
+    wb = load_workbook(io.BytesIO(r.data))
+    ws = wb.active
+    for i in range(ws.max_row, 1, -1):
+        name = ws.cell(row=i, column=2).value
+        if name == "导入1":
+            ws.cell(row=i, column=3).value = enrolled[1].id_number
+        elif name in ("无此人", "导入0"):
+            ws.delete_rows(i)
+    buf = io.BytesIO()
+    wb.save(buf)
+    again = upload(buf.getvalue())
+    assert (again["succeeded"], again["failed"], again["failure_file_url"]) == (2, 0, None), again
+    services.close(me, row.id)
+    db.session.commit()
+    assert records(row.id) == 3
