@@ -83,7 +83,12 @@ def values(**kw) -> dict:
 
 
 def people(n: int, start: int = 0) -> list[int]:
-    rows = [Person(name=f"学员{i}", id_number=f"350102199001{i:06d}"[:18]) for i in range(start, start + n)]
+    from tests.test_imports import id_number
+
+    rows = [
+        Person(name=f"学员{i}", id_number=id_number(i % 1000, f"19{80 + i // 1000:02d}0101"))
+        for i in range(start, start + n)
+    ]
     db.session.add_all(rows)
     db.session.flush()
     return [p.id for p in rows]
@@ -417,3 +422,31 @@ def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_import
     services.close(me, row.id)
     db.session.commit()
     assert records(row.id) == 3
+
+
+def test_class_hours_show_in_the_archive_and_count_in_the_verification(client):
+    from app.archive.models import AnnualVerification
+    from app.archive.services import year_summary
+
+    row = open_class_with(2, 1)
+    services.close(actor(ADMIN), row.id)
+    db.session.commit()
+    passed = next(m for m in queries.members(row.id) if m.result == "pass")
+    summary = year_summary(passed.person, row.year)
+    [line] = summary.records
+    assert (line.source, line.class_name, line.institution_name) == ("class", row.name, INSTITUTE)
+    assert line.course_name == "医院质量与安全管理" and summary.hours["total"] == row.hours
+    stored = db.session.scalar(
+        select(AnnualVerification).where(
+            AnnualVerification.person_id == passed.person_id, AnnualVerification.year == row.year
+        )
+    )
+    assert stored is not None and stored.total_hours == row.hours
+    # the archive page shows the class to the person's city bureau
+    from tests.conftest import WebClient
+
+    passed.person.unit_id = org("市第一人民医院").id
+    db.session.commit()
+    WebClient(client).login("hr_city")
+    page = client.get(f"/archive?person_id_number={passed.person.id_number}&year={row.year}")
+    assert page.status_code == 200 and f"培训班：{row.name}" in page.get_data(as_text=True)
