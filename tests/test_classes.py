@@ -450,3 +450,77 @@ def test_class_hours_show_in_the_archive_and_count_in_the_verification(client):
     WebClient(client).login("hr_city")
     page = client.get(f"/archive?person_id_number={passed.person.id_number}&year={row.year}")
     assert page.status_code == 200 and f"培训班：{row.name}" in page.get_data(as_text=True)
+
+
+def test_grade_declaration_unit_batch_review_hr_return_and_final_approval(client):
+    """学员成绩申报: the institution declares two students of a closed class; their unit batch-approves them in
+    the inbox (beside credit-hour declarations); the HR bureau returns one, the institution resubmits, and after
+    both reviews again the hours count, once, in the continuing-education year declared."""
+
+    me = actor(ADMIN)
+    row = services.create(me, None, values(report_mode="declare", name="成绩申报班"))
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    approve(instance.id)
+    services.open_class(me, row.id)
+    students = [db.session.scalar(select(Person.id).where(Person.name == n)) for n in ("陈诗慧", "刘文斌")]
+    services.enrol(me, row.id, students)
+    for m in queries.members(row.id):
+        services.set_grade(me, row.id, m.id, {"total_score": 85, "result": "pass", "subject_scores": {}})
+    assert services.close(me, row.id) == 0  # hours count only after the declaration's review
+    db.session.commit()
+    ce_year = row.year + 1
+    started, failed = services.declare_grades(me, row.id, [m.id for m in queries.members(row.id)] + [999999], ce_year)
+    db.session.commit()
+    assert len(started) == 2 and list(failed) == [999999]
+    again, failed = services.declare_grades(me, row.id, [m.id for m in queries.members(row.id)], ce_year)
+    assert again == [] and all("已申报" in r for r in failed.values())
+    db.session.rollback()
+    # the unit sees them in its inbox next to credit-hour declarations and batch-approves them through the API
+    h = api_token(client, "hospital_admin")
+    tasks = client.get("/api/v1/tasks?process=grade_declaration", headers=h).get_json()["items"]
+    assert {t["applicant"] for t in tasks} == {"陈诗慧", "刘文斌"}
+    r = client.post(
+        "/api/v1/tasks/complete",
+        headers=h,
+        json={"task_ids": [t["id"] for t in tasks], "outcome": "approve", "comment": ""},
+    )
+    assert len(r.get_json()["completed"]) == 2, r.get_json()
+    assert records(row.id) == 0
+    hr = api_token(client, "hr_city")
+    tasks = client.get("/api/v1/tasks?process=grade_declaration", headers=hr).get_json()["items"]
+    assert len(tasks) == 2
+    returned = next(t for t in tasks if t["applicant"] == "刘文斌")
+    r = client.post(
+        f"/api/v1/tasks/{returned['id']}/complete", headers=hr, json={"outcome": "return", "comment": "请核对成绩"}
+    )
+    assert r.status_code == 200, r.get_json()
+    other = next(t for t in tasks if t["applicant"] == "陈诗慧")
+    assert (
+        client.post(
+            f"/api/v1/tasks/{other['id']}/complete", headers=hr, json={"outcome": "approve", "comment": ""}
+        ).status_code
+        == 200
+    )
+    assert records(row.id) == 1
+    # the institution resubmits the returned one from its inbox
+    mine = api_token(client, ADMIN)
+    [revise] = client.get("/api/v1/tasks?process=grade_declaration", headers=mine).get_json()["items"]
+    task = client.get(f"/api/v1/tasks/{revise['id']}", headers=mine).get_json()
+    data = (
+        {k: v for k, v in task["data"].items() if k in task["form"]["schema"]["properties"]} if "form" in task else {}
+    )
+    r = client.post(f"/api/v1/tasks/{revise['id']}/complete", headers=mine, json={**data, "action": "resubmit"})
+    assert r.status_code == 200, r.get_json()
+    for login in ("hospital_admin", "hr_city"):
+        h = api_token(client, login)
+        [t] = client.get("/api/v1/tasks?process=grade_declaration", headers=h).get_json()["items"]
+        assert (
+            client.post(
+                f"/api/v1/tasks/{t['id']}/complete", headers=h, json={"outcome": "approve", "comment": ""}
+            ).status_code
+            == 200
+        )
+    db.session.expire_all()
+    recs = list(db.session.scalars(select(CreditRecord).where(CreditRecord.class_id == row.id)))
+    assert len(recs) == 2 and {r.source for r in recs} == {"grade"} and {r.year for r in recs} == {ce_year}

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.models import TimestampMixin
 from app.extensions import db
 
-#: 成果上报: with the declaration (同步上报: approval records the hours) or later (暂不上报: the results report
-#: records them without further approval).
-REPORT_MODES = {"sync": "同步上报", "later": "暂不上报"}
+#: 成果上报: with the declaration (同步上报: approval records the hours), later (暂不上报: closing the class and the
+#: results report record them without further approval), or by grade declaration (学员成绩申报, Henan: each
+#: student's unit and then the HR bureau approve, ``grade_declaration``).
+REPORT_MODES = {"sync": "同步上报", "later": "暂不上报", "declare": "学员成绩申报"}
 #: The lifecycle after approval.
 PLANNED, OPEN, CLOSED, CANCELLED = "planned", "open", "closed", "cancelled"
 STATUS_LABELS = {PLANNED: "未开班", OPEN: "已开班", CLOSED: "已结班", CANCELLED: "已取消"}
@@ -118,6 +119,8 @@ class ClassMember(db.Model):
     actual_start: Mapped[date | None] = mapped_column(Date)
     actual_end: Mapped[date | None] = mapped_column(Date)
     graded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The latest grade declaration (``grade_declaration``) of this person's grades.
+    declaration_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
 
     person = relationship("Person", lazy="joined")
 

@@ -48,6 +48,9 @@ from app.workflow.models import ProcessInstance
 log = logging.getLogger(__name__)
 
 KEY = "training_class_approval"
+GRADE_KEY = "grade_declaration"
+#: The source of the archive records an approved grade declaration writes (``source_id``: the enrolment).
+GRADE_SOURCE = "grade"
 _INVALID = "提交的内容有误，请按提示修改"
 NOT_OF_TYPE = sentence("课程《%(course)s》不是%(type)s")
 NOTE_MAX = 50
@@ -321,8 +324,10 @@ def close(actor: Actor, class_id: int) -> int:
     if row.status != OPEN:
         raise InvalidState("只有已开班的培训班可以结班")
     row.status, row.closed_at = CLOSED, utcnow()
-    written = record_hours(row, recognised_by_org_id=None)
-    row.reported_at = utcnow()
+    written = 0
+    if row.report_mode != "declare":  # a class whose grades are declared counts only after their review
+        written = record_hours(row, recognised_by_org_id=None)
+        row.reported_at = utcnow()
     db.session.flush()
     return written
 
@@ -347,6 +352,7 @@ def record_hours(
     recognised_by_org_id: int | None,
     member_ids: list[int] | None = None,
     source: str = RECORD_SOURCE,
+    year: int | None = None,
 ) -> int:
     """Write one archive record per participant who passed and has none yet, then bring the annual
     verification of those people up to date. The caller holds the class row's lock."""
@@ -362,9 +368,12 @@ def record_hours(
         return 0
     done = set(
         db.session.scalars(
-            select(CreditRecord.source_id).where(CreditRecord.source == source, CreditRecord.class_id == row.id)
+            select(CreditRecord.source_id).where(
+                CreditRecord.source.in_((RECORD_SOURCE, GRADE_SOURCE)), CreditRecord.class_id == row.id
+            )
         )
     )
+    year = year or row.year
     org = db.session.get(Organisation, row.organisation_id)
     hours = row.hours
     course_name = "、".join(cc.course.name for cc in row.courses)[:200] or row.name[:200]
@@ -372,7 +381,7 @@ def record_hours(
     values = [
         {
             "person_id": person_id,
-            "year": row.year,
+            "year": year,
             "subject_type": row.subject_type,
             "course_name": course_name,
             "learning_form": "face_to_face",
@@ -397,7 +406,7 @@ def record_hours(
     for i in range(0, len(values), 1000):
         db.session.execute(insert(CreditRecord.__table__), values[i : i + 1000])
     try:
-        recount(row.year, person_ids=[v["person_id"] for v in values])
+        recount(year, person_ids=[v["person_id"] for v in values])
     except RuleUnavailable:  # the records are stored; a recount brings the verification up to date later
         log.exception("annual verification skipped for class %s", row.id)
     db.session.flush()
@@ -485,7 +494,7 @@ def _recorded(member_ids: list[int]) -> set[int]:
     return set(
         db.session.scalars(
             select(CreditRecord.source_id).where(
-                CreditRecord.source == RECORD_SOURCE, CreditRecord.source_id.in_(member_ids)
+                CreditRecord.source.in_((RECORD_SOURCE, GRADE_SOURCE)), CreditRecord.source_id.in_(member_ids)
             )
         )
     )
@@ -514,11 +523,14 @@ def check_grade(row: TrainingClass, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_grade(actor: Actor, class_id: int, member_id: int, values: dict[str, Any]) -> ClassMember:
-    """成绩录入 for one person; a grade whose hours are already in the archive cannot change."""
+    """成绩录入 for one person; a grade whose hours are already in the archive, or under declaration, cannot
+    change."""
     row, m = member(actor, class_id, member_id)
     _grading(row)
     if _recorded([m.id]):
         raise InvalidState("该人员的学时已记入培训档案，成绩不能修改")
+    if declaration_state(m) in (review.REVIEWING, review.RETURNED, review.APPROVED):
+        raise InvalidState("该人员的成绩已申报，不能修改")
     apply_grade(m, check_grade(row, values))
     db.session.flush()
     return m
@@ -579,3 +591,96 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     return date.fromisoformat(value) if value else None
+
+
+# --------------------------------------------------------------------------- grade declarations (学员成绩申报)
+
+
+def declaration_state(m: ClassMember) -> str | None:
+    """The state of the person's latest grade declaration (None when never declared, or withdrawn)."""
+    if m.declaration_id is None:
+        return None
+    instance = db.session.get(ProcessInstance, m.declaration_id)
+    state = review.states([_Declared(m.id, m.declaration_id)])[m.id] if instance is not None else review.DRAFT
+    return None if state == review.DRAFT else state
+
+
+class _Declared:
+    """A member seen as a reviewed row (``id``, ``instance_id``) for :func:`app.training.queries.states`."""
+
+    def __init__(self, row_id: int, instance_id: int | None) -> None:
+        self.id, self.instance_id = row_id, instance_id
+
+
+def declaration_states(members: list[ClassMember]) -> dict[int, str | None]:
+    found = review.states([_Declared(m.id, m.declaration_id) for m in members])
+    return {m.id: (None if found[m.id] == review.DRAFT else found[m.id]) for m in members}
+
+
+def grade_snapshot(row: TrainingClass, m: ClassMember, ce_year: int) -> dict[str, Any]:
+    org = db.session.get(Organisation, row.organisation_id)
+    return {
+        "member_id": m.id,
+        "class_id": row.id,
+        "person_name": m.person.name,
+        "person_id_number": m.person.id_number,
+        "class_name": row.name,
+        "institution_name": org.name,
+        "course_name": "、".join(cc.course.name for cc in row.courses),
+        "training_year": row.year,
+        "ce_year": ce_year,
+        "subject_type": row.subject_type,
+        "hours": float(row.hours),
+        "total_score": float(m.total_score) if m.total_score is not None else None,
+        "result": m.result,
+        "actual_start": m.actual_start.isoformat() if m.actual_start else "",
+        "actual_end": m.actual_end.isoformat() if m.actual_end else "",
+    }
+
+
+def grade_for_start(data: dict[str, Any], actor: Actor) -> tuple[TrainingClass, ClassMember]:
+    """The enrolment a grade declaration names, if the actor's institution may declare it now (the process's
+    ``prepare_start``); the form's fields are filled from the enrolment (what is declared is what was graded)."""
+    m = db.session.get(ClassMember, data.get("member_id") or 0)
+    row = db.session.get(TrainingClass, m.class_id) if m is not None else None
+    if row is None or row.organisation_id not in {o.id for o in training_orgs(actor)}:
+        raise ValidationFailed(_INVALID, {"member_id": "该学员不存在或您无权申报"})
+    if row.report_mode != "declare" or row.status != CLOSED:
+        raise InvalidState("只有已结班且选择学员成绩申报的培训班可以申报成绩")
+    if m.result != "pass":
+        raise ValidationFailed(_INVALID, {"member_id": "只有考核合格的学员可以申报成绩"})
+    if _recorded([m.id]) or declaration_state(m) in (review.REVIEWING, review.RETURNED, review.APPROVED):
+        raise InvalidState("该学员的成绩已申报")
+    person = m.person
+    if person.unit is None or person.unit.kind != OrgKind.EMPLOYER_UNIT:
+        raise ValidationFailed(_INVALID, {"member_id": "该学员没有所属用人单位，无法申报"})
+    data.update(grade_snapshot(row, m, int(data.get("ce_year") or row.year)))
+    return row, m
+
+
+def declare_grades(
+    actor: Actor, class_id: int, member_ids: list[int], ce_year: int
+) -> tuple[list[int], dict[int, str]]:
+    """学员成绩申报 in batch: one ``grade_declaration`` case per chosen student (each student's unit reviews its
+    own). Returns the cases started and, per member id, why one could not be declared."""
+    from app.core.errors import DomainError
+    from app.core.i18n import translate
+    from app.workflow import services as workflow
+
+    row = _locked(actor, class_id)
+    started: list[int] = []
+    failed: dict[int, str] = {}
+    members = {m.id: m for m in queries.members(row.id)}
+    for member_id in member_ids:
+        if member_id not in members:
+            failed[member_id] = "该学员不是本培训班的学员"
+            continue
+        try:
+            with db.session.begin_nested():
+                instance = workflow.start_process(GRADE_KEY, {"member_id": member_id, "ce_year": ce_year}, actor=actor)
+        except DomainError as exc:
+            message = "；".join(exc.fields.values()) if isinstance(exc, ValidationFailed) else exc.message
+            failed[member_id] = str(translate(message))
+            continue
+        started.append(instance.id)
+    return started, failed

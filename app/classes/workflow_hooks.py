@@ -1,9 +1,14 @@
-"""The training class declaration (培训班申报, ``training_class_approval``) as the workflow sees it.
+"""The training class declaration (培训班申报, ``training_class_approval``) and the grade declaration (学员成绩申报,
+``grade_declaration``) as the workflow sees them.
 
 The applicant's organisation is the institution (the ``unit`` relation of the lanes), so the supervisory
 (industry) department above it reviews, or the local HR bureau where it has none, as for training plans.
 Reviewers hold 培训管理. On approval a class declared 同步上报 has its results recorded by the service task
-``record_class_hours`` (in the same transaction as the decision); a 暂不上报 class reports them later."""
+``record_class_hours`` (in the same transaction as the decision); a 暂不上报 class reports them later.
+
+A grade declaration is one case per student: the institution declares, the student's employer unit reviews, the
+HR bureau approves last, then ``record_grade_hours`` writes the hours (source ``grade``). Its reviewers hold
+学时审核 (``credit_review``), so units find these in the inbox beside credit-hour declarations (学时学分审批)."""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ from typing import Any
 
 from app.accounts.actor import Actor
 from app.classes import services
-from app.classes.models import CLOSED, TrainingClass
+from app.classes.models import CLOSED, ClassMember, TrainingClass
 from app.core.models import utcnow
+from app.credits.workflow_hooks import PERMISSION as CREDIT_REVIEW
 from app.extensions import db
 from app.training.access import PERMISSION, can_use
 from app.workflow import attachments
@@ -70,6 +76,56 @@ def record_class_hours(params: dict[str, Any], data: dict[str, Any], ctx: Operat
     return {"recorded": written}
 
 
+def _grade_start(data: dict[str, Any], actor: Actor) -> StartContext:
+    from app.accounts.models import Organisation
+
+    row, m = services.grade_for_start(data, actor)
+    person = m.person
+    return StartContext(
+        subject_person=person,
+        subject_unit=person.unit,
+        started_for_org=db.session.get(Organisation, row.organisation_id),
+        applicant_name=person.name,
+        applicant_id_number=person.id_number,
+        year=int(data["ce_year"]),
+        title=row.name,
+        data={"applicant_name": person.name, "person_id": person.id},
+    )
+
+
+def _grade_on_data(instance: Any, data: dict[str, Any], writes: Any) -> None:
+    if writes is None:
+        return
+    m = db.session.get(ClassMember, data.get("member_id"))
+    if m is not None:
+        m.declaration_id = instance.id
+
+
+def record_grade_hours(params: dict[str, Any], data: dict[str, Any], ctx: OperationContext) -> dict:
+    """Service task ``record_grade_hours``: the approved student gets the class's hours in the continuing-education
+    year declared, once (the enrolment is the record's source id)."""
+    from sqlalchemy import select
+
+    m = db.session.get(ClassMember, data.get("member_id"))
+    if m is None:
+        return {"recorded": 0}
+    row = db.session.scalar(
+        select(TrainingClass)
+        .where(TrainingClass.id == m.class_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    hr = (ctx.instance.lane_orgs or {}).get("hr_bureau") or {}
+    written = services.record_hours(
+        row,
+        recognised_by_org_id=hr.get("id"),
+        member_ids=[m.id],
+        source=services.GRADE_SOURCE,
+        year=int(data["ce_year"]),
+    )
+    return {"recorded": written}
+
+
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {"title": data.get("name"), "year": data.get("year")}
 
@@ -87,6 +143,21 @@ HOOKS = ProcessHooks(
 )
 
 
+GRADE_HOOKS = ProcessHooks(
+    key=services.GRADE_KEY,
+    permission=CREDIT_REVIEW,
+    prepare_start=_grade_start,
+    can_start=can_use,
+    summarise=lambda data: {"title": data.get("class_name"), "year": data.get("ce_year")},
+    on_data=_grade_on_data,
+    start_template="classes/start.html",
+    start_denied="只有培训机构的培训管理员可以申报学员成绩",
+    started_message="学员成绩已申报，等待用人单位审核",
+)
+
+
 def register() -> None:
     register_operation("record_class_hours", record_class_hours)
+    register_operation("record_grade_hours", record_grade_hours)
     register_process(HOOKS)
+    register_process(GRADE_HOOKS)

@@ -1,8 +1,8 @@
-"""classes enrolment attendance grades
+"""training classes: enrolment, grades, attendance, grade declarations; class hours in the archive
 
 Revision ID: training2_0001
 Revises: people_0001
-Create Date: 2026-12-03 17:25:08.851868
+Create Date: 2026-12-03 17:39:12.119525
 
 """
 from alembic import op
@@ -82,12 +82,15 @@ def upgrade():
     sa.Column('actual_start', sa.Date(), nullable=True),
     sa.Column('actual_end', sa.Date(), nullable=True),
     sa.Column('graded_at', sa.DateTime(), nullable=True),
+    sa.Column('declaration_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['class_id'], ['training_class.id'], name=op.f('fk_training_class_member_class_id_training_class')),
+    sa.ForeignKeyConstraint(['declaration_id'], ['process_instance.id'], name=op.f('fk_training_class_member_declaration_id_process_instance')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_training_class_member_person_id_person')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_class_member')),
     sa.UniqueConstraint('class_id', 'person_id', name='uq_training_class_member_class_person')
     )
     with op.batch_alter_table('training_class_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_training_class_member_declaration_id'), ['declaration_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_training_class_member_person_id'), ['person_id'], unique=False)
 
     op.create_table('training_class_session',
@@ -141,6 +144,7 @@ def downgrade():
     op.drop_table('training_class_session')
     with op.batch_alter_table('training_class_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_training_class_member_person_id'))
+        batch_op.drop_index(batch_op.f('ix_training_class_member_declaration_id'))
 
     op.drop_table('training_class_member')
     with op.batch_alter_table('training_class_course', schema=None) as batch_op:
