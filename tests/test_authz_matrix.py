@@ -299,6 +299,8 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /training/profile": TRAINING,
     # training classes (培训班): tests/test_classes.py checks every route answers 404 for another organisation
     "GET /classes/": TRAINING,
+    "GET /classes/grades": TRAINING,
+    "POST /classes/grades": TRAINING,
     "GET /classes/new": TRAINING,
     "POST /classes/new": TRAINING,
     "GET /classes/<int:class_id>": TRAINING,

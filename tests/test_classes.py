@@ -524,3 +524,61 @@ def test_grade_declaration_unit_batch_review_hr_return_and_final_approval(client
     db.session.expire_all()
     recs = list(db.session.scalars(select(CreditRecord).where(CreditRecord.class_id == row.id)))
     assert len(recs) == 2 and {r.source for r in recs} == {"grade"} and {r.year for r in recs} == {ce_year}
+
+
+def test_pages_walk_a_class_in_both_languages(client):
+    """The institute's administrator declares a class on the pages, and after approval opens it, enrols one by ID
+    number and one by selection, takes attendance, grades, closes it; every page answers in Chinese and English."""
+    from tests.conftest import WebClient
+
+    web = WebClient(client)
+    web.login(ADMIN)
+    v = values()
+    form = {
+        "year": v["year"],
+        "name": "网页班",
+        "plan_id": v["plan_id"],
+        "subject_type": "professional",
+        "subject_id": v["subject_id"],
+        "report_mode": "later",
+        "course_ids": [v["courses"][0]["course_id"]],
+    }
+    r = web.post_form("/classes/new", form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    cid = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    assert web.post_form(f"/classes/{cid}", {}, f"/classes/{cid}/submit").status_code == 302
+    approve(db.session.get(TrainingClass, cid).instance_id)
+    assert web.post_form(f"/classes/{cid}", {}, f"/classes/{cid}/open").status_code == 302
+    chen = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    liu = db.session.scalar(select(Person).where(Person.name == "刘文斌"))
+    web.post_form(f"/classes/{cid}", {"id_number": chen.id_number}, f"/classes/{cid}/enrol")
+    web.post_form(f"/classes/{cid}", {"person_ids": [liu.id]}, f"/classes/{cid}/enrol")
+    members = queries.members(cid)
+    assert {m.person.name for m in members} == {"陈诗慧", "刘文斌"}
+    r = web.post_form(f"/classes/{cid}", {"held_at": "2025-03-01T09:00", "note": "上午"}, f"/classes/{cid}/sessions")
+    assert r.status_code == 302
+    [summary] = queries.sessions(cid)
+    sid = summary.session.id
+    web.post_form(f"/classes/{cid}/sessions/{sid}", {f"status_{m.id}": "present" for m in members})
+    assert queries.sessions(cid)[0].present == 2
+    for m in members:
+        r = web.post_form(f"/classes/{cid}/members/{m.id}", {"total_score": "91", "result": "pass"})
+        assert r.status_code == 302
+    for lang in ("zh", "en"):
+        client.get(f"/?lang={lang}")
+        for url in (
+            "/classes/",
+            f"/classes/{cid}",
+            f"/classes/{cid}/members/{members[0].id}",
+            f"/classes/{cid}/sessions/{sid}",
+            "/classes/grades",
+            "/classes/new",
+            "/classes/?state=open&subject_type=professional&year=2025",
+        ):
+            page = client.get(url)
+            assert page.status_code == 200, (lang, url)
+            if lang == "en":
+                assert "Training classes" in page.get_data(as_text=True), url
+    r = web.post_form(f"/classes/{cid}", {}, f"/classes/{cid}/close")
+    assert r.status_code == 302 and records(cid) == 2
+    assert "Closed" in client.get(f"/classes/{cid}").get_data(as_text=True)

@@ -191,3 +191,82 @@ def marks(session_id: int) -> dict[int, str]:
             select(AttendanceMark.member_id, AttendanceMark.status).where(AttendanceMark.session_id == session_id)
         ).all()
     )
+
+
+#: States of a student's grade declaration, as the declaration page filters them.
+DECLARATION_LABELS = {
+    "undeclared": "未申报",
+    "reviewing": "审核中",
+    "returned": "已退回待修改",
+    "approved": "审核通过",
+    "rejected": "未通过",
+}
+
+
+@dataclass
+class GradeRow:
+    member: ClassMember
+    training_class: TrainingClass
+    instance: ProcessInstance | None
+    state: str
+
+
+def declarable(
+    org_id: int,
+    *,
+    class_id: int | None = None,
+    year: int | None = None,
+    ce_year: int | None = None,
+    state: str | None = None,
+    limit: int = 500,
+) -> list[GradeRow]:
+    """The students who passed closed classes whose results go by grade declaration (学员成绩申报), with the
+    state of their latest declaration; filtered by class, training year and continuing-education year."""
+    stmt = (
+        select(ClassMember, TrainingClass, ProcessInstance)
+        .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
+        .outerjoin(ProcessInstance, ProcessInstance.id == ClassMember.declaration_id)
+        .where(
+            TrainingClass.organisation_id == org_id,
+            TrainingClass.report_mode == "declare",
+            TrainingClass.status == CLOSED,
+            ClassMember.result == "pass",
+        )
+    )
+    if class_id:
+        stmt = stmt.where(TrainingClass.id == class_id)
+    if year:
+        stmt = stmt.where(TrainingClass.year == year)
+    if ce_year:
+        stmt = stmt.where(ProcessInstance.year == ce_year)
+    if state == "undeclared":
+        stmt = stmt.where(or_(ClassMember.declaration_id.is_(None), ProcessInstance.status == WITHDRAWN))
+    elif state in ("reviewing", "returned"):
+        stmt = stmt.where(ProcessInstance.status == RUNNING)
+    elif state == "approved":
+        stmt = stmt.where(ProcessInstance.status == COMPLETED)
+    elif state == "rejected":
+        stmt = stmt.where(ProcessInstance.status == REJECTED)
+    found = db.session.execute(stmt.order_by(TrainingClass.id.desc(), ClassMember.id).limit(limit)).all()
+
+    class _Row:
+        def __init__(self, m: ClassMember) -> None:
+            self.id, self.instance_id = m.id, m.declaration_id
+
+    states_ = review.states([_Row(m) for m, _c, _i in found])
+    rows = [GradeRow(m, c, i, "undeclared" if states_[m.id] == review.DRAFT else states_[m.id]) for m, c, i in found]
+    return [r for r in rows if not state or r.state == state]
+
+
+def declare_classes(org_id: int) -> list[TrainingClass]:
+    return list(
+        db.session.scalars(
+            select(TrainingClass)
+            .where(
+                TrainingClass.organisation_id == org_id,
+                TrainingClass.report_mode == "declare",
+                TrainingClass.status == CLOSED,
+            )
+            .order_by(TrainingClass.year.desc(), TrainingClass.id.desc())
+        )
+    )

@@ -165,6 +165,57 @@ def _page(org, row: TrainingClass | None = None, *, errors=None, values=None, st
     ), status
 
 
+@bp.route("/grades", methods=["GET", "POST"])
+@login_required
+def grades():
+    """学员成绩申报: the institution declares students' grades in batch (one case per student)."""
+    actor = web_actor()
+    org = access.current_org(actor, request.args.get("org", type=int))
+
+    def num(name: str, low: int = 1, high: int = 10**9) -> int | None:
+        text = (request.values.get(name) or "").strip()
+        return int(text) if text.isdigit() and len(text) < 10 and low <= int(text) <= high else None
+
+    filters = {
+        "class_id": num("class_id"),
+        "year": num("year", 2000, 2100),
+        "ce_year": num("ce_year", 2000, 2100),
+        "state": request.args.get("state") if request.args.get("state") in queries.DECLARATION_LABELS else None,
+    }
+    if request.method == "POST":
+        class_ids: dict[int, list[int]] = {}
+        for value in request.form.getlist("member_ids"):
+            cid, _sep, mid = value.partition(":")
+            if cid.isdigit() and mid.isdigit() and len(cid) < 19 and len(mid) < 19:
+                class_ids.setdefault(int(cid), []).append(int(mid))
+        ce_year = num("declare_year", 2000, 2100)
+        if not class_ids or ce_year is None:
+            flash(_("请选择学员并填写继续教育年度"), "danger")
+            return redirect(url_for("classes.grades", org=org.id))
+        started, failed = 0, 0
+        try:
+            for cid, mids in class_ids.items():
+                done, refused = services.declare_grades(actor, cid, mids, ce_year)
+                started, failed = started + len(done), failed + len(refused)
+        except DomainError as exc:
+            _fail(exc)
+            return redirect(url_for("classes.grades", org=org.id))
+        db.session.commit()
+        flash(_("已申报 %(n)d 名学员的成绩，等待用人单位审核", n=started), "success")
+        if failed:
+            flash(_("%(n)d 名学员未能申报（已申报过或不符合条件）", n=failed), "warning")
+        return redirect(url_for("classes.grades", org=org.id))
+    rows = queries.declarable(org.id, **filters)
+    return render_template(
+        "classes/grades.html",
+        rows=rows,
+        filters=filters,
+        classes=queries.declare_classes(org.id),
+        labels=queries.DECLARATION_LABELS,
+        **_common(org),
+    )
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
