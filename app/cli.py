@@ -29,12 +29,19 @@ def register_cli(app: Flask) -> None:
         training_rows = seed_catalogue()
         training_plans = seed_plans()
         db.session.commit()
+        from app.classes.demo import seed_classes
+
+        classes = seed_classes()
+        db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
         if chains:
             click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
         if training_rows or training_plans:
             click.echo(f"demo training workspace: {training_rows} catalogue rows, {training_plans} plans and reports "
                        "(last year's approved, this year's plan waiting at the city bureau)")
+        if classes:
+            click.echo(f"demo training classes: {classes} (last year's closed with recorded hours, one open with "
+                       "attendance, one declaration waiting at the city bureau)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 

@@ -305,7 +305,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /classes/new": TRAINING,
     "GET /classes/<int:class_id>": TRAINING,
     "POST /classes/<int:class_id>": TRAINING,
-    "POST /classes/<int:class_id>/<any(submit, withdraw, resubmit, delete, open, close, cancel, report, enrol, unenrol):action>":
+    "POST /classes/<int:class_id>/<any(submit, withdraw, resubmit, delete, open, close, cancel, report, enrol, unenrol):action>":  # noqa: E501
         TRAINING,
     "GET /classes/<int:class_id>/members/<int:member_id>": TRAINING,
     "POST /classes/<int:class_id>/members/<int:member_id>": TRAINING,

@@ -582,3 +582,21 @@ def test_pages_walk_a_class_in_both_languages(client):
     r = web.post_form(f"/classes/{cid}", {}, f"/classes/{cid}/close")
     assert r.status_code == 302 and records(cid) == 2
     assert "Closed" in client.get(f"/classes/{cid}").get_data(as_text=True)
+
+
+def test_demo_classes_seed_once(app):
+    """seed-demo: a closed class with recorded hours, an open one with people and attendance, one declaration
+    waiting in the city bureau's inbox; a second run adds nothing."""
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and "demo training classes: 3" in first.output, first.output
+    rows = queries.classes(org().id).items
+    by_state = {queries.state_of(r): r for r in rows}
+    assert set(by_state) == {"closed", "open", "reviewing"}
+    assert records(by_state["closed"].id) == 2
+    assert len(queries.members(by_state["open"].id)) == 3 and queries.sessions(by_state["open"].id)[0].present == 2
+    [task] = workflow.open_tasks(db.session.get(ProcessInstance, by_state["reviewing"].instance_id))
+    assert task.candidate_org_id == org("市人力资源和社会保障局").id
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0 and "demo training classes" not in again.output
+    assert len(queries.classes(org().id).items) == 3
