@@ -6,6 +6,7 @@ through the generic task endpoints (``/tasks``), the cases through ``/instances/
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -174,7 +175,9 @@ def session_add(class_id: int):
     actor = _actor()
     services.get(actor, class_id)
     args = load_args(SessionArgs(), json_body())
-    services.add_session(actor, class_id, args["held_at"].replace(tzinfo=None), args["note"])
+    held_at = args["held_at"]  # RFC 3339; without an offset, UTC
+    held_at = held_at.astimezone(UTC).replace(tzinfo=None) if held_at.tzinfo else held_at
+    services.add_session(actor, class_id, held_at, args["note"])
     db.session.commit()
     return jsonify(SessionSchema().dump(queries.sessions(class_id), many=True)), 201
 

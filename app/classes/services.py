@@ -226,10 +226,9 @@ def snapshot(row: TrainingClass) -> dict[str, Any]:
         "site_name": site.name if site else "",
         "courses": "\n".join(lines),
         "total_hours": float(row.hours),
-        "results": _results_text(row) if row.report_mode == "sync" else "",
         "notes": row.notes or "",
         "attachments": list(row.attachment_ids or []),
-    }
+    } | ({"results": _results_text(row)} if row.report_mode == "sync" else {})
 
 
 def _ready(row: TrainingClass) -> None:

@@ -4,9 +4,10 @@ services as the API; without 培训管理 every page is a 404."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -370,7 +371,11 @@ def session_add(class_id: int):
     services.get(actor, class_id)
     try:
         args = load_args(SessionArgs(), {k: v.strip() for k, v in request.form.items() if k in ("held_at", "note")})
-        services.add_session(actor, class_id, args["held_at"].replace(tzinfo=None), args["note"])
+        # the form's time is Beijing time (as pages show times); stored in UTC like every time
+        offset = timedelta(hours=current_app.config.get("DISPLAY_UTC_OFFSET_HOURS", 8))
+        held_at = args["held_at"]
+        held_at = held_at.astimezone(UTC).replace(tzinfo=None) if held_at.tzinfo else held_at - offset
+        services.add_session(actor, class_id, held_at, args["note"])
     except DomainError as exc:
         _fail(exc)
         return redirect(url_for("classes.view", class_id=class_id, _anchor="attendance"))
