@@ -193,6 +193,10 @@ def session_mark(class_id: int, session_id: int):
 
 def add_paths(spec: Any) -> None:
     """Called by app.api.openapi: the /classes paths and their schemas."""
+
+    def _answers(ok: str, schema: str | None) -> dict:
+        return responses(ok, schema, "400", "401", "404", "409", "422")
+
     for name, schema in SCHEMAS.items():
         spec.components.schema(name, schema=schema)
     one = {"in": "path", "name": "class_id", "required": True, "schema": {"type": "integer"}}
@@ -216,30 +220,30 @@ def add_paths(spec: Any) -> None:
             "get": {
                 "summary": "Training classes (培训班) of the workspace, filtered",
                 "parameters": q,
-                "responses": responses("200", None, "401", "404", "422"),
+                "responses": _answers("200", None),
             },
             "post": {
                 "summary": "Declare a class (a draft)",
                 "parameters": q[:1],
                 "requestBody": json_request("TrainingClassArgs"),
-                "responses": responses("201", "TrainingClass", "401", "404", "422"),
+                "responses": _answers("201", "TrainingClass"),
             },
         },
     )
     spec.path(
         path="/classes/{class_id}",
         operations={
-            "get": {"summary": "One class", "parameters": [one], "responses": responses("200", "TrainingClass", "404")},
+            "get": {"summary": "One class", "parameters": [one], "responses": _answers("200", "TrainingClass")},
             "put": {
                 "summary": "Edit a draft or returned declaration",
                 "parameters": [one],
                 "requestBody": json_request("TrainingClassArgs"),
-                "responses": responses("200", "TrainingClass", "404", "409", "422"),
+                "responses": _answers("200", "TrainingClass"),
             },
             "delete": {
                 "summary": "Delete a draft",
                 "parameters": [one],
-                "responses": responses("204", None, "404", "409"),
+                "responses": _answers("204", None),
             },
         },
     )
@@ -251,7 +255,7 @@ def add_paths(spec: Any) -> None:
                 "hours of everyone who passed, once), cancel (取消, body {note}), "
                 "report (培训成果上报, body {member_ids})",
                 "parameters": [one, {"in": "path", "name": "action", "required": True, "schema": {"type": "string"}}],
-                "responses": responses("200", "TrainingClass", "404", "409", "422"),
+                "responses": _answers("200", "TrainingClass"),
             }
         },
     )
@@ -261,13 +265,13 @@ def add_paths(spec: Any) -> None:
             "get": {
                 "summary": "Enrolled people with their grades",
                 "parameters": [one],
-                "responses": responses("200", None, "404"),
+                "responses": _answers("200", None),
             },
             "post": {
                 "summary": "Enrol people {person_ids}",
                 "parameters": [one],
                 "requestBody": json_request("EnrolArgs"),
-                "responses": responses("200", None, "404", "409", "422"),
+                "responses": _answers("200", None),
             },
         },
     )
@@ -277,7 +281,7 @@ def add_paths(spec: Any) -> None:
             "post": {
                 "summary": "Cancel enrolments {member_ids}",
                 "parameters": [one],
-                "responses": responses("200", None, "404", "409", "422"),
+                "responses": _answers("200", None),
             }
         },
     )
@@ -288,7 +292,7 @@ def add_paths(spec: Any) -> None:
                 "summary": "Enter one person's grades",
                 "parameters": [one, member],
                 "requestBody": json_request("GradeArgs"),
-                "responses": responses("200", "ClassMember", "404", "409", "422"),
+                "responses": _answers("200", "ClassMember"),
             }
         },
     )
@@ -298,12 +302,12 @@ def add_paths(spec: Any) -> None:
             "get": {
                 "summary": "Attendance sessions with expected vs. present",
                 "parameters": [one],
-                "responses": responses("200", None, "404"),
+                "responses": _answers("200", None),
             },
             "post": {
                 "summary": "Add a session {held_at, note}",
                 "parameters": [one],
-                "responses": responses("201", None, "404", "409", "422"),
+                "responses": _answers("201", None),
             },
         },
     )
@@ -313,7 +317,7 @@ def add_paths(spec: Any) -> None:
             "put": {
                 "summary": "Set statuses {statuses: {member id: present / leave / late / absent}}",
                 "parameters": [one, session],
-                "responses": responses("200", None, "404", "409", "422"),
+                "responses": _answers("200", None),
             }
         },
     )
