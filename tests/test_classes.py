@@ -600,3 +600,77 @@ def test_demo_classes_seed_once(app):
     again = runner.invoke(args=["seed-demo"])
     assert again.exit_code == 0 and "demo training classes" not in again.output
     assert len(queries.classes(org().id).items) == 3
+
+
+def test_results_report_records_people_graded_after_close(app):
+    """培训成果上报: a person whose grade changes to pass after the class closed is reported later, once, without
+    review; those already recorded are skipped."""
+    row = open_class_with(3, 2)
+    me = actor(ADMIN)
+    assert services.close(me, row.id) == 2
+    failed = next(m for m in queries.members(row.id) if m.result == "fail")
+    recorded = next(m for m in queries.members(row.id) if m.result == "pass")
+    with pytest.raises(InvalidState):
+        services.set_grade(me, row.id, recorded.id, {"result": "fail", "subject_scores": {}})
+    services.set_grade(me, row.id, failed.id, {"total_score": 70, "result": "pass", "subject_scores": {}})
+    assert services.report_results(me, row.id, [failed.id]) == 1
+    assert services.report_results(me, row.id) == 0
+    db.session.commit()
+    assert records(row.id) == 3
+
+
+def test_api_attendance_cancel_and_members_import(client):
+    """Sessions and statuses through the API; enrolment by the class_members import; cancelling with a note."""
+    import io
+
+    from openpyxl import Workbook
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from app.imports import registry
+
+    row = open_class_with(0, 0)
+    h = api_token(client, ADMIN)
+    chen = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    wb = Workbook()
+    ws = wb.active
+    ws.append([c.header for c in registry.get("class_members").columns])
+    ws.append([str(row.id), "陈诗慧", chen.id_number])
+    ws.append([str(row.id), "陈诗慧", chen.id_number])  # duplicate
+    ws.append(["999999", "陈诗慧", chen.id_number])  # not the institute's class
+    buf = io.BytesIO()
+    wb.save(buf)
+    boundary, body = encode_multipart(
+        {"kind": "class_members", "file": FileStorage(io.BytesIO(buf.getvalue()), "m.xlsx")}
+    )
+    r = client.post("/api/v1/imports", headers=h, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    job = client.get(f"/api/v1/imports/{r.get_json()['id']}", headers=h).get_json()
+    assert (job["succeeded"], job["failed"]) == (1, 2), job
+    [member] = client.get(f"/api/v1/classes/{row.id}/members", headers=h).get_json()
+    assert member["name"] == "陈诗慧" and member["id_number"].count("*") > 0
+    r = client.post(
+        f"/api/v1/classes/{row.id}/sessions", headers=h, json={"held_at": "2025-03-01T01:00:00Z", "note": "上午"}
+    )
+    assert r.status_code == 201
+    [session] = r.get_json()
+    assert session["held_at"] == "2025-03-01T01:00:00Z" and session["expected"] == 1
+    r = client.put(
+        f"/api/v1/classes/{row.id}/sessions/{session['id']}/attendance",
+        headers=h,
+        json={"statuses": {str(member["id"]): "late"}},
+    )
+    assert r.status_code == 200 and r.get_json()["marks"] == {str(member["id"]): "late"}
+    r = client.put(
+        f"/api/v1/classes/{row.id}/sessions/{session['id']}/attendance",
+        headers=h,
+        json={"statuses": {str(member["id"]): "asleep"}},
+    )
+    assert r.status_code == 422
+    assert client.get(f"/api/v1/classes/{row.id}/sessions", headers=h).get_json()[0]["present"] == 1
+    r = client.post(f"/api/v1/classes/{row.id}/cancel", headers=h, json={"note": "很" * 51})
+    assert r.status_code == 422
+    r = client.post(f"/api/v1/classes/{row.id}/cancel", headers=h, json={"note": "师资临时调整"})
+    assert (
+        r.status_code == 200 and r.get_json()["state"] == "cancelled" and r.get_json()["status_note"] == "师资临时调整"
+    )
+    assert client.post(f"/api/v1/classes/{row.id}/close", headers=h).status_code == 409
