@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import shoot
+from tests.browser.conftest import serious_violations, shoot
 
 #: A person of no unit's staff (so no other browser test meets them), found by ID number.
 STUDENT = ("培训学员甲", "350102199201010016")
@@ -118,6 +118,12 @@ def test_a_class_from_declaration_to_the_archive(person, training_workspace) -> 
     shoot(page, "classes-7-closed")
     page.goto("/classes/grades")
     shoot(page, "classes-8-grade-declarations")
+    found = {}
+    for url in ("/classes/", class_url, "/classes/grades", "/classes/new"):
+        page.goto(url)
+        if violations := serious_violations(page):
+            found[url] = violations
+    assert not found, found
 
     with admin.live.app.app_context():
         from app.archive.models import CreditRecord
