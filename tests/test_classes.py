@@ -226,6 +226,9 @@ def test_enrolment_attendance_and_scope(app):
     assert (summary.expected, summary.present, summary.counts["absent"]) == (4, 2, 1)
     assert services.unenrol(me, row.id, [members[3].id]) == 1
     assert queries.sessions(row.id)[0].expected == 3
+    chen = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    assert [p.id for p in queries.candidates(row, q=chen.id_number)] == [chen.id]
+    assert queries.candidates(row, q="陈诗慧") == []  # a name finds nobody outside the organisation
     from app.core.errors import NotFound
 
     with pytest.raises(NotFound):

@@ -134,8 +134,9 @@ def member_counts(class_ids: list[int]) -> dict[int, int]:
 
 
 def candidates(row: TrainingClass, *, q: str | None = None, limit: int = 50) -> list[Person]:
-    """People not enrolled yet: the staff of the organisation (and of the units below it), or anyone found by
-    their exact ID number or name (an institution trains people of every unit)."""
+    """People not enrolled yet: the staff of the organisation (and of the units below it) by name, or anyone
+    found by their exact ID number (an institution trains people of every unit; a name alone finds nobody outside
+    the organisation)."""
     org = db.session.get(Organisation, row.organisation_id)
     enrolled = select(ClassMember.person_id).where(ClassMember.class_id == row.id)
     subtree = select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
@@ -144,7 +145,6 @@ def candidates(row: TrainingClass, *, q: str | None = None, limit: int = 50) -> 
         stmt = stmt.where(
             or_(
                 Person.id_number == q.upper(),
-                Person.name == q,
                 and_(Person.unit_id.in_(subtree), Person.name.contains(q, autoescape=True)),
             )
         )
