@@ -471,6 +471,8 @@ def test_grade_declaration_unit_batch_review_hr_return_and_final_approval(client
     for m in queries.members(row.id):
         services.set_grade(me, row.id, m.id, {"total_score": 85, "result": "pass", "subject_scores": {}})
     assert services.close(me, row.id) == 0  # hours count only after the declaration's review
+    with pytest.raises(InvalidState):
+        services.report_results(me, row.id)  # nor by a results report
     db.session.commit()
     ce_year = row.year + 1
     started, failed = services.declare_grades(me, row.id, [m.id for m in queries.members(row.id)] + [999999], ce_year)

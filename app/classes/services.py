@@ -335,8 +335,10 @@ def report_results(actor: Actor, class_id: int, member_ids: list[int] | None = N
     """培训成果上报 of a closed class declared 暂不上报: the chosen participants who passed (all by default) get
     their hours, without further approval; those already recorded are skipped. Returns how many were written."""
     row = _locked(actor, class_id)
-    if row.report_mode != "later":
+    if row.report_mode == "sync":
         raise InvalidState("同步上报的培训班审核通过时已记录培训成果")
+    if row.report_mode == "declare":
+        raise InvalidState("该培训班的成绩通过学员成绩申报审核后记录学时")
     if row.status != CLOSED:
         raise InvalidState("培训班结班后才能上报培训成果")
     written = record_hours(row, recognised_by_org_id=None, member_ids=member_ids)
