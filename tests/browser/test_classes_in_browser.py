@@ -1,6 +1,9 @@
-"""A training class in Chromium: the institute declares it on the pages, the city bureau approves it in the inbox,
-the institute opens it, enrols a person, takes attendance, enters grades and closes it; the person's hours are in
-the archive. Screenshots of every page in both languages at 1366 and 375 px (``classes-*``)."""
+"""Training classes in Chromium, on a server of their own (the whole ``seed-demo``, demo classes included, so no
+other browser test meets them): the institute declares a class on the pages, the city bureau approves it in the
+inbox, the institute opens it, enrols a person, takes attendance, enters grades and closes it; the person's hours
+are in the archive. Then a grade declaration: the institute declares two students, their unit batch-approves them
+in the inbox, the city bureau approves. Screenshots of every page in both languages at 1366 and 375 px
+(``classes-*``)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,40 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import serious_violations, shoot
+from tests.browser.conftest import LiveServer, serious_violations, shoot
 
 #: A person of no unit's staff (so no other browser test meets them), found by ID number.
 STUDENT = ("培训学员甲", "350102199201010016")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory):
+    """This module's own server: the demo data with the training workspace and the demo classes."""
+    import logging
+
+    from app import create_app
+    from app.extensions import db
+    from config import TestConfig
+
+    path = tmp_path_factory.mktemp("classes") / "live.sqlite3"
+
+    class LiveConfig(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{path}"
+
+    app = create_app(LiveConfig)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.root_path + "/migrations")
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = LiveServer(app)
+    yield server
+    server.stop()
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture
@@ -133,4 +166,101 @@ def test_a_class_from_declaration_to_the_archive(person, training_workspace) -> 
         person_id = db.session.scalar(select(Person.id).where(Person.id_number == STUDENT[1]))
         [record] = db.session.scalars(select(CreditRecord).where(CreditRecord.person_id == person_id)).all()
         assert record.class_name == name and record.source == "class"
+        db.session.remove()
+
+
+def test_grade_declaration_through_the_inbox(person, training_workspace) -> None:
+    """学员成绩申报: the institute declares its students' grades on /classes/grades; the hospital batch-approves them
+    in its inbox beside credit-hour declarations; the city bureau approves; the hours are in 陈诗慧's archive."""
+    from app.accounts.actor import Actor
+    from app.accounts.models import User
+    from app.classes import queries, services
+    from app.extensions import db
+    from app.people.models import Person
+    from app.training.models import TrainingCourse, TrainingPlan
+    from app.workflow import services as workflow
+    from app.workflow.models import ProcessInstance
+
+    year = training_workspace
+    name = f"{year}年成绩申报浏览器班"
+    live = person().live
+    with live.app.app_context():
+        me = Actor.of(db.session.scalar(select(User).where(User.login == "institute_admin")))
+        plan = db.session.scalar(select(TrainingPlan).where(TrainingPlan.year == year))
+        course = db.session.scalar(select(TrainingCourse).where(TrainingCourse.name == "医院质量与安全管理"))
+        row = services.create(
+            me,
+            None,
+            {
+                "plan_id": plan.id,
+                "year": year,
+                "name": name,
+                "subject_type": "professional",
+                "subject_id": plan.subject_id,
+                "report_mode": "declare",
+                "courses": [{"course_id": course.id}],
+            },
+        )
+        [task] = workflow.open_tasks(services.submit(me, row.id))
+        city = Actor.of(db.session.scalar(select(User).where(User.login == "hr_city")))
+        workflow.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=city)
+        services.open_class(me, row.id)
+        services.enrol(
+            me, row.id, list(db.session.scalars(select(Person.id).where(Person.name.in_(("陈诗慧", "刘文斌")))))
+        )
+        for m in queries.members(row.id):
+            services.set_grade(me, row.id, m.id, {"total_score": 90, "result": "pass", "subject_scores": {}})
+        services.close(me, row.id)
+        db.session.commit()
+        class_id = row.id
+        db.session.remove()
+
+    admin = person("institute_admin")
+    page = admin.page
+    page.goto(f"/classes/grades?class_id={class_id}")
+    expect(page.locator("tbody tr", has_text=name)).to_have_count(2)
+    shoot(page, "classes-9-declare-grades")
+    for box in page.locator("tbody input[type=checkbox]").all():
+        box.check()
+    page.locator("#g-declare").fill(str(year))
+    page.get_by_role("button", name="申报所选学员成绩").click()
+    expect(page.locator(".alert-success")).to_be_visible()
+    expect(page.locator("tbody tr", has_text="审核中")).to_have_count(2)
+
+    unit = person("hospital_admin")
+    hp = unit.page
+    hp.goto("/tasks")
+    expect(hp.locator("tbody tr", has_text=name)).to_have_count(2)
+    shoot(hp, "classes-10-unit-inbox")
+    hp.locator("tbody tr", has_text="陈诗慧").filter(has_text=name).get_by_role("link", name="办理").click()
+    shoot(hp, "classes-11-unit-task")
+    hp.goto("/tasks?process=grade_declaration")
+    hp.locator("#select-all").check()
+    hp.locator("#batch-submit").click()
+    expect(hp.locator(".alert-success")).to_be_visible()
+    expect(hp.locator("tbody tr", has_text=name)).to_have_count(0)
+
+    city = person("hr_city")
+    cp = city.page
+    for student in ("陈诗慧", "刘文斌"):
+        cp.goto("/tasks")
+        cp.locator("tbody tr", has_text=student).filter(has_text=name).get_by_role("link", name="办理").click()
+        cp.get_by_label("同意", exact=True).check()
+        cp.get_by_role("button", name="提交").click()
+        expect(cp.locator(".alert-success")).to_be_visible()
+    page.goto(f"/classes/grades?class_id={class_id}")
+    expect(page.locator("tbody tr", has_text="审核通过")).to_have_count(2)
+    chen = person("chenshihui")
+    chen.page.goto(f"/archive?year={year}")
+    expect(chen.page.get_by_text(f"培训班：{name}")).to_be_visible()
+    shoot(chen.page, "classes-12-archive")
+    with live.app.app_context():
+        assert (
+            db.session.scalar(
+                select(ProcessInstance.id).where(
+                    ProcessInstance.process_key == "grade_declaration", ProcessInstance.status != "completed"
+                )
+            )
+            is None
+        )
         db.session.remove()
