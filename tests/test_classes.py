@@ -380,7 +380,7 @@ def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_import
     unknown = id_number(700)
     bad = enrolled[1].id_number[:17] + ("0" if enrolled[1].id_number[17] != "0" else "1")  # wrong check character
     rows = [
-        [row.id, "导入0", enrolled[0].id_number, 90, "合格", "2025-03-01", "2025-03-03"],
+        [row.id, "导入0", enrolled[0].id_number, 90, "合格", "2025-03-01", "2025-03-03", "医院质量与安全管理：91"],
         [row.id, "导入1", bad, 80, "合格", None, None],
         [row.id, "无此人", unknown, 70, "合格", None, None],
         [row.id, "未报名", outsider.id_number, 75, "合格", None, None],
@@ -407,6 +407,8 @@ def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_import
     db.session.expire_all()
     results = {m.person.name: m.result for m in queries.members(row.id)}
     assert results == {"导入0": "pass", "导入1": None, "导入2": "fail"}
+    first = next(m for m in queries.members(row.id) if m.person.name == "导入0")
+    assert list(first.subject_scores.values()) == [91.0] and str(first.actual_start) == "2025-03-01"
     # corrected: the right ID number, the outsider enrolled, the unknown and the duplicate rows deleted
     services.enrol(me, row.id, [outsider.id])
     db.session.commit()
@@ -679,3 +681,15 @@ def test_api_attendance_cancel_and_members_import(client):
         r.status_code == 200 and r.get_json()["state"] == "cancelled" and r.get_json()["status_note"] == "师资临时调整"
     )
     assert client.post(f"/api/v1/classes/{row.id}/close", headers=h).status_code == 409
+
+
+def test_subject_scores_in_the_grade_import_name_the_class_courses(app):
+    from app.classes.imports import _scores
+
+    row = open_class_with(0, 0)
+    [cc] = row.courses
+    assert _scores("医院质量与安全管理:88", row) == {str(cc.course_id): 88.0}
+    assert _scores("", row) == {}
+    assert "不是本培训班的课程" in _scores("外科学:80", row)
+    assert "不是数字" in _scores("医院质量与安全管理：优", row)
+    assert "0到1000" in _scores("医院质量与安全管理:5000", row)

@@ -4,6 +4,7 @@ reason (wrong ID number, unknown person, name not matching, not enrolled, duplic
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -34,7 +35,30 @@ GRADE_COLUMNS = (
     Column("考核结果", "result", "合格", choices=tuple(RESULTS.values())),
     Column("实际开班日期", "actual_start", "2026-03-01", text=False),
     Column("实际结班日期", "actual_end", "2026-03-03", text=False),
+    #: 课程名:分数, separated by ；or ; (the class's courses only); empty keeps what was entered.
+    Column("各科成绩", "subject_scores", "医院质量与安全管理:88；职业道德:90"),
 )
+
+
+def _scores(text: str, row: TrainingClass) -> dict[str, float] | str:
+    """``课程名:分数；…`` as {course id: score}, or the reason it cannot be read."""
+    courses = {cc.course.name: str(cc.course_id) for cc in row.courses}
+    out: dict[str, float] = {}
+    for part in re.split(r"[;；]", text):
+        if not part.strip():
+            continue
+        pieces = re.split(r"[:：]", part, maxsplit=1)
+        name, value = pieces[0].strip(), pieces[1] if len(pieces) == 2 else ""
+        if len(pieces) != 2 or name not in courses:
+            return f"各科成绩：“{part.strip()}”不是本培训班的课程及分数（课程名:分数）"
+        try:
+            score = float(Decimal(value.strip()))
+        except InvalidOperation:
+            return f"各科成绩：“{part.strip()}”的分数不是数字"
+        if not 0 <= score <= 1000:
+            return f"各科成绩：“{part.strip()}”的分数须在0到1000之间"
+        out[courses[name]] = score
+    return out
 
 
 def _target(actor: Actor, org_id: int | None) -> Organisation:
@@ -154,12 +178,14 @@ def _apply_grades(batch: Batch) -> dict[int, str]:
             refused[row_no] = "总成绩：必须是0到1000之间的数字"
         elif start and end and end < start:
             refused[row_no] = "实际结班日期不能早于实际开班日期"
+        elif isinstance(scores := _scores(_text(raw.get("subject_scores")), row), str):
+            refused[row_no] = scores
         else:
             services.apply_grade(
                 m,
                 {
                     "total_score": score,
-                    "subject_scores": m.subject_scores or {},
+                    "subject_scores": scores or m.subject_scores or {},
                     "result": result,
                     "actual_start": start,
                     "actual_end": end,
