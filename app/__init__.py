@@ -55,6 +55,7 @@ PROCESS_MODULES = (
     "app.training.workflow_hooks",
     "app.transfers.workflow_hooks",
     "app.integrity.workflow_hooks",  # no process: the dishonesty panel on cases (app.cases.panels)
+    "app.classes.workflow_hooks",
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -72,6 +73,7 @@ WEB_MODULES = (
     "app.statistics.views",
     "app.workbench.views",
     "app.training.views",
+    "app.classes.views",
     "app.people.views",
     "app.imports.views",
     "app.transfers.views",
@@ -90,6 +92,7 @@ API_MODULES = (
     "app.audit.api",
     "app.statistics.api",
     "app.training.api",
+    "app.classes.api",
     "app.processes_admin.api",
     "app.people.api",
     "app.imports.api",

@@ -34,6 +34,10 @@ def register_cli(app: Flask) -> None:
 
         legacy_rows = seed_demo_legacy()
         db.session.commit()
+        from app.classes.demo import seed_classes
+
+        classes = seed_classes()
+        db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
         if chains:
             click.echo(f"demo history: {chains} credit-hour declarations of last year approved through the chain")
@@ -45,6 +49,9 @@ def register_cli(app: Flask) -> None:
                        "approved, this year's waiting at 市卫生健康委员会)")
         if legacy_rows:
             click.echo(f"demo legacy data: {legacy_rows} new rows (old units to claim at /legacy/claim)")
+        if classes:
+            click.echo(f"demo training classes: {classes} (last year's closed with recorded hours, one open with "
+                       "attendance, one declaration waiting at the city bureau)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 

@@ -8,6 +8,7 @@ from app.archive.models import (  # noqa: F401
 )
 from app.audit.models import AuditEntry  # noqa: F401
 from app.certificates.models import Certificate  # noqa: F401
+from app.classes.models import AttendanceMark, ClassCourse, ClassMember, ClassSession, TrainingClass  # noqa: F401
 from app.core.ratelimit import RateLimit  # noqa: F401
 from app.imports.models import ImportJob, ImportRow  # noqa: F401
 from app.integrity.models import DishonestyEntry  # noqa: F401

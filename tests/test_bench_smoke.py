@@ -57,3 +57,13 @@ def test_import_benchmark_imports_and_exports_on_sqlite(capsys: pytest.CaptureFi
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("120 "))
     # 1 row in 100 contradicts its ID number: refused, the others imported and exported again
     assert line.split()[5:7] == ["118", "2"] and line.split()[-1] == "118"
+
+
+def test_classes_benchmark_closes_and_imports_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import bench_classes
+
+    assert bench_classes.main(["--sqlite", "--close", "30", "--grades", "100"]) == 0
+    lines = {ln.split()[0] + ln.split()[1]: ln.split() for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith(("close", "grade"))}
+    assert lines["close30"][-3:] == ["27", "3", "27"]  # 9 in 10 passed: as many archive records
+    assert lines["gradeimport"][-3:] == ["99", "1", "99"]  # 1 row in 100 names a person not enrolled

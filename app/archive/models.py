@@ -42,6 +42,9 @@ class CreditRecord(TimestampMixin, db.Model):
     #: id of the source object (the process instance for a declaration).
     source_id: Mapped[int] = mapped_column(Integer, nullable=False)
     recognised_by_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    #: The training class the hours come from (source ``class`` / ``results_report`` / ``grade``).
+    class_id: Mapped[int | None] = mapped_column(ForeignKey("training_class.id"), index=True)
+    class_name: Mapped[str | None] = mapped_column(String(200))
 
 
 class AnnualVerification(db.Model):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from app.accounts.models import Organisation
 
 #: Modules whose import registers their kinds (loaded on first use: no import of a domain from here).
-KIND_MODULES = ("app.imports.personnel", "app.training.imports")
+KIND_MODULES = ("app.imports.personnel", "app.training.imports", "app.classes.imports")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ RESULT_BADGES = {"passed": "success", "pending": "warning", "not_due": "secondar
 SOURCE_LABELS = {
     "declaration": "学时申报",
     "class": "培训班结业",
-    "grade": "等级申报",
+    "grade": "学员成绩申报",
     "results_report": "成果申报",
     "legacy": "历史数据",
 }

@@ -1,0 +1,272 @@
+"""Reads of training classes: the list with its filters (subject type, state, year), each class's state (its
+review state until approved, then its lifecycle), members, candidates for enrolment and attendance summaries.
+Nothing here deserializes a workflow: review states come from ``process_instance`` rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+
+from app.accounts.models import Organisation
+from app.classes.models import (
+    CANCELLED,
+    CLOSED,
+    OPEN,
+    PLANNED,
+    STATUS_LABELS,
+    AttendanceMark,
+    ClassMember,
+    ClassSession,
+    TrainingClass,
+)
+from app.extensions import db
+from app.people.models import Person
+from app.training import queries as review
+from app.workflow.models import COMPLETED, REJECTED, RUNNING, WITHDRAWN, ProcessInstance
+
+#: Every state a class can be in, in the order the filter offers them.
+STATE_LABELS = {**{k: v for k, v in review.STATE_LABELS.items() if k != review.APPROVED}, **STATUS_LABELS}
+
+
+def states(rows: Iterable[TrainingClass]) -> dict[int, str]:
+    """``{class id: state}``: the review state (草稿 / 审核中 / 已退回 / 未通过) until approved, then the lifecycle."""
+    rows = list(rows)
+    out = review.states(rows)
+    return {r.id: r.status if out[r.id] == review.APPROVED else out[r.id] for r in rows}
+
+
+def state_of(row: TrainingClass) -> str:
+    return states([row])[row.id]
+
+
+def is_approved(row: TrainingClass) -> bool:
+    return review.state_of(row) == review.APPROVED
+
+
+@dataclass
+class ClassPage:
+    items: list[TrainingClass]
+    states: dict[int, str]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _state_condition(state: str) -> Any:
+    status = ProcessInstance.status
+    if state == review.DRAFT:
+        return or_(TrainingClass.instance_id.is_(None), status == WITHDRAWN)
+    if state in (review.REVIEWING, review.RETURNED):
+        return status == RUNNING
+    if state == review.REJECTED_STATE:
+        return status == REJECTED
+    if state in (PLANNED, OPEN, CLOSED, CANCELLED):
+        return and_(status == COMPLETED, TrainingClass.status == state)
+    return None
+
+
+def classes(
+    org_id: int,
+    *,
+    year: int | None = None,
+    subject_type: str | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> ClassPage:
+    """One organisation's classes, newest first."""
+    stmt = (
+        select(TrainingClass)
+        .outerjoin(ProcessInstance, ProcessInstance.id == TrainingClass.instance_id)
+        .where(TrainingClass.organisation_id == org_id)
+    )
+    if year:
+        stmt = stmt.where(TrainingClass.year == year)
+    if subject_type:
+        stmt = stmt.where(TrainingClass.subject_type == subject_type)
+    if state and (cond := _state_condition(state)) is not None:
+        stmt = stmt.where(cond)
+    if q:
+        stmt = stmt.where(TrainingClass.name.contains(q, autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    items = list(
+        db.session.scalars(
+            stmt.order_by(TrainingClass.year.desc(), TrainingClass.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    found = states(items)
+    if state == review.RETURNED or state == review.REVIEWING:  # both are running cases: tell them apart
+        items = [r for r in items if found[r.id] == state]
+    return ClassPage(items, found, total, page, per_page)
+
+
+def members(class_id: int) -> list[ClassMember]:
+    return list(
+        db.session.scalars(
+            select(ClassMember)
+            .join(Person, Person.id == ClassMember.person_id)
+            .where(ClassMember.class_id == class_id)
+            .order_by(ClassMember.id)
+        )
+    )
+
+
+def member_counts(class_ids: list[int]) -> dict[int, int]:
+    if not class_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(ClassMember.class_id, func.count())
+            .where(ClassMember.class_id.in_(class_ids))
+            .group_by(ClassMember.class_id)
+        ).all()
+    )
+
+
+def candidates(row: TrainingClass, *, q: str | None = None, limit: int = 50) -> list[Person]:
+    """People not enrolled yet: the staff of the organisation (and of the units below it) by name, or anyone
+    found by their exact ID number (an institution trains people of every unit; a name alone finds nobody outside
+    the organisation)."""
+    org = db.session.get(Organisation, row.organisation_id)
+    enrolled = select(ClassMember.person_id).where(ClassMember.class_id == row.id)
+    subtree = select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
+    stmt = select(Person).where(Person.id.not_in(enrolled))
+    if q:
+        stmt = stmt.where(
+            or_(
+                Person.id_number == q.upper(),
+                and_(Person.unit_id.in_(subtree), Person.name.contains(q, autoescape=True)),
+            )
+        )
+    else:
+        stmt = stmt.where(Person.unit_id.in_(subtree))
+    return list(db.session.scalars(stmt.order_by(Person.id).limit(limit)))
+
+
+@dataclass
+class SessionSummary:
+    session: ClassSession
+    expected: int
+    counts: dict[str, int]
+
+    @property
+    def present(self) -> int:
+        return self.counts.get("present", 0) + self.counts.get("late", 0)
+
+
+def sessions(class_id: int) -> list[SessionSummary]:
+    """Each session with the number expected (the class's members) and the count of each status."""
+    expected = db.session.scalar(select(func.count()).where(ClassMember.class_id == class_id)) or 0
+    rows = list(
+        db.session.scalars(
+            select(ClassSession)
+            .where(ClassSession.class_id == class_id)
+            .order_by(ClassSession.held_at, ClassSession.id)
+        )
+    )
+    counts: dict[int, dict[str, int]] = {r.id: {} for r in rows}
+    if rows:
+        for sid, status, n in db.session.execute(
+            select(AttendanceMark.session_id, AttendanceMark.status, func.count())
+            .where(AttendanceMark.session_id.in_(list(counts)))
+            .group_by(AttendanceMark.session_id, AttendanceMark.status)
+        ):
+            counts[sid][status] = n
+    return [SessionSummary(r, expected, counts[r.id]) for r in rows]
+
+
+def marks(session_id: int) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            select(AttendanceMark.member_id, AttendanceMark.status).where(AttendanceMark.session_id == session_id)
+        ).all()
+    )
+
+
+#: States of a student's grade declaration, as the declaration page filters them.
+DECLARATION_LABELS = {
+    "undeclared": "未申报",
+    "reviewing": "审核中",
+    "returned": "已退回待修改",
+    "approved": "审核通过",
+    "rejected": "未通过",
+}
+
+
+@dataclass
+class GradeRow:
+    member: ClassMember
+    training_class: TrainingClass
+    instance: ProcessInstance | None
+    state: str
+
+
+def declarable(
+    org_id: int,
+    *,
+    class_id: int | None = None,
+    year: int | None = None,
+    ce_year: int | None = None,
+    state: str | None = None,
+    limit: int = 500,
+) -> list[GradeRow]:
+    """The students who passed closed classes whose results go by grade declaration (学员成绩申报), with the
+    state of their latest declaration; filtered by class, training year and continuing-education year."""
+    stmt = (
+        select(ClassMember, TrainingClass, ProcessInstance)
+        .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
+        .outerjoin(ProcessInstance, ProcessInstance.id == ClassMember.declaration_id)
+        .where(
+            TrainingClass.organisation_id == org_id,
+            TrainingClass.report_mode == "declare",
+            TrainingClass.status == CLOSED,
+            ClassMember.result == "pass",
+        )
+    )
+    if class_id:
+        stmt = stmt.where(TrainingClass.id == class_id)
+    if year:
+        stmt = stmt.where(TrainingClass.year == year)
+    if ce_year:
+        stmt = stmt.where(ProcessInstance.year == ce_year)
+    if state == "undeclared":
+        stmt = stmt.where(or_(ClassMember.declaration_id.is_(None), ProcessInstance.status == WITHDRAWN))
+    elif state in ("reviewing", "returned"):
+        stmt = stmt.where(ProcessInstance.status == RUNNING)
+    elif state == "approved":
+        stmt = stmt.where(ProcessInstance.status == COMPLETED)
+    elif state == "rejected":
+        stmt = stmt.where(ProcessInstance.status == REJECTED)
+    found = db.session.execute(stmt.order_by(TrainingClass.id.desc(), ClassMember.id).limit(limit)).all()
+
+    class _Row:
+        def __init__(self, m: ClassMember) -> None:
+            self.id, self.instance_id = m.id, m.declaration_id
+
+    states_ = review.states([_Row(m) for m, _c, _i in found])
+    rows = [GradeRow(m, c, i, "undeclared" if states_[m.id] == review.DRAFT else states_[m.id]) for m, c, i in found]
+    return [r for r in rows if not state or r.state == state]
+
+
+def declare_classes(org_id: int) -> list[TrainingClass]:
+    return list(
+        db.session.scalars(
+            select(TrainingClass)
+            .where(
+                TrainingClass.organisation_id == org_id,
+                TrainingClass.report_mode == "declare",
+                TrainingClass.status == CLOSED,
+            )
+            .order_by(TrainingClass.year.desc(), TrainingClass.id.desc())
+        )
+    )
