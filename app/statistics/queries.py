@@ -17,10 +17,11 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
-from app.archive.models import AnnualVerification, CreditDeclaration, CreditRecord
+from app.archive.models import AnnualVerification, CreditDeclaration
 from app.core.errors import NotFound
 from app.extensions import db
 from app.people.models import Person
+from app.statistics.models import UnitFormSummary, UnitPeopleSummary, UnitYearSummary
 from app.workflow.models import ApprovalEvent, WorkflowTask
 
 PERMISSION = "statistics"
@@ -78,18 +79,18 @@ def _num(value: Any) -> float:
 
 
 def _per_unit(scope: Scope, year: int):
-    """People, completed people and verified hours per unit in scope, for ``year`` (a subquery)."""
-    av = AnnualVerification
-    return (select(Person.unit_id.label("unit_id"), func.count(Person.id).label("people"),
-                   func.sum(case((av.verified.is_(True), 1), else_=0)).label("completed"),
-                   func.coalesce(func.sum(av.public_hours), 0).label("public"),
-                   func.coalesce(func.sum(av.professional_hours), 0).label("professional"),
-                   func.coalesce(func.sum(av.elective_hours), 0).label("elective"),
-                   func.coalesce(func.sum(av.total_hours), 0).label("total"))
-            .select_from(Person)
-            .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
-            .where(Person.unit_id.in_(scope.org_ids()))
-            .group_by(Person.unit_id)
+    """People, completed people and verified hours per unit in scope, for ``year`` (a subquery), read from the
+    summary tables (one row per unit, and per unit and year) that the triggers of ``stats2_0001`` keep current."""
+    up, uy = UnitPeopleSummary, UnitYearSummary
+    return (select(up.unit_id.label("unit_id"), up.people.label("people"),
+                   func.coalesce(uy.completed, 0).label("completed"),
+                   func.coalesce(uy.public_hours, 0).label("public"),
+                   func.coalesce(uy.professional_hours, 0).label("professional"),
+                   func.coalesce(uy.elective_hours, 0).label("elective"),
+                   func.coalesce(uy.total_hours, 0).label("total"))
+            .select_from(up)
+            .join(uy, and_(uy.unit_id == up.unit_id, uy.year == year), isouter=True)
+            .where(up.unit_id.in_(scope.org_ids()), up.people > 0)
             .subquery("per_unit"))
 
 
@@ -142,27 +143,27 @@ def by_region(scope: Scope, year: int) -> list[dict[str, Any]]:
 
 
 def completion_by_year(scope: Scope, year: int, people: int) -> list[dict[str, Any]]:
-    """Completed people in each of the last :data:`SERIES_YEARS` years, among the people in scope now."""
-    av = AnnualVerification
+    """Completed people in each of the last :data:`SERIES_YEARS` years, among the people in scope now (the
+    summary per unit and year)."""
+    uy = UnitYearSummary
     first = year - SERIES_YEARS + 1
     done = dict(db.session.execute(
-        select(av.year, func.count(av.id))
-        .join(Person, Person.id == av.person_id)
-        .where(av.year.between(first, year), av.verified.is_(True), Person.unit_id.in_(scope.org_ids()))
-        .group_by(av.year)).all())
-    return [{"year": y, "people": people, "completed": int(done.get(y, 0)),
-             "completion_rate": _rate(int(done.get(y, 0)), people)} for y in range(first, year + 1)]
+        select(uy.year, func.sum(uy.completed))
+        .where(uy.year.between(first, year), uy.unit_id.in_(scope.org_ids()))
+        .group_by(uy.year)).all())
+    return [{"year": y, "people": people, "completed": int(done.get(y) or 0),
+             "completion_rate": _rate(int(done.get(y) or 0), people)} for y in range(first, year + 1)]
 
 
 def hours_by_form(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """Recognised hours of the year's credit records by learning form (records of people in scope)."""
-    cr = CreditRecord
+    """Recognised hours of the year's credit records by learning form (records of people in scope now; the
+    summary per unit, year and form, ``other`` for a record without a form)."""
+    uf = UnitFormSummary
     rows = db.session.execute(
-        select(cr.learning_form, func.count(cr.id), func.coalesce(func.sum(cr.recognised_hours), 0))
-        .join(Person, Person.id == cr.person_id)
-        .where(cr.year == year, Person.unit_id.in_(scope.org_ids()))
-        .group_by(cr.learning_form).order_by(cr.learning_form)).all()
-    return [{"learning_form": form or "other", "records": int(n), "hours": _num(h)} for form, n, h in rows]
+        select(uf.learning_form, func.sum(uf.records), func.coalesce(func.sum(uf.hours), 0))
+        .where(uf.year == year, uf.unit_id.in_(scope.org_ids()))
+        .group_by(uf.learning_form).having(func.sum(uf.records) > 0).order_by(uf.learning_form)).all()
+    return [{"learning_form": form, "records": int(n), "hours": _num(h)} for form, n, h in rows]
 
 
 def title_distribution(scope: Scope, year: int) -> list[dict[str, Any]]:
