@@ -17,12 +17,13 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
-from app.archive.models import AnnualVerification, CreditDeclaration
+from app.archive.models import AnnualVerification, CreditDeclaration, CreditRecord
 from app.core.errors import NotFound
 from app.extensions import db
 from app.people.models import Person
 from app.statistics.models import UnitFormSummary, UnitPeopleSummary, UnitYearSummary
-from app.workflow.models import ApprovalEvent, WorkflowTask
+from app.training.models import TrainingPlan, TrainingPlanCourse
+from app.workflow.models import ApprovalEvent, ProcessInstance, WorkflowTask
 
 PERMISSION = "statistics"
 SUBJECTS = ("public", "professional", "elective")
@@ -181,6 +182,33 @@ def title_distribution(scope: Scope, year: int) -> list[dict[str, Any]]:
             for s, lv, n, c in rows]
 
 
+def training_by_year(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """Training over the last :data:`SERIES_YEARS` years in scope: approved annual training plans of the
+    organisations in scope, the distinct courses in them, and participants (credit records from a training
+    class, ``source = 'class'``, of people in scope).
+
+    The one place to extend when training classes (package ``app.classes``) land: add their classes per year
+    as ``classes`` (the chart and the table show every key they find)."""
+    first = year - SERIES_YEARS + 1
+    approved = (select(TrainingPlan.id, TrainingPlan.year)
+                .join(ProcessInstance, ProcessInstance.id == TrainingPlan.instance_id)
+                .where(TrainingPlan.organisation_id.in_(scope.org_ids()), TrainingPlan.year.between(first, year),
+                       ProcessInstance.outcome == "approved")
+                .subquery("approved_plans"))
+    plans = dict(db.session.execute(select(approved.c.year, func.count(approved.c.id))
+                                    .group_by(approved.c.year)).all())
+    courses = dict(db.session.execute(
+        select(approved.c.year, func.count(func.distinct(TrainingPlanCourse.course_id)))
+        .join(TrainingPlanCourse, TrainingPlanCourse.plan_id == approved.c.id).group_by(approved.c.year)).all())
+    cr = CreditRecord
+    participants = dict(db.session.execute(
+        select(cr.year, func.count(cr.id)).join(Person, Person.id == cr.person_id)
+        .where(cr.source == "class", cr.year.between(first, year), Person.unit_id.in_(scope.org_ids()))
+        .group_by(cr.year)).all())
+    return [{"year": y, "plans": int(plans.get(y) or 0), "courses": int(courses.get(y) or 0),
+             "participants": int(participants.get(y) or 0)} for y in range(first, year + 1)]
+
+
 def declared_people(scope: Scope, year: int) -> int:
     """People of units in scope with at least one credit-hour declaration for ``year`` (any status)."""
     d = CreditDeclaration
@@ -203,6 +231,7 @@ def comprehensive(actor: Actor, year: int, org_id: int | None = None) -> dict[st
     return {**head, "by_organisation": groups, "by_region": by_region(scope, year),
             "by_year": completion_by_year(scope, year, head["people"]),
             "by_learning_form": hours_by_form(scope, year), "titles": title_distribution(scope, year),
+            "training": training_by_year(scope, year),
             "scope": [{"id": r.id, "name": r.name} for r in scope.roots]}
 
 
@@ -260,8 +289,6 @@ def review_times(actor: Actor, *, process: str | None = None, year: int | None =
     e = ApprovalEvent
     ev_where = [e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
     if process:
-        from app.workflow.models import ProcessInstance
-
         ev_where.append(e.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.process_key == process)))
     returns = {oid: (int(n), int(r)) for oid, n, r in db.session.execute(
         select(e.organisation_id, func.count(e.id), func.sum(case((e.outcome == "return", 1), else_=0)))

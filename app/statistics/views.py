@@ -68,6 +68,8 @@ def _export(name: str, data: dict[str, Any], year: int):  # noqa: ANN202
         "titles": (_("职称系列分布"), [_("职称系列"), _("职称级别"), _("专技人员"), _("已达标")],
                    [[r["title_series"] or "", r["title_level"] or "", r["people"], r["completed"]]
                     for r in data["titles"]]),
+        "training": (_("历年培训情况"), [_("年度"), _("已批准培训计划"), _("计划课程"), _("参训人次")],
+                     [[r["year"], r["plans"], r["courses"], r["participants"]] for r in data["training"]]),
         "reviews": (_("审核时效"), [_("审核机构"), _("待审核"), _("已审核"), _("中位用时（小时）"),
                                   _("90分位用时（小时）"), _("最早待审时间"), _("每百件退案数")],
                     [[r["organisation"], r["open"], r["decided"], r["median_hours"], r["p90_hours"],
