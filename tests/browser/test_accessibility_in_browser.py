@@ -11,7 +11,10 @@ PAGES = {
     None: ["/login", "/login?captcha=text", "/register"],
     "chenshihui": ["/tasks", "/declare", "/applications", "/credit-records", "/archive", "/certificates",
                    "/changes", "/profile", "/jobs"],
-    "hospital_admin": ["/tasks", "/tasks/reviewed", "/archive/search", "/org/", "/audit"],
+    "hospital_admin": ["/tasks", "/tasks?sort=-applicant", "/tasks/reviewed?sort=decided", "/archive/search?sort=name",
+                       "/people?sort=-name", "/org/", "/audit"],
+    "institute_admin": ["/training/courses?sort=name", "/training/teachers"],
+    "hr_city": ["/statistics"],
     "hr_province": ["/admin/processes/"],
 }
 
