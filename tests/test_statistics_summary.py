@@ -102,3 +102,15 @@ def test_statistics_read_the_summary(any_app):
     db.session.flush()
     assert queries.totals(scope, 2026)["people"] == people + 1
     db.session.rollback()
+
+
+def test_cli_checks_and_rebuilds(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["statistics", "check"]).exit_code == 0
+    row = db.session.scalar(select(UnitPeopleSummary).limit(1))
+    row.people += 2
+    db.session.commit()
+    result = runner.invoke(args=["statistics", "check"])
+    assert result.exit_code == 1 and "people: 1 row(s) differ" in result.output
+    assert runner.invoke(args=["statistics", "rebuild"]).exit_code == 0
+    assert summary.differences() == NO_DIFFERENCES

@@ -3,8 +3,8 @@ credit records per unit, year and learning form) as a recount from the rows they
 
 The tables are kept current by database triggers (migration ``stats2_0001``) in the transaction that changes a
 person, a stored verification or a credit record, so nothing here runs on the way of a change: :func:`recount`
-says what the tables should hold and :func:`rebuild` (``flask statistics recount``) writes it, after a bulk load
-that went around the triggers or to check them (:func:`differences`)."""
+says what the tables should hold and :func:`rebuild` (``flask statistics rebuild``) writes it, after a bulk load
+that went around the triggers; :func:`differences` (``flask statistics check``) compares."""
 
 from __future__ import annotations
 

@@ -74,7 +74,9 @@
       return bars(names, series);
     },
     training: function (d) {
-      var rows = d.training || [], keys = [];
+      var rows = d.training || [], keys = ["classes", "plans", "courses", "participants"].filter(function (k) {
+        return rows.length && k in rows[0];
+      });
       rows.forEach(function (r) {  // every figure the query gives (plans, courses, participants, classes…)
         Object.keys(r).forEach(function (k) { if (k !== "year" && keys.indexOf(k) < 0) { keys.push(k); } });
       });
