@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.accounts.actor import Actor
@@ -107,16 +107,22 @@ def totals(scope: Scope, year: int) -> dict[str, Any]:
 
 
 def by_organisation(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """One row per organisation directly below a root (its whole subtree), plus each root's own staff."""
+    """One row per organisation directly below a root (its whole subtree), plus each root's own staff.
+
+    Two joins (units below a child of a root, by path prefix; a root's own staff, by id) in one UNION ALL:
+    an OR of the two in one join condition made PostgreSQL compare every unit with every group."""
     pu = _per_unit(scope, year)
     unit, group = aliased(Organisation), aliased(Organisation)
-    in_group = or_(and_(group.parent_id.in_(scope.root_ids), unit.path.startswith(group.path)),
-                   and_(group.id.in_(scope.root_ids), unit.id == group.id))
+    figures = [pu.c.people, pu.c.completed, *[pu.c[k] for k in (*SUBJECTS, "total")]]
+    below = (select(group.id.label("gid"), *figures).select_from(pu).join(unit, unit.id == pu.c.unit_id)
+             .join(group, and_(group.parent_id.in_(scope.root_ids), unit.path.startswith(group.path))))
+    own = select(pu.c.unit_id.label("gid"), *figures).where(pu.c.unit_id.in_(scope.root_ids))
+    both = union_all(below, own).subquery("grouped")
     rows = db.session.execute(
-        select(group.id, group.name, group.path, func.sum(pu.c.people), func.sum(pu.c.completed),
-               *[func.sum(pu.c[k]) for k in (*SUBJECTS, "total")])
-        .select_from(pu).join(unit, unit.id == pu.c.unit_id).join(group, in_group)
-        .group_by(group.id, group.name, group.path).order_by(group.path)).all()
+        select(Organisation.id, Organisation.name, Organisation.path, func.sum(both.c.people),
+               func.sum(both.c.completed), *[func.sum(both.c[k]) for k in (*SUBJECTS, "total")])
+        .join(both, both.c.gid == Organisation.id)
+        .group_by(Organisation.id, Organisation.name, Organisation.path).order_by(Organisation.path)).all()
     return [{"organisation_id": row[0], "organisation": row[1], "people": int(row[3]), "completed": int(row[4]),
              "completion_rate": _rate(int(row[4]), int(row[3])), "hours": _num(row[8]),
              "subject_hours": dict(zip(SUBJECTS, (_num(v) for v in row[5:8]), strict=True))} for row in rows]
@@ -292,14 +298,18 @@ def review_times(actor: Actor, *, process: str | None = None, year: int | None =
                 *base, decided, t.candidate_org_id.in_([r[0] for r in rows]))):
             waits.setdefault(oid, []).append(float(hours))
     e = ApprovalEvent
-    ev_where = [e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
+    ev_where = [e.organisation_id.in_([r[0] for r in rows]) if limit is not None
+                else e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
     if process:
         ev_where.append(e.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.process_key == process)))
     returns = {oid: (int(n), int(r)) for oid, n, r in db.session.execute(
         select(e.organisation_id, func.count(e.id), func.sum(case((e.outcome == "return", 1), else_=0)))
         .where(*ev_where).group_by(e.organisation_id))}
-    # the names of the scope's organisations (one range scan; never a parameter per row: a province has 50,000)
-    names = dict(db.session.execute(select(Organisation.id, Organisation.name).where(scope.condition())).all())
+    # the names: of the few organisations shown, or of the whole scope in one range scan (never a parameter per
+    # row: a province has 50,000 reviewing organisations)
+    shown = [r[0] for r in rows] if limit is not None else None
+    names = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(shown) if shown is not None else scope.condition())).all())
     out = []
     for row in rows:
         oid, n_open, n_decided, oldest = row[0], int(row[1] or 0), int(row[2] or 0), row[3]
