@@ -1,6 +1,6 @@
 """The statistics summary tables (migration stats2_0001) stay equal to a recount from the rows while declarations
-are approved, returned, rejected and withdrawn, verifications are recounted and people move between units; the
-statistics read them."""
+are approved, returned, rejected and withdrawn, verifications are recounted, people move between units and change
+title; the statistics read them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from app.workflow import services
 from tests.conftest import actor
 from tests.test_services_credit_chain import act
 
-NO_DIFFERENCES = {"people": [], "years": [], "forms": []}
+NO_DIFFERENCES = {"people": [], "years": [], "forms": [], "titles": [], "title_years": []}
 
 
 def _person(name: str) -> Person:
@@ -75,6 +75,11 @@ def test_summary_follows_approvals_returns_withdrawals_and_transfers(any_app, de
     assert summary.differences() == NO_DIFFERENCES
     moved = db.session.get(UnitYearSummary, (tech, 2026))
     assert moved is not None and moved.verifications >= 1
+
+    # a new title
+    person.title_series, person.title_level = "工程系列", "正高级"
+    db.session.commit()
+    assert summary.differences() == NO_DIFFERENCES
 
     # a person leaving every unit, and a new one
     person.unit_id = None

@@ -89,3 +89,27 @@ class UnitFormSummary(db.Model):
     learning_form: Mapped[str] = mapped_column(String(32), primary_key=True)
     records: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+
+
+class UnitTitleSummary(db.Model):
+    """How many professionals each unit employs now per title series and level ('' for none)."""
+
+    __tablename__ = "statistics_unit_title"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    title_series: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class UnitTitleYearSummary(db.Model):
+    """How many of a unit's people (now) of a title series and level met the rule in a year."""
+
+    __tablename__ = "statistics_unit_title_year"
+    __table_args__ = (Index("ix_statistics_unit_title_year_year", "year", "unit_id"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_series: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

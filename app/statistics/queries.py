@@ -17,11 +17,17 @@ from sqlalchemy.orm import aliased
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
-from app.archive.models import AnnualVerification, CreditDeclaration, CreditRecord
+from app.archive.models import CreditDeclaration, CreditRecord
 from app.core.errors import NotFound
 from app.extensions import db
 from app.people.models import Person
-from app.statistics.models import UnitFormSummary, UnitPeopleSummary, UnitYearSummary
+from app.statistics.models import (
+    UnitFormSummary,
+    UnitPeopleSummary,
+    UnitTitleSummary,
+    UnitTitleYearSummary,
+    UnitYearSummary,
+)
 from app.training.models import TrainingPlan, TrainingPlanCourse
 from app.workflow.models import ApprovalEvent, ProcessInstance, WorkflowTask
 
@@ -174,17 +180,21 @@ def hours_by_form(scope: Scope, year: int) -> list[dict[str, Any]]:
 
 
 def title_distribution(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """People by title series and level, with how many completed ``year``."""
-    av = AnnualVerification
+    """People by title series and level, with how many completed ``year`` (the summaries per unit and title;
+    a person without a title series or level shows as None)."""
+    ut, uty = UnitTitleSummary, UnitTitleYearSummary
+    people = (select(ut.title_series.label("series"), ut.title_level.label("level"), func.sum(ut.people).label("n"))
+              .where(ut.unit_id.in_(scope.org_ids())).group_by(ut.title_series, ut.title_level)
+              .having(func.sum(ut.people) > 0).subquery("title_people"))
+    done = (select(uty.title_series.label("series"), uty.title_level.label("level"),
+                   func.sum(uty.completed).label("c"))
+            .where(uty.year == year, uty.unit_id.in_(scope.org_ids())).group_by(uty.title_series, uty.title_level)
+            .subquery("title_done"))
     rows = db.session.execute(
-        select(Person.title_series, Person.title_level, func.count(Person.id),
-               func.sum(case((av.verified.is_(True), 1), else_=0)))
-        .select_from(Person)
-        .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
-        .where(Person.unit_id.in_(scope.org_ids()))
-        .group_by(Person.title_series, Person.title_level)
-        .order_by(Person.title_series, Person.title_level)).all()
-    return [{"title_series": s, "title_level": lv, "people": int(n), "completed": int(c or 0)}
+        select(people.c.series, people.c.level, people.c.n, done.c.c)
+        .join(done, and_(done.c.series == people.c.series, done.c.level == people.c.level), isouter=True)
+        .order_by(people.c.series, people.c.level)).all()
+    return [{"title_series": s or None, "title_level": lv or None, "people": int(n), "completed": int(c or 0)}
             for s, lv, n, c in rows]
 
 

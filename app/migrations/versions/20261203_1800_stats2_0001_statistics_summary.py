@@ -1,5 +1,5 @@
 """Statistics summary tables (people per unit; verifications per unit and year; credit records per unit, year and
-learning form) kept current by triggers in the transaction that changes a person, a stored verification or a
+learning form; people and completed people per unit and title) kept current by triggers in the transaction that changes a person, a stored verification or a
 credit record, and filled from the existing rows
 
 Revision ID: stats2_0001
@@ -77,6 +77,51 @@ def take_person_forms(person: str, unit: str) -> str:
             f"AND year IN (SELECT year FROM credit_record WHERE person_id = {person})")
 
 
+def _title(row: str) -> str:
+    return f"coalesce({row}.title_series, ''), coalesce({row}.title_level, '')"
+
+
+def add_title(row: str) -> str:
+    """A person (``NEW``/``OLD``) counted in their unit's title row."""
+    return ("INSERT INTO statistics_unit_title (unit_id, title_series, title_level, people) "
+            f"SELECT {row}.unit_id, {_title(row)}, 1 WHERE {row}.unit_id IS NOT NULL "
+            + _upsert("statistics_unit_title", "unit_id, title_series, title_level", ("people",)))
+
+
+def take_title(row: str) -> str:
+    return (f"UPDATE statistics_unit_title SET people = people - 1 WHERE unit_id = {row}.unit_id "
+            f"AND title_series = coalesce({row}.title_series, '') AND title_level = coalesce({row}.title_level, '')")
+
+
+def add_title_years(row: str) -> str:
+    """A person's verified years, added to their unit's title rows."""
+    return ("INSERT INTO statistics_unit_title_year (unit_id, year, title_series, title_level, completed) "
+            f"SELECT {row}.unit_id, a.year, {_title(row)}, count(*) FROM annual_verification a "
+            f"WHERE a.person_id = {row}.id AND a.verified AND {row}.unit_id IS NOT NULL GROUP BY a.year "
+            + _upsert("statistics_unit_title_year", "unit_id, year, title_series, title_level", ("completed",)))
+
+
+def take_title_years(row: str) -> str:
+    return ("UPDATE statistics_unit_title_year SET completed = completed - 1 "
+            f"WHERE unit_id = {row}.unit_id AND title_series = coalesce({row}.title_series, '') "
+            f"AND title_level = coalesce({row}.title_level, '') "
+            f"AND year IN (SELECT year FROM annual_verification WHERE person_id = {row}.id AND verified)")
+
+
+def add_completed(row: str) -> str:
+    """A verified year (``NEW``/``OLD`` of annual_verification) counted in its person's title row."""
+    return ("INSERT INTO statistics_unit_title_year (unit_id, year, title_series, title_level, completed) "
+            f"SELECT p.unit_id, {row}.year, {_title('p')}, 1 FROM person p "
+            f"WHERE p.id = {row}.person_id AND p.unit_id IS NOT NULL AND {row}.verified "
+            + _upsert("statistics_unit_title_year", "unit_id, year, title_series, title_level", ("completed",)))
+
+
+def take_completed(row: str) -> str:
+    return ("UPDATE statistics_unit_title_year SET completed = completed - 1 "
+            f"WHERE {row}.verified AND year = {row}.year AND (unit_id, title_series, title_level) = "
+            f"(SELECT unit_id, {_title('p')} FROM person p WHERE p.id = {row}.person_id)")
+
+
 def _unit_of(row: str) -> str:
     return f"(SELECT unit_id FROM person WHERE id = {row}.person_id)"
 
@@ -136,7 +181,26 @@ PG_FUNCTIONS = {
                 {add_person_forms('NEW.id', 'NEW.unit_id')};
             END IF;
         END IF;""",
+    "statistics_title_changed": f"""
+        IF TG_OP <> 'INSERT' THEN
+            IF OLD.unit_id IS NOT NULL THEN
+                {take_title('OLD')};
+                {take_title_years('OLD')};
+            END IF;
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            IF NEW.unit_id IS NOT NULL THEN
+                {add_title('NEW')};
+                {add_title_years('NEW')};
+            END IF;
+        END IF;""",
     "statistics_verification_changed": f"""
+        IF TG_OP <> 'INSERT' THEN
+            {take_completed('OLD')};
+        END IF;
+        IF TG_OP <> 'DELETE' THEN
+            {add_completed('NEW')};
+        END IF;
         IF TG_OP = 'UPDATE' THEN
             IF OLD.person_id = NEW.person_id AND OLD.year = NEW.year THEN
                 {change_verification()};
@@ -163,6 +227,12 @@ PG_TRIGGERS = (
     "FOR EACH ROW EXECUTE FUNCTION statistics_person_changed()",
     "CREATE TRIGGER trg_statistics_person_unit AFTER UPDATE OF unit_id ON person "
     "FOR EACH ROW WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id) EXECUTE FUNCTION statistics_person_changed()",
+    "CREATE TRIGGER trg_statistics_title AFTER INSERT OR DELETE ON person "
+    "FOR EACH ROW EXECUTE FUNCTION statistics_title_changed()",
+    "CREATE TRIGGER trg_statistics_title_change AFTER UPDATE OF unit_id, title_series, title_level ON person "
+    "FOR EACH ROW WHEN (OLD.unit_id IS DISTINCT FROM NEW.unit_id OR OLD.title_series IS DISTINCT FROM "
+    "NEW.title_series OR OLD.title_level IS DISTINCT FROM NEW.title_level) "
+    "EXECUTE FUNCTION statistics_title_changed()",
     "CREATE TRIGGER trg_statistics_verification AFTER INSERT OR UPDATE OR DELETE ON annual_verification "
     "FOR EACH ROW EXECUTE FUNCTION statistics_verification_changed()",
     "CREATE TRIGGER trg_statistics_record AFTER INSERT OR DELETE OR UPDATE OF person_id, year, learning_form, "
@@ -187,11 +257,20 @@ SQLITE_TRIGGERS = (
             [take_people("OLD.unit_id"), take_person_years("OLD.id", "OLD.unit_id"),
              take_person_forms("OLD.id", "OLD.unit_id"), add_people("NEW.unit_id"),
              add_person_years("NEW.id", "NEW.unit_id"), add_person_forms("NEW.id", "NEW.unit_id")]),
-    _sqlite("trg_statistics_verification_insert", "INSERT", "annual_verification", None, [add_verification("NEW")]),
+    _sqlite("trg_statistics_title_insert", "INSERT", "person", "NEW.unit_id IS NOT NULL",
+            [add_title("NEW"), add_title_years("NEW")]),
+    _sqlite("trg_statistics_title_delete", "DELETE", "person", "OLD.unit_id IS NOT NULL",
+            [take_title("OLD"), take_title_years("OLD")]),
+    _sqlite("trg_statistics_title_change", "UPDATE OF unit_id, title_series, title_level", "person",
+            "OLD.unit_id IS NOT NEW.unit_id OR OLD.title_series IS NOT NEW.title_series "
+            "OR OLD.title_level IS NOT NEW.title_level",
+            [take_title("OLD"), take_title_years("OLD"), add_title("NEW"), add_title_years("NEW")]),
+    _sqlite("trg_statistics_verification_insert", "INSERT", "annual_verification", None,
+            [add_verification("NEW"), add_completed("NEW")]),
     _sqlite("trg_statistics_verification_delete", "DELETE", "annual_verification", None,
-            [take_verification("OLD")]),
+            [take_verification("OLD"), take_completed("OLD")]),
     _sqlite("trg_statistics_verification_update", "UPDATE", "annual_verification", None,
-            [take_verification("OLD"), add_verification("NEW")]),
+            [take_verification("OLD"), take_completed("OLD"), add_verification("NEW"), add_completed("NEW")]),
     _sqlite("trg_statistics_record_insert", "INSERT", "credit_record", None, [add_record("NEW")]),
     _sqlite("trg_statistics_record_delete", "DELETE", "credit_record", None, [take_record("OLD")]),
     _sqlite("trg_statistics_record_update", "UPDATE OF person_id, year, learning_form, recognised_hours",
@@ -199,6 +278,7 @@ SQLITE_TRIGGERS = (
 )
 
 SQLITE_TRIGGER_NAMES = ("trg_statistics_person_insert", "trg_statistics_person_delete", "trg_statistics_person_unit",
+                        "trg_statistics_title_insert", "trg_statistics_title_delete", "trg_statistics_title_change",
                         "trg_statistics_verification_insert", "trg_statistics_verification_delete",
                         "trg_statistics_verification_update", "trg_statistics_record_insert",
                         "trg_statistics_record_delete", "trg_statistics_record_update")
@@ -216,6 +296,13 @@ FILL = (
     "SELECT p.unit_id, c.year, coalesce(c.learning_form, 'other'), count(*), sum(c.recognised_hours) "
     "FROM credit_record c JOIN person p ON p.id = c.person_id WHERE p.unit_id IS NOT NULL "
     "GROUP BY p.unit_id, c.year, coalesce(c.learning_form, 'other')",
+    "INSERT INTO statistics_unit_title (unit_id, title_series, title_level, people) "
+    "SELECT unit_id, coalesce(title_series, ''), coalesce(title_level, ''), count(*) FROM person "
+    "WHERE unit_id IS NOT NULL GROUP BY unit_id, coalesce(title_series, ''), coalesce(title_level, '')",
+    "INSERT INTO statistics_unit_title_year (unit_id, year, title_series, title_level, completed) "
+    "SELECT p.unit_id, a.year, coalesce(p.title_series, ''), coalesce(p.title_level, ''), count(*) "
+    "FROM annual_verification a JOIN person p ON p.id = a.person_id WHERE p.unit_id IS NOT NULL AND a.verified "
+    "GROUP BY p.unit_id, a.year, coalesce(p.title_series, ''), coalesce(p.title_level, '')",
 )
 
 
@@ -253,6 +340,28 @@ def upgrade():
     sa.PrimaryKeyConstraint("unit_id", "year", "learning_form", name=op.f("pk_statistics_unit_form"))
     )
     op.create_index("ix_statistics_unit_form_year", "statistics_unit_form", ["year", "unit_id"], unique=False)
+    op.create_table("statistics_unit_title",
+    sa.Column("unit_id", sa.Integer(), nullable=False),
+    sa.Column("title_series", sa.String(length=100), nullable=False),
+    sa.Column("title_level", sa.String(length=32), nullable=False),
+    sa.Column("people", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["unit_id"], ["organisation.id"], name=op.f("fk_statistics_unit_title_unit_id_organisation"),
+                            ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("unit_id", "title_series", "title_level", name=op.f("pk_statistics_unit_title"))
+    )
+    op.create_table("statistics_unit_title_year",
+    sa.Column("unit_id", sa.Integer(), nullable=False),
+    sa.Column("year", sa.Integer(), nullable=False),
+    sa.Column("title_series", sa.String(length=100), nullable=False),
+    sa.Column("title_level", sa.String(length=32), nullable=False),
+    sa.Column("completed", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["unit_id"], ["organisation.id"],
+                            name=op.f("fk_statistics_unit_title_year_unit_id_organisation"), ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("unit_id", "year", "title_series", "title_level",
+                            name=op.f("pk_statistics_unit_title_year"))
+    )
+    op.create_index("ix_statistics_unit_title_year_year", "statistics_unit_title_year", ["year", "unit_id"],
+                    unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for name, body in PG_FUNCTIONS.items():
             op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\n"
@@ -269,6 +378,7 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for table, trigger in (("person", "trg_statistics_person"), ("person", "trg_statistics_person_unit"),
+                               ("person", "trg_statistics_title"), ("person", "trg_statistics_title_change"),
                                ("annual_verification", "trg_statistics_verification"),
                                ("credit_record", "trg_statistics_record")):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
@@ -277,6 +387,9 @@ def downgrade():
     else:
         for name in SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index("ix_statistics_unit_title_year_year", table_name="statistics_unit_title_year")
+    op.drop_table("statistics_unit_title_year")
+    op.drop_table("statistics_unit_title")
     op.drop_index("ix_statistics_unit_form_year", table_name="statistics_unit_form")
     op.drop_table("statistics_unit_form")
     op.drop_index("ix_statistics_unit_year_year", table_name="statistics_unit_year")
