@@ -258,6 +258,9 @@ def test_workbench_for_a_unit_and_a_professional(app, figures, declaration):
     page = text(own)
     assert own.status_code == 200 and "我的 2026 年度学时" in page and "本单位及下级" not in page
     assert f"/applications/{inst.id}" in own.get_data(as_text=True)
+    charts = browser(app, "hospital_admin").client.get("/workbench/data.json?year=2026").get_json()
+    assert [r["year"] for r in charts["training"]] == [2022, 2023, 2024, 2025, 2026]
+    assert charts["training"][-1]["participants"] == 3  # the fixture's class records of the hospital's staff
 
 
 def _plan(org: Organisation, year: int, courses: list, outcome: str | None) -> None:  # noqa: ANN001

@@ -21,7 +21,7 @@ def test_statistics_and_workbench_draw_their_charts(person):
     assert drawn[5:] in (["training"], ["training", "reviews"])
     assert page.locator("#t-orgs tbody tr").count() >= 1
     page.goto("/")
-    assert _drawn(page) == ["by_year"]
+    assert _drawn(page) == ["by_year", "training"]
     assert page.locator("#wb-people").inner_text().isdigit()
 
     own = person("chenshihui").page
