@@ -30,6 +30,18 @@ def tab_to(page: Page, want: str, limit: int = 120) -> list[str]:
     raise AssertionError(f"{want} never took the focus; the focus went through {order}")
 
 
+def type_date(page: Page, field: str, year: str, month: str, day: str) -> None:
+    """Type a date into the focused date field in the order of the browser's own locale (Chromium's, not the
+    page's: mm/dd/yyyy on an English system), trying the other usual orders when the value does not come out."""
+    for digits in (month + day + year, year + month + day, day + month + year):
+        page.keyboard.type(digits)
+        if page.locator(field).input_value() == f"{year}-{month}-{day}":
+            return
+        page.locator(field).fill("")
+        page.locator(field).focus()
+    raise AssertionError(f"could not type a date into {field}")
+
+
 def choose(page: Page, field: str, value: str, limit: int = 12) -> None:
     """Pick ``value`` in the focused select with the arrow keys."""
     for _ in range(limit):
@@ -49,9 +61,9 @@ def test_declaration_form_and_review_by_keyboard(person) -> None:
     page.keyboard.type(COURSE)
     tab_to(page, "select#f-learning_form")
     choose(page, "#f-learning_form", "face_to_face")
-    for field, value in (("#f-start_date", "03012026"), ("#f-end_date", "03032026")):
+    for field, day in (("#f-start_date", "01"), ("#f-end_date", "03")):
         tab_to(page, f"input{field}")
-        page.keyboard.type(value)  # a date field takes its digits in the locale's order (mm/dd/yyyy here)
+        type_date(page, field, "2026", "03", day)
     for field, value in (("#f-days", "3"), ("#f-hours", "18")):
         tab_to(page, f"input{field}")
         page.keyboard.type(value)
