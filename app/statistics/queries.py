@@ -1,9 +1,11 @@
 """The figures of 继教综合统计, 职称系列分布 and 审核时效: aggregate SQL over the actor's statistics scope.
 
-Every figure is a GROUP BY in the database (never a loop over people): people are counted from ``person``
-(the unit they work for now), completion and hours from the stored annual verification (one row per person
-and year, the same numbers the archive shows), hours by learning form from the credit records, review times
-from ``workflow_task`` and returns from ``approval_event``.
+Every figure is a GROUP BY in the database (never a loop over people). People (by the unit they work for
+now), completion and hours (the stored annual verifications: the numbers the archive shows), hours by learning
+form (the credit records) and the title-series distribution are summed from the summary tables of
+``app.statistics.models`` (one row per unit, and per unit and year, …), which database triggers keep equal to
+those rows in the transaction that changes them; review times come from ``workflow_task``, returns from
+``approval_event``, training from the plans and the class credit records.
 """
 
 from __future__ import annotations
