@@ -91,6 +91,10 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(legacy_import)
 
+    from app.statistics.cli import statistics_cli
+
+    app.cli.add_command(statistics_cli)
+
     @app.cli.command("worker")
     @click.option("--queue", "queues", multiple=True, default=("default",), show_default=True,
                   help="a queue to work on (repeat for several)")

@@ -99,7 +99,11 @@ def test_a_batch_the_database_picks_to_break_a_deadlock_starts_over_or_reports_t
     monkeypatch.setattr(services, "BATCH_ATTEMPTS", attempts)
 
     people = ["chenshihui", "liuwenbin", "liuwenbin", "chenshihui"]
-    instances = [services.start_process("credit_hour_approval", {**declaration, "course_name": f"课程{i}"},
+    # 刘's hours are for 2025: both work at the hospital, and the statistics summary row of a unit and year
+    # (stats2_0001) would otherwise make the second batch wait for the first instead of deadlocking
+    years = {"chenshihui": {}, "liuwenbin": {"year": 2025, "start_date": "2025-03-01", "end_date": "2025-03-03"}}
+    instances = [services.start_process("credit_hour_approval",
+                                        {**declaration, "course_name": f"课程{i}", **years[login]},
                                         actor=actor(login)) for i, login in enumerate(people)]
     db.session.commit()
     for reviewer in ("hospital_admin", "health_admin"):

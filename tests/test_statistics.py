@@ -258,3 +258,87 @@ def test_workbench_for_a_unit_and_a_professional(app, figures, declaration):
     page = text(own)
     assert own.status_code == 200 and "我的 2026 年度学时" in page and "本单位及下级" not in page
     assert f"/applications/{inst.id}" in own.get_data(as_text=True)
+    charts = browser(app, "hospital_admin").client.get("/workbench/data.json?year=2026").get_json()
+    assert [r["year"] for r in charts["training"]] == [2022, 2023, 2024, 2025, 2026]
+    assert charts["training"][-1]["participants"] == 3  # the fixture's class records of the hospital's staff
+
+
+def _plan(org: Organisation, year: int, courses: list, outcome: str | None) -> None:  # noqa: ANN001
+    from app.training.models import TrainingPlan, TrainingPlanCourse
+
+    inst = _instance(org)
+    inst.outcome = outcome
+    user = db.session.scalar(select(User).limit(1))
+    plan = TrainingPlan(organisation_id=org.id, year=year, name=f"计划{year}", subject_type="professional",
+                        created_by_id=user.id, instance_id=inst.id)
+    db.session.add(plan)
+    db.session.flush()
+    for course in courses:
+        db.session.add(TrainingPlanCourse(plan_id=plan.id, course_id=course.id))
+
+
+def _class(org: Organisation, year: int, outcome: str | None, status: str = "open") -> None:
+    from app.classes.models import TrainingClass
+
+    inst = _instance(org)
+    inst.outcome = outcome
+    user = db.session.scalar(select(User).limit(1))
+    db.session.add(TrainingClass(organisation_id=org.id, year=year, name=f"班{year}", subject_type="professional",
+                                 created_by_id=user.id, instance_id=inst.id, status=status))
+
+
+def test_training_by_year(any_app, figures):
+    """Approved plans and their distinct courses of organisations in scope, approved classes that were not
+    cancelled, and class participations (class and grade-declaration records) of people in scope, by year: the
+    hospital has two approved 2026 plans sharing a course (3 distinct courses) and a 2025 plan still under
+    review; 外市公司 (outside the city) an approved plan. Classes of 2026: the hospital's two approved, one
+    cancelled, one under review; the outside unit's one approved. Class records of 2026: the fixture's four in
+    the city and one of 赵六 (outside), and here two more of 陈诗慧 (one of them from a grade declaration) and one
+    of 赵六."""
+    from app.training.models import TrainingCourse
+
+    hospital, outside = _org("市第一人民医院"), figures["other_unit"]
+    c1, c2, c3, c4 = (TrainingCourse(organisation_id=hospital.id, name=f"课程{i}", subject_type="professional",
+                                     hours=6) for i in range(4))
+    db.session.add_all([c1, c2, c3, c4])
+    db.session.flush()
+    _plan(hospital, 2026, [c1, c2], "approved")
+    _plan(hospital, 2026, [c2, c3], "approved")
+    _plan(hospital, 2025, [c4], None)
+    _plan(outside, 2026, [c4], "approved")
+    _class(hospital, 2026, "approved")
+    _class(hospital, 2026, "approved", status="closed")
+    _class(hospital, 2026, "approved", status="cancelled")
+    _class(hospital, 2026, None, status="planned")
+    _class(outside, 2026, "approved")
+    chen, zhao = _person("陈诗慧"), _person("赵六")
+    for n, (person, source) in enumerate(((chen, "class"), (chen, "grade"), (zhao, "class"))):
+        db.session.add(CreditRecord(person_id=person.id, year=2026, subject_type="professional", course_name="班",
+                                    learning_form="face_to_face", declared_hours=Decimal(6),
+                                    recognised_hours=Decimal(6), source=source, source_id=7000 + n))
+    db.session.commit()
+    rows = queries.training_by_year(queries.scope_of(actor("hr_city")), 2026)
+    assert [r["year"] for r in rows] == [2022, 2023, 2024, 2025, 2026]
+    assert rows[-1] == {"year": 2026, "classes": 2, "plans": 2, "courses": 3, "participants": 6}
+    assert rows[-2] == {"year": 2025, "classes": 0, "plans": 0, "courses": 0, "participants": 0}
+    province = queries.training_by_year(queries.scope_of(actor("hr_province")), 2026)[-1]
+    assert province == {"year": 2026, "classes": 3, "plans": 3, "courses": 4, "participants": 8}
+
+
+def test_typical_wait_at_a_step(any_app, reviews):
+    """The case page's "this step usually takes about N hours": the median wait of the step's recent decisions,
+    nothing with fewer than five of them, nothing for the applicant's own step."""
+    from app.cases.queries import typical_wait
+
+    hospital = _org("市第一人民医院")
+    open_task = db.session.scalar(select(WorkflowTask).where(WorkflowTask.candidate_org_id == hospital.id,
+                                                             WorkflowTask.completed_at.is_(None)).limit(1))
+    # decided, not cancelled, "review" tasks: 2, 4, 10, 20, 5, 50 hours -> median 7.5
+    assert typical_wait([open_task]) == {"review": 7.5}
+    own = WorkflowTask(id="own", instance_id=open_task.instance_id, process_key=open_task.process_key,
+                       task_spec="revise", name="修改", candidate_user_id=1, created_at=datetime(2026, 3, 1))
+    assert typical_wait([own]) == {}
+    for task in db.session.scalars(select(WorkflowTask).where(WorkflowTask.completed_at.is_not(None)).limit(2)):
+        task.completed_at = None
+    db.session.flush()
+    assert typical_wait([open_task]) == {}   # four decisions left: too few to say

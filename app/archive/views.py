@@ -13,10 +13,13 @@ from flask_login import current_user, login_required
 from app.archive import records, services
 from app.archive.jobs import recount_job
 from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES
+from app.archive.services.search import DEFAULT_SORT as SEARCH_DEFAULT_SORT
+from app.archive.services.search import SORTS as SEARCH_SORTS
 from app.core.auth import web_actor
 from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.i18n import translate, translated_error
 from app.core.jobs import enqueue
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import whole_number
 from app.extensions import db
 
@@ -116,15 +119,17 @@ def search():
     filters = {k: (a.get(k) or "").strip() for k in ("name", "id_number", "region", "title_level", "verified",
                                                      "gender", "title_series", "org")}
     org = _int_arg("org")
+    sort = parse_sort(a.get("sort"), SEARCH_SORTS, SEARCH_DEFAULT_SORT)
     page = services.search(actor, year=year, name=filters["name"] or None, id_number=filters["id_number"] or None,
                            region=filters["region"] or None, title_level=filters["title_level"] or None,
                            verified=verified, gender=filters["gender"] or None,
                            title_series=filters["title_series"] or None, org_id=org,
-                           page=_int_arg("page", 1) or 1, per_page=_page_size())
+                           page=_int_arg("page", 1) or 1, per_page=_page_size(), sort=sort)
     args = {k: v for k, v in filters.items() if v}
     args["year"] = year
+    args.update(sort_args(sort))
     return render_template("archive/search.html", page=page, year=year, filters=filters, args=args,
-                           genders=GENDERS, title_levels=TITLE_LEVELS)
+                           genders=GENDERS, title_levels=TITLE_LEVELS, sort=sort)
 
 
 @bp.route("/archive/precheck", methods=["GET", "POST"])

@@ -9,6 +9,7 @@ from sqlalchemy.orm import defer
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
+from app.core.sorting import Sort, flipped, order_clauses, parse_sort
 from app.extensions import db
 from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
 
@@ -62,13 +63,21 @@ def _task_filters(stmt: Select, process: str | None, year: int | None, q: str | 
     return stmt
 
 
-def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, q: str | None = None,
-          page: int = 1, per_page: int = 20) -> Page:
-    """Open tasks the actor can act on, oldest first, paged.
+#: The inbox's sortable columns (``?sort=``); the default is the oldest first.
+INBOX_SORTS = {"applicant": WorkflowTask.applicant_name, "id_number": WorkflowTask.applicant_id_number,
+               "year": WorkflowTask.year, "title": WorkflowTask.title, "step": WorkflowTask.name,
+               "arrived": WorkflowTask.created_at}
+INBOX_DEFAULT_SORT = "arrived"
 
-    Deep pages are read from whichever end of the index is nearer, so the first and the
+
+def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, q: str | None = None,
+          page: int = 1, per_page: int = 20, sort: Sort | None = None) -> Page:
+    """Open tasks the actor can act on, paged, in the order of ``sort`` (default: oldest first).
+
+    Deep pages are read from whichever end of the order is nearer, so the first and the
     last page cost the same however many tasks are open.
     """
+    sort = sort or parse_sort(None, INBOX_SORTS, INBOX_DEFAULT_SORT)
     per_page = max(1, min(per_page, 200))
     page = max(1, page)
     base = _task_filters(
@@ -84,11 +93,11 @@ def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, 
         end = min(offset + per_page, total)
         limit = end - offset
         rev_offset = total - end
-        rows = list(db.session.scalars(base.order_by(WorkflowTask.created_at.desc(), WorkflowTask.id.desc())
+        rows = list(db.session.scalars(base.order_by(*order_clauses(flipped(sort), INBOX_SORTS, [WorkflowTask.id]))
                                        .offset(rev_offset).limit(limit)))
         rows.reverse()
     else:
-        rows = list(db.session.scalars(base.order_by(WorkflowTask.created_at, WorkflowTask.id)
+        rows = list(db.session.scalars(base.order_by(*order_clauses(sort, INBOX_SORTS, [WorkflowTask.id]))
                                        .offset(offset).limit(per_page)))
     return Page(rows, total, page, per_page)
 
@@ -137,8 +146,17 @@ def user_names(ids: set[int]) -> dict[int, str]:
     return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
-def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, per_page: int = 20) -> Page:
-    """Instances the actor started or that are about them, newest first."""
+#: The sortable columns of "my applications" (``?sort=``); the default is the newest first.
+APPLICATION_SORTS = {"title": ProcessInstance.title, "applicant": ProcessInstance.applicant_name,
+                     "year": ProcessInstance.year, "status": ProcessInstance.status,
+                     "submitted": ProcessInstance.created_at}
+APPLICATION_DEFAULT_SORT = "-submitted"
+
+
+def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, per_page: int = 20,
+                    sort: Sort | None = None) -> Page:
+    """Instances the actor started or that are about them, in the order of ``sort`` (default: newest first)."""
+    sort = sort or parse_sort(None, APPLICATION_SORTS, APPLICATION_DEFAULT_SORT)
     cond = ProcessInstance.started_by_id == actor.id
     if actor.user.id_number:
         cond = or_(cond, ProcessInstance.applicant_id_number == actor.user.id_number)
@@ -147,7 +165,7 @@ def my_applications(actor: Actor, *, status: str | None = None, page: int = 1, p
         stmt = stmt.where(ProcessInstance.status == status)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(ProcessInstance.id)
                                                                 .subquery()))
-    rows = list(db.session.scalars(stmt.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
+    rows = list(db.session.scalars(stmt.order_by(*order_clauses(sort, APPLICATION_SORTS, [ProcessInstance.id]))
                                    .offset((max(1, page) - 1) * per_page).limit(per_page)))
     return Page(rows, total, page, per_page)
 

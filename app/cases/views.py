@@ -26,6 +26,7 @@ from app.cases.panels import panels_for
 from app.cases.submit import submit_with_uploads
 from app.core.auth import web_actor
 from app.core.errors import DomainError, NotFound, PermissionDenied
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.workflow import attachments, registry, services, webforms
@@ -65,12 +66,13 @@ def tasks():
         "year": _int_arg("year"),
         "q": (request.args.get("q") or "").strip()[:50] or None,
     }
+    sort = parse_sort(request.args.get("sort"), queries.INBOX_SORTS, queries.INBOX_DEFAULT_SORT)
     page = queries.inbox(actor, **filters, page=page_number(request.args.get("page")),
-                         per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
+                         per_page=current_app.config.get("INBOX_PAGE_SIZE", 20), sort=sort)
     assignees = queries.user_names({t.assignee_id for t in page.items if t.assignee_id})
-    args = {k: v for k, v in filters.items() if v is not None}
+    args = {**{k: v for k, v in filters.items() if v is not None}, **sort_args(sort)}
     return render_template("cases/tasks.html", page=page, filters=filters, args=args, assignees=assignees,
-                           processes=process_names(), actor=actor)
+                           processes=process_names(), actor=actor, sort=sort)
 
 
 @bp.post("/tasks/batch")
@@ -78,7 +80,8 @@ def tasks():
 def batch():
     actor = web_actor()
     ids = [i for i in request.form.getlist("task_ids") if i]
-    back = url_for("cases.tasks", **{k: v for k, v in request.args.items() if k in ("process", "year", "q", "page")})
+    back = url_for("cases.tasks", **{k: v for k, v in request.args.items()
+                                     if k in ("process", "year", "q", "page", "sort")})
     if not ids:
         flash(_("请先勾选要审核的任务"), "warning")
         return redirect(back)
@@ -266,14 +269,15 @@ def startable():
 def applications():
     actor = web_actor()
     status = request.args.get("status") if request.args.get("status") in INSTANCE_STATUSES else None
+    sort = parse_sort(request.args.get("sort"), queries.APPLICATION_SORTS, queries.APPLICATION_DEFAULT_SORT)
     page = queries.my_applications(actor, status=status, page=page_number(request.args.get("page")),
-                                   per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
+                                   per_page=current_app.config.get("INBOX_PAGE_SIZE", 20), sort=sort)
     waiting = queries.waiting_at([i.id for i in page.items])
     orgs = queries.organisation_names({t.candidate_org_id for ts in waiting.values() for t in ts
                                        if t.candidate_org_id})
-    args = {"status": status} if status else {}
+    args = {**({"status": status} if status else {}), **sort_args(sort)}
     return render_template("cases/applications.html", page=page, waiting=waiting, orgs=orgs, status=status,
-                           statuses=INSTANCE_STATUSES, args=args, actor=actor)
+                           statuses=INSTANCE_STATUSES, args=args, actor=actor, sort=sort)
 
 
 @bp.get("/applications/<int:instance_id>")

@@ -39,6 +39,8 @@ RESULTS = {"pass": "合格", "fail": "不合格"}
 ATTENDANCE = {"present": "出勤", "leave": "请假", "late": "迟到", "absent": "缺勤"}
 #: The source of the archive records a class writes (app.archive.models.CreditRecord.source).
 RECORD_SOURCE = "class"
+#: The source of the archive records an approved grade declaration writes (``source_id``: the enrolment).
+GRADE_RECORD_SOURCE = "grade"
 
 
 class TrainingClass(TimestampMixin, db.Model):

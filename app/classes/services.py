@@ -23,6 +23,7 @@ from app.classes.models import (
     ATTENDANCE,
     CANCELLED,
     CLOSED,
+    GRADE_RECORD_SOURCE,
     OPEN,
     PLANNED,
     RECORD_SOURCE,
@@ -49,8 +50,7 @@ log = logging.getLogger(__name__)
 
 KEY = "training_class_approval"
 GRADE_KEY = "grade_declaration"
-#: The source of the archive records an approved grade declaration writes (``source_id``: the enrolment).
-GRADE_SOURCE = "grade"
+GRADE_SOURCE = GRADE_RECORD_SOURCE
 _INVALID = "提交的内容有误，请按提示修改"
 NOT_OF_TYPE = sentence("课程《%(course)s》不是%(type)s")
 NOTE_MAX = 50

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.core.validators import whole_number
 from app.extensions import db
 
@@ -103,11 +104,20 @@ def statement(actor: Actor, f: Filters) -> Select:
     return stmt
 
 
-def search(actor: Actor, f: Filters, page: int = 1, per_page: int = 20) -> Page:
+#: The people list's sortable columns (``?sort=``); the default is the order people were added in.
+SORTS = {"name": Person.name, "id_number": Person.id_number, "gender": Person.gender, "unit": Organisation.name,
+         "department": department_table.c.name, "title_level": Person.title_level, "education": Person.education,
+         "added": Person.id}
+DEFAULT_SORT = "added"
+
+
+def search(actor: Actor, f: Filters, page: int = 1, per_page: int = 20, sort: Sort | None = None) -> Page:
+    sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
     stmt = statement(actor, f)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
     page = max(1, page)
-    rows = db.session.execute(stmt.order_by(Person.id).offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.execute(stmt.order_by(*order_clauses(sort, SORTS, [Person.id]))
+                              .offset((page - 1) * per_page).limit(per_page)).all()
     return Page([Row(p, u, d) for p, u, d in rows], total or 0, page, per_page, f)
 
 

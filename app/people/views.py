@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.sorting import parse_sort, sort_args
 from app.extensions import db
 
 from . import bindings as binds
@@ -42,13 +43,15 @@ def _form_values() -> dict[str, Any]:
 def index():
     actor = _manager()
     f = queries.Filters.of(request.args.to_dict())
-    page = queries.search(actor, f, request.args.get("page", 1, type=int) or 1, 20)
+    sort = parse_sort(request.args.get("sort"), queries.SORTS, queries.DEFAULT_SORT)
+    page = queries.search(actor, f, request.args.get("page", 1, type=int) or 1, 20, sort=sort)
     unit_list = services.units(actor)
     unit_ids = {u.id for u in unit_list}
     department_unit = f.unit_id if f.unit_id in unit_ids else (unit_list[0].id if len(unit_list) == 1 else None)
     return render_template("people/index.html", page=page, f=f, units=unit_list,
                            departments=services.departments_of(department_unit), fields=fields,
-                           args={k: v for k, v in request.args.items() if k != "page"})
+                           args={**{k: v for k, v in request.args.items() if k not in ("page", "sort")},
+                                 **sort_args(sort)}, sort=sort)
 
 
 def _form_page(person=None, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,

@@ -10,6 +10,7 @@ from sqlalchemy import and_, false, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Role
 from app.cases.queries import Page
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.workflow.models import ApprovalEvent, WorkflowTask
 
@@ -37,8 +38,17 @@ def _org_condition(actor: Actor):
     return or_(*conds) if conds else false()
 
 
+#: The reviewed list's sortable columns (``?sort=``); the default is the latest decision first.
+REVIEWED_SORTS = {"applicant": WorkflowTask.applicant_name, "id_number": WorkflowTask.applicant_id_number,
+                  "process": WorkflowTask.process_key, "step": WorkflowTask.name, "outcome": ApprovalEvent.outcome,
+                  "reviewer": ApprovalEvent.user_name, "decided": WorkflowTask.completed_at}
+REVIEWED_DEFAULT_SORT = "-decided"
+
+
 def reviewed(actor: Actor, *, process: str | None = None, q: str | None = None, page: int = 1,
-             per_page: int = 20) -> Page:
+             per_page: int = 20, sort: Sort | None = None) -> Page:
+    """Review tasks the actor's organisations decided, in the order of ``sort`` (default: latest first)."""
+    sort = sort or parse_sort(None, REVIEWED_SORTS, REVIEWED_DEFAULT_SORT)
     per_page = max(1, min(per_page, 200))
     page = max(1, page)
     stmt = (select(WorkflowTask, ApprovalEvent)
@@ -53,7 +63,7 @@ def reviewed(actor: Actor, *, process: str | None = None, q: str | None = None, 
         else:
             stmt = stmt.where(WorkflowTask.applicant_name.startswith(q, autoescape=True))
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(WorkflowTask.id).subquery()))
-    rows = db.session.execute(stmt.order_by(WorkflowTask.completed_at.desc(), WorkflowTask.id)
+    rows = db.session.execute(stmt.order_by(*order_clauses(sort, REVIEWED_SORTS, [WorkflowTask.id]))
                               .offset((page - 1) * per_page).limit(per_page)).all()
     items = [Reviewed(task=t, outcome=e.outcome, comment=e.comment, reviewer=e.user_name,
                       organisation=e.organisation_name, at=e.at) for t, e in rows]

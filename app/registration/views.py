@@ -15,6 +15,7 @@ from app.accounts.services import keep_password_failure
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translated_error
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number
 from app.extensions import db
 from app.people import fields as person_fields
@@ -242,10 +243,11 @@ def reviewed():
     process = (request.args.get("process") or "").strip() or None
     q = (request.args.get("q") or "").strip()[:50] or None
     page_arg = request.args.get("page", "1")
+    sort = parse_sort(request.args.get("sort"), queries.REVIEWED_SORTS, queries.REVIEWED_DEFAULT_SORT)
     page = queries.reviewed(actor, process=process, q=q, page=page_number(page_arg),
-                            per_page=current_app.config.get("INBOX_PAGE_SIZE", 20))
+                            per_page=current_app.config.get("INBOX_PAGE_SIZE", 20), sort=sort)
     from app.cases.views import process_names as _process_names
 
-    args = {k: v for k, v in (("process", process), ("q", q)) if v}
+    args = {**{k: v for k, v in (("process", process), ("q", q)) if v}, **sort_args(sort)}
     return render_template("registration/reviewed.html", page=page, args=args, process=process, q=q,
-                           processes=_process_names())
+                           processes=_process_names(), sort=sort)

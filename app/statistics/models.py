@@ -3,10 +3,14 @@ of a year (or of an organisation's review tasks) instead of the table (migration
 
 from __future__ import annotations
 
-from sqlalchemy import Index, text
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification, CreditRecord
+from app.extensions import db
 from app.people.models import Person
 from app.workflow.models import ApprovalEvent, WorkflowTask
 
@@ -34,3 +38,78 @@ TASK_ORG_COMPLETED = Index("ix_workflow_task_org_completed", WorkflowTask.__tabl
 #: Decisions of an organisation by time (returns per 100 decisions).
 EVENT_ORG_AT = Index("ix_approval_event_org_at", ApprovalEvent.__table__.c.organisation_id,
                      ApprovalEvent.__table__.c.at, postgresql_include=["outcome"])
+
+
+# --------------------------------------------------------------------------- summary tables (migration stats2_0001)
+#
+# Kept current by database triggers in the transaction that changes a person, a stored verification or a credit
+# record (PostgreSQL and SQLite, see the migration), so the statistics read one row per unit (and year) instead of
+# every person. ``app.statistics.summary.recount`` rebuilds them from the tables and checks them.
+
+
+class UnitPeopleSummary(db.Model):
+    """How many professionals each unit employs now (``person.unit_id``)."""
+
+    __tablename__ = "statistics_unit_people"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class UnitYearSummary(db.Model):
+    """The stored annual verifications of a unit's people (those it employs now) for one year."""
+
+    __tablename__ = "statistics_unit_year"
+    __table_args__ = (Index("ix_statistics_unit_year_year", "year", "unit_id"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: people with a stored verification of the year
+    verifications: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: of them, meeting the rule
+    completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    public_hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+    professional_hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+    elective_hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+    total_hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+
+
+class UnitFormSummary(db.Model):
+    """The credit records of a unit's people (those it employs now) for one year and learning form (``other``
+    for a record without one)."""
+
+    __tablename__ = "statistics_unit_form"
+    __table_args__ = (Index("ix_statistics_unit_form_year", "year", "unit_id"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learning_form: Mapped[str] = mapped_column(String(32), primary_key=True)
+    records: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    hours: Mapped[Decimal] = mapped_column(Numeric(14, 1), nullable=False, default=Decimal("0"))
+
+
+class UnitTitleSummary(db.Model):
+    """How many professionals each unit employs now per title series and level ('' for none)."""
+
+    __tablename__ = "statistics_unit_title"
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    title_series: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    people: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class UnitTitleYearSummary(db.Model):
+    """How many of a unit's people (now) of a title series and level met the rule in a year."""
+
+    __tablename__ = "statistics_unit_title_year"
+    __table_args__ = (Index("ix_statistics_unit_title_year_year", "year", "unit_id"),)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title_series: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title_level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    completed: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -1,9 +1,11 @@
 """The figures of 继教综合统计, 职称系列分布 and 审核时效: aggregate SQL over the actor's statistics scope.
 
-Every figure is a GROUP BY in the database (never a loop over people): people are counted from ``person``
-(the unit they work for now), completion and hours from the stored annual verification (one row per person
-and year, the same numbers the archive shows), hours by learning form from the credit records, review times
-from ``workflow_task`` and returns from ``approval_event``.
+Every figure is a GROUP BY in the database (never a loop over people). People (by the unit they work for
+now), completion and hours (the stored annual verifications: the numbers the archive shows), hours by learning
+form (the credit records) and the title-series distribution are summed from the summary tables of
+``app.statistics.models`` (one row per unit, and per unit and year, …), which database triggers keep equal to
+those rows in the transaction that changes them; review times come from ``workflow_task``, returns from
+``approval_event``, training from the plans and the class credit records.
 """
 
 from __future__ import annotations
@@ -12,16 +14,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
-from app.archive.models import AnnualVerification, CreditDeclaration, CreditRecord
+from app.archive.models import CreditDeclaration, CreditRecord
+from app.classes.models import CANCELLED, GRADE_RECORD_SOURCE, TrainingClass
+from app.classes.models import RECORD_SOURCE as CLASS_RECORD_SOURCE
 from app.core.errors import NotFound
 from app.extensions import db
 from app.people.models import Person
-from app.workflow.models import ApprovalEvent, WorkflowTask
+from app.statistics.models import (
+    UnitFormSummary,
+    UnitPeopleSummary,
+    UnitTitleSummary,
+    UnitTitleYearSummary,
+    UnitYearSummary,
+)
+from app.training.models import TrainingPlan, TrainingPlanCourse
+from app.workflow.models import ApprovalEvent, ProcessInstance, WorkflowTask
 
 PERMISSION = "statistics"
 SUBJECTS = ("public", "professional", "elective")
@@ -78,18 +90,18 @@ def _num(value: Any) -> float:
 
 
 def _per_unit(scope: Scope, year: int):
-    """People, completed people and verified hours per unit in scope, for ``year`` (a subquery)."""
-    av = AnnualVerification
-    return (select(Person.unit_id.label("unit_id"), func.count(Person.id).label("people"),
-                   func.sum(case((av.verified.is_(True), 1), else_=0)).label("completed"),
-                   func.coalesce(func.sum(av.public_hours), 0).label("public"),
-                   func.coalesce(func.sum(av.professional_hours), 0).label("professional"),
-                   func.coalesce(func.sum(av.elective_hours), 0).label("elective"),
-                   func.coalesce(func.sum(av.total_hours), 0).label("total"))
-            .select_from(Person)
-            .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
-            .where(Person.unit_id.in_(scope.org_ids()))
-            .group_by(Person.unit_id)
+    """People, completed people and verified hours per unit in scope, for ``year`` (a subquery), read from the
+    summary tables (one row per unit, and per unit and year) that the triggers of ``stats2_0001`` keep current."""
+    up, uy = UnitPeopleSummary, UnitYearSummary
+    return (select(up.unit_id.label("unit_id"), up.people.label("people"),
+                   func.coalesce(uy.completed, 0).label("completed"),
+                   func.coalesce(uy.public_hours, 0).label("public"),
+                   func.coalesce(uy.professional_hours, 0).label("professional"),
+                   func.coalesce(uy.elective_hours, 0).label("elective"),
+                   func.coalesce(uy.total_hours, 0).label("total"))
+            .select_from(up)
+            .join(uy, and_(uy.unit_id == up.unit_id, uy.year == year), isouter=True)
+            .where(up.unit_id.in_(scope.org_ids()), up.people > 0)
             .subquery("per_unit"))
 
 
@@ -105,16 +117,22 @@ def totals(scope: Scope, year: int) -> dict[str, Any]:
 
 
 def by_organisation(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """One row per organisation directly below a root (its whole subtree), plus each root's own staff."""
+    """One row per organisation directly below a root (its whole subtree), plus each root's own staff.
+
+    Two joins (units below a child of a root, by path prefix; a root's own staff, by id) in one UNION ALL:
+    an OR of the two in one join condition made PostgreSQL compare every unit with every group."""
     pu = _per_unit(scope, year)
     unit, group = aliased(Organisation), aliased(Organisation)
-    in_group = or_(and_(group.parent_id.in_(scope.root_ids), unit.path.startswith(group.path)),
-                   and_(group.id.in_(scope.root_ids), unit.id == group.id))
+    figures = [pu.c.people, pu.c.completed, *[pu.c[k] for k in (*SUBJECTS, "total")]]
+    below = (select(group.id.label("gid"), *figures).select_from(pu).join(unit, unit.id == pu.c.unit_id)
+             .join(group, and_(group.parent_id.in_(scope.root_ids), unit.path.startswith(group.path))))
+    own = select(pu.c.unit_id.label("gid"), *figures).where(pu.c.unit_id.in_(scope.root_ids))
+    both = union_all(below, own).subquery("grouped")
     rows = db.session.execute(
-        select(group.id, group.name, group.path, func.sum(pu.c.people), func.sum(pu.c.completed),
-               *[func.sum(pu.c[k]) for k in (*SUBJECTS, "total")])
-        .select_from(pu).join(unit, unit.id == pu.c.unit_id).join(group, in_group)
-        .group_by(group.id, group.name, group.path).order_by(group.path)).all()
+        select(Organisation.id, Organisation.name, Organisation.path, func.sum(both.c.people),
+               func.sum(both.c.completed), *[func.sum(both.c[k]) for k in (*SUBJECTS, "total")])
+        .join(both, both.c.gid == Organisation.id)
+        .group_by(Organisation.id, Organisation.name, Organisation.path).order_by(Organisation.path)).all()
     return [{"organisation_id": row[0], "organisation": row[1], "people": int(row[3]), "completed": int(row[4]),
              "completion_rate": _rate(int(row[4]), int(row[3])), "hours": _num(row[8]),
              "subject_hours": dict(zip(SUBJECTS, (_num(v) for v in row[5:8]), strict=True))} for row in rows]
@@ -142,42 +160,80 @@ def by_region(scope: Scope, year: int) -> list[dict[str, Any]]:
 
 
 def completion_by_year(scope: Scope, year: int, people: int) -> list[dict[str, Any]]:
-    """Completed people in each of the last :data:`SERIES_YEARS` years, among the people in scope now."""
-    av = AnnualVerification
+    """Completed people in each of the last :data:`SERIES_YEARS` years, among the people in scope now (the
+    summary per unit and year)."""
+    uy = UnitYearSummary
     first = year - SERIES_YEARS + 1
     done = dict(db.session.execute(
-        select(av.year, func.count(av.id))
-        .join(Person, Person.id == av.person_id)
-        .where(av.year.between(first, year), av.verified.is_(True), Person.unit_id.in_(scope.org_ids()))
-        .group_by(av.year)).all())
-    return [{"year": y, "people": people, "completed": int(done.get(y, 0)),
-             "completion_rate": _rate(int(done.get(y, 0)), people)} for y in range(first, year + 1)]
+        select(uy.year, func.sum(uy.completed))
+        .where(uy.year.between(first, year), uy.unit_id.in_(scope.org_ids()))
+        .group_by(uy.year)).all())
+    return [{"year": y, "people": people, "completed": int(done.get(y) or 0),
+             "completion_rate": _rate(int(done.get(y) or 0), people)} for y in range(first, year + 1)]
 
 
 def hours_by_form(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """Recognised hours of the year's credit records by learning form (records of people in scope)."""
-    cr = CreditRecord
+    """Recognised hours of the year's credit records by learning form (records of people in scope now; the
+    summary per unit, year and form, ``other`` for a record without a form)."""
+    uf = UnitFormSummary
     rows = db.session.execute(
-        select(cr.learning_form, func.count(cr.id), func.coalesce(func.sum(cr.recognised_hours), 0))
-        .join(Person, Person.id == cr.person_id)
-        .where(cr.year == year, Person.unit_id.in_(scope.org_ids()))
-        .group_by(cr.learning_form).order_by(cr.learning_form)).all()
-    return [{"learning_form": form or "other", "records": int(n), "hours": _num(h)} for form, n, h in rows]
+        select(uf.learning_form, func.sum(uf.records), func.coalesce(func.sum(uf.hours), 0))
+        .where(uf.year == year, uf.unit_id.in_(scope.org_ids()))
+        .group_by(uf.learning_form).having(func.sum(uf.records) > 0).order_by(uf.learning_form)).all()
+    return [{"learning_form": form, "records": int(n), "hours": _num(h)} for form, n, h in rows]
 
 
 def title_distribution(scope: Scope, year: int) -> list[dict[str, Any]]:
-    """People by title series and level, with how many completed ``year``."""
-    av = AnnualVerification
+    """People by title series and level, with how many completed ``year`` (the summaries per unit and title;
+    a person without a title series or level shows as None)."""
+    ut, uty = UnitTitleSummary, UnitTitleYearSummary
+    people = (select(ut.title_series.label("series"), ut.title_level.label("level"), func.sum(ut.people).label("n"))
+              .where(ut.unit_id.in_(scope.org_ids())).group_by(ut.title_series, ut.title_level)
+              .having(func.sum(ut.people) > 0).subquery("title_people"))
+    done = (select(uty.title_series.label("series"), uty.title_level.label("level"),
+                   func.sum(uty.completed).label("c"))
+            .where(uty.year == year, uty.unit_id.in_(scope.org_ids())).group_by(uty.title_series, uty.title_level)
+            .subquery("title_done"))
     rows = db.session.execute(
-        select(Person.title_series, Person.title_level, func.count(Person.id),
-               func.sum(case((av.verified.is_(True), 1), else_=0)))
-        .select_from(Person)
-        .join(av, and_(av.person_id == Person.id, av.year == year), isouter=True)
-        .where(Person.unit_id.in_(scope.org_ids()))
-        .group_by(Person.title_series, Person.title_level)
-        .order_by(Person.title_series, Person.title_level)).all()
-    return [{"title_series": s, "title_level": lv, "people": int(n), "completed": int(c or 0)}
+        select(people.c.series, people.c.level, people.c.n, done.c.c)
+        .join(done, and_(done.c.series == people.c.series, done.c.level == people.c.level), isouter=True)
+        .order_by(people.c.series, people.c.level)).all()
+    return [{"title_series": s or None, "title_level": lv or None, "people": int(n), "completed": int(c or 0)}
             for s, lv, n, c in rows]
+
+
+def training_by_year(scope: Scope, year: int) -> list[dict[str, Any]]:
+    """Training over the last :data:`SERIES_YEARS` years in scope: approved annual training plans of the
+    organisations in scope, the distinct courses in them, their approved training classes (not cancelled), and
+    participants (credit records from a training class or an approved grade declaration of people in scope).
+
+    The chart and the table show every key this returns."""
+    first = year - SERIES_YEARS + 1
+    approved = (select(TrainingPlan.id, TrainingPlan.year)
+                .join(ProcessInstance, ProcessInstance.id == TrainingPlan.instance_id)
+                .where(TrainingPlan.organisation_id.in_(scope.org_ids()), TrainingPlan.year.between(first, year),
+                       ProcessInstance.outcome == "approved")
+                .subquery("approved_plans"))
+    plans = dict(db.session.execute(select(approved.c.year, func.count(approved.c.id))
+                                    .group_by(approved.c.year)).all())
+    courses = dict(db.session.execute(
+        select(approved.c.year, func.count(func.distinct(TrainingPlanCourse.course_id)))
+        .join(TrainingPlanCourse, TrainingPlanCourse.plan_id == approved.c.id).group_by(approved.c.year)).all())
+    cr = CreditRecord
+    participants = dict(db.session.execute(
+        select(cr.year, func.count(cr.id)).join(Person, Person.id == cr.person_id)
+        .where(cr.source.in_((CLASS_RECORD_SOURCE, GRADE_RECORD_SOURCE)), cr.year.between(first, year),
+               Person.unit_id.in_(scope.org_ids()))
+        .group_by(cr.year)).all())
+    tc = TrainingClass
+    classes = dict(db.session.execute(
+        select(tc.year, func.count(tc.id)).join(ProcessInstance, ProcessInstance.id == tc.instance_id)
+        .where(tc.organisation_id.in_(scope.org_ids()), tc.year.between(first, year), tc.status != CANCELLED,
+               ProcessInstance.outcome == "approved")
+        .group_by(tc.year)).all())
+    return [{"year": y, "classes": int(classes.get(y) or 0), "plans": int(plans.get(y) or 0),
+             "courses": int(courses.get(y) or 0), "participants": int(participants.get(y) or 0)}
+            for y in range(first, year + 1)]
 
 
 def declared_people(scope: Scope, year: int) -> int:
@@ -202,6 +258,7 @@ def comprehensive(actor: Actor, year: int, org_id: int | None = None) -> dict[st
     return {**head, "by_organisation": groups, "by_region": by_region(scope, year),
             "by_year": completion_by_year(scope, year, head["people"]),
             "by_learning_form": hours_by_form(scope, year), "titles": title_distribution(scope, year),
+            "training": training_by_year(scope, year),
             "scope": [{"id": r.id, "name": r.name} for r in scope.roots]}
 
 
@@ -232,10 +289,11 @@ def _year_range(column, year: int | None):  # noqa: ANN001, ANN202
 
 
 def review_times(actor: Actor, *, process: str | None = None, year: int | None = None,
-                 org_id: int | None = None) -> list[dict[str, Any]]:
+                 org_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """``GET /api/v1/statistics/review-times``: per reviewing organisation in scope, the open review tasks
     (now), the tasks decided in ``year`` (by decision time), the median and 90th-percentile hours from a
-    task's arrival to its decision, the oldest open task and returns per 100 decisions."""
+    task's arrival to its decision, the oldest open task and returns per 100 decisions. With ``limit``, only
+    the organisations with the most open tasks (a province has tens of thousands of reviewing organisations)."""
     scope = scope_of(actor, org_id)
     t = WorkflowTask
     base = [t.candidate_org_id.in_(scope.org_ids()), t.candidate_user_id.is_(None)]
@@ -251,22 +309,28 @@ def review_times(actor: Actor, *, process: str | None = None, year: int | None =
         decided_wait = case((decided, wait))
         cols += [func.percentile_cont(0.5).within_group(decided_wait),
                  func.percentile_cont(0.9).within_group(decided_wait)]
-    rows = db.session.execute(select(*cols).where(*base, or_(is_open, decided)).group_by(t.candidate_org_id)).all()
+    stmt = select(*cols).where(*base, or_(is_open, decided)).group_by(t.candidate_org_id)
+    if limit is not None:
+        stmt = stmt.order_by(func.sum(case((is_open, 1), else_=0)).desc(), t.candidate_org_id).limit(limit)
+    rows = db.session.execute(stmt).all()
     waits: dict[int, list[float]] = {}
     if not pg:  # the embedded database has no percentile function: the decided waits of each organisation
-        for oid, hours in db.session.execute(select(t.candidate_org_id, wait).where(*base, decided)):
+        for oid, hours in db.session.execute(select(t.candidate_org_id, wait).where(
+                *base, decided, t.candidate_org_id.in_([r[0] for r in rows]))):
             waits.setdefault(oid, []).append(float(hours))
     e = ApprovalEvent
-    ev_where = [e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
+    ev_where = [e.organisation_id.in_([r[0] for r in rows]) if limit is not None
+                else e.organisation_id.in_(scope.org_ids()), e.outcome.in_(DECISIONS), _year_range(e.at, year)]
     if process:
-        from app.workflow.models import ProcessInstance
-
         ev_where.append(e.instance_id.in_(select(ProcessInstance.id).where(ProcessInstance.process_key == process)))
     returns = {oid: (int(n), int(r)) for oid, n, r in db.session.execute(
         select(e.organisation_id, func.count(e.id), func.sum(case((e.outcome == "return", 1), else_=0)))
         .where(*ev_where).group_by(e.organisation_id))}
-    names = dict(db.session.execute(select(Organisation.id, Organisation.name)
-                                    .where(Organisation.id.in_([r[0] for r in rows]))).all())
+    # the names: of the few organisations shown, or of the whole scope in one range scan (never a parameter per
+    # row: a province has 50,000 reviewing organisations)
+    shown = [r[0] for r in rows] if limit is not None else None
+    names = dict(db.session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(shown) if shown is not None else scope.condition())).all())
     out = []
     for row in rows:
         oid, n_open, n_decided, oldest = row[0], int(row[1] or 0), int(row[2] or 0), row[3]

@@ -42,9 +42,16 @@ def _filters() -> dict[str, Any]:
     return {"year": year, "org": _int("org"), "process": process}
 
 
-def _figures(actor, f: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+#: How many reviewing organisations the page's 审核时效 table and chart show (those with the most open reviews);
+#: the Excel download and the API have them all.
+REVIEW_ROWS = 20
+
+
+def _figures(actor, f: dict[str, Any], *, every_review: bool = False) -> dict[str, Any]:  # noqa: ANN001
     data = queries.comprehensive(actor, f["year"], f["org"])
-    data["reviews"] = queries.review_times(actor, process=f["process"], year=f["year"], org_id=f["org"])
+    data["reviews"] = queries.review_times(actor, process=f["process"], year=f["year"], org_id=f["org"],
+                                           limit=None if every_review else REVIEW_ROWS)
+    data["reviews_limited"] = not every_review and len(data["reviews"]) >= REVIEW_ROWS
     return data
 
 
@@ -68,6 +75,9 @@ def _export(name: str, data: dict[str, Any], year: int):  # noqa: ANN202
         "titles": (_("职称系列分布"), [_("职称系列"), _("职称级别"), _("专技人员"), _("已达标")],
                    [[r["title_series"] or "", r["title_level"] or "", r["people"], r["completed"]]
                     for r in data["titles"]]),
+        "training": (_("历年培训情况"), [_("年度"), _("培训班"), _("已批准培训计划"), _("计划课程"), _("参训人次")],
+                     [[r["year"], r["classes"], r["plans"], r["courses"], r["participants"]]
+                      for r in data["training"]]),
         "reviews": (_("审核时效"), [_("审核机构"), _("待审核"), _("已审核"), _("中位用时（小时）"),
                                   _("90分位用时（小时）"), _("最早待审时间"), _("每百件退案数")],
                     [[r["organisation"], r["open"], r["decided"], r["median_hours"], r["p90_hours"],
@@ -84,8 +94,8 @@ def _export(name: str, data: dict[str, Any], year: int):  # noqa: ANN202
 def index():
     actor = web_actor()
     f = _filters()
-    data = _figures(actor, f)
     export = request.args.get("export")
+    data = _figures(actor, f, every_review=export == "reviews")
     if export:
         response = _export(export, data, f["year"])
         audit.record("statistics.export", actor=actor, obj=("statistics", export),

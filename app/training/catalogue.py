@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 
 from app.accounts.actor import Actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.sorting import Sort, order_clauses
 from app.extensions import db
 from app.training.access import current_org, owned
 from app.training.models import (
@@ -48,34 +49,54 @@ def _apply(row: Any, values: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- lists
 
 
-def subjects(org_id: int, *, enabled_only: bool = False) -> list[TrainingSubject]:
+#: Each catalogue's sortable columns (``?sort=``); ``added`` (the default) is the order rows were added in.
+SORTS: dict[str, dict[str, Any]] = {
+    "courses": {"name": TrainingCourse.name, "subject_type": TrainingCourse.subject_type,
+                "hours": TrainingCourse.hours, "added": TrainingCourse.id},
+    "subjects": {"name": TrainingSubject.name, "enabled": TrainingSubject.enabled, "added": TrainingSubject.id},
+    "teachers": {"name": Teacher.name, "gender": Teacher.gender, "mobile": Teacher.mobile, "title": Teacher.title,
+                 "enabled": Teacher.enabled, "added": Teacher.id},
+    "sites": {"name": TrainingSite.name, "kind": TrainingSite.kind, "address": TrainingSite.address,
+              "contact": TrainingSite.contact, "phone": TrainingSite.phone, "added": TrainingSite.id},
+}
+DEFAULT_SORT = "added"
+
+
+def _order(kind: str, sort: Sort | None) -> list[Any]:
+    columns = SORTS[kind]
+    return order_clauses(sort or Sort(DEFAULT_SORT), columns, [columns["added"]])
+
+
+def subjects(org_id: int, *, enabled_only: bool = False, sort: Sort | None = None) -> list[TrainingSubject]:
     stmt = select(TrainingSubject).where(TrainingSubject.organisation_id == org_id)
     if enabled_only:
         stmt = stmt.where(TrainingSubject.enabled.is_(True))
-    return list(db.session.scalars(stmt.order_by(TrainingSubject.id)))
+    return list(db.session.scalars(stmt.order_by(*_order("subjects", sort))))
 
 
-def courses(org_id: int, *, subject_type: str | None = None, q: str | None = None) -> list[TrainingCourse]:
+def courses(org_id: int, *, subject_type: str | None = None, q: str | None = None,
+            sort: Sort | None = None) -> list[TrainingCourse]:
     stmt = select(TrainingCourse).where(TrainingCourse.organisation_id == org_id)
     if subject_type:
         stmt = stmt.where(TrainingCourse.subject_type == subject_type)
     if q:
         stmt = stmt.where(TrainingCourse.name.contains(q, autoescape=True))
-    return list(db.session.scalars(stmt.order_by(TrainingCourse.id)))
+    return list(db.session.scalars(stmt.order_by(*_order("courses", sort))))
 
 
-def teachers(org_id: int, *, enabled_only: bool = False, q: str | None = None) -> list[Teacher]:
+def teachers(org_id: int, *, enabled_only: bool = False, q: str | None = None,
+             sort: Sort | None = None) -> list[Teacher]:
     stmt = select(Teacher).where(Teacher.organisation_id == org_id)
     if enabled_only:
         stmt = stmt.where(Teacher.enabled.is_(True))
     if q:
         stmt = stmt.where(or_(Teacher.name.contains(q, autoescape=True), Teacher.title.contains(q, autoescape=True)))
-    return list(db.session.scalars(stmt.order_by(Teacher.id)))
+    return list(db.session.scalars(stmt.order_by(*_order("teachers", sort))))
 
 
-def sites(org_id: int) -> list[TrainingSite]:
+def sites(org_id: int, *, sort: Sort | None = None) -> list[TrainingSite]:
     return list(db.session.scalars(select(TrainingSite).where(TrainingSite.organisation_id == org_id)
-                                   .order_by(TrainingSite.id)))
+                                   .order_by(*_order("sites", sort))))
 
 
 def courses_in_use(org_id: int) -> set[int]:

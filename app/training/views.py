@@ -14,6 +14,7 @@ from app.api.args import load_args
 from app.core.auth import web_actor
 from app.core.errors import DomainError, InvalidState, ValidationFailed
 from app.core.i18n import translate
+from app.core.sorting import Sort, parse_sort, sort_args
 from app.extensions import db
 from app.training import access, catalogue, course_plans, plans, profile, queries, reports
 from app.training.models import (
@@ -86,9 +87,9 @@ CATALOGUES: dict[str, dict[str, Any]] = {
 _KINDS = "<any(courses, subjects, teachers, sites):kind>"
 
 
-def _rows(kind: str, org_id: int) -> list[Any]:
+def _rows(kind: str, org_id: int, sort: Sort) -> list[Any]:
     return {"courses": catalogue.courses, "subjects": catalogue.subjects, "teachers": catalogue.teachers,
-            "sites": catalogue.sites}[kind](org_id)
+            "sites": catalogue.sites}[kind](org_id, sort=sort)
 
 
 def _form(kind: str) -> dict[str, Any]:
@@ -103,8 +104,10 @@ def _catalogue_page(kind: str, org, *, errors=None, values=None, editing=None, s
     spec = CATALOGUES[kind]
     courses = catalogue.courses(org.id)
     used = {"courses": catalogue.courses_in_use, "teachers": catalogue.teachers_in_use}.get(kind)
+    sort = parse_sort(request.args.get("sort"), catalogue.SORTS[kind], catalogue.DEFAULT_SORT)
     return render_template(
-        "training/catalogue.html", kind=kind, spec=spec, rows=_rows(kind, org.id), errors=errors or {},
+        "training/catalogue.html", kind=kind, spec=spec, rows=_rows(kind, org.id, sort), errors=errors or {},
+        sort=sort, sortable=catalogue.SORTS[kind], link_args={"kind": kind, "org": org.id, **sort_args(sort)},
         values=values or {}, editing=editing, courses={c.id: c for c in courses}, site_kinds=SITE_KINDS,
         in_use=used(org.id) if used else set(), **_common(org)), status
 

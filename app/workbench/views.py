@@ -63,7 +63,7 @@ def index():
 @login_required
 def data():
     """The workbench's chart data: the professional's hours by subject against the rule, and (with a statistics
-    scope) completion by year."""
+    scope) completion and training by year."""
     actor = web_actor()
     year = _year()
     out: dict[str, Any] = {"year": year}
@@ -77,4 +77,5 @@ def data():
     if queries.has_scope(actor):
         scope = queries.scope_of(actor)
         out["by_year"] = queries.completion_by_year(scope, year, queries.totals(scope, year)["people"])
+        out["training"] = queries.training_by_year(scope, year)
     return jsonify(out)

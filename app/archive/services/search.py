@@ -12,6 +12,7 @@ from sqlalchemy import and_, false, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people.models import Person
 
@@ -78,15 +79,23 @@ class ArchivePage:
         return max(1, -(-self.total // self.per_page))
 
 
+#: The archive search's sortable columns (``?sort=``); the default is the order people were added in.
+SORTS = {"name": Person.name, "id_number": Person.id_number, "gender": Person.gender,
+         "title_level": Person.title_level, "unit": Organisation.name, "region": Organisation.region,
+         "hours": AnnualVerification.total_hours, "result": AnnualVerification.verified, "added": Person.id}
+DEFAULT_SORT = "added"
+
+
 def search(actor: Actor, *, year: int, name: str | None = None, id_number: str | None = None,
            region: str | None = None, title_level: str | None = None, verified: bool | None = None,
            gender: str | None = None, page: int = 1, per_page: int = 20,
-           after: int | None = None, org_id: int | None = None, title_series: str | None = None) -> ArchivePage:
+           after: int | None = None, org_id: int | None = None, title_series: str | None = None,
+           sort: Sort | None = None) -> ArchivePage:
     """Archives of the persons in the actor's scope for one year, with the stored verification.
 
-    Ordered by person id; ``after`` (the last person id of the previous page) pages by key,
-    which stays fast on deep pages, instead of ``page``. ``org_id`` keeps the staff of that organisation and
-    those below it (the drill-down of the statistics)."""
+    Ordered by ``sort`` (default: person id); ``after`` (the last person id of the previous page) pages by key,
+    which stays fast on deep pages, instead of ``page`` (then always by person id). ``org_id`` keeps the staff
+    of that organisation and those below it (the drill-down of the statistics)."""
     av = AnnualVerification
     stmt = (select(Person, Organisation, av)
             .join(Organisation, Organisation.id == Person.unit_id, isouter=True)
@@ -114,10 +123,11 @@ def search(actor: Actor, *, year: int, name: str | None = None, id_number: str |
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
     page = max(1, page)
     if after is not None:
-        stmt = stmt.where(Person.id > after)
+        stmt = stmt.where(Person.id > after).order_by(Person.id)
     else:
-        stmt = stmt.offset((page - 1) * per_page)
-    rows = db.session.execute(stmt.order_by(Person.id).limit(per_page)).all()
+        sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
+        stmt = stmt.offset((page - 1) * per_page).order_by(*order_clauses(sort, SORTS, [Person.id]))
+    rows = db.session.execute(stmt.limit(per_page)).all()
     items = [ArchiveRow(person=p, unit_name=o.name if o else None, region=o.region if o else None, year=year,
                         verification=v) for p, o, v in rows]
     return ArchivePage(items, total or 0, page, per_page,

@@ -73,6 +73,17 @@
       });
       return bars(names, series);
     },
+    training: function (d) {
+      var rows = d.training || [], keys = ["classes", "plans", "courses", "participants"].filter(function (k) {
+        return rows.length && k in rows[0];
+      });
+      rows.forEach(function (r) {  // every figure the query gives (plans, courses, participants, classes…)
+        Object.keys(r).forEach(function (k) { if (k !== "year" && keys.indexOf(k) < 0) { keys.push(k); } });
+      });
+      return bars(rows.map(function (r) { return String(r.year); }), keys.map(function (k) {
+        return {name: L[k] || k, type: "bar", data: rows.map(function (r) { return r[k]; })};
+      }));
+    },
     reviews: function (d) {
       var rows = d.reviews || [];
       return bars(rows.map(function (r) { return r.organisation; }), [
