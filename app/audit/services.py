@@ -59,6 +59,9 @@ ACTIONS: dict[str, str] = {
     "import.start": "批量导入",
     "export.people": "导出人员名单",
     "export.archive": "导出档案查询结果",
+    "export.declarations": "导出学时申报记录",
+    "export.reviewed": "导出已审核列表",
+    "export.inbox": "导出待办任务列表",
 }
 
 _INSERT = insert(AuditEntry.__table__)

@@ -13,8 +13,10 @@ from typing import IO, Any
 
 from flask_babel import gettext
 from lxml import etree
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -91,24 +93,48 @@ class Sheet:
     """The data rows of an uploaded file, read in streaming mode, with the header row located and checked."""
 
     def __init__(self, path: Path, kind: ImportKind) -> None:
+        # openpyxl reads the workbook's parts (strings, styles, sheets); its read-only worksheet is not built,
+        # since building it scans the whole sheet for its size when the file states none
         try:
-            self.wb = load_workbook(path, read_only=True, data_only=False)
+            reader = ExcelReader(path, read_only=True, data_only=False, keep_links=False)
+            self.archive = reader.archive
+            reader.read_manifest()
+            reader.read_strings()
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+            self.target = next(rel.target for _sheet, rel in reader.parser.find_sheets()
+                               if rel.target in reader.valid_files and "chartsheet" not in rel.Type)
         except Exception:  # noqa: BLE001 - any unreadable workbook is one clear refusal
             raise ValidationFailed("文件格式不支持",
                                    {"file": "无法读取该 Excel 文件，请确认文件完好且为 .xlsx 格式"}) from None
-        self.ws = self.wb.worksheets[0]
+        wb = reader.wb
+        self.strings, self.epoch = reader.shared_strings, wb.epoch
+        self.date_styles, self.duration_styles = wb._date_formats, wb._timedelta_formats
         self.kind = kind
         self.header_row, self.positions = self._header()
+
+    def _rows(self) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+        return _sheet_rows(self.archive, self.target, self.strings, self.date_styles, self.duration_styles,
+                           self.epoch)
 
     def _header(self) -> tuple[int, list[int]]:
         wanted = [c.header for c in self.kind.columns]
         best: list[str] = []
-        for row_no, row in enumerate(self.ws.iter_rows(max_row=HEADER_SEARCH, values_only=True), 1):
-            cells = [str(v).strip() if v is not None else "" for v in row]
-            if all(h in cells for h in wanted):
-                return row_no, [cells.index(h) for h in wanted]
-            if len(set(cells) & set(wanted)) > len(set(best) & set(wanted)):
-                best = cells
+        try:
+            for row_no, cells in self._rows():
+                if row_no > HEADER_SEARCH:
+                    break
+                row = [""] * (max((c for c, _v in cells), default=-1) + 1)
+                for col, value in cells:
+                    row[col] = str(value).strip()
+                if all(h in row for h in wanted):
+                    return row_no, [row.index(h) for h in wanted]
+                if len(set(row) & set(wanted)) > len(set(best) & set(wanted)):
+                    best = row
+        except etree.LxmlError:
+            self.close()
+            raise ValidationFailed("文件格式不支持",
+                                   {"file": "无法读取该 Excel 文件，请确认文件完好且为 .xlsx 格式"}) from None
         missing = [h for h in wanted if h not in best]
         self.close()
         names = "、".join(missing[:8]) + ("等" if len(missing) > 8 else "")
@@ -117,7 +143,15 @@ class Sheet:
 
     @property
     def estimated_rows(self) -> int:
-        return max(0, (self.ws.max_row or 0) - self.header_row)
+        """The data rows the sheet says it has (its ``dimension``; 0 when it states none)."""
+        with self.archive.open(self.target) as src:
+            for _event, el in etree.iterparse(src, events=("start",)):
+                if el.tag == _DIMENSION:
+                    last = (el.get("ref") or "").rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                    return max(0, int(last) - self.header_row) if last.isdigit() else 0
+                if el.tag == _SHEET_DATA:
+                    return 0
+        return 0
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number in the sheet, the cell values in template column order) for every non-empty data row.
@@ -128,7 +162,7 @@ class Sheet:
         wanted = {pos: i for i, pos in enumerate(self.positions)}
         width = len(self.positions)
         first = self.header_row + 1
-        for row_no, cells in _sheet_rows(self.wb, self.ws):
+        for row_no, cells in self._rows():
             if row_no < first:
                 continue
             values: list[Any] = [None] * width
@@ -141,13 +175,14 @@ class Sheet:
             yield row_no, values
 
     def close(self) -> None:
-        self.wb.close()
+        self.archive.close()
 
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _V, _F, _IS_T = f"{{{_NS}}}v", f"{{{_NS}}}f", f"{{{_NS}}}t"
 _ROW, _C = f"{{{_NS}}}row", f"{{{_NS}}}c"
+_DIMENSION, _SHEET_DATA = f"{{{_NS}}}dimension", f"{{{_NS}}}sheetData"
 
 
 def _column_index(ref: str, cache: dict[str, int] = {}) -> int:  # noqa: B006 - a deliberate memo
@@ -162,12 +197,11 @@ def _column_index(ref: str, cache: dict[str, int] = {}) -> int:  # noqa: B006 - 
     return index
 
 
-def _sheet_rows(wb: Any, ws: Any) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
-    """(row number, [(0-based column, value)]) of every row of a read-only openpyxl worksheet, streamed."""
-    strings = wb.shared_strings
-    date_styles, duration_styles, epoch = wb._date_formats, wb._timedelta_formats, wb.epoch
+def _sheet_rows(archive: zipfile.ZipFile, target: str, strings: Any, date_styles: set[int],
+                duration_styles: set[int], epoch: datetime) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
+    """(row number, [(0-based column, value)]) of every row of the worksheet ``target``, streamed."""
     row_counter = 0
-    with wb._archive.open(ws._worksheet_path) as src:
+    with archive.open(target) as src:
         for _event, row in etree.iterparse(src, events=("end",), tag=_ROW, huge_tree=True):
             r = row.get("r")
             row_counter = int(r) if r else row_counter + 1
