@@ -3,12 +3,13 @@
     .venv/bin/python -m bench.bench_import [--sizes 10000 100000] [--pg-url URL | --sqlite]
 
 For each size: an .xlsx of that many personnel rows (1 % of them invalid) is written, then imported
-through the import centre's background job run inline (``app.imports.services.run_import``: streaming
-read, batches of 500 rows with their ``import_row`` records, success and failure files), then the
-imported people are exported (``app.imports.exports.run_export``). Resident set size is sampled every
-20 ms; the figure printed is the peak above the level before the step. The database is a scratch one:
-its public schema is dropped and migrated fresh. Targets (issue 15): 100,000 rows in under 60 s with
-peak memory under 300 MB and flat as the file grows. Prints figures only.
+through the import centre's background job run inline (``app.imports.services.run_import``: one streaming
+pass over the sheet, batches of 500 rows inserted with their ``import_row`` records, each row written to
+the success or the failure file as its batch is settled), then the imported people (that size's batch only)
+are exported (``app.imports.exports.run_export``: one streamed query). Resident set size is sampled every
+20 ms; the figure printed is the peak above the level before the step; CPU seconds are this process's.
+The database is a scratch one: its public schema is dropped and migrated fresh. Targets (issue 15):
+100,000 rows in under 60 s with peak memory under 300 MB and flat as the file grows. Prints figures only.
 """
 
 from __future__ import annotations

@@ -43,8 +43,11 @@ def approve(instance: ProcessInstance, login: str) -> WorkflowTask:
 def department_staff() -> Person:
     """A professional of the health commission itself (not of a unit below it), added by its administrator."""
     health = org("市卫生健康委员会")
-    person = people.add(actor("health_admin"), health.id, {
-        "name": "委机关甲", "id_number": id_number(501), "gender": "女", "title_level": "中级"})
+    person = people.add(
+        actor("health_admin"),
+        health.id,
+        {"name": "委机关甲", "id_number": id_number(501), "gender": "女", "title_level": "中级"},
+    )
     db.session.commit()
     return person
 
@@ -80,8 +83,9 @@ def test_department_staff_declaring_themself_are_reviewed_by_the_department(app,
     from app.accounts.services import hash_password
 
     person = department_staff()
-    user = User(login="weijiguan", name=person.name, id_number=person.id_number,
-                password_hash=hash_password("Demo12345"))
+    user = User(
+        login="weijiguan", name=person.name, id_number=person.id_number, password_hash=hash_password("Demo12345")
+    )
     db.session.add(user)
     db.session.flush()
     person.user_id = user.id
@@ -101,8 +105,11 @@ def test_an_institution_submits_a_students_hours_to_their_unit(app, declaration)
     assert inst.started_for_org_id == org("市继续教育学院").id
     assert inst.lane_orgs["institution"]["name"] == "市继续教育学院"
     # the student's unit reviews it first, as a professional's own declaration, then up the chain
-    for login, spec in (("hospital_admin", "unit_review"), ("health_admin", "supervisory_review"),
-                        ("hr_city", "hr_review")):
+    for login, spec in (
+        ("hospital_admin", "unit_review"),
+        ("health_admin", "supervisory_review"),
+        ("hr_city", "hr_review"),
+    ):
         assert approve(inst, login).task_spec == spec
     db.session.refresh(inst)
     assert inst.outcome == "approved"
@@ -122,8 +129,7 @@ def test_api_institution_and_department_declare_and_scope_holds(client, declarat
     department_staff()
     h = api_token(client, "institute_admin")
     assert PROCESS in [p["key"] for p in client.get("/api/v1/processes", headers=h).json]
-    r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN},
-                    headers=h)
+    r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN}, headers=h)
     assert r.status_code == 201, r.json
     inst_id = r.json["id"]
     assert r.json["tasks"][0]["organisation"] == "市第一人民医院"
@@ -134,10 +140,10 @@ def test_api_institution_and_department_declare_and_scope_holds(client, declarat
     assert client.get(f"/api/v1/instances/{inst_id}", headers=api_token(client, "tech_admin")).status_code == 404
     # the department declares for its own staff over the API too
     d = api_token(client, "health_admin")
-    r = client.post(f"/api/v1/processes/{PROCESS}/instances",
-                    json={**declaration, "person_id_number": id_number(501)}, headers=d)
+    r = client.post(
+        f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": id_number(501)}, headers=d
+    )
     assert r.status_code == 201, r.json
     assert r.json["tasks"][0]["organisation"] == "市人力资源和社会保障局"
-    r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN},
-                    headers=d)
+    r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN}, headers=d)
     assert r.status_code == 422 and "person_id_number" in r.json["error"]["fields"]

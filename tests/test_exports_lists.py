@@ -42,7 +42,7 @@ def decide(instance_id: int, login: str, outcome: str = "approve", comment: str 
 
 
 def test_declaration_records_export_is_scoped_neutralised_and_keeps_id_numbers_text(client, declaration):
-    declare("chenshihui", declaration, course_name="=HYPERLINK(\"http://evil\")")
+    declare("chenshihui", declaration, course_name='=HYPERLINK("http://evil")')
     declare("hospital_admin", declaration, person_id_number="321101198110166954", course_name="-急救")
     declare("wangliping", declaration)
     # the professional: their own declaration only
@@ -50,7 +50,7 @@ def test_declaration_records_export_is_scoped_neutralised_and_keeps_id_numbers_t
     head = rows[0]
     assert head[:3] == ("姓名", "公民身份号码", "单位") and len(rows) == 2
     mine = dict(zip(head, rows[1], strict=True))
-    assert mine["公民身份号码"] == CHEN and mine["课程名称"] == "'=HYPERLINK(\"http://evil\")"
+    assert mine["公民身份号码"] == CHEN and mine["课程名称"] == '\'=HYPERLINK("http://evil")'
     assert mine["状态"] == "待审核" and mine["申报方式"] == "本人申报" and mine["申报学时"] == 18
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in sheet and CHEN.encode() in sheet  # an inline string, never a number
@@ -78,7 +78,11 @@ def test_reviewed_and_inbox_exports_follow_the_reviewer(client, declaration):
     assert len(rows) == 2
     row = dict(zip(head, rows[1], strict=True))
     assert (row["申请人"], row["公民身份号码"], row["审核结果"], row["审核意见"]) == (
-        "陈诗慧", CHEN, "不同意并退案", "'=请补充证书")
+        "陈诗慧",
+        CHEN,
+        "不同意并退案",
+        "'=请补充证书",
+    )
     assert row["审核机构"] == "市第一人民医院" and row["审核时间"] is not None
     # the inbox: the hospital's open task (liuwenbin's); chenshihui's case went back to her
     rows, _ = export(client, h, "inbox")
@@ -114,12 +118,14 @@ def test_progress_is_committed_apart_from_the_streamed_rows(client, declaration,
 def test_export_buttons_on_the_pages(client, web, declaration):
     declare("chenshihui", declaration)
     web.login("hospital_admin")
-    for url, kind in (("/credit-records?scope=org", "declarations"), ("/tasks/reviewed", "reviewed"),
-                      ("/tasks", "inbox")):
+    for url, kind in (
+        ("/credit-records?scope=org", "declarations"),
+        ("/tasks/reviewed", "reviewed"),
+        ("/tasks", "inbox"),
+    ):
         page = client.get(url).get_data(as_text=True)
         assert f'action="/exports/{kind}"' in page, url
-    r = web.post_form("/credit-records?scope=org", {"scope": "org", "status": "all"},
-                      post_url="/exports/declarations")
+    r = web.post_form("/credit-records?scope=org", {"scope": "org", "status": "all"}, post_url="/exports/declarations")
     assert r.status_code == 302 and r.location.endswith("/jobs")
     other = client.application.test_client()
     WebClient(other).login("chenshihui")

@@ -97,11 +97,11 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def can_start(actor: Actor) -> bool:
-    """A professional; an administrator of a unit or a supervisory department (their staff); a training
-    institution's administrator with 学时审核 (their students)."""
+    """A professional; an administrator of a unit or a supervisory department (their staff; a sub-administrator
+    with 人员管理 or 学时审核); a training institution's administrator with 学时审核 (their students)."""
     if actor.person is not None:
         return True
-    return any(m.organisation.kind in STAFF_KINDS and m.role in (Role.ADMIN, Role.SUB_ADMIN)
+    return any(m.organisation.kind in STAFF_KINDS and _declares(m)
                for m in actor.memberships) or declaring_institution(actor) is not None
 
 

@@ -184,7 +184,8 @@ _KINDS = {k.key: k for k in (
 def start(actor: Actor, kind_key: str, filters: dict[str, Any]) -> BackgroundJob:
     kind = _KINDS.get(kind_key)
     if kind is None:
-        raise ValidationFailed("请求参数有误", {"kind": "导出类型应为 people、archive、declarations、reviewed 或 inbox"})
+        raise ValidationFailed("请求参数有误",
+                               {"kind": "导出类型应为 people、archive、declarations、reviewed 或 inbox"})
     if not kind.allowed(actor):
         raise NotFound("没有这种导出类型，或您无权导出")
     kind.check(filters)
