@@ -216,8 +216,8 @@ ACCESS: dict[str, Callable[[Who], bool]] = {
     # institutions for their students (with 学时审核)
     "declarers": lambda w: w.role == "member" or (
         TREE[w.org][1] in (OrgKind.EMPLOYER_UNIT, OrgKind.SUPERVISORY_DEPARTMENT)
-        and (w.can("people") or w.can("credit_review"))) or (
-        TREE[w.org][1] == OrgKind.TRAINING_INSTITUTION and w.can("credit_review")),
+        and (w.holds("people") or w.holds("credit_review"))) or (
+        TREE[w.org][1] == OrgKind.TRAINING_INSTITUTION and w.holds("credit_review")),
     "professionals": lambda w: w.role == "member",
     # statistics (综合统计): administrators, and sub-administrators holding 统计查询
     "statistics": lambda w: w.role == "admin" or w.holds("statistics"),
