@@ -16,7 +16,7 @@ from app.people import services as people
 from app.people.models import Person
 from app.workflow import services
 from app.workflow.models import ProcessInstance, WorkflowTask
-from tests.conftest import actor, api_token
+from tests.conftest import WebClient, actor, api_token
 from tests.test_imports import id_number
 
 PROCESS = "credit_hour_approval"
@@ -147,3 +147,12 @@ def test_api_institution_and_department_declare_and_scope_holds(client, declarat
     assert r.json["tasks"][0]["organisation"] == "市人力资源和社会保障局"
     r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN}, headers=d)
     assert r.status_code == 422 and "person_id_number" in r.json["error"]["fields"]
+
+
+def test_the_declare_page_tells_an_institution_how_to_declare(client, web):
+    web.login("institute_admin")
+    page = client.get("/declare").get_data(as_text=True)
+    assert "培训机构为学员申报" in page
+    other = client.application.test_client()
+    WebClient(other).login("hospital_admin")
+    assert "培训机构为学员申报" not in other.get("/declare").get_data(as_text=True)

@@ -75,8 +75,8 @@ def prepare_start(data: dict[str, Any], actor: Actor) -> StartContext:
             raise ValidationFailed("提交的内容有误，请按提示修改",
                                    {"person_id_number": "请填写申报人员的公民身份号码"})
     if person.unit is None or person.unit.kind not in STAFF_KINDS:
-        raise ValidationFailed("提交的内容有误，请按提示修改",
-                               {"person_id_number": "该人员没有所属用人单位，无法申报"})
+        raise ValidationFailed("提交的内容有误，请按提示修改", {"person_id_number": NOT_FOUND if institution else
+                                                                   "该人员没有所属用人单位，无法申报"})
     declared_by_unit = institution is None and person.user_id != actor.id
     data["person_id_number"] = person.id_number
     return StartContext(
