@@ -95,9 +95,9 @@ class Sheet:
     def __init__(self, path: Path, kind: ImportKind) -> None:
         # openpyxl reads the workbook's parts (strings, styles, sheets); its read-only worksheet is not built,
         # since building it scans the whole sheet for its size when the file states none
+        reader = None
         try:
             reader = ExcelReader(path, read_only=True, data_only=False, keep_links=False)
-            self.archive = reader.archive
             reader.read_manifest()
             reader.read_strings()
             reader.read_workbook()
@@ -105,8 +105,11 @@ class Sheet:
             self.target = next(rel.target for _sheet, rel in reader.parser.find_sheets()
                                if rel.target in reader.valid_files and "chartsheet" not in rel.Type)
         except Exception:  # noqa: BLE001 - any unreadable workbook is one clear refusal
+            if reader is not None:
+                reader.archive.close()
             raise ValidationFailed("文件格式不支持",
                                    {"file": "无法读取该 Excel 文件，请确认文件完好且为 .xlsx 格式"}) from None
+        self.archive = reader.archive
         wb = reader.wb
         self.strings, self.epoch = reader.shared_strings, wb.epoch
         self.date_styles, self.duration_styles = wb._date_formats, wb._timedelta_formats
@@ -120,8 +123,9 @@ class Sheet:
     def _header(self) -> tuple[int, list[int]]:
         wanted = [c.header for c in self.kind.columns]
         best: list[str] = []
+        rows = self._rows()
         try:
-            for row_no, cells in self._rows():
+            for row_no, cells in rows:
                 if row_no > HEADER_SEARCH:
                     break
                 row = [""] * (max((c for c, _v in cells), default=-1) + 1)
@@ -135,6 +139,8 @@ class Sheet:
             self.close()
             raise ValidationFailed("文件格式不支持",
                                    {"file": "无法读取该 Excel 文件，请确认文件完好且为 .xlsx 格式"}) from None
+        finally:
+            rows.close()
         missing = [h for h in wanted if h not in best]
         self.close()
         names = "、".join(missing[:8]) + ("等" if len(missing) > 8 else "")
@@ -145,7 +151,7 @@ class Sheet:
     def estimated_rows(self) -> int:
         """The data rows the sheet says it has (its ``dimension``; 0 when it states none)."""
         with self.archive.open(self.target) as src:
-            for _event, el in etree.iterparse(src, events=("start",)):
+            for _event, el in etree.iterparse(src, events=("start",), resolve_entities=False):
                 if el.tag == _DIMENSION:
                     last = (el.get("ref") or "").rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
                     return max(0, int(last) - self.header_row) if last.isdigit() else 0
@@ -161,18 +167,21 @@ class Sheet:
         numbers, dates for date-formatted numbers, booleans, ``=...`` for formula cells."""
         wanted = {pos: i for i, pos in enumerate(self.positions)}
         width = len(self.positions)
-        first = self.header_row + 1
-        for row_no, cells in self._rows():
-            if row_no < first:
-                continue
-            values: list[Any] = [None] * width
-            for col, value in cells:
-                i = wanted.get(col)
-                if i is not None:
-                    values[i] = value
-            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-                continue
-            yield row_no, values
+        first = row_no = self.header_row + 1
+        try:
+            for row_no, cells in self._rows():
+                if row_no < first:
+                    continue
+                values: list[Any] = [None] * width
+                for col, value in cells:
+                    i = wanted.get(col)
+                    if i is not None:
+                        values[i] = value
+                if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                    continue
+                yield row_no, values
+        except etree.LxmlError:
+            raise ValueError(f"文件内容已损坏，第{row_no}行之后无法读取") from None
 
     def close(self) -> None:
         self.archive.close()
@@ -202,7 +211,8 @@ def _sheet_rows(archive: zipfile.ZipFile, target: str, strings: Any, date_styles
     """(row number, [(0-based column, value)]) of every row of the worksheet ``target``, streamed."""
     row_counter = 0
     with archive.open(target) as src:
-        for _event, row in etree.iterparse(src, events=("end",), tag=_ROW, huge_tree=True):
+        # libxml2's limits stay on (no huge_tree) and entities are not expanded: an upload is untrusted XML
+        for _event, row in etree.iterparse(src, events=("end",), tag=_ROW, resolve_entities=False):
             r = row.get("r")
             row_counter = int(r) if r else row_counter + 1
             cells: list[tuple[int, Any]] = []
