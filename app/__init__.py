@@ -52,6 +52,7 @@ PROCESS_MODULES = (
     "app.registration.workflow_hooks",
     "app.changes.workflow_hooks",
     "app.training.workflow_hooks",
+    "app.transfers.workflow_hooks",
 )
 #: The web pages: each module's blueprint ``bp``.
 WEB_MODULES = (
@@ -71,6 +72,7 @@ WEB_MODULES = (
     "app.training.views",
     "app.people.views",
     "app.imports.views",
+    "app.transfers.views",
 )
 #: The JSON API under /api/v1: each module's blueprint ``bp`` and ``add_paths(spec)`` (its OpenAPI paths).
 API_MODULES = (
@@ -87,6 +89,7 @@ API_MODULES = (
     "app.processes_admin.api",
     "app.people.api",
     "app.imports.api",
+    "app.transfers.api",
 )
 
 

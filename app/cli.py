@@ -24,10 +24,11 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         chains = seed_history()
         db.session.commit()
-        from app.training.demo import seed_catalogue, seed_plans
+        from app.training.demo import seed_catalogue, seed_course_plans, seed_plans
 
         training_rows = seed_catalogue()
         training_plans = seed_plans()
+        course_plan_rows = seed_course_plans()
         db.session.commit()
         click.echo(f"demo data ready ({created} new rows); every demo password is Demo12345")
         if chains:
@@ -35,6 +36,9 @@ def register_cli(app: Flask) -> None:
         if training_rows or training_plans:
             click.echo(f"demo training workspace: {training_rows} catalogue rows, {training_plans} plans and reports "
                        "(last year's approved, this year's plan waiting at the city bureau)")
+        if course_plan_rows:
+            click.echo(f"demo professional-course plans of 市第一人民医院: {course_plan_rows} rows (last year's "
+                       "approved, this year's waiting at 市卫生健康委员会)")
 
     processes = AppGroup("processes", help="Process versions from processes/*.bpmn.")
 

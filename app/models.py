@@ -12,6 +12,7 @@ from app.core.ratelimit import RateLimit  # noqa: F401
 from app.imports.models import ImportJob, ImportRow  # noqa: F401
 from app.orgadmin.models import AdminRole, Department  # noqa: F401
 from app.people.models import BindRequest, Person  # noqa: F401
+from app.processes_admin.models import ProcessDraft  # noqa: F401
 from app.registration.models import OrganisationProfile, VerificationCode  # noqa: F401
 from app.statistics import models as _statistics_indexes  # noqa: F401
 from app.taskcentre.models import BackgroundJob  # noqa: F401
@@ -25,4 +26,5 @@ from app.training.models import (  # noqa: F401
     TrainingSite,
     TrainingSubject,
 )
+from app.transfers.models import PersonnelTransfer  # noqa: F401
 from app.workflow.models import ApprovalEvent, Attachment, ProcessInstance, ProcessVersion, WorkflowTask  # noqa: F401

@@ -18,7 +18,8 @@ if [ ! -f instance/fonts/NotoSansSC-Regular.ttf ] || [ ! -f instance/fonts/NotoS
   echo "building the certificate font (once, ~45 s)..."
   .venv/bin/python -c "from app.certificates.fonts import build_fonts; build_fonts()"
 fi
-# The BPMN diagram editor (bpmn-js) and the charts (ECharts); without npm the pages fall back to uploading a file
+# The BPMN and DMN editors (bpmn-js, bpmn-js-properties-panel, dmn-js) and the charts (ECharts); without npm the
+# pages fall back to uploading a file
 # and to the tables.
 lock=app/static/package-lock.json
 jsstamp=app/static/node_modules/.installed-$(sha256sum "$lock" | cut -c1-16)

@@ -174,7 +174,8 @@ RULES: dict[str, Rule] = {
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed_in"  # any signed-in user (lists are scoped inside: not checked here)
 STATIC = "static"  # files
-#: The training workspace: tests/test_training_api.py and test_training_web.py check every route answers 404
+#: The training workspace: tests/test_training_api.py, test_training_web.py and test_course_plans.py check every
+#: route answers 404
 #: without 培训管理 and for other organisations' rows; here only that it is closed to signed-out visitors.
 TRAINING = "training"
 #: People, binding, imports and exports: tests/test_people.py and test_imports.py check every route answers 404
@@ -262,6 +263,14 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /me/binding": PEOPLE,
     "POST /me/binding": PEOPLE,
     "GET /people": PEOPLE,
+    # transfers (人员调转): tests/test_transfers.py checks another unit's transfer records and staff answer 404
+    "GET /api/v1/transfers": PEOPLE,
+    "POST /api/v1/transfers": PEOPLE,
+    "GET /api/v1/transfers/<int:transfer_id>": PEOPLE,
+    "GET /transfers": PEOPLE,
+    "GET /transfers/<int:transfer_id>": PEOPLE,
+    "GET /transfers/new": PEOPLE,
+    "POST /transfers/new": PEOPLE,
     "GET /people/<int:person_id>": PEOPLE,
     "GET /people/<int:person_id>/edit": PEOPLE,
     "POST /people/<int:person_id>/edit": PEOPLE,
@@ -300,6 +309,27 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /training/<any(plans, reports):kind>/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>": TRAINING,
     "GET /training/<any(plans, reports):kind>/new": TRAINING,
     "POST /training/<any(plans, reports):kind>/new": TRAINING,
+    "GET /api/v1/training/course-plans": TRAINING,
+    "POST /api/v1/training/course-plans": TRAINING,
+    "GET /api/v1/training/course-plans/approved": TRAINING,
+    "GET /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "PUT /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "DELETE /api/v1/training/course-plans/<int:row_id>": TRAINING,
+    "POST /api/v1/training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit):action>": TRAINING,
+    "POST /api/v1/training/course-plans/<int:row_id>/classes": TRAINING,
+    "DELETE /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "PUT /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "GET /training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
+    "GET /training/course-plans": TRAINING,
+    "GET /training/course-plans/approved": TRAINING,
+    "GET /training/course-plans/new": TRAINING,
+    "POST /training/course-plans/new": TRAINING,
+    "GET /training/course-plans/<int:row_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes": TRAINING,
+    "POST /training/course-plans/<int:row_id>/classes/<int:class_id>/delete": TRAINING,
+    "POST /training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>": TRAINING,
     "GET /training/profile": TRAINING,
     "POST /training/profile": TRAINING,
     "GET /statistics": only("statistics"), "GET /statistics/data.json": only("statistics"),
@@ -373,6 +403,22 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /api/v1/process-definitions/<key>/versions/<int:number>": only("province"),
     "POST /api/v1/process-definitions/validate": SIGNED_IN, "POST /api/v1/process-definitions/<key>/deploy": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/dry-run": SIGNED_IN,
+    "GET /api/v1/process-definitions/<key>/draft": only("province"),  # a draft is seeded
+    "PUT /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "DELETE /api/v1/process-definitions/<key>/draft": SIGNED_IN,
+    "POST /api/v1/process-definitions/<key>/versions/<int:number>/restore": SIGNED_IN,
+    "GET /admin/processes/<key>/draft.bpmn": only("province"), "POST /admin/processes/<key>/draft": SIGNED_IN,
+    "POST /admin/processes/<key>/draft/delete": SIGNED_IN,
+    "GET /admin/processes/rules/<rule_key>": only("province"),
+    "GET /admin/processes/rules/<rule_key>/current.dmn": only("province"),
+    "GET /admin/processes/rules/<rule_key>/v<int:number>.dmn": only("province"),
+    "POST /admin/processes/rules/<rule_key>/validate": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/try": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/xml": SIGNED_IN,
+    "GET /admin/processes/forms/": only("province"), "GET /admin/processes/forms/<form_name>": only("province"),
+    "POST /admin/processes/forms/<form_name>": SIGNED_IN, "POST /admin/processes/forms/<form_name>/delete": SIGNED_IN,
+    "POST /admin/processes/forms/preview": SIGNED_IN,
+    "POST /admin/processes/rules/<rule_key>/v<int:number>/restore": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migrate": SIGNED_IN,
     "POST /api/v1/process-definitions/<key>/versions/<int:number>/migration-preview": SIGNED_IN,
     # ----- /api/v1
@@ -430,6 +476,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
 
 #: Values for the URL parameters of routes that are not scoped by organisation.
 PLAIN_ARGS = {"filename": "css/app.css", "process_key": "credit_hour_approval", "key": "credit_hour_approval",
+              "rule_key": "annual_verification", "form_name": "review",
               "number": "1", "action": "disable"}
 
 
@@ -581,6 +628,9 @@ def _seed(world: World) -> None:
         world.add("role", Obj(key, role.id))
         world.add("org", Obj(key, org.id))
     assert set(world.objects) == set(KINDS)
+    from app.processes_admin.models import ProcessDraft  # the draft pages and API have one to show
+
+    db.session.add(ProcessDraft(process_key=PLAIN_ARGS["key"], bpmn_xml="<definitions/>"))
     db.session.commit()
 
 

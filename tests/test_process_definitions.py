@@ -261,7 +261,7 @@ def test_running_cases_are_previewed_and_migrated_with_a_history_event(app, clie
     assert services.open_tasks(stayed)[0].task_spec == "hr_review"
 
 
-def test_two_versions_are_compared_element_by_element_and_an_earlier_one_made_current(app, client, web):
+def test_two_versions_are_compared_element_by_element_and_an_earlier_one_restored_as_new(app, client, web):
     from app.workflow.diagram_diff import diff
 
     changes = diff(SOURCE, _with_province_review(SOURCE))
@@ -276,7 +276,8 @@ def test_two_versions_are_compared_element_by_element_and_an_earlier_one_made_cu
     assert "province_review" in page and "f_hr_approve" in page
     r = web.post_form(f"/admin/processes/{KEY}", {}, post_url=f"/admin/processes/{KEY}/v1/restore")
     assert r.status_code == 302
-    assert [v.version for v in db.session.query(ProcessVersion).filter_by(process_key=KEY, active=True)] == [1]
+    # restored as a new version: version 1 itself stays an old version
+    assert [v.version for v in db.session.query(ProcessVersion).filter_by(process_key=KEY, active=True)] == [3]
 
 
 def test_migration_on_postgresql_locks_each_case_and_moves_only_the_movable(pg_app, declaration):

@@ -17,14 +17,15 @@ import logging
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus, Role
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.i18n import sentence
 from app.extensions import db
 from app.people.models import Person
-from app.workflow.models import RUNNING, ProcessInstance
+from app.workflow.models import RUNNING, ProcessInstance, ProcessVersion, WorkflowTask
 from app.workflow.registry import (
     OperationContext,
     ProcessHooks,
@@ -64,6 +65,9 @@ SUPERIOR_KINDS = {
 }
 
 _INVALID = "提交的内容有误，请按提示修改"
+#: Why a USCC or superior change is refused (Henan 003): how many cases, of which processes, waiting where.
+PENDING_CASES = sentence("本单位及本单位人员有%(count)s项业务正在审核中（%(kinds)s），正在等待%(orgs)s审核，"
+                         "全部审核结束后才能%(what)s")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,6 +96,35 @@ def _lock(model: type, row_id: int) -> None:
     """Serialise concurrent starts for one subject (PostgreSQL row lock; SQLite has one writer)."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+
+
+def pending_cases(org: Organisation) -> tuple[int, list[tuple[str, int]], list[str]]:
+    """The cases under review about ``org`` or its people: (how many, [(process name, count)], the names of
+    the organisations they wait at)."""
+    about = or_(ProcessInstance.subject_org_id == org.id,
+                ProcessInstance.subject_person_id.in_(select(Person.id).where(Person.unit_id == org.id)))
+    running = select(ProcessInstance.id).where(ProcessInstance.status == RUNNING, about)
+    by_process = [(name, n) for name, n in db.session.execute(
+        select(ProcessVersion.name, func.count(ProcessInstance.id))
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.process_version_id)
+        .where(ProcessInstance.id.in_(running)).group_by(ProcessVersion.name).order_by(ProcessVersion.name))]
+    waiting_at = list(db.session.scalars(
+        select(Organisation.name).where(Organisation.id.in_(
+            select(WorkflowTask.candidate_org_id).where(WorkflowTask.instance_id.in_(running),
+                                                        WorkflowTask.completed_at.is_(None))))
+        .order_by(Organisation.name)))
+    return sum(n for _name, n in by_process), by_process, waiting_at
+
+
+def refuse_while_pending(org: Organisation, what: str) -> None:
+    """Henan 003: the USCC or the superior changes only when nothing of the organisation or its people is
+    under review (the cases' chains were resolved with the old data). The message says how many and where."""
+    total, by_process, waiting_at = pending_cases(org)
+    if not total:
+        return
+    kinds = "、".join(f"{name}{n}项" for name, n in by_process)
+    raise InvalidState(PENDING_CASES % {"count": total, "kinds": kinds, "orgs": "、".join(waiting_at) or "申请人",
+                                        "what": what})
 
 
 def _diff(fields: dict[str, str], current: dict[str, Any], data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -219,6 +252,8 @@ def prepare_organisation_change(data: dict[str, Any], actor: Actor) -> StartCont
     if not changes:
         raise ValidationFailed(_INVALID, {"_form": "没有修改任何需要审核的信息"})
     _check_uscc_free(org, changes)
+    if any(c["field"] == "uscc" for c in changes):
+        refuse_while_pending(org, "变更统一社会信用代码")
     data["organisation_id"] = org.id
     return StartContext(
         subject_person=None, subject_unit=org, started_for_org=org, applicant_name=org.name,
@@ -287,6 +322,7 @@ def prepare_superior_change(data: dict[str, Any], actor: Actor) -> StartContext:
     if _open_change(ORG_PROCESSES, org_id=org.id) is not None:
         raise InvalidState("该单位已有一项变更申请正在审核中，请等待审核结束或撤回后再申请")
     target = _new_superior(org, data)
+    refuse_while_pending(org, "变更本单位的上级单位")
     data["organisation_id"] = org.id
     return StartContext(
         subject_person=None, subject_unit=org, started_for_org=org, applicant_name=org.name,

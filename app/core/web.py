@@ -183,12 +183,13 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["tr"] = translate  # also sentences registered with app.core.i18n.sentence
 
     from app.workflow import webforms
-    from app.workflow.forms import choice_titles, display_value
+    from app.workflow.forms import PICKER_SOURCES, choice_titles, display_value
 
     app.jinja_env.globals.update(
         ordered_fields=webforms.ordered_fields, file_fields=webforms.file_fields,
         required_fields=webforms.required_fields,
-        change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value)
+        change_rows=webforms.change_rows, choice_titles=choice_titles, display_value=display_value,
+        picker_sources=PICKER_SOURCES)
 
     app.json = StrictJSONProvider(app)
 

@@ -77,4 +77,4 @@ def _apply(batch: Batch) -> dict[int, str]:
 
 
 register(ImportKind(key="personnel", label="人员信息", columns=COLUMNS, apply=_apply, target=_target,
-                    allowed=services.may_manage))
+                    allowed=services.may_manage, targets=services.units))

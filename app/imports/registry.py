@@ -1,5 +1,5 @@
 """Kinds of import: each domain declares its template columns and how one row is applied, and registers it
-here (``personnel`` now; ``courses``, ``teachers`` and the class kinds as the training work lands)."""
+here (``personnel``; ``courses`` and ``teachers`` of a training workspace; the class kinds as that work lands)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from app.accounts.models import Organisation
 
 #: Modules whose import registers their kinds (loaded on first use: no import of a domain from here).
-KIND_MODULES = ("app.imports.personnel",)
+KIND_MODULES = ("app.imports.personnel", "app.training.imports")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ class ImportKind:
     #: May the actor import this kind at all?
     allowed: Callable[[Actor], bool]
     sheet: str = "数据"
+    #: The organisations the actor may import into (a choice on the page), when more than the default one.
+    targets: Callable[[Actor], list[Organisation]] | None = None
 
     @property
     def example(self) -> list[str]:

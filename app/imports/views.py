@@ -11,7 +11,6 @@ from flask_login import login_required
 from app.core.auth import web_actor
 from app.core.errors import NotFound, ValidationFailed
 from app.extensions import db
-from app.people import services as people
 
 from . import exports, registry, services, xlsx
 
@@ -32,7 +31,7 @@ def _page(kind: registry.ImportKind, *, errors: dict[str, str] | None = None, st
     actor = web_actor()
     rows = services.history(actor, kind.key)
     return render_template("imports/index.html", kind=kind, rows=rows, errors=errors or {},
-                           units=people.units(actor) if kind.key == "personnel" else [],
+                           units=kind.targets(actor) if kind.targets else [],
                            states=services.state,
                            running=any(services.state(j) in ("queued", "running") for _i, j in rows)), status
 

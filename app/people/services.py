@@ -222,3 +222,19 @@ def join_unit(user_id: int, unit_id: int | None) -> None:
                                                            Membership.organisation_id == unit_id))
     if exists is None:
         db.session.add(Membership(user_id=user_id, organisation_id=unit_id, role=Role.MEMBER, permissions=[]))
+
+
+def move_person(person: Person, unit_id: int) -> None:
+    """The person now works for ``unit_id`` (人员调转, app.transfers): their member role in the old unit ends,
+    they leave its internal department and join the new unit. Their archive and certificates follow the
+    person record. No scope check: the caller decided (an approved transfer)."""
+    old = person.unit_id
+    if person.user_id is not None and old is not None and old != unit_id:
+        membership = db.session.scalar(select(Membership).where(
+            Membership.user_id == person.user_id, Membership.organisation_id == old))
+        if membership is not None and membership.role == Role.MEMBER:
+            db.session.delete(membership)
+    person.unit_id, person.department_id = unit_id, None
+    if person.user_id is not None:
+        join_unit(person.user_id, unit_id)
+    db.session.flush()

@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from app.api.openapi import ERRORS
 from app.cases.schemas import ApiTime
 from app.core.auth import api_actor
+from app.core.errors import NotFound
 from app.extensions import db
 from app.processes_admin import migration_job, services  # noqa: F401 - registers the job kind
 from app.taskcentre.services import send
@@ -74,6 +75,21 @@ class PathSchema(Schema):
         "description": "null when the case ends; `no_organisation` (a step in a lane the applicant has no "
                        "organisation for), `waiting`, `too_many_steps` or `error: …`"})
     stranded_at = fields.String(allow_none=True)
+
+
+class DraftSchema(Schema):
+    process_key = fields.String(required=True)
+    base_version = fields.Integer(allow_none=True, metadata={"description": "the version it was started from"})
+    saved_by = fields.Function(lambda d: d.saved_by.login if d.saved_by else None,
+                               metadata={"type": "string", "description": "login"})
+    saved_at = ApiTime(required=True)
+    bpmn_xml = fields.String(required=True)
+
+
+class DraftSavedSchema(Schema):
+    draft = fields.Nested(DraftSchema, only=("process_key", "base_version", "saved_by", "saved_at"))
+    valid = fields.Boolean(required=True, metadata={"description": "whether it could be deployed as it is"})
+    problems = fields.List(fields.Nested(ProblemSchema), required=True)
 
 
 class DryRunSchema(Schema):
@@ -160,6 +176,38 @@ def dry_run(key: str):
                                         "problems": report.problems, "paths": report.paths}))
 
 
+@bp.get("/process-definitions/<key>/draft")
+def draft(key: str):
+    row = services.draft(api_actor(), key)
+    if row is None:
+        raise NotFound("这个流程没有草稿")
+    return jsonify(DraftSchema().dump(row))
+
+
+@bp.put("/process-definitions/<key>/draft")
+def save_draft(key: str):
+    actor = api_actor()
+    row = services.save_draft(actor, key, _body(), request.args.get("base_version", type=int))
+    problems = services.validate(actor, row.bpmn_xml.encode())
+    db.session.commit()
+    return jsonify(DraftSavedSchema().dump({"draft": row, "valid": not problems, "problems": problems}))
+
+
+@bp.delete("/process-definitions/<key>/draft")
+def discard_draft(key: str):
+    services.discard_draft(api_actor(), key)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/process-definitions/<key>/versions/<int:number>/restore")
+def restore(key: str, number: int):
+    created = services.restore(api_actor(), key, number)
+    db.session.commit()
+    row = next(r for r in services.history(api_actor(), key) if r.version.id == created.id)
+    return jsonify(VersionSchema().dump(row)), 201
+
+
 @bp.post("/process-definitions/<key>/deploy")
 def deploy(key: str):
     created = services.upload(api_actor(), key, f"{key}.bpmn", _body())
@@ -172,7 +220,8 @@ def add_paths(spec: Any) -> None:
     """Called by app.api.openapi: the process-definition paths and their schemas."""
     for name, schema in (("DefinitionProblem", ProblemSchema), ("DefinitionValidation", ValidationSchema),
                          ("ProcessVersion", VersionSchema), ("ProcessVersionDetail", VersionDetailSchema),
-                         ("DryRun", DryRunSchema)):
+                         ("DryRun", DryRunSchema), ("ProcessDraft", DraftSchema),
+                         ("ProcessDraftSaved", DraftSavedSchema)):
         spec.components.schema(name, schema=schema)
 
     def answer(ok: str, ref: str, *codes: str, many: bool = False) -> dict[str, Any]:
@@ -221,6 +270,23 @@ def add_paths(spec: Any) -> None:
         "responses": {"202": {"description": "the job: job_id, status, done, total, message"},
                       **{k: v for k, v in answer("200", "MigrationCandidate", "401", "403", "404", "422").items()
                          if k != "200"}}}})
+    spec.path(path="/process-definitions/{key}/draft", operations={
+        "get": {"summary": "The draft of a process kept on the server (one per process), with its XML",
+                "parameters": [key], "responses": answer("200", "ProcessDraft", "401", "403", "404")},
+        "put": {"summary": "Upload a draft: kept as it is (it may be unfinished) until deployed or deleted, "
+                           "replacing the previous draft; the answer lists its problems",
+                "parameters": [key, {"in": "query", "name": "base_version", "required": False,
+                                     "schema": {"type": "integer"}, "description": "the version it started from"}],
+                "requestBody": xml_body, "responses": answer("200", "ProcessDraftSaved", "401", "403", "404", "422")},
+        "delete": {"summary": "Delete the draft", "parameters": [key],
+                   "responses": {"204": {"description": "deleted"},
+                                 **{k: v for k, v in answer("200", "ProcessDraft", "401", "403", "404").items()
+                                    if k != "200"}}}})
+    spec.path(path="/process-definitions/{key}/versions/{number}/restore", operations={"post": {
+        "summary": "Deploy an earlier version's diagram again as a new version (numbered after the newest); "
+                   "the earlier version stays as it was. Refused (422) like a deploy when it no longer passes "
+                   "the checks.",
+        "parameters": [key, number], "responses": answer("201", "ProcessVersion", "401", "403", "404", "409", "422")}})
     spec.path(path="/process-definitions/{key}/deploy", operations={"post": {
         "summary": "Deploy a draft as the new active version: refused (422, the problems in error.fields.file) "
                    "when it has problems or a sample case would not reach an end. Running instances keep "

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
 from app.audit.models import AuditEntry
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.processes_admin.models import ProcessDraft
 from app.workflow import dryrun, validation, versions
 from app.workflow.engine import ProcessDefinitionError
-from app.workflow.models import ProcessInstance, ProcessVersion
+from app.workflow.forms import PICKER_SOURCES
+from app.workflow.models import DecisionVersion, ProcessInstance, ProcessVersion
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
-
 
 
 def can_manage(actor: Actor) -> bool:
@@ -193,6 +197,398 @@ def upload(actor: Actor, key: str, filename: str, data: bytes) -> ProcessVersion
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None
     _gate(actor, key, data)
     try:
-        return versions.upload(text, expected_key=key, actor=actor)
+        row = versions.upload(text, expected_key=key, actor=actor)
     except ProcessDefinitionError as exc:
         raise ValidationFailed("流程文件未通过检查，未保存", fields={"file": str(exc)}) from None
+    db.session.execute(delete(ProcessDraft).where(ProcessDraft.process_key == key, ProcessDraft.bpmn_xml == text))
+    return row
+
+
+def _text(data: bytes) -> str:
+    if len(data) > MAX_BPMN_BYTES:
+        raise ValidationFailed("文件太大", fields={"file": "流程文件不能超过 2MB"})
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("文件编码不对", fields={"file": "流程文件必须是 UTF-8 编码的 XML"}) from None
+
+
+def _known(key: str) -> None:
+    if key not in process_keys():
+        raise NotFound("没有这个审批流程")
+
+
+def draft(actor: Actor, key: str) -> ProcessDraft | None:
+    """The draft of ``key`` kept on the server, if any."""
+    _require(actor)
+    _known(key)
+    return db.session.scalar(select(ProcessDraft).where(ProcessDraft.process_key == key))
+
+
+def save_draft(actor: Actor, key: str, data: bytes, base_version: int | None = None) -> ProcessDraft:
+    """Keep an unfinished edit of ``key`` (replacing the previous draft); it is not checked: the caller shows
+    :func:`validate`'s problems beside it."""
+    from app.core.models import utcnow
+
+    row = draft(actor, key)
+    text = _text(data)
+    if not text.strip():
+        raise ValidationFailed("草稿是空的", fields={"file": "请提交流程图的 BPMN XML"})
+    if row is None:
+        row = ProcessDraft(process_key=key, bpmn_xml=text)
+        db.session.add(row)
+    row.bpmn_xml = text
+    row.base_version = base_version
+    row.saved_by_id = actor.user.id
+    row.saved_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def discard_draft(actor: Actor, key: str) -> None:
+    row = draft(actor, key)
+    if row is None:
+        raise NotFound("这个流程没有草稿")
+    db.session.delete(row)
+    db.session.flush()
+
+
+def restore(actor: Actor, key: str, number: int) -> ProcessVersion:
+    """Deploy the diagram of version ``number`` again as a new version (numbered after the newest): the old
+    version stays as it was, the restored copy says where it came from in a comment (the same diagram twice
+    would be the same version)."""
+    old = version(actor, key, number)
+    latest = max(r.version.version for r in history(actor, key))
+    text = re.sub(r"<!-- restored from version \d+ as version \d+ -->\n", "", old.bpmn_xml, count=1)
+    note = f"<!-- restored from version {number} as version {latest + 1} -->\n"
+    declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
+    at = declaration.end() if declaration else 0
+    return upload(actor, key, f"{key}.bpmn", (text[:at] + note + text[at:]).encode())
+
+
+# --------------------------------------------------------------------------- decision tables (DMN)
+
+
+def decision_keys() -> list[str]:
+    from app.workflow.decisions import decisions_dir
+
+    return sorted(p.stem for p in decisions_dir().glob("*.dmn"))
+
+
+def _known_decision(actor: Actor, key: str) -> None:
+    _require(actor)
+    if key not in decision_keys():
+        raise NotFound("没有这个决策表")
+
+
+def decision_history(actor: Actor, key: str) -> list[DecisionVersion]:
+    """The deployed versions of a table, newest first (empty: the shipped file has never been changed)."""
+    _known_decision(actor, key)
+    return list(db.session.scalars(select(DecisionVersion).where(DecisionVersion.decision_key == key)
+                                   .order_by(DecisionVersion.version.desc())))
+
+
+def decision_text(actor: Actor, key: str, number: int | None = None) -> str:
+    """The text of version ``number`` of a table, or of the one that answers now."""
+    from app.workflow.decisions import active_text
+
+    _known_decision(actor, key)
+    if number is None:
+        return active_text(key)
+    text = db.session.scalar(select(DecisionVersion.dmn_xml).where(DecisionVersion.decision_key == key,
+                                                                   DecisionVersion.version == number))
+    if text is None and number == 1 and not decision_history(actor, key):  # the shipped file is version 1
+        return active_text(key)
+    if text is None:
+        raise NotFound("没有这个决策表版本")
+    return text
+
+
+def check_decision(actor: Actor, key: str, data: bytes) -> list[validation.Problem]:
+    """Every problem of a draft of table ``key``: the validation of any DMN text (every cell in the sandbox),
+    then what the decision engine refuses."""
+    from flask_babel import gettext as _
+
+    from app.workflow.decisions import parse_decision
+
+    _known_decision(actor, key)
+    problems = validation.validate(data)
+    if problems:
+        return problems
+    try:
+        parse_decision(data.decode("utf-8"), key)
+    except ProcessDefinitionError as exc:
+        return [validation.Problem(exc.element, None, _("决策引擎拒绝了这张表（决策的 id 应为 %(key)s）：%(detail)s",
+                                                        key=key, detail=str(exc)))]
+    return []
+
+
+def try_decision(actor: Actor, key: str, data: bytes, inputs: dict) -> dict:
+    """What a draft of table ``key`` answers for ``inputs`` (nothing is stored)."""
+    from app.workflow.decisions import DecisionError, evaluate, parse_decision
+
+    problems = check_decision(actor, key, data)
+    if problems:
+        raise ValidationFailed("决策表未通过检查", fields={"file": "\n".join(p.message for p in problems)})
+    try:
+        return evaluate(parse_decision(data.decode("utf-8"), key), inputs)
+    except DecisionError as exc:
+        raise ValidationFailed("没有规则适用于这些输入", fields={"inputs": str(exc)}) from None
+
+
+def deploy_decision(actor: Actor, key: str, data: bytes) -> DecisionVersion:
+    """Make a table the one that answers from now on, as a new version (the shipped file is recorded as
+    version 1 the first time). A text deployed before makes that version current again."""
+    import hashlib
+
+    from app.audit import services as audit
+    from app.workflow.decisions import active_text, forget_active
+
+    text = _text(data)
+    problems = check_decision(actor, key, data)
+    if problems:
+        raise ValidationFailed("决策表未通过检查，未保存", fields={"file": "\n".join(p.message for p in problems)})
+    rows = decision_history(actor, key)
+    if not rows:  # the shipped file becomes version 1, so that it can be restored
+        shipped = active_text(key)
+        rows = [DecisionVersion(decision_key=key, version=1, content_hash=hashlib.sha256(shipped.encode()).hexdigest(),
+                                dmn_xml=shipped, active=True)]
+        db.session.add(rows[0])
+    content_hash = hashlib.sha256(text.encode()).hexdigest()
+    row = next((r for r in rows if r.content_hash == content_hash), None)
+    if row is None:
+        row = DecisionVersion(decision_key=key, version=rows[0].version + 1, content_hash=content_hash,
+                              dmn_xml=text, deployed_by_id=actor.user.id)
+        db.session.add(row)
+    for other in rows:
+        other.active = False
+    row.active = True
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise versions.VersionConflict("决策表正在被他人修改，请刷新后重试") from None
+    audit.record("decision.deploy", actor=actor, obj=row, details={"decision": key, "version": row.version,
+                                                                  "content_hash": content_hash})
+    forget_active(key)
+    return row
+
+
+def restore_decision(actor: Actor, key: str, number: int) -> DecisionVersion:
+    """Deploy version ``number`` of a table again as a new version (the old one stays as it was)."""
+    latest = max((r.version for r in decision_history(actor, key)), default=1)
+    text = re.sub(r"<!-- restored from version \d+ as version \d+ -->\n", "", decision_text(actor, key, number),
+                  count=1)
+    note = f"<!-- restored from version {number} as version {latest + 1} -->\n"
+    declaration = re.match(r"\s*<\?xml[^>]*\?>\s*", text)
+    at = declaration.end() if declaration else 0
+    return deploy_decision(actor, key, (text[:at] + note + text[at:]).encode())
+
+
+# --------------------------------------------------------------------------- forms (forms/*.schema.json)
+
+#: The name of a form: ``<name>.schema.json`` and ``<name>.uischema.json`` in forms/.
+FORM_STEM = re.compile(r"[a-z][a-z0-9_]{0,60}")
+
+
+def _forms_dir() -> Path:
+    from app.workflow.forms import FORMS_DIR
+
+    return FORMS_DIR
+
+
+def form_names(actor: Actor) -> list[str]:
+    _require(actor)
+    return sorted(p.name.removesuffix(".schema.json") for p in _forms_dir().glob("*.schema.json"))
+
+
+def forms_in_use() -> dict[str, list[ProcessVersion]]:
+    """{form name: the active process versions that use it (directly, or through a form that extends it)}."""
+    import json
+
+    used: dict[str, list[ProcessVersion]] = {}
+    active = db.session.scalars(select(ProcessVersion).where(ProcessVersion.active.is_(True))
+                                .order_by(ProcessVersion.process_key))
+    for row in active:
+        for filename in row.forms:
+            stem = filename.removesuffix(".schema.json").removesuffix(".uischema.json")
+            seen = set()
+            while stem and stem not in seen:  # a form extending another keeps its base in use too
+                seen.add(stem)
+                used.setdefault(stem, [])
+                if row not in used[stem]:
+                    used[stem].append(row)
+                path = _forms_dir() / f"{stem}.schema.json"
+                try:
+                    base = json.loads(path.read_text(encoding="utf-8")).get("x-extends") if path.is_file() else None
+                except (ValueError, OSError):
+                    base = None
+                stem = base.removesuffix(".schema.json") if isinstance(base, str) else None
+    return used
+
+
+def _form_known(actor: Actor, stem: str) -> None:
+    _require(actor)
+    if not FORM_STEM.fullmatch(stem) or not (_forms_dir() / f"{stem}.schema.json").is_file():
+        raise NotFound("没有这个表单")
+
+
+def form_texts(actor: Actor, stem: str) -> tuple[str, str]:
+    """The JSON Schema and UI schema texts of a form (the UI schema "{}" when it has none)."""
+    _form_known(actor, stem)
+    ui = _forms_dir() / f"{stem}.uischema.json"
+    return ((_forms_dir() / f"{stem}.schema.json").read_text(encoding="utf-8"),
+            ui.read_text(encoding="utf-8") if ui.is_file() else "{}\n")
+
+
+def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | None, dict | None]:
+    """({"schema"|"ui": what is wrong}, the schema with its base merged in, the UI schema): a form must be
+    JSON objects, a valid JSON Schema (draft 2020-12) with properties; its UI schema names only its fields."""
+    import json
+
+    from flask_babel import gettext as _
+    from jsonschema import Draft202012Validator, SchemaError
+
+    from app.workflow.forms import resolve_extends
+
+    errors: dict[str, str] = {}
+    parsed: dict[str, dict] = {}
+    for field, text in (("schema", schema_text), ("ui", ui_text or "{}")):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            errors[field] = _("不是有效的 JSON（第 %(line)s 行第 %(col)s 列）：%(detail)s",
+                              line=getattr(exc, "lineno", "?"), col=getattr(exc, "colno", "?"),
+                              detail=getattr(exc, "msg", str(exc)))
+            continue
+        if not isinstance(value, dict):
+            errors[field] = _("应当是一个 JSON 对象（{…}）")
+            continue
+        parsed[field] = value
+    schema = None
+    if "schema" in parsed:
+        try:
+            schema = resolve_extends(parsed["schema"], _forms_dir())
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            errors["schema"] = _("不是有效的 JSON Schema：%(detail)s（位置 %(path)s）", detail=exc.message,
+                                 path="/".join(str(p) for p in exc.path) or "/")
+            schema = None
+        except (ValueError, OSError) as exc:
+            errors["schema"] = _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))
+            schema = None
+        if schema is not None and not isinstance(schema.get("properties"), dict):
+            errors["schema"] = _("表单没有字段：JSON Schema 需要 properties")
+            schema = None
+    ui = parsed.get("ui")
+    if schema is not None and ui is not None:
+        unknown = [k for k in ui if not k.startswith("ui:") and k not in schema["properties"]]
+        if unknown:
+            errors["ui"] = _("UI schema 提到了表单没有的字段：%(names)s", names="、".join(unknown))
+        sources = {opts.get("ui:source") for opts in ui.values() if isinstance(opts, dict)} - {None}
+        if sources - PICKER_SOURCES:
+            errors["ui"] = _("ui:source 只能是 %(known)s", known="、".join(sorted(PICKER_SOURCES)))
+    return errors, schema, ui
+
+
+def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str, str]:
+    """The shipped processes checked against forms/ with this form changed (a changed form makes their next
+    version; a field a condition or script reads must not vanish from under them)."""
+    import shutil
+    import tempfile
+
+    from flask_babel import gettext as _
+
+    from app.core.i18n import translate
+
+    broken = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for path in _forms_dir().glob("*.json"):
+            shutil.copyfile(path, folder / path.name)
+        (folder / f"{stem}.schema.json").write_text(schema_text, encoding="utf-8")
+        (folder / f"{stem}.uischema.json").write_text(ui_text or "{}", encoding="utf-8")
+        for key in process_keys():
+            path, forms_dir = versions.bpmn_path(key)
+            if forms_dir != _forms_dir():
+                continue
+            try:
+                bundle = versions.bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=folder)
+                if bundle.forms != versions.bundle_from_file(path, forms_dir).forms:  # uses it, or a form on it
+                    versions.parse_bundle(bundle, cache=False)
+            except ProcessDefinitionError as exc:
+                current = versions.current_version(key)
+                broken.append(f"{translate(current.name) if current else key}: {exc}")
+    if broken:
+        return {"schema": _("改动后这些流程无法通过检查：%(detail)s", detail="；".join(broken))}
+    return {}
+
+
+def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: bool = False) -> None:
+    """Write a form's files: a changed form reaches new cases as a new version of every process that uses
+    it (the platform notices changed files in forms/); running cases keep the copy of their version."""
+    from app.audit import services as audit
+
+    _require(actor)
+    if not FORM_STEM.fullmatch(stem):
+        raise ValidationFailed("表单名称不对", fields={"name": "只能用小写字母、数字和下划线，以字母开头"})
+    exists = (_forms_dir() / f"{stem}.schema.json").is_file()
+    if new and exists:
+        raise ValidationFailed("已有同名表单", fields={"name": "请换一个名称"})
+    if not new and not exists:
+        raise NotFound("没有这个表单")
+    errors, _schema, _ui = check_form(schema_text, ui_text)
+    if not errors:
+        errors = _check_processes_with(stem, schema_text, ui_text)
+    if errors:
+        raise ValidationFailed("表单未通过检查，未保存", fields=errors)
+    uploaded = _uploaded_diagrams()
+    try:
+        (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
+        (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
+    except OSError:  # a read-only installation: the forms are changed in the repository instead
+        raise ValidationFailed("表单文件无法写入", fields={"schema": "服务器上的 forms/ 目录是只读的"}) from None
+    _redeploy_with_new_forms(actor, uploaded)
+    audit.record("form.save", actor=actor, details={"form": stem, "new": new})
+
+
+def _uploaded_diagrams() -> dict[str, str]:
+    """{process key: BPMN text} of the processes whose active version is an administrator's diagram rather than
+    the shipped file."""
+    result = {}
+    for key in process_keys():
+        path, forms_dir = versions.bpmn_path(key)
+        if forms_dir != _forms_dir():
+            continue
+        active = versions.current_version(key)
+        if active is not None and active.bpmn_xml != path.read_text(encoding="utf-8"):
+            result[key] = active.bpmn_xml
+    return result
+
+
+def _redeploy_with_new_forms(actor: Actor, uploaded: dict[str, str]) -> None:
+    """A changed form makes a new version of every process using it. The shipped file's new bundle is recorded
+    first (so it is not taken for a newer change later); where an administrator's diagram was active, that
+    diagram is then deployed again with the changed form, so editing a form never swaps the diagram."""
+    for key in process_keys():
+        path, forms_dir = versions.bpmn_path(key)
+        if forms_dir != _forms_dir():
+            continue
+        versions.ensure_version(versions.bundle_from_file(path, forms_dir), actor)
+        if key in uploaded:
+            versions.upload(uploaded[key], expected_key=key, actor=actor)
+
+
+def delete_form(actor: Actor, stem: str) -> None:
+    """Delete a form that no active process version uses (InvalidState naming the processes otherwise)."""
+    from app.audit import services as audit
+    from app.core.errors import InvalidState
+    from app.core.i18n import translate
+
+    _form_known(actor, stem)
+    users = forms_in_use().get(stem)
+    if users:
+        raise InvalidState("表单正被启用中的流程使用，不能删除", fields={
+            "name": "、".join(f"{translate(v.name)} v{v.version}" for v in users)})
+    for suffix in (".schema.json", ".uischema.json"):
+        (_forms_dir() / f"{stem}{suffix}").unlink(missing_ok=True)
+    audit.record("form.delete", actor=actor, details={"form": stem})

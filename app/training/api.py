@@ -14,14 +14,27 @@ from marshmallow.experimental.context import Context
 
 from app.api.args import json_body, load_args
 from app.api.openapi import json_request, responses
+from app.cases.schemas import HistorySchema
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.training import access, catalogue, plans, profile, queries, reports
-from app.training.models import AnnualReport, Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
+from app.training import access, catalogue, course_plans, plans, profile, queries, reports
+from app.training.models import (
+    AnnualReport,
+    CoursePlan,
+    Teacher,
+    TrainingCourse,
+    TrainingPlan,
+    TrainingSite,
+    TrainingSubject,
+)
 from app.training.schemas import (
     SCHEMAS,
     CourseArgs,
+    CoursePlanArgs,
+    CoursePlanClassArgs,
+    CoursePlanClassSchema,
+    CoursePlanSchema,
     CourseSchema,
     PlanArgs,
     PlanSchema,
@@ -52,7 +65,8 @@ def _actor():  # noqa: ANN202
 
 
 def _dump(schema: Schema, rows: Any, *, many: bool = False) -> Any:
-    states = queries.states(rows if many else [rows]) if isinstance(schema, PlanSchema | ReportSchema) else {}
+    reviewed = isinstance(schema, PlanSchema | ReportSchema | CoursePlanSchema)
+    states = queries.states(rows if many else [rows]) if reviewed else {}
     with Context({"states": states}):
         return schema.dump(rows, many=many)
 
@@ -195,6 +209,93 @@ def profile_put():
     return jsonify(ProfileSchema().dump(result))
 
 
+# --------------------------------------------------------------------------- professional-course plans (Guangdong)
+
+
+@bp.get("/training/course-plans")
+def course_plan_list():
+    org = access.current_org(_actor(), _org_id())
+    return jsonify(_dump(CoursePlanSchema(), course_plans.plans(org.id, year=request.args.get("year", type=int)),
+                         many=True))
+
+
+@bp.get("/training/course-plans/approved")
+def course_plan_approved():
+    """专业课计划查询: approved plans with their classes, attachments and review history."""
+    org = access.current_org(_actor(), _org_id())
+    rows = course_plans.approved(org.id, year=request.args.get("year", type=int),
+                                 course_id=request.args.get("course_id", type=int), q=request.args.get("q"))
+    details = course_plans.details(rows)
+    out = _dump(CoursePlanSchema(), rows, many=True)
+    for item, row in zip(out, rows, strict=True):
+        files, events = details[row.id]
+        item["attachments"] = [{"id": a.id, "filename": a.filename, "size": a.size} for a in files]
+        item["history"] = HistorySchema(many=True).dump(events)
+    return jsonify(out)
+
+
+@bp.post("/training/course-plans")
+def course_plan_create():
+    actor = _actor()
+    row = course_plans.create(actor, _org_id(), load_args(CoursePlanArgs(), json_body()))
+    db.session.commit()
+    return jsonify(_dump(CoursePlanSchema(), row)), 201
+
+
+@bp.get("/training/course-plans/<int:row_id>")
+def course_plan_get(row_id: int):
+    return jsonify(_dump(CoursePlanSchema(), course_plans.get(_actor(), row_id)))
+
+
+@bp.put("/training/course-plans/<int:row_id>")
+def course_plan_update(row_id: int):
+    actor = _actor()
+    course_plans.get(actor, row_id)  # 404 before the body is read
+    row = course_plans.update(actor, row_id, load_args(CoursePlanArgs(), json_body()))
+    db.session.commit()
+    return jsonify(_dump(CoursePlanSchema(), row))
+
+
+@bp.delete("/training/course-plans/<int:row_id>")
+def course_plan_delete(row_id: int):
+    course_plans.delete(_actor(), row_id)
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit):action>")
+def course_plan_action(row_id: int, action: str):
+    actor = _actor()
+    getattr(course_plans, action)(actor, row_id)
+    db.session.commit()
+    return jsonify(_dump(CoursePlanSchema(), db.session.get(CoursePlan, row_id)))
+
+
+@bp.post("/training/course-plans/<int:row_id>/classes")
+def course_plan_class_add(row_id: int):
+    actor = _actor()
+    course_plans.get(actor, row_id)
+    row = course_plans.add_class(actor, row_id, load_args(CoursePlanClassArgs(), json_body()))
+    db.session.commit()
+    return jsonify(CoursePlanClassSchema().dump(row)), 201
+
+
+@bp.put("/training/course-plans/<int:row_id>/classes/<int:class_id>")
+def course_plan_class_update(row_id: int, class_id: int):
+    actor = _actor()
+    course_plans.get_class(actor, row_id, class_id)  # 404 before the body is read
+    row = course_plans.update_class(actor, row_id, class_id, load_args(CoursePlanClassArgs(), json_body()))
+    db.session.commit()
+    return jsonify(CoursePlanClassSchema().dump(row))
+
+
+@bp.delete("/training/course-plans/<int:row_id>/classes/<int:class_id>")
+def course_plan_class_delete(row_id: int, class_id: int):
+    course_plans.delete_class(_actor(), row_id, class_id)
+    db.session.commit()
+    return "", 204
+
+
 # --------------------------------------------------------------------------- OpenAPI
 
 
@@ -274,3 +375,53 @@ def add_paths(spec: Any) -> None:
             spec.path(path=f"/training/{kind}/{{row_id}}/{action}", operations={"post": {
                 "summary": summary, "parameters": rid,
                 "responses": responses("200", schema, "401", "404", "409", "422")}})
+    _course_plan_paths(spec, org_q, rid, arr)
+
+
+def _course_plan_paths(spec: Any, org_q: list, rid: list, arr: Any) -> None:
+    what = "professional-course plans (专业课计划, Guangdong)"
+    year_q = [{"in": "query", "name": "year", "schema": {"type": "integer"}}]
+    spec.path(path="/training/course-plans", operations={
+        "get": {"summary": f"The workspace's {what} with their review state", "parameters": org_q + year_q,
+                "responses": responses("200", arr("CoursePlan"), "401", "404")},
+        "post": {"summary": f"Create a draft of the {what}: hours at most 6 a day (a 学时 is 45 minutes), "
+                            "days within the dates, enabled teachers and subjects only",
+                 "parameters": org_q, "requestBody": json_request("CoursePlanArgs"),
+                 "responses": responses("201", "CoursePlan", "401", "404", "422")}})
+    approved = {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/CoursePlan"}, {
+        "type": "object", "properties": {
+            "attachments": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "filename": {"type": "string"}, "size": {"type": "integer"}}}},
+            "history": {"type": "array", "items": {"$ref": "#/components/schemas/History"}}}}]}}
+    spec.path(path="/training/course-plans/approved", operations={"get": {
+        "summary": "专业课计划查询: the approved plans with their classes, attachments and review history",
+        "parameters": org_q + year_q + [
+            {"in": "query", "name": "course_id", "schema": {"type": "integer"}},
+            {"in": "query", "name": "q", "schema": {"type": "string"}, "description": "part of the plan's name"}],
+        "responses": responses("200", approved, "401", "404")}})
+    spec.path(path="/training/course-plans/{row_id}", operations={
+        "get": {"summary": "One plan", "parameters": rid, "responses": responses("200", "CoursePlan", "401", "404")},
+        "put": {"summary": "Edit a draft (or a returned one before resubmitting); `classes`, when given, replace "
+                           "the plan's classes", "parameters": rid, "requestBody": json_request("CoursePlanArgs"),
+                "responses": responses("200", "CoursePlan", "401", "404", "409", "422")},
+        "delete": {"summary": "Delete a draft never sent", "parameters": rid,
+                   "responses": responses("204", None, "401", "404", "409")}})
+    for action, summary in (
+            ("submit", "送审: starts `course_plan_approval` (the industry department of the unit reviews, or the "
+                       "HR bureau where it has none); the plan is locked"),
+            ("withdraw", "撤销: withdraw it before anyone reviewed it; it is a draft again"),
+            ("resubmit", "After a return: send the edited version back to the reviewer")):
+        spec.path(path=f"/training/course-plans/{{row_id}}/{action}", operations={"post": {
+            "summary": summary, "parameters": rid,
+            "responses": responses("200", "CoursePlan", "401", "404", "409", "422")}})
+    spec.path(path="/training/course-plans/{row_id}/classes", operations={"post": {
+        "summary": "Add a planned class (at most `sessions` classes)", "parameters": rid,
+        "requestBody": json_request("CoursePlanClassArgs"),
+        "responses": responses("201", "CoursePlanClass", "401", "404", "409", "422")}})
+    cid = rid + [{"in": "path", "name": "class_id", "required": True, "schema": {"type": "integer"}}]
+    spec.path(path="/training/course-plans/{row_id}/classes/{class_id}", operations={
+        "put": {"summary": "Change a planned class of an editable plan", "parameters": cid,
+                "requestBody": json_request("CoursePlanClassArgs"),
+                "responses": responses("200", "CoursePlanClass", "401", "404", "409", "422")},
+        "delete": {"summary": "Remove a planned class from an editable plan", "parameters": cid,
+                   "responses": responses("204", None, "401", "404", "409")}})

@@ -13,7 +13,16 @@ from app.accounts.actor import Actor
 from app.core.errors import InvalidState, ValidationFailed
 from app.extensions import db
 from app.training.access import current_org, owned
-from app.training.models import Teacher, TrainingCourse, TrainingPlanCourse, TrainingSite, TrainingSubject
+from app.training.models import (
+    CoursePlan,
+    CoursePlanClass,
+    Teacher,
+    TrainingCourse,
+    TrainingPlanCourse,
+    TrainingSite,
+    TrainingSubject,
+    course_plan_class_teacher,
+)
 
 _INVALID = "提交的内容有误，请按提示修改"
 
@@ -70,13 +79,21 @@ def sites(org_id: int) -> list[TrainingSite]:
 
 
 def courses_in_use(org_id: int) -> set[int]:
+    """Courses on a training plan or a professional-course plan."""
     return set(db.session.scalars(select(TrainingPlanCourse.course_id).join(TrainingCourse)
-                                  .where(TrainingCourse.organisation_id == org_id).distinct()))
+                                  .where(TrainingCourse.organisation_id == org_id).distinct())) | set(
+        db.session.scalars(select(CoursePlan.course_id).where(CoursePlan.organisation_id == org_id).distinct()))
 
 
 def teachers_in_use(org_id: int) -> set[int]:
+    """Teachers on a training plan, or head teacher or teacher of a class of a professional-course plan."""
+    org_teachers = select(Teacher.id).where(Teacher.organisation_id == org_id)
     return set(db.session.scalars(select(TrainingPlanCourse.teacher_id).join(Teacher)
-                                  .where(Teacher.organisation_id == org_id).distinct()))
+                                  .where(Teacher.organisation_id == org_id).distinct())) | set(
+        db.session.scalars(select(CoursePlanClass.head_teacher_id).where(
+            CoursePlanClass.head_teacher_id.in_(org_teachers)).distinct())) | set(
+        db.session.scalars(select(course_plan_class_teacher.c.teacher_id).where(
+            course_plan_class_teacher.c.teacher_id.in_(org_teachers)).distinct()))
 
 
 # --------------------------------------------------------------------------- subjects (专业科目)
@@ -125,7 +142,8 @@ def update_course(actor: Actor, course_id: int, values: dict[str, Any]) -> Train
 
 def _course_used(course_id: int) -> bool:
     return db.session.scalar(select(func.count()).select_from(TrainingPlanCourse)
-                             .where(TrainingPlanCourse.course_id == course_id)) > 0
+                             .where(TrainingPlanCourse.course_id == course_id)) > 0 or db.session.scalar(
+        select(func.count()).select_from(CoursePlan).where(CoursePlan.course_id == course_id)) > 0
 
 
 def delete_course(actor: Actor, course_id: int) -> None:
@@ -178,6 +196,8 @@ def delete_teacher(actor: Actor, teacher_id: int) -> None:
     if db.session.scalar(select(func.count()).select_from(TrainingPlanCourse)
                          .where(TrainingPlanCourse.teacher_id == teacher.id)):
         raise InvalidState("该师资已被培训计划使用，不能删除，可以停用")
+    if teacher.id in teachers_in_use(teacher.organisation_id):
+        raise InvalidState("该师资已被专业课计划的培训班使用，不能删除，可以停用")
     db.session.delete(teacher)
     db.session.flush()
 

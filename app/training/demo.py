@@ -1,7 +1,8 @@
 """Demo training workspace of 市继续教育学院 (``institute_admin``): courses, teachers, two professional subjects,
 a training plan approved last year and one of this year waiting at the city bureau, last year's work summary
-approved, so every page of 培训管理 has something to show. Idempotent: rows are looked up by their natural keys,
-plans and reports by name."""
+approved, so every page of 培训管理 has something to show; and 市第一人民医院's professional-course plans
+(Guangdong 专业课计划申报), one approved by 市卫生健康委员会 and one waiting there. Idempotent: rows are looked up
+by their natural keys, plans and reports by name."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ from werkzeug.datastructures import FileStorage
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
 from app.extensions import db
-from app.training import plans, reports
-from app.training.models import AnnualReport, Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
+from app.training import course_plans, plans, reports
+from app.training.models import (
+    AnnualReport,
+    CoursePlan,
+    Teacher,
+    TrainingCourse,
+    TrainingPlan,
+    TrainingSite,
+    TrainingSubject,
+)
 from app.workflow import attachments, services
 
 INSTITUTE = "市继续教育学院"
@@ -129,3 +138,78 @@ def _seed_report(org: Organisation, admin: Actor, year: int) -> int:
     task = services.open_tasks(instance)[0]
     services.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=_actor("hr_city"))
     return 1
+
+
+# --------------------------------------------------------------------------- Guangdong professional-course plans
+
+HOSPITAL = "市第一人民医院"
+#: The hospital trains its own staff: its catalogue for the professional-course plans (专业课计划申报).
+HOSPITAL_SUBJECTS = ["急诊医学", "重症医学"]
+HOSPITAL_COURSE = ("急危重症救治新进展", "professional", 12, "急诊急救流程、重症监护与多学科协作")
+#: (name, ID number, gender, title)
+HOSPITAL_TEACHERS = [("陈建华", "350102197506180015", "男", "主任医师"),
+                     ("吴丽萍", "350103198107220026", "女", "副主任医师")]
+
+
+def seed_course_plans(today: date | None = None) -> int:
+    """The hospital's catalogue and two professional-course plans: last year's approved by its industry department
+    (市卫生健康委员会), this year's waiting there. Returns the rows added (catalogue rows and plans)."""
+    hospital = db.session.scalar(select(Organisation).where(Organisation.name == HOSPITAL))
+    if hospital is None:
+        return 0
+    added = 0
+    subjects = []
+    for name in HOSPITAL_SUBJECTS:
+        subject = db.session.scalar(select(TrainingSubject).where(TrainingSubject.organisation_id == hospital.id,
+                                                                  TrainingSubject.name == name))
+        if subject is None:
+            subject = TrainingSubject(organisation_id=hospital.id, name=name, enabled=True)
+            db.session.add(subject)
+            added += 1
+        subjects.append(subject)
+    name, subject_type, hours, content = HOSPITAL_COURSE
+    course = db.session.scalar(select(TrainingCourse).where(TrainingCourse.organisation_id == hospital.id,
+                                                            TrainingCourse.name == name))
+    if course is None:
+        course = TrainingCourse(organisation_id=hospital.id, name=name, subject_type=subject_type, hours=hours,
+                                content=content)
+        db.session.add(course)
+        added += 1
+    db.session.flush()
+    teachers = []
+    for name, id_number, gender, title in HOSPITAL_TEACHERS:
+        teacher = db.session.scalar(select(Teacher).where(Teacher.organisation_id == hospital.id,
+                                                          Teacher.id_number == id_number))
+        if teacher is None:
+            teacher = Teacher(organisation_id=hospital.id, name=name, id_number=id_number, gender=gender,
+                              title=title, course_ids=[course.id], enabled=True)
+            db.session.add(teacher)
+            added += 1
+        teachers.append(teacher)
+    db.session.flush()
+    admin = _actor("hospital_admin")
+    year = (today or date.today()).year
+    for plan_year, approve in ((year - 1, True), (year, False)):
+        plan_name = f"{plan_year}年急危重症救治专业课计划"
+        if db.session.scalar(select(CoursePlan.id).where(CoursePlan.organisation_id == hospital.id,
+                                                         CoursePlan.name == plan_name)) is not None:
+            continue
+        ids = []
+        if approve:
+            ids = [attachments.save_upload(FileStorage(io.BytesIO(_PDF), f"{plan_name}.pdf"), actor=admin).id]
+        plan = course_plans.create(admin, hospital.id, {
+            "course_id": course.id, "name": plan_name, "days": 2, "hours": 12, "sessions": 2,
+            "start_date": date(plan_year, 3, 1), "end_date": date(plan_year, 11, 30),
+            "content": "急诊急救流程、重症监护技术与多学科协作救治", "audience": "本院急诊科、重症医学科医师和护士",
+            "attachment_ids": ids})
+        for number, month in ((1, 4), (2, 10)):
+            course_plans.add_class(admin, plan.id, {
+                "name": f"{plan_year}年第{number}期", "head_teacher_id": teachers[0].id,
+                "opening_date": date(plan_year, month, 10), "participants": 40, "days": 2,
+                "teacher_ids": [t.id for t in teachers], "subject_ids": [s.id for s in subjects]})
+        instance = course_plans.submit(admin, plan.id)
+        if approve:
+            task = services.open_tasks(instance)[0]
+            services.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=_actor("health_admin"))
+        added += 1
+    return added

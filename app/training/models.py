@@ -8,9 +8,9 @@ instance (:mod:`app.training.queries`), so it never disagrees with the workflow.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import TimestampMixin
@@ -156,3 +156,73 @@ class TrainingProfile(TimestampMixin, db.Model):
     part_time_teachers: Mapped[int | None] = mapped_column(Integer)
     staffing: Mapped[str | None] = mapped_column(Text)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+#: A 学时 is 45 minutes; a training day counts at most 6 of them (Guangdong 004 §1.3.1).
+HOURS_PER_DAY = 6
+
+#: The teachers (授课教师) of a planned class.
+course_plan_class_teacher = db.Table(
+    "course_plan_class_teacher",
+    db.Column("class_id", ForeignKey("course_plan_class.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("teacher_id", ForeignKey("training_teacher.id"), primary_key=True, index=True),
+)
+#: The subjects (培训科目) of a planned class.
+course_plan_class_subject = db.Table(
+    "course_plan_class_subject",
+    db.Column("class_id", ForeignKey("course_plan_class.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("subject_id", ForeignKey("training_subject.id"), primary_key=True, index=True),
+)
+
+
+class CoursePlan(TimestampMixin, db.Model):
+    """A professional-course plan (专业课计划申报, Guangdong 004 §1.3.1) of a unit or an institution: one course of
+    its catalogue, planned over dates and sessions, with the classes it intends to open; sent to
+    ``course_plan_approval`` (送审) it is locked until returned."""
+
+    __tablename__ = "course_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False, index=True)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    course_id: Mapped[int] = mapped_column(ForeignKey("training_course.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: 培训天数; ``hours`` (继续教育学时) is at most :data:`HOURS_PER_DAY` per day.
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+    hours: Mapped[float] = mapped_column(Numeric(6, 1, asdecimal=False), nullable=False)
+    #: 拟办期数: how many times the course is to be given.
+    sessions: Mapped[int] = mapped_column(Integer, nullable=False)
+    start_date: Mapped[date] = mapped_column(Date, nullable=False)
+    end_date: Mapped[date] = mapped_column(Date, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    audience: Mapped[str] = mapped_column(Text, nullable=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    attachment_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    course: Mapped[TrainingCourse] = relationship(lazy="joined")
+    classes: Mapped[list[CoursePlanClass]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="CoursePlanClass.id")
+
+
+class CoursePlanClass(db.Model):
+    """A class the plan intends to open (培训班情况): not a declared training class, only its plan."""
+
+    __tablename__ = "course_plan_class"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("course_plan.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: 班主任, from the teachers of the catalogue.
+    head_teacher_id: Mapped[int] = mapped_column(ForeignKey("training_teacher.id"), nullable=False, index=True)
+    opening_date: Mapped[date] = mapped_column(Date, nullable=False)
+    participants: Mapped[int] = mapped_column(Integer, nullable=False)
+    days: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    plan: Mapped[CoursePlan] = relationship(back_populates="classes")
+    head_teacher: Mapped[Teacher] = relationship(lazy="joined")
+    teachers: Mapped[list[Teacher]] = relationship(secondary=course_plan_class_teacher, order_by="Teacher.id")
+    subjects: Mapped[list[TrainingSubject]] = relationship(secondary=course_plan_class_subject,
+                                                           order_by="TrainingSubject.id")

@@ -15,7 +15,7 @@ from app.core.errors import InvalidState, ValidationFailed
 from app.core.i18n import sentence
 from app.extensions import db
 from app.training import queries, reviews
-from app.training.access import current_org, owned, training_orgs
+from app.training.access import current_org, owned
 from app.training.models import (
     SUBJECT_TYPES,
     Teacher,
@@ -24,7 +24,6 @@ from app.training.models import (
     TrainingPlanCourse,
     TrainingSubject,
 )
-from app.workflow import attachments
 from app.workflow.models import ProcessInstance
 
 KEY = "training_plan_approval"
@@ -71,14 +70,10 @@ def _check(plan: TrainingPlan, values: dict[str, Any], *, actor: Actor) -> None:
                 errors["courses"] = TEACHER_DISABLED % {"name": teacher.name}
     if errors:
         raise ValidationFailed(_INVALID, errors)
-    kept = attachments.usable_ids(values.get("attachment_ids") or [], actor=actor,
-                                  instance=db.session.get(ProcessInstance, plan.instance_id)
-                                  if plan.instance_id else None)
+    plan.attachment_ids = reviews.kept_attachments(plan, values.get("attachment_ids") or [], actor=actor)
     plan.year, plan.name, plan.subject_type = values["year"], values["name"], values["subject_type"]
     plan.subject_id = subject_id if values["subject_type"] == "professional" else None
     plan.notes = values.get("notes")
-    plan.attachment_ids = sorted(set(kept) | (set(plan.attachment_ids or []) & set(values.get("attachment_ids")
-                                                                                   or [])))
     # reconciled row by row: a course kept on the plan keeps its row (the unique pair is never doubled)
     existing = {pc.course_id: pc for pc in plan.courses}
     rows = []
@@ -104,8 +99,7 @@ def get(actor: Actor, plan_id: int) -> TrainingPlan:
 
 def update(actor: Actor, plan_id: int, values: dict[str, Any]) -> TrainingPlan:
     plan = get(actor, plan_id)
-    if queries.state_of(plan) not in (queries.DRAFT, queries.RETURNED):
-        raise InvalidState("计划已提交审核，不能修改")
+    reviews.check_editable(plan, "计划已提交审核，不能修改")
     _check(plan, values, actor=actor)
     db.session.flush()
     return plan
@@ -142,9 +136,7 @@ def withdraw(actor: Actor, plan_id: int) -> ProcessInstance:
 
 def resubmit(actor: Actor, plan_id: int) -> ProcessInstance:
     plan = get(actor, plan_id)
-    instance = reviews.resubmit(plan, snapshot(plan), actor=actor)
-    attachments.link(plan.attachment_ids or [], instance, actor=actor)
-    return instance
+    return reviews.resubmit(plan, snapshot(plan), actor=actor)
 
 
 def give_up(actor: Actor, plan_id: int, comment: str = "") -> ProcessInstance:
@@ -153,10 +145,5 @@ def give_up(actor: Actor, plan_id: int, comment: str = "") -> ProcessInstance:
 
 def for_start(data: dict[str, Any], actor: Actor) -> TrainingPlan:
     """The plan a start form names, if the actor may submit it now (the process's ``prepare_start``)."""
-    plan = db.session.get(TrainingPlan, data.get("plan_id") or 0)
-    if plan is None or plan.organisation_id not in {o.id for o in training_orgs(actor)}:
-        raise ValidationFailed(_INVALID, {"plan_id": "培训计划不存在或您无权提交"})
-    if queries.state_of(plan) != queries.DRAFT:
-        raise InvalidState("已提交审核，不能重复提交")
-    return plan
+    return reviews.for_start(TrainingPlan, data, "plan_id", "培训计划不存在或您无权提交", actor=actor)
 

@@ -10,10 +10,9 @@ from typing import Any
 from app.accounts.actor import Actor
 from app.core.errors import InvalidState, ValidationFailed
 from app.extensions import db
-from app.training import queries, reviews
-from app.training.access import current_org, owned, training_orgs
+from app.training import reviews
+from app.training.access import current_org, owned
 from app.training.models import AnnualReport
-from app.workflow import attachments
 from app.workflow.models import ProcessInstance
 
 KEY = "annual_report_approval"
@@ -21,12 +20,8 @@ _INVALID = "提交的内容有误，请按提示修改"
 
 
 def _apply(report: AnnualReport, values: dict[str, Any], *, actor: Actor) -> None:
-    instance = db.session.get(ProcessInstance, report.instance_id) if report.instance_id else None
-    asked = values.get("attachment_ids") or []
-    kept = set(attachments.usable_ids(asked, actor=actor, instance=instance)) | (
-        set(report.attachment_ids or []) & set(asked))
+    report.attachment_ids = reviews.kept_attachments(report, values.get("attachment_ids") or [], actor=actor)
     report.year, report.name, report.notes = values["year"], values["name"], values.get("notes")
-    report.attachment_ids = sorted(kept)
 
 
 def create(actor: Actor, org_id: int | None, values: dict[str, Any]) -> AnnualReport:
@@ -44,8 +39,7 @@ def get(actor: Actor, report_id: int) -> AnnualReport:
 
 def update(actor: Actor, report_id: int, values: dict[str, Any]) -> AnnualReport:
     report = get(actor, report_id)
-    if queries.state_of(report) not in (queries.DRAFT, queries.RETURNED):
-        raise InvalidState("报告已提交审核，不能修改")
+    reviews.check_editable(report, "报告已提交审核，不能修改")
     _apply(report, values, actor=actor)
     db.session.flush()
     return report
@@ -77,9 +71,7 @@ def withdraw(actor: Actor, report_id: int) -> ProcessInstance:
 
 def resubmit(actor: Actor, report_id: int) -> ProcessInstance:
     report = get(actor, report_id)
-    instance = reviews.resubmit(report, snapshot(report), actor=actor)
-    attachments.link(report.attachment_ids or [], instance, actor=actor)
-    return instance
+    return reviews.resubmit(report, snapshot(report), actor=actor)
 
 
 def give_up(actor: Actor, report_id: int, comment: str = "") -> ProcessInstance:
@@ -87,9 +79,4 @@ def give_up(actor: Actor, report_id: int, comment: str = "") -> ProcessInstance:
 
 
 def for_start(data: dict[str, Any], actor: Actor) -> AnnualReport:
-    report = db.session.get(AnnualReport, data.get("report_id") or 0)
-    if report is None or report.organisation_id not in {o.id for o in training_orgs(actor)}:
-        raise ValidationFailed(_INVALID, {"report_id": "报告不存在或您无权提交"})
-    if queries.state_of(report) != queries.DRAFT:
-        raise InvalidState("已提交审核，不能重复提交")
-    return report
+    return reviews.for_start(AnnualReport, data, "report_id", "报告不存在或您无权提交", actor=actor)

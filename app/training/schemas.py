@@ -101,6 +101,44 @@ class PlanArgs(_Blanks):
                                  metadata={"description": "ids of the actor's uploads (POST /attachments)"})
 
 
+class CoursePlanClassArgs(_Blanks):
+    """A class planned under a professional-course plan (培训班)."""
+
+    id = fields.Integer(load_default=None, allow_none=True,
+                        metadata={"description": "an existing class of the plan (kept); omitted: a new class"})
+    name = _text(200, required=True)
+    head_teacher_id = fields.Integer(required=True, metadata={"description": "班主任: an enabled teacher"})
+    opening_date = fields.Date(required=True, metadata={"description": "计划开班日期, within the plan's dates"})
+    participants = fields.Integer(required=True, validate=validate.Range(1, 100000),
+                                  metadata={"description": "计划人数"})
+    days = fields.Integer(required=True, validate=validate.Range(1, 366),
+                          metadata={"description": "培训天数, at most the plan's"})
+    teacher_ids = fields.List(fields.Integer(), load_default=list,
+                              metadata={"description": "授课教师: enabled teachers of the catalogue (at least one)"})
+    subject_ids = fields.List(fields.Integer(), load_default=list,
+                              metadata={"description": "培训科目: enabled professional subjects"})
+
+
+class CoursePlanArgs(_Blanks):
+    course_id = fields.Integer(required=True, metadata={"description": "a professional course of the catalogue"})
+    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(2000, 2100),
+                          metadata={"description": "default: the year of start_date"})
+    name = _text(200, required=True)
+    days = fields.Integer(required=True, validate=validate.Range(1, 366), metadata={"description": "培训天数"})
+    hours = fields.Float(required=True, validate=validate.Range(0.5, 2196), metadata={
+        "description": "继续教育学时: at most 6 a day (a 学时 is 45 minutes)"})
+    sessions = fields.Integer(required=True, validate=validate.Range(1, 1000), metadata={"description": "拟办期数"})
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    content = _text(500, required=True)
+    audience = _text(500, required=True)
+    notes = _text(500)
+    attachment_ids = fields.List(fields.Integer(), load_default=list,
+                                 metadata={"description": "ids of the actor's uploads (POST /training/attachments)"})
+    classes = fields.List(fields.Nested(CoursePlanClassArgs), metadata={
+        "description": "the planned classes (at most `sessions`); given, they replace the plan's classes"})
+
+
 class ReportArgs(_Blanks):
     year = fields.Integer(required=True, validate=validate.Range(2000, 2100))
     name = _text(200, required=True)
@@ -212,6 +250,42 @@ class ReportSchema(Schema):
     state = _STATE
 
 
+class CoursePlanClassSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    head_teacher_id = fields.Integer(required=True)
+    head_teacher = fields.String(attribute="head_teacher.name", required=True)
+    opening_date = fields.Date(required=True)
+    participants = fields.Integer(required=True)
+    days = fields.Integer(required=True)
+    teachers = fields.Function(lambda c: [{"id": t.id, "name": t.name, "title": t.title} for t in c.teachers],
+                               metadata={"description": "[{id, name, title}]"})
+    subjects = fields.Function(lambda c: [{"id": s.id, "name": s.name} for s in c.subjects],
+                               metadata={"description": "[{id, name}]"})
+
+
+class CoursePlanSchema(Schema):
+    id = fields.Integer(required=True)
+    organisation_id = fields.Integer(required=True)
+    year = fields.Integer(required=True)
+    course_id = fields.Integer(required=True)
+    course = fields.String(attribute="course.name", required=True)
+    name = fields.String(required=True)
+    days = fields.Integer(required=True)
+    hours = fields.Float(required=True)
+    sessions = fields.Integer(required=True)
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    content = fields.String(required=True)
+    audience = fields.String(required=True)
+    notes = fields.String(allow_none=True)
+    classes = fields.List(fields.Nested(CoursePlanClassSchema))
+    attachment_ids = fields.List(fields.Integer())
+    instance_id = fields.Integer(allow_none=True, metadata={"description": "GET /instances/{id}: its review"})
+    submitted_at = ApiTime(allow_none=True)
+    state = _STATE
+
+
 class ProfileSchema(Schema):
     organisation_id = fields.Integer(attribute="org.id", required=True)
     name = fields.String(attribute="org.name", required=True)
@@ -237,4 +311,7 @@ SCHEMAS: dict[str, type[Schema]] = {
     "TrainingSubject": SubjectSchema, "TrainingCourse": CourseSchema, "Teacher": TeacherSchema,
     "TrainingSite": SiteSchema, "TrainingPlan": PlanSchema, "AnnualReport": ReportSchema,
     "TrainingProfileArgs": ProfileArgs, "TrainingProfile": ProfileSchema,
+    # the nested schemas first (apispec would register them again under the same names)
+    "CoursePlanClassArgs": CoursePlanClassArgs, "CoursePlanArgs": CoursePlanArgs,
+    "CoursePlanClass": CoursePlanClassSchema, "CoursePlan": CoursePlanSchema,
 }

@@ -12,12 +12,30 @@ from flask_login import current_user, login_required
 
 from app.api.args import load_args
 from app.core.auth import web_actor
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, InvalidState, ValidationFailed
 from app.core.i18n import translate
 from app.extensions import db
-from app.training import access, catalogue, plans, profile, queries, reports
-from app.training.models import SITE_KINDS, SUBJECT_TYPES, Teacher, TrainingCourse, TrainingSite, TrainingSubject
-from app.training.schemas import CourseArgs, PlanArgs, ProfileArgs, ReportArgs, SiteArgs, SubjectArgs, TeacherArgs
+from app.training import access, catalogue, course_plans, plans, profile, queries, reports
+from app.training.models import (
+    HOURS_PER_DAY,
+    SITE_KINDS,
+    SUBJECT_TYPES,
+    Teacher,
+    TrainingCourse,
+    TrainingSite,
+    TrainingSubject,
+)
+from app.training.schemas import (
+    CourseArgs,
+    CoursePlanArgs,
+    CoursePlanClassArgs,
+    PlanArgs,
+    ProfileArgs,
+    ReportArgs,
+    SiteArgs,
+    SubjectArgs,
+    TeacherArgs,
+)
 from app.workflow import attachments
 from app.workflow.models import ProcessInstance
 
@@ -185,7 +203,41 @@ def profile_page():
                            **_common(current.org)), 422 if errors else 200
 
 
-# --------------------------------------------------------------------------- plans and reports
+# --------------------------------------------------------------------------- plans, reports and course plans
+
+
+def _review_state(row: Any, values: dict[str, Any] | None) -> tuple[str, ProcessInstance | None, list[Any]]:
+    """A plan's or report's state, its latest case and the attachments its form lists (the ones being
+    re-filled, else its own)."""
+    state = queries.state_of(row) if row is not None else queries.DRAFT
+    instance = db.session.get(ProcessInstance, row.instance_id) if row is not None and row.instance_id else None
+    ids = values.get("attachment_ids") if values else (row.attachment_ids if row is not None else [])
+    files = attachments.info_for(ids or [], actor=web_actor(), instance=instance)
+    if instance is not None and row is not None and not files:
+        files = attachments.attachments_for(row.attachment_ids, instance)
+    return state, instance, files
+
+
+def _act(svc: Any, row_id: int, action: str, page: str, listing: str, submitted: str,  # noqa: ANN202
+         **page_args: Any):
+    """Run a submission action of ``svc`` (submit, withdraw, resubmit, delete) and go back to the row's page
+    (``page``), or to the list (``listing``) after a delete; a refusal is flashed. ``submitted``: what a
+    submission tells."""
+    actor = web_actor()
+    org_id = svc.get(actor, row_id).organisation_id
+    try:
+        getattr(svc, action)(actor, row_id)
+    except DomainError as exc:
+        db.session.rollback()
+        message = "；".join(str(translate(m)) for m in exc.fields.values()) if isinstance(exc, ValidationFailed) else ""
+        flash(message or translate(exc.message), "danger")
+        return redirect(url_for(page, row_id=row_id, **page_args))
+    db.session.commit()
+    flash({"submit": submitted, "withdraw": _("已撤销，可修改后重新提交"), "resubmit": _("已重新提交，等待审核"),
+           "delete": _("已删除")}[action], "success")
+    if action == "delete":
+        return redirect(url_for(listing, org=org_id, **page_args))
+    return redirect(url_for(page, row_id=row_id, **page_args))
 
 DOCS: dict[str, dict[str, Any]] = {
     "plans": {"svc": plans, "args": PlanArgs, "list": queries.plans, "title": "年度培训计划",
@@ -212,13 +264,7 @@ def _doc_form(kind: str) -> dict[str, Any]:
 
 
 def _doc_page(kind: str, org, row=None, *, errors=None, values=None, status=200):  # noqa: ANN001, ANN202
-    actor = web_actor()
-    state = queries.state_of(row) if row is not None else queries.DRAFT
-    instance = db.session.get(ProcessInstance, row.instance_id) if row is not None and row.instance_id else None
-    ids = (values or {}).get("attachment_ids") if values else (row.attachment_ids if row is not None else [])
-    files = attachments.info_for(ids or [], actor=actor, instance=instance)
-    if instance is not None and row is not None and not files:
-        files = attachments.attachments_for(row.attachment_ids, instance)
+    state, instance, files = _review_state(row, values)
     context: dict[str, Any] = {}
     if kind == "plans":
         chosen = {}
@@ -287,26 +333,178 @@ def doc_page(kind: str, row_id: int):
 @bp.post("/<any(plans, reports):kind>/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>")
 @login_required
 def doc_action(kind: str, row_id: int, action: str):
-    actor = web_actor()
-    svc = DOCS[kind]["svc"]
-    row = svc.get(actor, row_id)
-    org_id = row.organisation_id
-    try:
-        getattr(svc, action)(actor, row_id)
-    except DomainError as exc:
-        db.session.rollback()
-        message = "；".join(str(translate(m)) for m in exc.fields.values()) if isinstance(exc, ValidationFailed) else ""
-        flash(message or translate(exc.message), "danger")
-        return redirect(url_for("training.doc_page", kind=kind, row_id=row_id))
-    db.session.commit()
-    flash({"submit": _("已提交，等待审核"), "withdraw": _("已撤销，可修改后重新提交"),
-           "resubmit": _("已重新提交，等待审核"), "delete": _("已删除")}[action], "success")
-    if action == "delete":
-        return redirect(url_for("training.docs_page", kind=kind, org=org_id))
-    return redirect(url_for("training.doc_page", kind=kind, row_id=row_id))
+    return _act(DOCS[kind]["svc"], row_id, action, "training.doc_page", "training.docs_page",
+                _("已提交，等待审核"), kind=kind)
 
 
 def _this_year() -> int:
     from app.core.models import utcnow
 
     return utcnow().year
+
+
+# --------------------------------------------------------------------------- professional-course plans (Guangdong)
+
+
+def _course_plan_form() -> dict[str, Any]:
+    """The plan's basic information: uploads saved (flushed) and their ids added to ``attachment_ids``."""
+    data: dict[str, Any] = {k: v.strip() for k, v in request.form.items() if k not in ("csrf_token", "attachment_ids")}
+    saved, errors = attachments.save_uploads(request.files.getlist("files"), actor=web_actor())
+    if errors:
+        raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"attachment_ids": "；".join(errors)})
+    data["attachment_ids"] = [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()] + [
+        a.id for a in saved]
+    return data
+
+
+def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=None,  # noqa: ANN001, ANN202
+                      class_values=None, editing=None, status=200):
+    state, instance, files = _review_state(row, values)
+    if values is None and row is not None:
+        values = {name: getattr(row, name) for name in (
+            "course_id", "year", "name", "days", "hours", "sessions", "start_date", "end_date", "content",
+            "audience", "notes")}
+    return render_template(
+        "training/course_plan.html", row=row, state=state, instance=instance, errors=errors or {},
+        values=values or {}, files=files, editable=state in (queries.DRAFT, queries.RETURNED),
+        courses=catalogue.courses(org.id, subject_type="professional"), teachers=catalogue.teachers(org.id),
+        subjects=catalogue.subjects(org.id), class_errors=class_errors or {}, class_values=class_values or {},
+        editing=editing, hours_per_day=HOURS_PER_DAY, **_common(org)), status
+
+
+@bp.get("/course-plans")
+@login_required
+def course_plans_page():
+    org = _org()
+    rows = course_plans.plans(org.id, year=request.args.get("year", type=int))
+    return render_template("training/course_plans.html", rows=rows, states=queries.states(rows), **_common(org))
+
+
+@bp.get("/course-plans/approved")
+@login_required
+def course_plans_approved():
+    """专业课计划查询 (004 §1.9.1): approved plans with their classes, attachments and review history."""
+    org = _org()
+    year, q = request.args.get("year", type=int), (request.args.get("q") or "").strip()
+    course_id = request.args.get("course_id", type=int)
+    rows = course_plans.approved(org.id, year=year, course_id=course_id, q=q or None)
+    return render_template("training/course_plans_approved.html", rows=rows, details=course_plans.details(rows),
+                           year=year, q=q, course_id=course_id,
+                           courses=catalogue.courses(org.id, subject_type="professional"), **_common(org))
+
+
+@bp.route("/course-plans/new", methods=["GET", "POST"])
+@login_required
+def course_plan_new():
+    org = _org()
+    if request.method == "GET":
+        return _course_plan_page(org, values={"sessions": 1, "days": 1, "hours": HOURS_PER_DAY})
+    data: dict[str, Any] = {}
+    try:
+        data = _course_plan_form()
+        row = course_plans.create(web_actor(), org.id, load_args(CoursePlanArgs(), data))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _course_plan_page(org, errors=exc.fields, values=data or request.form.to_dict(), status=422)
+    db.session.commit()
+    flash(_("已保存草稿，请新增培训班"), "success")
+    return redirect(url_for("training.course_plan_page", row_id=row.id))
+
+
+@bp.route("/course-plans/<int:row_id>", methods=["GET", "POST"])
+@login_required
+def course_plan_page(row_id: int):
+    actor = web_actor()
+    row = course_plans.get(actor, row_id)
+    org = access.current_org(actor, row.organisation_id)
+    if request.method == "GET":
+        return _course_plan_page(org, row)
+    data: dict[str, Any] = {}
+    try:
+        data = _course_plan_form()
+        course_plans.update(actor, row_id, load_args(CoursePlanArgs(), data))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _course_plan_page(org, row, errors=exc.fields, values=data or request.form.to_dict(), status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate(exc.message), "danger")
+        return redirect(url_for("training.course_plan_page", row_id=row_id))
+    db.session.commit()
+    flash(_("已保存"), "success")
+    return redirect(url_for("training.course_plan_page", row_id=row_id))
+
+
+def _class_form() -> dict[str, Any]:
+    data: dict[str, Any] = {k: v.strip() for k, v in request.form.items()
+                            if k not in ("csrf_token", "teacher_ids", "subject_ids")}
+    data["teacher_ids"] = [int(i) for i in request.form.getlist("teacher_ids") if i.isdigit()]
+    data["subject_ids"] = [int(i) for i in request.form.getlist("subject_ids") if i.isdigit()]
+    return data
+
+
+def _save_class(row_id: int, class_id: int | None):  # noqa: ANN202
+    """Add a class (``class_id`` None) or change one; the plan's page again, with the errors if any."""
+    actor = web_actor()
+    row = course_plans.get(actor, row_id)
+    editing = course_plans.get_class(actor, row_id, class_id) if class_id else None
+    org = access.current_org(actor, row.organisation_id)
+    data = _class_form()
+    try:
+        values = load_args(CoursePlanClassArgs(), data)
+        if editing is None:
+            course_plans.add_class(actor, row_id, values)
+        else:
+            course_plans.update_class(actor, row_id, editing.id, values)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _course_plan_page(org, row, class_errors=exc.fields, class_values=data, editing=editing, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(translate(exc.message), "danger")
+        return redirect(url_for("training.course_plan_page", row_id=row_id))
+    db.session.commit()
+    flash(_("已新增培训班") if editing is None else _("已保存"), "success")
+    return redirect(url_for("training.course_plan_page", row_id=row_id, _anchor="classes"))
+
+
+@bp.post("/course-plans/<int:row_id>/classes")
+@login_required
+def course_plan_class_add(row_id: int):
+    return _save_class(row_id, None)
+
+
+@bp.route("/course-plans/<int:row_id>/classes/<int:class_id>", methods=["GET", "POST"])
+@login_required
+def course_plan_class_edit(row_id: int, class_id: int):
+    """The plan's page with the class's form filled in (GET), or its changes saved (POST)."""
+    if request.method == "POST":
+        return _save_class(row_id, class_id)
+    actor = web_actor()
+    editing = course_plans.get_class(actor, row_id, class_id)
+    values = {"name": editing.name, "head_teacher_id": editing.head_teacher_id,
+              "opening_date": editing.opening_date, "participants": editing.participants, "days": editing.days,
+              "teacher_ids": [t.id for t in editing.teachers], "subject_ids": [s.id for s in editing.subjects]}
+    return _course_plan_page(access.current_org(actor, editing.plan.organisation_id), editing.plan,
+                             class_values=values, editing=editing)
+
+
+@bp.post("/course-plans/<int:row_id>/classes/<int:class_id>/delete")
+@login_required
+def course_plan_class_delete(row_id: int, class_id: int):
+    try:
+        course_plans.delete_class(web_actor(), row_id, class_id)
+    except (InvalidState, ValidationFailed) as exc:
+        db.session.rollback()
+        flash(translate(exc.message), "danger")
+        return redirect(url_for("training.course_plan_page", row_id=row_id))
+    db.session.commit()
+    flash(_("已删除"), "success")
+    return redirect(url_for("training.course_plan_page", row_id=row_id, _anchor="classes"))
+
+
+@bp.post("/course-plans/<int:row_id>/<any(submit, withdraw, resubmit, delete):action>")
+@login_required
+def course_plan_action(row_id: int, action: str):
+    return _act(course_plans, row_id, action, "training.course_plan_page", "training.course_plans_page",
+                _("已送审，等待审核"))

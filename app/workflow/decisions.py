@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from lxml import etree
 from SpiffWorkflow.dmn.engine.DMNEngine import DMNEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import select
 
 from app.workflow.engine import ProcessDefinitionError, _check, _Engine
 from app.workflow.versions import PROCESSES_DIR
@@ -84,11 +86,61 @@ def parse_decision(text: str, key: str) -> Decision:
     return decision
 
 
-def load_decision(key: str) -> Decision:
+#: How long a worker trusts what it last learnt of the deployed table of a key: another worker sees a
+#: deployment within this time (the deploying worker at once); an approval's writes stay one batch.
+ACTIVE_CHECK_SECONDS = 30.0
+
+
+def _memo() -> dict[str, tuple[float, str | None]]:
+    return current_app.extensions.setdefault("deployed_decisions", {})
+
+
+def forget_active(key: str) -> None:
+    """Called when a table is deployed: this worker asks the database again at the next evaluation."""
+    if has_app_context():
+        _memo().pop(key, None)
+
+
+def _active_hash(key: str) -> str | None:
+    """The content hash of the table an administrator deployed for ``key`` (None: the file answers)."""
+    if not has_app_context():
+        return None
+    hit = _memo().get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < ACTIVE_CHECK_SECONDS:
+        return hit[1]
+    from app.extensions import db
+    from app.workflow.models import DecisionVersion
+
+    found = db.session.scalar(select(DecisionVersion.content_hash).where(
+        DecisionVersion.decision_key == key, DecisionVersion.active.is_(True)))
+    _memo()[key] = (now, found)
+    return found
+
+
+def active_text(key: str) -> str:
+    """The text of the table that answers for ``key``: the deployed one, else ``processes/<key>.dmn``."""
+    content_hash = _active_hash(key)
+    if content_hash is not None:
+        from app.extensions import db
+        from app.workflow.models import DecisionVersion
+
+        text = db.session.scalar(select(DecisionVersion.dmn_xml).where(
+            DecisionVersion.decision_key == key, DecisionVersion.content_hash == content_hash))
+        if text is not None:
+            return text
     path = decisions_dir() / f"{key}.dmn"
     if not path.is_file():
         raise ProcessDefinitionError(f"decision table {path.name} not found", key)
-    return parse_decision(path.read_text(encoding="utf-8"), key)
+    return path.read_text(encoding="utf-8")
+
+
+def load_decision(key: str) -> Decision:
+    content_hash = _active_hash(key)
+    hit = _CACHE.get(content_hash) if content_hash is not None else None
+    if hit is not None and hit.key == key:
+        return hit
+    return parse_decision(active_text(key), key)
 
 
 class _Workflow:

@@ -58,3 +58,11 @@ def diff(old_xml: str, new_xml: str) -> DiagramDiff:
             result.changed[element_id] = aspects
     result.changed = dict(sorted(result.changed.items()))
     return result
+
+
+def names(*xmls: str) -> dict[str, str]:
+    """{element id: name} over the given diagrams (the later ones win), for listing the changes readably."""
+    out: dict[str, str] = {}
+    for xml in xmls:
+        out.update({i: e["name"] for i, e in _elements(xml).items() if e["name"]})
+    return out

@@ -75,9 +75,18 @@ def form_path(name: str, forms_dir: Path = FORMS_DIR) -> Path:
     return forms_dir / name
 
 
+#: The endpoints a form's type-ahead picker (``"ui:source"`` in a UI schema) may read from.
+PICKER_SOURCES = frozenset({"credits.people"})
+
+
 def load_form(name: str, forms_dir: Path = FORMS_DIR) -> dict:
     """Read one form file and resolve ``x-extends``."""
-    schema = json.loads(form_path(name, forms_dir).read_text(encoding="utf-8"))
+    return resolve_extends(json.loads(form_path(name, forms_dir).read_text(encoding="utf-8")), forms_dir)
+
+
+def resolve_extends(schema: dict, forms_dir: Path = FORMS_DIR) -> dict:
+    """A form's schema with the form it extends (``x-extends``, a file in ``forms_dir``) merged in."""
+    schema = dict(schema)
     base_name = schema.pop("x-extends", None)
     if not base_name:
         return schema

@@ -54,6 +54,29 @@ class ProcessVersion(TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
+class DecisionVersion(TimestampMixin, db.Model):
+    """A decision table (``processes/<key>.dmn``) deployed by an administrator from the browser: the active one
+    answers instead of the file. Without any row the file is the table (see :mod:`app.workflow.decisions`)."""
+
+    __tablename__ = "decision_version"
+    __table_args__ = (
+        UniqueConstraint("decision_key", "version"),
+        UniqueConstraint("decision_key", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    decision_key: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: sha256 of the DMN text (the ``_rule_hash`` stored with each verification it answered).
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    dmn_xml: Mapped[str] = mapped_column(Text, nullable=False, deferred=True)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: None: the file shipped in processes/ (recorded as the first version when the first edit is deployed).
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    deployed_by = relationship("User")
+
+
 class ProcessInstance(TimestampMixin, db.Model):
     __tablename__ = "process_instance"
     __table_args__ = (

@@ -12,7 +12,9 @@ PAGES = {
     "chenshihui": ["/tasks", "/declare", "/applications", "/credit-records", "/archive", "/certificates",
                    "/changes", "/profile", "/jobs"],
     "hospital_admin": ["/tasks", "/tasks/reviewed", "/archive/search", "/org/", "/audit"],
-    "hr_province": ["/admin/processes/"],
+    "hr_province": ["/admin/processes/", "/admin/processes/credit_hour_approval", "/admin/processes/forms/",
+                    "/admin/processes/forms/review", "/admin/processes/rules/annual_verification",
+                    "/admin/processes/credit_hour_approval/edit"],
 }
 
 

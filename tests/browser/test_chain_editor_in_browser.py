@@ -59,18 +59,30 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
     problems = page.locator("#problems").inner_text()
     assert task_id in problems and "没有指定表单" in problems
     page.locator("#problems .problem", has_text="没有指定表单").click()
-    expect(page.locator("#properties")).to_contain_text(task_id)
+    expect(page.locator("#bio-properties-panel-id")).to_have_value(task_id)
 
-    page.locator("#p-name").fill("省人社厅复核")
-    page.locator("#p-name").press("Enter")
-    page.locator("#p-name").blur()
-    page.locator("#p-lane").select_option("hr_province")
+    page.locator("#bio-properties-panel-name").fill("省人社厅复核")
+    page.locator("#bio-properties-panel-name").blur()
+    page.locator("#bio-properties-panel-cepp-lane").select_option("hr_province")
     expect(page.locator(".lane-label", has_text="省级人社部门")).to_be_visible()
-    page.locator("#p-form").select_option("review.schema.json")
+    page.locator("#bio-properties-panel-cepp-form").select_option("review.schema.json")
     expect(page.locator("#p-form-preview")).to_contain_text("审核结果")
     page.get_by_role("button", name="检查", exact=True).click()
     expect(page.locator("#problem-count")).to_have_text("没有问题")
     _shot(page, "editor-zh-1366-step-added")
+
+    # kept as a draft on the server, and reopened from the process page
+    page.get_by_role("button", name="保存草稿").click()
+    expect(page.locator("#editor-message")).to_contain_text("草稿已保存")
+    page.goto(f"/admin/processes/{KEY}")
+    expect(page.locator("#draft")).to_contain_text("有一份未启用的草稿")
+    _shot(page, "detail-zh-1366-draft")
+    page.get_by_role("link", name="继续编辑草稿").click()
+    expect(page.locator("#problem-count")).to_have_text("没有问题")
+    expect(page.get_by_text("正在编辑草稿")).to_be_visible()
+    page.evaluate(f"""() => {{ const m = document.getElementById('process-editor').modeler;
+                             m.get('selection').select(m.get('elementRegistry').get('{task_id}')); }}""")
+    expect(page.locator("#bio-properties-panel-cepp-form")).to_have_value("review.schema.json")
 
     page.get_by_role("button", name="试运行").click()
     expect(page.locator("#paths")).to_contain_text("每个示例申请都能办结")
@@ -95,6 +107,10 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
         from app.workflow.models import ProcessInstance
 
         assert [e.outcome for e in services.history(db.session.get(ProcessInstance, running))][-1] == "migrated"
+    applicant = person("chenshihui").page  # the case's history says so
+    applicant.goto(f"/applications/{running}")
+    expect(applicant.locator("body")).to_contain_text("迁移到新版本")
+    expect(page.locator("#draft")).to_have_count(0)  # the deployed draft is gone
 
     page.get_by_role("link", name="与上一版比较").first.click()
     expect(page.locator(".legend")).to_contain_text("新增")
@@ -125,9 +141,9 @@ def test_an_administrator_adds_a_province_review_and_new_declarations_stop_there
         db.session.commit()
         assert inst.status == "completed"
 
-    # back to the first version, so the other browser tests meet the shipped chain
+    # back to the first version's diagram, as a new version, so the other browser tests meet the shipped chain
     page.locator("form[action$='/v1/restore'] button").click()
-    expect(page.locator(".alert-success")).to_contain_text("已恢复第 1 版")
+    expect(page.locator(".alert-success")).to_contain_text("已恢复第 1 版，现为当前版本（第 3 版）")
 
 
 def test_conditions_are_picked_or_typed_and_checked_as_you_type_in_english(person, live) -> None:
@@ -142,13 +158,15 @@ def test_conditions_are_picked_or_typed_and_checked_as_you_type_in_english(perso
     expect(page.locator(".lane-label", has_text="Supervisory department")).to_be_visible()
     page.evaluate("""() => { const m = document.getElementById('process-editor').modeler;
                              m.get('selection').select(m.get('elementRegistry').get('f_unit_approve')); }""")
-    condition = page.locator("#p-condition")
+    condition = page.locator("#bio-properties-panel-cepp-condition")
     expect(condition).to_have_value("outcome == 'approve'")
+    expect(page.locator("#bio-properties-panel-cepp-pick")).to_have_value("approve")
     condition.fill("().__class__.__bases__")
     expect(page.locator("#p-condition-check")).to_contain_text("leaves the sandbox")
-    page.locator("#p-pick").select_option("hours")
-    page.locator("#p-n").fill("40")
+    page.locator("#bio-properties-panel-cepp-pick").select_option("hours")
     expect(condition).to_have_value("hours > 40")
+    page.locator("#bio-properties-panel-cepp-hours").fill("60")
+    expect(condition).to_have_value("hours > 60")
     expect(page.locator("#p-condition-check")).to_have_text("The expression can be used")
     expect(page.locator("#undo")).to_be_enabled()
     _shot(page, "editor-en-1366-condition")

@@ -1,5 +1,6 @@
-// The in-browser chain editor of process administration (bpmn-js): a properties panel of our own (lane,
-// form with a preview, name, condition picker checked as you type, service operation), the problems of the
+// The in-browser chain editor of process administration (bpmn-js): bpmn-js-properties-panel with our provider
+// (process-properties.js: lane, form with a preview, condition picker checked as you type, service
+// operation), the problems of the
 // diagram (a click selects the element), a dry run of sample cases, undo/redo and a warning before leaving
 // unsaved work. Texts come from the page (#editor-texts); the modeler's own from bpmn-zh.js in Chinese.
 (async function () {
@@ -48,9 +49,12 @@
     ],
   };
 
+  const P = window.CeppPropertiesPanel;
   const modeler = new window.BpmnJS({
     container: '#canvas',
-    additionalModules: [{ translate: ['value', translate] }],
+    propertiesPanel: { parent: '#properties', layout: { groups: { general: { open: true }, cepp: { open: true } } } },
+    additionalModules: [{ translate: ['value', translate] }, P.BpmnPropertiesPanelModule,
+      P.BpmnPropertiesProviderModule, window.ceppProcessProperties(config, T, (text) => checkExpression(text))],
     moddleExtensions: { spiffworkflow: spiff },
   });
   const get = (name) => modeler.get(name);
@@ -63,8 +67,6 @@
     return;
   }
   const canvas = get('canvas');
-  const modeling = get('modeling');
-  const moddle = get('moddle');
   const registry = get('elementRegistry');
   const commandStack = get('commandStack');
   const overlays = get('overlays');
@@ -78,6 +80,7 @@
   function labelLanes() {
     overlays.remove({ type: 'lane-label' });
     registry.filter((e) => e.type === 'bpmn:Lane').forEach((lane) => {
+      canvas.addMarker(lane, 'cepp-lane'); // its raw key is hidden: the label below says who it is
       const key = lane.businessObject.name || '';
       const known = config.lanes.some((l) => l.key === key);
       overlays.add(lane, 'lane-label', { position: { top: 4, left: 36 },
@@ -107,194 +110,6 @@
     }
   });
 
-  // ---------------------------------------------------------------- properties of the selected element
-  const panel = $('properties');
-  let selected = null;
-  modeler.on('selection.changed', ({ newSelection }) => {
-    selected = newSelection.length === 1 ? newSelection[0] : null;
-    renderPanel();
-  });
-  modeler.on('element.changed', ({ element }) => {
-    if (selected && element.id === selected.id && !panel.contains(document.activeElement)) renderPanel();
-  });
-
-  function extension(bo, type, create) {
-    let ext = bo.extensionElements;
-    if (!ext) {
-      if (!create) return null;
-      ext = moddle.create('bpmn:ExtensionElements', { values: [] });
-      ext.$parent = bo;
-      bo.extensionElements = ext;
-    }
-    let found = (ext.values || []).find((v) => v.$type === type);
-    if (!found && create) {
-      found = moddle.create(type, type === 'spiffworkflow:Properties' ? { properties: [] } : {});
-      found.$parent = ext;
-      ext.values = (ext.values || []).concat([found]);
-    }
-    return found;
-  }
-
-  function property(bo, name) {
-    const props = extension(bo, 'spiffworkflow:Properties', false);
-    const found = props && (props.properties || []).find((p) => p.name === name);
-    return found ? found.value : '';
-  }
-
-  function setProperties(element, values) {
-    const bo = element.businessObject;
-    const props = extension(bo, 'spiffworkflow:Properties', true);
-    Object.entries(values).forEach(([name, value]) => {
-      let found = (props.properties || []).find((p) => p.name === name);
-      if (!value) {
-        props.properties = (props.properties || []).filter((p) => p !== found);
-        return;
-      }
-      if (!found) {
-        found = moddle.create('spiffworkflow:Property', { name: name });
-        found.$parent = props;
-        props.properties = (props.properties || []).concat([found]);
-      }
-      found.value = value;
-    });
-    modeling.updateProperties(element, { extensionElements: bo.extensionElements });
-  }
-
-  function laneOf(element) {
-    return registry.filter((e) => e.type === 'bpmn:Lane' &&
-      (e.businessObject.flowNodeRef || []).includes(element.businessObject))[0] || null;
-  }
-
-  function moveToLane(element, key) {
-    let lane = registry.filter((e) => e.type === 'bpmn:Lane' && e.businessObject.name === key)[0];
-    if (!lane) {
-      const lanes = registry.filter((e) => e.type === 'bpmn:Lane');
-      const last = lanes.sort((a, b) => (a.y + a.height) - (b.y + b.height)).pop();
-      if (!last) return;
-      lane = modeling.addLane(last, 'bottom');
-      modeling.updateProperties(lane, { name: key });
-    }
-    const dy = (lane.y + lane.height / 2) - (element.y + element.height / 2);
-    modeling.moveElements([element], { x: 0, y: dy });
-  }
-
-  const field = (label, control, help) => '<div class="mb-3"><label class="form-label small fw-semibold">' +
-    escape(label) + '</label>' + control + (help ? '<div class="form-text">' + help + '</div>' : '') + '</div>';
-  const options = (items, current) => items.map(([value, label]) => '<option value="' + escape(value) + '"' +
-    (value === current ? ' selected' : '') + '>' + escape(label) + '</option>').join('');
-
-  function renderPanel() {
-    if (!selected || selected.type === 'label') {
-      panel.innerHTML = '<p class="text-muted small mb-0">' + escape(T.select_hint) + '</p>';
-      return;
-    }
-    const el = selected;
-    const bo = el.businessObject;
-    const kind = el.type.replace('bpmn:', '');
-    let html = '<div class="small text-muted mb-2">' + escape(T.kinds[kind] || kind) + ' · <code>' +
-      escape(el.id) + '</code></div>';
-    if (kind !== 'Lane') {
-      html += field(T.name, '<input class="form-control form-control-sm" id="p-name" value="' +
-        escape(bo.name || '') + '">');
-    }
-    if (kind === 'Lane') {
-      html += field(T.lane, '<select class="form-select form-select-sm" id="p-lane-name">' +
-        options([['', '—']].concat(config.lanes.map((l) => [l.key, l.label + '（' + l.key + '）'])), bo.name || '') +
-        '</select>', escape(T.lane_help));
-    }
-    if (kind === 'UserTask' || kind === 'ManualTask') {
-      const lane = laneOf(el);
-      const current = lane ? lane.businessObject.name : '';
-      html += field(T.lane, '<select class="form-select form-select-sm" id="p-lane">' +
-        options([['', '—']].concat(config.lanes.filter((l) => l.key !== 'applicant' || true)
-          .map((l) => [l.key, l.label])), current) + '</select>', escape(T.lane_task_help));
-      const form = property(bo, 'formJsonSchemaFilename');
-      html += field(T.form, '<select class="form-select form-select-sm" id="p-form">' +
-        options([['', '—']].concat(config.forms.map((f) => [f.name, f.title + ' · ' + f.name])), form) +
-        '</select>', '') + '<div id="p-form-preview">' + preview(form) + '</div>';
-    }
-    if (kind === 'ServiceTask') {
-      const op = extension(bo, 'spiffworkflow:ServiceTaskOperator', false);
-      html += field(T.operation, '<select class="form-select form-select-sm" id="p-operation">' +
-        options([['', '—']].concat(config.operations.map((o) => [o, o])), op ? op.id : '') + '</select>',
-      escape(T.operation_help));
-    }
-    if (kind === 'SequenceFlow' && /Gateway$/.test(bo.sourceRef.$type)) {
-      const gateway = bo.sourceRef;
-      const text = bo.conditionExpression ? (bo.conditionExpression.body || '') : '';
-      const isDefault = gateway.default === bo;
-      html += '<div class="form-check mb-2"><input class="form-check-input" type="checkbox" id="p-default"' +
-        (isDefault ? ' checked' : '') + '><label class="form-check-label small" for="p-default">' +
-        escape(T.default_flow) + '</label></div>';
-      html += field(T.condition, '<select class="form-select form-select-sm mb-1" id="p-pick">' +
-        options([['', T.pick]].concat(T.picks.map((p) => [p[0], p[1]])), '') + '</select>' +
-        '<div class="input-group input-group-sm mb-1 d-none" id="p-n-group"><span class="input-group-text">N</span>' +
-        '<input type="number" class="form-control" id="p-n" value="40" min="0"></div>' +
-        '<input class="form-control form-control-sm font-monospace" id="p-condition" value="' + escape(text) +
-        '"' + (isDefault ? ' disabled' : '') + ' placeholder="outcome == \'approve\'">' +
-        '<div id="p-condition-check" class="form-text"></div>', escape(T.condition_help));
-    }
-    panel.innerHTML = html;
-    bindPanel(el);
-  }
-
-  function preview(name) {
-    const form = config.forms.find((f) => f.name === name);
-    if (!form) return '';
-    return '<div class="form-preview"><div class="fw-semibold">' + escape(form.title) + '</div><ul>' +
-      form.fields.map((f) => '<li>' + escape(f) + '</li>').join('') + '</ul></div>';
-  }
-
-  function bindPanel(el) {
-    const on = (id, event, fn) => { const node = $(id); if (node) node.addEventListener(event, fn); };
-    on('p-name', 'change', (e) => modeling.updateLabel(el, e.target.value));
-    on('p-lane-name', 'change', (e) => modeling.updateProperties(el, { name: e.target.value }));
-    on('p-lane', 'change', (e) => { if (e.target.value) moveToLane(el, e.target.value); });
-    on('p-form', 'change', (e) => {
-      const form = config.forms.find((f) => f.name === e.target.value);
-      setProperties(el, { formJsonSchemaFilename: e.target.value, formUiSchemaFilename: form ? form.ui : '' });
-      $('p-form-preview').innerHTML = preview(e.target.value);
-    });
-    on('p-operation', 'change', (e) => {
-      const bo = el.businessObject;
-      const op = extension(bo, 'spiffworkflow:ServiceTaskOperator', true);
-      op.id = e.target.value;
-      if (!op.resultVariable) op.resultVariable = 'result';
-      modeling.updateProperties(el, { extensionElements: bo.extensionElements });
-    });
-    on('p-default', 'change', (e) => {
-      const gateway = registry.get(el.businessObject.sourceRef.id);
-      modeling.updateProperties(gateway, { default: e.target.checked ? el.businessObject : undefined });
-      if (e.target.checked) setCondition(el, '');
-      renderPanel();
-    });
-    const input = $('p-condition');
-    const pick = $('p-pick');
-    if (!input) return;
-    const fromPick = () => {
-      const chosen = T.picks.find((p) => p[0] === pick.value);
-      $('p-n-group').classList.toggle('d-none', !(chosen && chosen[2].includes('{N}')));
-      if (!chosen) return;
-      input.value = chosen[2].replace('{N}', String(Number($('p-n').value) || 0));
-      input.dispatchEvent(new Event('input'));
-      input.dispatchEvent(new Event('change'));
-    };
-    pick.addEventListener('change', fromPick);
-    on('p-n', 'input', fromPick);
-    let timer = null;
-    input.addEventListener('input', () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => checkExpression(input.value), 250);
-    });
-    input.addEventListener('change', () => setCondition(el, input.value.trim()));
-    if (input.value) checkExpression(input.value);
-  }
-
-  function setCondition(el, text) {
-    const expression = text ? moddle.create('bpmn:FormalExpression', { body: text }) : undefined;
-    modeling.updateProperties(el, { conditionExpression: expression });
-  }
-
   async function post(url, body, extra) {
     const answer = await fetch(url + (extra || ''), {
       method: 'POST', credentials: 'same-origin', body: body,
@@ -304,12 +119,8 @@
   }
 
   async function checkExpression(text) {
-    const out = $('p-condition-check');
-    if (!out) return;
-    if (!text.trim()) { out.textContent = ''; return; }
     const { body } = await post(root.dataset.validate, text, '?expression=1');
-    out.className = 'form-text ' + (body.valid ? 'text-success' : 'text-danger');
-    out.textContent = body.valid ? T.expression_ok : body.message;
+    return body;
   }
 
   // ---------------------------------------------------------------- problems, checked as you work
@@ -375,6 +186,19 @@
     }));
   });
 
+  // ---------------------------------------------------------------- save a draft on the server
+  $('save-draft').addEventListener('click', async () => {
+    const { xml } = await modeler.saveXML({ format: true });
+    const { ok, body } = await post(root.dataset.draft, xml);
+    if (ok) {
+      dirty = false;
+      show('success', body.message);
+    } else {
+      const error = body.error || {};
+      show('danger', root.dataset.failed + root.dataset.colon + (error.message || ''));
+    }
+  });
+
   // ---------------------------------------------------------------- save (deploy)
   $('save').addEventListener('click', async () => {
     show('info', root.dataset.saving);
@@ -390,6 +214,5 @@
       check();
     }
   });
-  renderPanel();
   check();
 })();
