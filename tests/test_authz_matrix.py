@@ -215,7 +215,12 @@ ACCESS: dict[str, Callable[[Who], bool]] = {
     "staff_data": lambda w: w.holds("people") or w.holds("statistics"),
     "province": lambda w: w.org == "province" and w.role == "admin",  # process administration
     # declaring credit hours: professionals, and administrators of an employer unit for their staff
-    "declarers": lambda w: w.role == "member" or (TREE[w.org][1] == OrgKind.EMPLOYER_UNIT and w.role == "admin"),
+    # professionals; units and supervisory departments for their own staff (with 人员管理 or 学时审核); training
+    # institutions for their students (with 学时审核)
+    "declarers": lambda w: w.role == "member" or (
+        TREE[w.org][1] in (OrgKind.EMPLOYER_UNIT, OrgKind.SUPERVISORY_DEPARTMENT)
+        and (w.holds("people") or w.holds("credit_review"))) or (
+        TREE[w.org][1] == OrgKind.TRAINING_INSTITUTION and w.holds("credit_review")),
     "professionals": lambda w: w.role == "member",
     # statistics (综合统计): administrators, and sub-administrators holding 统计查询
     "statistics": lambda w: w.role == "admin" or w.holds("statistics"),

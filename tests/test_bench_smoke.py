@@ -56,7 +56,7 @@ def test_import_benchmark_imports_and_exports_on_sqlite(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("120 "))
     # 1 row in 100 contradicts its ID number: refused, the others imported and exported again
-    assert line.split()[5:7] == ["118", "2"] and line.split()[-1] == "118"
+    assert line.split()[6:8] == ["118", "2"] and line.split()[-1] == "118"
 
 
 def test_classes_benchmark_closes_and_imports_on_sqlite(capsys: pytest.CaptureFixture[str]) -> None:

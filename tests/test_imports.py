@@ -295,3 +295,20 @@ def test_import_page_upload_progress_and_files(client, web):
     r = web.post_form("/people", {"name": "陈"}, post_url="/exports/people")
     assert r.status_code == 302 and r.location.endswith("/jobs")
     assert "Imports" in client.get("/imports?kind=personnel&lang=en").get_data(as_text=True)
+
+
+def test_a_sheet_corrupted_half_way_fails_the_job_with_a_reason_and_writes_nothing(client):
+    h = api_token(client, "hospital_admin")
+    good = xlsx([row("损坏前", id_number(31)), row("损坏处", id_number(32))])
+    src, out = zipfile.ZipFile(io.BytesIO(good)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":  # an entity nobody declared, in the third row
+                data = data.replace(b'<row r="3"', b'&undeclared;<row r="3"')
+            dst.writestr(item, data)
+    r = upload(client, h, out.getvalue())
+    assert r.status_code == 202
+    body = client.get(f"/api/v1/imports/{r.json['id']}", headers=h).json
+    assert body["state"] == "failed" and "已损坏" in body["error"] and "第2行之后" in body["error"]
+    assert db.session.scalar(select(func.count()).select_from(Person).where(Person.name == "损坏前")) == 0

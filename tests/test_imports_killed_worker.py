@@ -13,7 +13,7 @@ from app.people.models import Person
 from app.taskcentre.models import BackgroundJob
 from tests.conftest import api_token
 from tests.servers import Worker
-from tests.test_imports import id_number, row, upload, xlsx
+from tests.test_imports import id_number, row, sheet_of, upload, xlsx
 from tests.test_reliability_faults import REDIS_URL, redis_connection, wait_for
 
 ROWS = 5000
@@ -75,6 +75,9 @@ def test_a_worker_killed_mid_import_is_retried_and_every_row_is_there_once(pg_ap
         rows = db.session.execute(select(ImportRow.row_no, func.count()).where(ImportRow.import_id == import_id)
                                   .group_by(ImportRow.row_no)).all()
         assert len(rows) == ROWS and {n for _r, n in rows} == {1}
+        # the success file lists every row once: the first attempt's rows from their records, the rest as applied
+        ok_rows = sheet_of(client, h, body["success_file_url"])[1:]
+        assert len(ok_rows) == ROWS and len({r[1] for r in ok_rows}) == ROWS
     finally:
         release.touch()
         if worker is not None:

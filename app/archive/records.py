@@ -6,11 +6,12 @@ process writes at start and on every resubmission; nothing here deserializes a w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import Select, func, insert, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
@@ -85,9 +86,9 @@ def _subtree(actor: Actor):
     return select(Organisation.id).where(or_(*[Organisation.path.startswith(o.path) for o in roots]))
 
 
-def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
-                 learning_form: str | None = None, name: str | None = None, id_number: str | None = None,
-                 page: int = 1, per_page: int = 20) -> RecordsPage:
+def declarations_statement(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
+                           learning_form: str | None = None, name: str | None = None,
+                           id_number: str | None = None) -> Select | None:
     """Credit-hour declarations visible to the actor, newest first.
 
     ``scope``: ``mine`` (declared by or about the actor), ``unit`` (declared by the actor's
@@ -99,13 +100,13 @@ def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year
     subtree = _subtree(actor)
     if scope == "unit":
         if subtree is None:
-            return RecordsPage([], 0, page, per_page)
+            return None
         # declared by a unit for its staff: the summary row's (unit_id, year) index serves this
         stmt = stmt.where(decl.declared_by_unit.is_(True), decl.unit_id.in_(subtree),
                           ProcessInstance.started_for_org_id.isnot(None))
     elif scope == "org":
         if subtree is None:
-            return RecordsPage([], 0, page, per_page)
+            return None
         stmt = stmt.where(ProcessInstance.subject_org_id.in_(subtree))
     else:
         cond = ProcessInstance.started_by_id == actor.id
@@ -124,9 +125,28 @@ def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year
     if id_number:
         stmt = stmt.where(ProcessInstance.applicant_id_number.startswith(id_number.strip().upper(),
                                                                          autoescape=True))
+    return stmt.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
+
+
+def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
+                 learning_form: str | None = None, name: str | None = None, id_number: str | None = None,
+                 page: int = 1, per_page: int = 20) -> RecordsPage:
+    """One page of :func:`declarations_statement`, newest first."""
+    stmt = declarations_statement(actor, scope=scope, status=status, year=year, learning_form=learning_form,
+                                  name=name, id_number=id_number)
+    if stmt is None:
+        return RecordsPage([], 0, page, per_page)
     total = db.session.scalar(select(func.count()).select_from(
-        stmt.with_only_columns(ProcessInstance.id).subquery()))
+        stmt.order_by(None).with_only_columns(ProcessInstance.id).subquery()))
     page = max(1, page)
-    rows = db.session.execute(stmt.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     return RecordsPage([(i, d) for i, d in rows], total or 0, page, per_page)
+
+
+def each_declaration(actor: Actor, **filters: Any) -> Iterator[tuple[ProcessInstance, CreditDeclaration | None]]:
+    """Every declaration of :func:`declarations_statement`, streamed 1,000 at a time (exports)."""
+    stmt = declarations_statement(actor, **filters)
+    if stmt is None:
+        return
+    rows = db.session.execute(stmt.execution_options(yield_per=1000))
+    yield from ((instance, declaration) for instance, declaration in rows)

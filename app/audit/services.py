@@ -65,6 +65,9 @@ ACTIONS: dict[str, str] = {
     "integrity.record": "录入失信信息",
     "integrity.revoke": "撤销失信信息",
     "legacy.claim": "绑定历史数据",
+    "export.declarations": "导出学时申报记录",
+    "export.reviewed": "导出已审核列表",
+    "export.inbox": "导出待办任务列表",
 }
 
 _INSERT = insert(AuditEntry.__table__)

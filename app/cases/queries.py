@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -100,6 +101,15 @@ def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, 
         rows = list(db.session.scalars(base.order_by(*order_clauses(sort, INBOX_SORTS, [WorkflowTask.id]))
                                        .offset(offset).limit(per_page)))
     return Page(rows, total, page, per_page)
+
+
+def each_open(actor: Actor, *, process: str | None = None, year: int | None = None,
+              q: str | None = None) -> Iterator[WorkflowTask]:
+    """Every open task of the actor's inbox, oldest first, streamed 1,000 at a time (exports)."""
+    stmt = _task_filters(
+        select(WorkflowTask).where(WorkflowTask.completed_at.is_(None), _actor_condition(actor)), process, year, q)
+    yield from db.session.scalars(stmt.order_by(WorkflowTask.created_at, WorkflowTask.id)
+                                  .execution_options(yield_per=1000))
 
 
 def organisation_names(ids: set[int]) -> dict[int, str]:

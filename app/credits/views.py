@@ -10,7 +10,7 @@ from app.cases.views import start_page
 from app.core.auth import web_actor
 from app.credits import queries
 from app.credits.schemas import StaffChoiceSchema
-from app.credits.workflow_hooks import PROCESS_KEY
+from app.credits.workflow_hooks import PROCESS_KEY, declaring_institution
 from app.workflow import registry
 
 bp = Blueprint("credits", __name__)
@@ -18,11 +18,14 @@ bp = Blueprint("credits", __name__)
 
 @bp.app_context_processor
 def _nav() -> dict:
-    """Show 学时申报 in the menu only to those who may declare."""
+    """Show 学时申报 in the menu only to those who may declare; tell a training institution how it declares for
+    its students."""
     if not current_user.is_authenticated:
-        return {"nav_can_declare": False}
+        return {"nav_can_declare": False, "declares_for_students": False}
     hooks = registry.hooks_for(PROCESS_KEY)
-    return {"nav_can_declare": hooks is not None and hooks.can_start(web_actor())}
+    actor = web_actor()
+    return {"nav_can_declare": hooks is not None and hooks.can_start(actor),
+            "declares_for_students": actor.person is None and declaring_institution(actor) is not None}
 
 
 @bp.route("/declare", methods=["GET", "POST"])

@@ -10,11 +10,13 @@ from typing import Any
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
-from app.accounts.models import OrgKind, Role
+from app.accounts.models import Membership, Organisation, OrgKind, Role
 from app.archive.models import CreditRecord
 from app.core.errors import ValidationFailed
 from app.extensions import db
 from app.people.models import Person
+from app.people.services import STAFF_KINDS
+from app.workflow.lanes import N_
 from app.workflow.registry import (
     OperationContext,
     ProcessHooks,
@@ -27,43 +29,66 @@ PROCESS_KEY = "credit_hour_approval"
 PERMISSION = "credit_review"
 
 
+NOT_FOUND = "未找到该人员，或该人员不属于您管理的单位"
+
+
+def _declares(m: Membership) -> bool:
+    return m.role in (Role.ADMIN, Role.SUB_ADMIN) and (m.can("people") or m.can(PERMISSION))
+
+
+def declaring_institution(actor: Actor) -> Organisation | None:
+    """The training institution the actor submits students' hours for (Henan 003 学时学分审批), if any."""
+    return next((m.organisation for m in actor.memberships
+                 if m.organisation.kind == OrgKind.TRAINING_INSTITUTION and m.role in (Role.ADMIN, Role.SUB_ADMIN)
+                 and m.can(PERMISSION)), None)
+
+
 def can_declare_for(actor: Actor, person: Person) -> bool:
-    """The person themself, or an administrator of their unit (a unit declares for its staff)."""
+    """The person themself, or an administrator of their unit (a unit, or a supervisory department, declares
+    for its own staff)."""
     if person.user_id == actor.id:
         return True
     return person.unit_id is not None and any(
-        m.organisation_id == person.unit_id and m.role in (Role.ADMIN, Role.SUB_ADMIN)
-        and (m.can("people") or m.can(PERMISSION))
-        for m in actor.memberships
-    )
+        m.organisation_id == person.unit_id and _declares(m) for m in actor.memberships)
 
 
 def prepare_start(data: dict[str, Any], actor: Actor) -> StartContext:
-    id_number = data.get("person_id_number")
+    """Who the declaration is for, and who declares it:
+
+    * a professional for themself (their unit reviews first);
+    * the unit, or the supervisory department, for its own staff (its own review step is skipped:
+      ``declared_by_unit``);
+    * a training institution for a student, named by the full ID number: the declaration goes to the
+      student's unit, which reviews it first like a professional's own (the institution is the
+      ``institution`` lane, so its administrators follow the case)."""
+    id_number = (data.get("person_id_number") or "").strip().upper()
+    institution = None
     if id_number:
         person = db.session.scalar(select(Person).where(Person.id_number == id_number))
         if person is None or not can_declare_for(actor, person):
-            raise ValidationFailed("提交的内容有误，请按提示修改",
-                                   {"person_id_number": "未找到该人员，或该人员不属于您管理的单位"})
+            institution = declaring_institution(actor)
+            if person is None or institution is None or person.user_id == actor.id:
+                raise ValidationFailed("提交的内容有误，请按提示修改", {"person_id_number": NOT_FOUND})
     else:
         person = actor.person
         if person is None:
             raise ValidationFailed("提交的内容有误，请按提示修改",
                                    {"person_id_number": "请填写申报人员的公民身份号码"})
-    if person.unit is None or person.unit.kind != OrgKind.EMPLOYER_UNIT:
-        raise ValidationFailed("提交的内容有误，请按提示修改",
-                               {"person_id_number": "该人员没有所属用人单位，无法申报"})
-    declared_by_unit = person.user_id != actor.id
+    if person.unit is None or person.unit.kind not in STAFF_KINDS:
+        raise ValidationFailed("提交的内容有误，请按提示修改", {"person_id_number": NOT_FOUND if institution else
+                                                                   "该人员没有所属用人单位，无法申报"})
+    declared_by_unit = institution is None and person.user_id != actor.id
     data["person_id_number"] = person.id_number
     return StartContext(
         subject_person=person,
         subject_unit=person.unit,
-        started_for_org=person.unit if declared_by_unit else None,
+        started_for_org=person.unit if declared_by_unit else institution,
         applicant_name=person.name,
         applicant_id_number=person.id_number,
         year=int(data["year"]),
         title=data.get("course_name"),
         data={"declared_by_unit": declared_by_unit, "applicant_name": person.name},
+        extra_lanes={"institution": institution},
     )
 
 
@@ -72,10 +97,12 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def can_start(actor: Actor) -> bool:
+    """A professional; an administrator of a unit or a supervisory department (their staff; a sub-administrator
+    with 人员管理 or 学时审核); a training institution's administrator with 学时审核 (their students)."""
     if actor.person is not None:
         return True
-    return any(m.organisation.kind == OrgKind.EMPLOYER_UNIT and m.role in (Role.ADMIN, Role.SUB_ADMIN)
-               for m in actor.memberships)
+    return any(m.organisation.kind in STAFF_KINDS and _declares(m)
+               for m in actor.memberships) or declaring_institution(actor) is not None
 
 
 def _date(value: Any) -> date | None:
@@ -121,7 +148,8 @@ def register() -> None:
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
         summarise=summarise, can_start=can_start, on_data=record_declaration,
+        lanes={"institution": N_("培训机构")},
         start_template="credits/declare.html", start_defaults=lambda actor: {"year": str(date.today().year)},
-        start_denied="您无权申报学时：只有专业技术人员本人或用人单位管理员可以申报",
+        start_denied="您无权申报学时：只有专业技术人员本人、用人单位或主管部门管理员、培训机构管理员可以申报",
         started_message="申报已提交，等待审核",
     ))

@@ -10,15 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from app.accounts.actor import Actor
-from app.accounts.models import User
+from app.accounts.models import Role, User
+from app.archive import records
 from app.archive import services as archive
+from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.audit import services as audit
+from app.cases import queries as cases_queries
 from app.core.errors import NotFound, ValidationFailed
 from app.core.models import utcnow
+from app.core.web import OUTCOME_LABELS
 from app.extensions import db
 from app.people import fields, queries
 from app.people import services as people
+from app.registration import queries as reviewed_queries
 from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
 from app.taskcentre.services import (
     Kind,
@@ -31,6 +38,7 @@ from app.taskcentre.services import (
     send,
     visible_job,
 )
+from app.workflow.models import ProcessVersion
 
 from .registry import Column
 from .xlsx import write_rows
@@ -82,6 +90,66 @@ def _archive_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
         after = page.next_after
 
 
+def _text(filters: dict[str, Any], key: str, limit: int = 50) -> str | None:
+    return str(filters.get(key) or "").strip()[:limit] or None
+
+
+def _number(filters: dict[str, Any], key: str) -> int | None:
+    value = str(filters.get(key) or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 4 else None
+
+
+def _declaration_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters of the records page (学时申报记录 / 单位申报记录), as it reads them."""
+    return {"scope": filters.get("scope") if filters.get("scope") in records.SCOPES else "mine",
+            "status": filters.get("status") if filters.get("status") in records.STATUS_TABS else "all",
+            "year": _number(filters, "year"),
+            "learning_form": filters.get("learning_form") if filters.get("learning_form") in LEARNING_FORMS else None,
+            "name": _text(filters, "name"), "id_number": _text(filters, "id_number", 18)}
+
+
+def _declaration_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    for instance, d in records.each_declaration(actor, **_declaration_filters(filters)):
+        unit = (instance.lane_orgs or {}).get("unit") or {}
+        yield [instance.applicant_name, instance.applicant_id_number, unit.get("name"), instance.year,
+               SUBJECT_TYPES.get(d.subject_type, d.subject_type) if d else None,
+               d.course_name if d else instance.title,
+               LEARNING_FORMS.get(d.learning_form, d.learning_form) if d else None,
+               float(d.hours) if d and d.hours is not None else None,
+               "单位申报" if d and d.declared_by_unit else "本人申报",
+               records.STATUS_LABELS.get(instance.status, instance.status), instance.created_at]
+
+
+def _reviewer(actor: Actor) -> bool:
+    return any(m.role != Role.MEMBER for m in actor.memberships)
+
+
+def _process_names() -> dict[str, str]:
+    return dict(db.session.execute(select(ProcessVersion.process_key, ProcessVersion.name)
+                                   .order_by(ProcessVersion.version)).all())
+
+
+def _reviewed_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    names = _process_names()
+    for r in reviewed_queries.each_reviewed(actor, process=_text(filters, "process"), q=_text(filters, "q")):
+        t = r.task
+        yield [t.applicant_name, t.applicant_id_number, t.title or names.get(t.process_key, t.process_key), t.name,
+               OUTCOME_LABELS.get(r.outcome or "", r.outcome), r.comment, r.reviewer, r.organisation, r.at]
+
+
+def _inbox_rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    names, orgs = _process_names(), {}
+    for t in cases_queries.each_open(actor, process=_text(filters, "process"), year=_number(filters, "year"),
+                                     q=_text(filters, "q")):
+        if t.candidate_org_id not in orgs:
+            orgs.update(cases_queries.organisation_names({t.candidate_org_id} - {None}))
+        yield [t.applicant_name, t.applicant_id_number, t.title or names.get(t.process_key, t.process_key), t.name,
+               orgs.get(t.candidate_org_id), t.year, t.created_at, t.due_at]
+
+
+_TASK_COLUMNS = (Column("申请人", "applicant"), Column("公民身份号码", "id_number"), Column("业务", "process"),
+                 Column("环节", "step"))
+
 _KINDS = {k.key: k for k in (
     ExportKind("people", "人员名单", people.may_manage,
                (Column("单位", "unit"), Column("部门", "department"))
@@ -93,13 +161,31 @@ _KINDS = {k.key: k for k in (
                 Column("总学时", "total_hours", text=False), Column("验证结果", "result"),
                 Column("未达标原因", "missing")),
                _archive_rows, check=lambda f: _year(f) and None, audit_action="export.archive"),
+    ExportKind("declarations", "学时申报记录", lambda a: True,
+               (Column("姓名", "name"), Column("公民身份号码", "id_number"), Column("单位", "unit"),
+                Column("年度", "year", text=False), Column("科目类型", "subject_type"),
+                Column("课程名称", "course_name"), Column("学习形式", "learning_form"),
+                Column("申报学时", "hours", text=False), Column("申报方式", "declared_by"),
+                Column("状态", "status"), Column("申报时间", "created_at", text=False)),
+               _declaration_rows, audit_action="export.declarations"),
+    ExportKind("reviewed", "已审核", _reviewer,
+               _TASK_COLUMNS + (Column("审核结果", "outcome"), Column("审核意见", "comment"),
+                                Column("审核人", "reviewer"), Column("审核机构", "organisation"),
+                                Column("审核时间", "at", text=False)),
+               _reviewed_rows, audit_action="export.reviewed"),
+    ExportKind("inbox", "待办任务", _reviewer,
+               _TASK_COLUMNS + (Column("审核机构", "organisation"), Column("年度", "year", text=False),
+                                Column("到达时间", "created_at", text=False),
+                                Column("办理期限", "due_at", text=False)),
+               _inbox_rows, audit_action="export.inbox"),
 )}
 
 
 def start(actor: Actor, kind_key: str, filters: dict[str, Any]) -> BackgroundJob:
     kind = _KINDS.get(kind_key)
     if kind is None:
-        raise ValidationFailed("请求参数有误", {"kind": "导出类型应为 people 或 archive"})
+        raise ValidationFailed("请求参数有误",
+                               {"kind": "导出类型应为 people、archive、declarations、reviewed 或 inbox"})
     if not kind.allowed(actor):
         raise NotFound("没有这种导出类型，或您无权导出")
     kind.check(filters)
@@ -162,13 +248,14 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
 
 
 def _progress(job_id: int, rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
-    """The rows, with the count committed on the job now and then (a sign of life for the reconciler)."""
+    """The rows, with the count committed on the job now and then (a sign of life for the reconciler), on a
+    connection of its own: the session's transaction holds the rows' cursor open."""
     for i, row in enumerate(rows, 1):
         yield row
         if i % PROGRESS_EVERY == 0:
-            db.session.execute(BackgroundJob.__table__.update().where(BackgroundJob.id == job_id)
-                               .values(done=i, heartbeat_at=utcnow()))
-            db.session.commit()
+            with db.engine.begin() as conn:
+                conn.execute(BackgroundJob.__table__.update().where(BackgroundJob.id == job_id)
+                             .values(done=i, heartbeat_at=utcnow()))
 
 
 register_kind(JOB_KIND, Kind(run_export, queue_setting="EXPORT_QUEUE", timeout=3600))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Membership, Organisation, Role, User
@@ -54,7 +54,7 @@ def _apply(batch: Batch) -> dict[int, str]:
     users = dict(db.session.execute(select(User.id_number, User.id).where(User.id_number.in_(ids))).all())
     unit_id = batch.organisation.id
     first_row: dict[str, int] = {}
-    people: list[Person] = []
+    people: list[dict[str, Any]] = []
     for row_no, values in checked:
         id_number = values["id_number"]
         if id_number in known:
@@ -63,9 +63,10 @@ def _apply(batch: Batch) -> dict[int, str]:
             refused[row_no] = f"公民身份号码：与第{first_row[id_number]}行重复"
         else:
             first_row[id_number] = row_no
-            people.append(Person(unit_id=unit_id, user_id=users.get(id_number), **values))
-    db.session.add_all(people)
-    members = [p.user_id for p in people if p.user_id is not None]
+            people.append({**values, "unit_id": unit_id, "user_id": users.get(id_number)})
+    if people:  # one multi-row INSERT for the batch (no unit-of-work bookkeeping per person)
+        db.session.execute(insert(Person), people)
+    members = [p["user_id"] for p in people if p["user_id"] is not None]
     if members:
         already = set(db.session.scalars(select(Membership.user_id).where(
             Membership.organisation_id == unit_id, Membership.user_id.in_(members))))

@@ -123,6 +123,9 @@ def _checkpoint(job: BackgroundJob, attempt: int | None) -> BackgroundJob:
 
 
 def _run(job: BackgroundJob, attempt: int | None) -> str:
+    """One pass over the file: rows go to the kind in batches, each batch committed with its ``import_row``
+    records; every row is written to the success or the failure file as it is settled (rows a killed attempt
+    already applied are not applied again: their stored outcome is written instead)."""
     imp = db.session.scalar(select(ImportJob).where(ImportJob.job_id == job.id))
     kind = registry.get(imp.kind)
     actor = Actor.of(db.session.get(User, imp.owner_id))
@@ -131,69 +134,89 @@ def _run(job: BackgroundJob, attempt: int | None) -> str:
     path = jobs_dir() / imp.upload_path
     job.status, job.started_at = RUNNING, job.started_at or utcnow()
     job = _checkpoint(job, attempt)
+    done_rows: dict[int, str | None] = dict(db.session.execute(
+        select(ImportRow.row_no, ImportRow.reason).where(ImportRow.import_id == import_id)).all())
+    folder = jobs_dir()
+    ok_name = f"import-{import_id}-ok-{secrets.token_hex(6)}.xlsx"
+    bad_name = f"import-{import_id}-failed-{secrets.token_hex(6)}.xlsx"
+    ok = xlsx.Writer(folder / ok_name, kind.columns)
+    bad = xlsx.Writer(folder / bad_name, kind.columns, extra=[xlsx.REASON])
     sheet = xlsx.Sheet(path, kind)
     example = kind.example
     names = [c.name for c in kind.columns]
-    done_rows = set(db.session.scalars(select(ImportRow.row_no).where(ImportRow.import_id == import_id)))
-    pending: list[tuple[int, dict[str, Any]]] = []
+    pending: list[tuple[int, list[Any]]] = []
     seen = len(done_rows)
+
+    def apply() -> None:
+        nonlocal seen
+        refused = _apply(kind, registry.Batch([(n, dict(zip(names, v, strict=True))) for n, v in pending],
+                                              organisation, actor), import_id)
+        for row_no, values in pending:
+            if row_no in refused:
+                bad.append([*values, refused[row_no]])
+            else:
+                ok.append(values)
+        seen += len(pending)
+        pending.clear()
+
     try:
         for row_no, values in sheet.rows():
             if row_no in done_rows:
+                reason = done_rows[row_no]
+                if reason is None:
+                    ok.append(values)
+                else:
+                    bad.append([*values, reason])
                 continue
             if [("" if v is None else str(v)) for v in values] == example:
                 continue  # the template's example row
-            pending.append((row_no, dict(zip(names, values, strict=True))))
+            pending.append((row_no, values))
             if len(pending) >= BATCH:
-                seen += _apply(kind, registry.Batch(pending, organisation, actor), import_id)
-                pending = []
+                apply()
                 job = db.session.get(BackgroundJob, job.id)
                 job.done = seen
                 job.total = max(job.total, seen)
                 job = _checkpoint(job, attempt)
         if pending:
-            seen += _apply(kind, registry.Batch(pending, organisation, actor), import_id)
+            apply()
+        ok.save()
+        if bad.count:
+            bad.save()
+        else:
+            bad.discard()
+            bad_name = None
+    except BaseException:
+        ok.discard()
+        bad.discard()
+        raise
     finally:
         sheet.close()
-    return _finish(job.id, attempt, import_id, kind, path)
+    return _finish(job.id, attempt, import_id, kind, ok_name, bad_name)
 
 
-def _apply(kind: registry.ImportKind, batch: registry.Batch, import_id: int) -> int:
-    """The batch's effects and its import_row records, flushed together (committed by the checkpoint)."""
+def _apply(kind: registry.ImportKind, batch: registry.Batch, import_id: int) -> dict[int, str]:
+    """The batch's effects and its import_row records, flushed together (committed by the checkpoint).
+    Returns the refused rows' reasons."""
     refused = kind.apply(batch)
     db.session.execute(ImportRow.__table__.insert(), [
         {"import_id": import_id, "row_no": row_no, "ok": row_no not in refused, "reason": refused.get(row_no)}
         for row_no, _values in batch.rows])
-    return len(batch.rows)
+    return refused
 
 
-def _finish(job_id: int, attempt: int | None, import_id: int, kind: registry.ImportKind, path: Path) -> str:
-    reasons = dict(db.session.execute(select(ImportRow.row_no, ImportRow.reason).where(
-        ImportRow.import_id == import_id, ImportRow.ok.is_(False))).all())
-    total = db.session.scalar(select(db.func.count()).select_from(ImportRow).where(ImportRow.import_id == import_id))
-    folder = jobs_dir()
-    ok_name = f"import-{import_id}-ok-{secrets.token_hex(6)}.xlsx"
-    bad_name = f"import-{import_id}-failed-{secrets.token_hex(6)}.xlsx" if reasons else None
-    ok = xlsx.Writer(folder / ok_name, kind.columns)
-    bad = xlsx.Writer(folder / bad_name, kind.columns, extra=[xlsx.REASON]) if bad_name else None
-    sheet = xlsx.Sheet(path, kind)
-    try:  # one more pass over the file: each row goes to one of the two result files
-        example = kind.example
-        for row_no, values in sheet.rows():
-            if row_no in reasons:
-                bad.append([*values, reasons[row_no]])
-            elif [("" if v is None else str(v)) for v in values] != example:
-                ok.append(values)
-        ok.save()
-        if bad is not None:
-            bad.save()
-    finally:
-        sheet.close()
+def _finish(job_id: int, attempt: int | None, import_id: int, kind: registry.ImportKind, ok_name: str,
+            bad_name: str | None) -> str:
+    total, failed = db.session.execute(
+        select(db.func.count(), db.func.count().filter(ImportRow.ok.is_(False)))
+        .where(ImportRow.import_id == import_id)).one()
     job = is_current(job_id, attempt, lock=True)
     if job is None:
+        for name in (ok_name, bad_name):
+            if name:
+                (jobs_dir() / name).unlink(missing_ok=True)
         raise _Superseded
     imp = db.session.get(ImportJob, import_id)
-    imp.total, imp.failed = total or 0, len(reasons)
+    imp.total, imp.failed = total or 0, failed or 0
     imp.succeeded = imp.total - imp.failed
     imp.success_path, imp.failure_path = ok_name, bad_name
     job.status, job.finished_at, job.heartbeat_at = FINISHED, utcnow(), utcnow()

@@ -122,12 +122,9 @@ def search(actor: Actor, f: Filters, page: int = 1, per_page: int = 20, sort: So
 
 
 def each(actor: Actor, f: Filters, batch: int = 1000) -> Iterator[Row]:
-    """Every row, read by key in batches (an export of a province does not hold them all in memory)."""
-    last = 0
-    while True:
-        rows = db.session.execute(statement(actor, f).where(Person.id > last).order_by(Person.id).limit(batch)).all()
-        if not rows:
-            return
-        for p, u, d in rows:
-            yield Row(p, u, d)
-        last = rows[-1][0].id
+    """Every row, streamed from one query ``batch`` rows at a time (a server-side cursor on PostgreSQL): an
+    export of a province neither holds it in memory nor runs a query per batch (which, filtered, would scan
+    the table again each time). The session must not commit while this runs."""
+    stmt = statement(actor, f).order_by(Person.id).execution_options(yield_per=batch)
+    for p, u, d in db.session.execute(stmt):
+        yield Row(p, u, d)

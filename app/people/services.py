@@ -25,6 +25,9 @@ from . import fields
 from .models import Person, department_table
 
 MODULE = "people"
+#: Organisations that employ professionals: units, and supervisory departments for their own staff (a
+#: department declares their hours itself, Shandong 001 §5.2).
+STAFF_KINDS = (OrgKind.EMPLOYER_UNIT, OrgKind.SUPERVISORY_DEPARTMENT)
 INVALID = "提交的内容有误，请按提示修改"
 NOT_FOUND = "人员不存在或不在您的管理范围内"
 
@@ -62,18 +65,19 @@ def visible(actor: Actor, person_id: int) -> Person:
 
 
 def units(actor: Actor) -> list[Organisation]:
-    """Employer units a person can be added to: the actor's own, and those below a department or bureau."""
+    """Units a person can be added to: the actor's own, and those below a department or bureau (a supervisory
+    department's own staff included)."""
     tops = roots(actor)
     if not tops:
         return []
     return list(db.session.scalars(select(Organisation).where(
-        Organisation.kind == OrgKind.EMPLOYER_UNIT,
+        Organisation.kind.in_(STAFF_KINDS),
         or_(*[Organisation.path.startswith(o.path) for o in tops])).order_by(Organisation.name).limit(500)))
 
 
 def unit_in_scope(actor: Actor, unit_id: int | None) -> Organisation:
     org = db.session.get(Organisation, unit_id) if unit_id else None
-    if org is None or org.kind != OrgKind.EMPLOYER_UNIT or not in_scope(actor, org):
+    if org is None or org.kind not in STAFF_KINDS or not in_scope(actor, org):
         raise NotFound("单位不存在或不在您的管理范围内")
     return org
 
