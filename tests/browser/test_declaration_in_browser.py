@@ -40,6 +40,10 @@ def test_choosing_the_form_of_learning_shows_its_fields(person) -> None:
     page.get_by_role("button", name="提交").click()
     expect(page.get_by_text("申报已提交，等待审核")).to_be_visible()
     expect(page.get_by_text("全国急诊医学学术年会").first).to_be_visible()
+    # he changes his mind: withdrawn, it leaves nothing under review (the transfer test moves him later)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="撤回此申报").click()
+    expect(page.get_by_text("已撤回，不再审核。")).to_be_visible()
 
 
 def test_a_unit_picks_the_person_by_name(person) -> None:
