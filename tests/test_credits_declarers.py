@@ -97,7 +97,24 @@ def test_department_staff_declaring_themself_are_reviewed_by_the_department(app,
     assert open_task(inst).task_spec == "hr_review"
 
 
+def enrol(id_number: str, status: str = "open") -> None:
+    """The person in a class of 市继续教育学院 (its student)."""
+    from app.accounts.models import User
+    from app.classes.models import ClassMember, TrainingClass
+    from app.core.models import utcnow
+
+    row = TrainingClass(organisation_id=org("市继续教育学院").id, year=2026, name="急诊医学进修班",
+                        subject_type="professional", status=status,
+                        created_by_id=db.session.scalar(select(User.id).where(User.login == "institute_admin")))
+    db.session.add(row)
+    db.session.flush()
+    person = db.session.scalar(select(Person.id).where(Person.id_number == id_number))
+    db.session.add(ClassMember(class_id=row.id, person_id=person, enrolled_at=utcnow()))
+    db.session.commit()
+
+
 def test_an_institution_submits_a_students_hours_to_their_unit(app, declaration):
+    enrol(CHEN)
     institute = actor("institute_admin")
     assert services.registry.hooks_for(PROCESS).can_start(institute)
     inst = services.start_process(PROCESS, {**declaration, "person_id_number": CHEN}, actor=institute)
@@ -119,14 +136,24 @@ def test_an_institution_submits_a_students_hours_to_their_unit(app, declaration)
 
 
 def test_an_institution_is_refused_an_unknown_person_with_the_same_answer(app, declaration):
+    """Unknown, or registered but not enrolled in any of its classes: the same answer, nothing started."""
     institute = actor("institute_admin")
     with pytest.raises(ValidationFailed) as unknown:
         services.start_process(PROCESS, {**declaration, "person_id_number": id_number(777)}, actor=institute)
     assert "未找到该人员" in unknown.value.fields["person_id_number"]
+    liu = db.session.scalar(select(Person).where(Person.name == "刘文斌"))  # registered, in no class of it
+    enrol(liu.id_number, status="cancelled")  # a cancelled class makes no one a student
+    with pytest.raises(ValidationFailed) as stranger:
+        services.start_process(PROCESS, {**declaration, "person_id_number": liu.id_number}, actor=institute)
+    assert stranger.value.fields == unknown.value.fields
+    assert db.session.scalar(select(ProcessInstance.id).where(ProcessInstance.started_for_org_id
+                                                               == org("市继续教育学院").id,
+                                                               ProcessInstance.process_key == PROCESS)) is None
 
 
 def test_api_institution_and_department_declare_and_scope_holds(client, declaration):
     department_staff()
+    enrol(CHEN)
     h = api_token(client, "institute_admin")
     assert PROCESS in [p["key"] for p in client.get("/api/v1/processes", headers=h).json]
     r = client.post(f"/api/v1/processes/{PROCESS}/instances", json={**declaration, "person_id_number": CHEN}, headers=h)

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from app.accounts.actor import Actor
+from app.accounts.models import Organisation
 from app.classes import services
-from app.classes.models import CLOSED, ClassMember, TrainingClass
+from app.classes.models import CANCELLED, CLOSED, ClassMember, TrainingClass
 from app.core.models import utcnow
+from app.credits import workflow_hooks as credit_hooks
 from app.credits.workflow_hooks import PERMISSION as CREDIT_REVIEW
 from app.extensions import db
+from app.people.models import Person
 from app.training.access import PERMISSION, can_use
 from app.workflow import attachments
 from app.workflow.registry import OperationContext, ProcessHooks, StartContext, register_operation, register_process
@@ -156,7 +161,16 @@ GRADE_HOOKS = ProcessHooks(
 )
 
 
+def is_student(institution: Organisation, person: Person) -> bool:
+    """Enrolled in a class of the institution that was not cancelled: whom it may declare hours for."""
+    return db.session.scalar(
+        select(ClassMember.id).join(TrainingClass, TrainingClass.id == ClassMember.class_id)
+        .where(ClassMember.person_id == person.id, TrainingClass.organisation_id == institution.id,
+               TrainingClass.status != CANCELLED).limit(1)) is not None
+
+
 def register() -> None:
+    credit_hooks.students_checked_by(is_student)
     register_operation("record_class_hours", record_class_hours)
     register_operation("record_grade_hours", record_grade_hours)
     register_process(HOOKS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -43,6 +44,16 @@ def declaring_institution(actor: Actor) -> Organisation | None:
                  and m.can(PERMISSION)), None)
 
 
+#: Is the person a student of the training institution (enrolled in one of its classes)? Set by the training
+#: classes domain (``students_checked_by``); until then an institution declares for no one.
+_is_student: Callable[[Organisation, Person], bool] = lambda institution, person: False  # noqa: E731
+
+
+def students_checked_by(check: Callable[[Organisation, Person], bool]) -> None:
+    global _is_student
+    _is_student = check
+
+
 def can_declare_for(actor: Actor, person: Person) -> bool:
     """The person themself, or an administrator of their unit (a unit, or a supervisory department, declares
     for its own staff)."""
@@ -58,7 +69,8 @@ def prepare_start(data: dict[str, Any], actor: Actor) -> StartContext:
     * a professional for themself (their unit reviews first);
     * the unit, or the supervisory department, for its own staff (its own review step is skipped:
       ``declared_by_unit``);
-    * a training institution for a student, named by the full ID number: the declaration goes to the
+    * a training institution for a student (a person enrolled in one of its classes), named by the full ID
+      number: the declaration goes to the
       student's unit, which reviews it first like a professional's own (the institution is the
       ``institution`` lane, so its administrators follow the case)."""
     id_number = (data.get("person_id_number") or "").strip().upper()
@@ -67,7 +79,8 @@ def prepare_start(data: dict[str, Any], actor: Actor) -> StartContext:
         person = db.session.scalar(select(Person).where(Person.id_number == id_number))
         if person is None or not can_declare_for(actor, person):
             institution = declaring_institution(actor)
-            if person is None or institution is None or person.user_id == actor.id:
+            if (person is None or institution is None or person.user_id == actor.id
+                    or not _is_student(institution, person)):
                 raise ValidationFailed("提交的内容有误，请按提示修改", {"person_id_number": NOT_FOUND})
     else:
         person = actor.person
