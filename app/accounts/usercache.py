@@ -174,9 +174,7 @@ def _bump(session: Session, _flush_context: Any) -> None:
 
 
 def _bump_orgs(orgs: set[int]) -> Update:
-    from app.people.models import Person  # accounts does not import people at module level
-
-    people = Person.__table__
+    people = db.metadata.tables["person"]  # by name: accounts does not import the people package
     return (update(_USERS).where(or_(
         _USERS.c.id.in_(select(_MEMBERSHIPS.c.user_id).where(_MEMBERSHIPS.c.organisation_id.in_(sorted(orgs)))),
         _USERS.c.id.in_(select(people.c.user_id).where(people.c.unit_id.in_(sorted(orgs)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, event, insert, select, text, update
@@ -32,7 +33,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import coerce, defaults_from, validate
-from app.workflow.lanes import flags_for, flags_from, resolve_lanes, reviewing_ids
+from app.workflow.lanes import flags_for, flags_from, lane_names, names_from, resolve_lanes, reviewing_ids
 from app.workflow.models import (
     COMPLETED,
     REJECTED,
@@ -256,7 +257,8 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
                        user_id=actor.id, user_name=actor.name, at=now, outcome="submit")
     on_data = hooks.on_data
     _save(instance, run, actor, now, [submitted], completed_task_id=None, open_before=set(),
-          with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None)
+          with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None,
+          org_names={o.id: o.name for o in lanes.values() if o is not None})
     return instance
 
 
@@ -269,7 +271,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                                {"b_task": task_id}).one_or_none()
     if found is None or not can_act(actor, found[1]):
         raise NotFound("任务不存在或您无权处理")
-    instance, task, reviewing = found
+    instance, task, reviewing, names = found
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -317,7 +319,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.on_data:
             hooks.on_data(instance, run.data(), None)
     _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary,
-          writes=writes)
+          writes=writes, org_names=names_from(names))
     # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
     set_committed_value(task, "completed_at", now)
     set_committed_value(task, "completed_by_id", actor.id)
@@ -341,9 +343,10 @@ _CLOSE_TASK = (
 
 @functools.cache
 def _task_and_instance(dialect: str) -> Any:
-    """A task with its instance, read fresh (and the instance row locked where the database can), and which
-    of the instance's lane organisations review now."""
-    query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect))
+    """A task with its instance, read fresh (and the instance row locked where the database can), which of the
+    instance's lane organisations review now, and their current names."""
+    query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect),
+                    lane_names(ProcessInstance.lane_orgs, dialect))
              .join(WorkflowTask, WorkflowTask.instance_id == ProcessInstance.id)
              .where(WorkflowTask.id == bindparam("b_task")).execution_options(populate_existing=True))
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
@@ -366,7 +369,8 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
           completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
-          with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None) -> None:
+          with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None,
+          org_names: dict[int, str] | None = None) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
     The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
@@ -375,6 +379,8 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     first through the ORM (it needs its id); ``with_first_writes`` may add its domain rows to the batch.
     ``writes``: the batch to add to (a service task of this action may have put its writes in it first).
     ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
+    ``org_names``: current names of the lane organisations, read by the action: with the rows written they make
+    the answer (:func:`written`) without reading the instance's tasks back.
     """
     data = run.data()
     values: dict[str, Any] = {
@@ -409,12 +415,13 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
         writes.add(_CLOSE_TASK, {"b_id": task_id, "b_now": now, "b_by": actor.id if done else None,
                                  "b_cancelled": not done})
     hooks = _hooks(instance.process_key)
+    opened: list[dict[str, Any]] = []
     for task_id, t in ready.items():
         if task_id in open_before:
             continue
         lane = t.info.lane
         org = None if lane == "applicant" else _lane_org(instance, lane)
-        writes.add(_INSERT_TASKS, {
+        opened.append({
             "id": task_id, "instance_id": instance.id, "process_key": instance.process_key,
             "task_spec": t.info.spec_id, "name": t.info.name, "lane": lane, "form": t.info.form,
             "candidate_org_id": org["id"] if org else None,
@@ -426,6 +433,7 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             "applicant_id_number": instance.applicant_id_number, "year": values.get("year", instance.year),
             "title": values.get("title", instance.title),
         })
+        writes.add(_INSERT_TASKS, opened[-1])
     writes.add_rows(_INSERT_EVENTS, events)
     if is_new:
         writes.send()
@@ -441,6 +449,34 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             set_committed_value(instance, attr, value)
     # once this transaction commits, the next action on the instance finds the workflow in memory
     db.session.info.setdefault(_PARKING, []).append((run, instance.id))
+    # what the answer needs, as written: the open tasks when all of them are new (none stayed open), the
+    # history when the instance is new (this action's events are all of it)
+    carried = open_before & ready.keys()
+    db.session.info.setdefault(_WRITTEN, {})[instance.id] = Written(
+        tasks=None if carried or org_names is None else
+        [SimpleNamespace(**row) for row in sorted(opened, key=lambda row: row["id"])],
+        org_names=org_names or {},
+        history=[SimpleNamespace(**row) for row in events] if is_new else None)
+
+
+_WRITTEN = "workflow.written"
+
+
+class Written(SimpleNamespace):
+    """What an action of this transaction wrote for an instance: ``tasks`` (its open task rows, or None when
+    some were open before and are not held), ``org_names`` of their organisations and ``history`` (or None)."""
+
+    tasks: list[SimpleNamespace] | None
+    org_names: dict[int, str]
+    history: list[SimpleNamespace] | None
+
+
+def written(instance_ids: Sequence[int]) -> dict[int, Written]:
+    """For the answer of the action under way: what it wrote for these instances (see :func:`_save`)."""
+    held = db.session.info.get(_WRITTEN)
+    if not held:
+        return {}
+    return {i: held[i] for i in instance_ids if i in held}
 
 
 _PARKING = "workflow.parking"
@@ -450,6 +486,7 @@ _PARKING = "workflow.parking"
 def _park_committed_runs(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    session.info.pop(_WRITTEN, None)
     for run, key in session.info.pop(_PARKING, ()):
         run.park(key)
 
@@ -457,6 +494,7 @@ def _park_committed_runs(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back_runs(session: Session, _transaction) -> None:
     session.info.pop(_PARKING, None)
+    session.info.pop(_WRITTEN, None)
 
 
 #: How often a batch review runs when the database keeps breaking deadlocks by rolling it back; on the
