@@ -188,21 +188,29 @@ def _context(tasks: Sequence[Any], instances: Sequence[Any] = (), **extra: Any) 
     })
 
 
+# The dumping schemas are built once (building one, with its nested schemas, cost more CPU than a dump):
+# what a dump needs besides the object comes through the Context of :func:`_context`.
+_TASKS = TaskSchema(many=True)
+_INSTANCES = InstanceSchema(many=True)
+_STARTED = StartedSchema()
+_TASK_DETAIL = TaskDetailSchema()
+
+
 def dump_tasks(tasks: Sequence[Any]) -> list[dict[str, Any]]:
     with _context(tasks):
-        return TaskSchema(many=True).dump(tasks)
+        return _TASKS.dump(tasks)
 
 
 def dump_instances(instances: Sequence[Any]) -> list[dict[str, Any]]:
     with _context((), instances):
-        return InstanceSchema(many=True).dump(instances)
+        return _INSTANCES.dump(instances)
 
 
 def dump_started(instance: Any) -> dict[str, Any]:
     with _context((), [instance]):
-        return StartedSchema().dump(instance)
+        return _STARTED.dump(instance)
 
 
 def dump_task_detail(task: Any, form: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     with _context([task], [task.instance], form=form, data=data):
-        return TaskDetailSchema().dump(task)
+        return _TASK_DETAIL.dump(task)
