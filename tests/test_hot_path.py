@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from app.archive.models import CreditRecord
 from app.extensions import db
 from app.workflow import services as wf
@@ -72,3 +74,34 @@ def test_archive_records_are_paged_on_request_with_the_hours_of_all(client):
     assert (paged["verified"], paged["missing"]) == (whole["verified"], whole["missing"])
     bad = client.get("/api/v1/archive?year=2026&per_page=500", headers=h)
     assert bad.status_code == 422 and "per_page" in bad.get_json()["error"]["fields"]
+
+
+def test_the_case_page_viewed_again_does_not_deserialize_the_workflow_again(web, declaration, monkeypatch):
+    from app.workflow import engine
+    from app.workflow.models import ProcessInstance
+
+    _declare(declaration, 1)
+    instance_id = db.session.scalar(select(ProcessInstance.id))
+    loads = []
+    real = engine.Run.load.__func__
+
+    def counting(cls, *args, **kwargs):  # noqa: ANN001, ANN202
+        loads.append(args)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Run, "load", classmethod(counting))
+    web.login("chenshihui")
+    first = web.client.get(f"/applications/{instance_id}")
+    again = web.client.get(f"/applications/{instance_id}")
+    assert first.status_code == again.status_code == 200
+    assert first.get_data(as_text=True).count("急诊医学新进展") == again.get_data(as_text=True).count("急诊医学新进展")
+    assert len(loads) == 1
+    # once the state changes, the page reads the new one
+    db.session.remove()
+    hospital = api_token(web.client, "hospital_admin")
+    task = web.client.get("/api/v1/tasks", headers=hospital).get_json()["items"][0]
+    assert web.client.post(f"/api/v1/tasks/{task['id']}/complete", json={"outcome": "approve", "comment": ""},
+                           headers=hospital).status_code == 200
+    loads.clear()
+    assert web.client.get(f"/applications/{instance_id}").status_code == 200
+    assert len(loads) == 1

@@ -7,8 +7,11 @@ the domain effect land in one transaction (design §2).
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -180,9 +183,43 @@ def visible_instance(instance_id: int, actor: Actor) -> ProcessInstance:
 
 
 def instance_data(instance: ProcessInstance) -> dict[str, Any]:
-    """The instance's data so far (deserializes: for one detail view, never for lists)."""
-    run = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json)
-    return run.data()
+    """The instance's data so far (deserializes: for one detail view, never for lists). The data of a state
+    read before in this process comes from :data:`_DATA` (a copy), without deserializing again."""
+    data = _DATA.get(instance.id, instance.version_hash, instance.state_json)
+    if data is None:
+        data = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json).data()
+        _DATA.put(instance.id, instance.version_hash, instance.state_json, copy.deepcopy(data))
+        return data
+    return copy.deepcopy(data)
+
+
+class _StateData:
+    """The data of recently viewed instances, each with the exact state text (and version) it was read from:
+    a page viewed again, or by the next reviewer, needs no deserialization. A state changed since (by any
+    process) is another text and misses. Bounded: the least recently used entries go first."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[int, tuple[str, str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, instance_id: int, version_hash: str, state_json: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(instance_id)
+            if entry is None or entry[0] != version_hash or entry[1] != state_json:
+                return None
+            self._entries.move_to_end(instance_id)
+            return entry[2]
+
+    def put(self, instance_id: int, version_hash: str, state_json: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[instance_id] = (version_hash, state_json, data)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
+_DATA = _StateData()
 
 
 def history(instance: ProcessInstance) -> list[ApprovalEvent]:
