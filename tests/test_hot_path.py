@@ -105,3 +105,24 @@ def test_the_case_page_viewed_again_does_not_deserialize_the_workflow_again(web,
     loads.clear()
     assert web.client.get(f"/applications/{instance_id}").status_code == 200
     assert len(loads) == 1
+
+
+def test_start_and_approval_answer_from_what_they_wrote_as_a_fresh_read_would(client, declaration):
+    applicant, unit = api_token(client, "chenshihui"), api_token(client, "hospital_admin")
+    with statements() as sent:
+        started = client.post("/api/v1/processes/credit_hour_approval/instances", json=declaration,
+                              headers=applicant).get_json()
+    # nothing of the new instance is read back: its open tasks and history are what the start wrote
+    assert not any(s.lstrip().upper().startswith("SELECT") and ("workflow_task" in s or "approval_event" in s)
+                   for s in sent), sent
+    fresh = client.get(f"/api/v1/instances/{started['id']}", headers=applicant).get_json()
+    assert started["tasks"] == fresh["tasks"] and fresh["tasks"][0]["organisation"] == "市第一人民医院"
+    with statements() as sent:
+        approved = client.post(f"/api/v1/tasks/{started['tasks'][0]['id']}/complete",
+                               json={"outcome": "approve", "comment": "好"}, headers=unit).get_json()
+    # an approval reads the instance (locked, with its lanes' names) and the history, not its tasks
+    assert not any(s.lstrip().upper().startswith("SELECT workflow_task") for s in sent), sent
+    fresh = client.get(f"/api/v1/instances/{started['id']}", headers=applicant).get_json()
+    assert approved == fresh
+    assert approved["tasks"][0]["organisation"] == "市卫生健康委员会"
+    assert [e["outcome"] for e in approved["history"]] == ["submit", "approve"]
