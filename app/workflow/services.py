@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -314,7 +316,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                                {"b_task": task_id}).one_or_none()
     if found is None or not can_act(actor, found[1]):
         raise NotFound("任务不存在或您无权处理")
-    instance, task, reviewing, names = found
+    instance, task, reviewing, names, history = found
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -362,7 +364,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.on_data:
             hooks.on_data(instance, run.data(), None)
     _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary,
-          writes=writes, org_names=names_from(names))
+          writes=writes, org_names=names_from(names), history_before=_history_from(history))
     # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
     set_committed_value(task, "completed_at", now)
     set_committed_value(task, "completed_by_id", actor.id)
@@ -387,12 +389,40 @@ _CLOSE_TASK = (
 @functools.cache
 def _task_and_instance(dialect: str) -> Any:
     """A task with its instance, read fresh (and the instance row locked where the database can), which of the
-    instance's lane organisations review now, and their current names."""
+    instance's lane organisations review now, their current names, and the instance's history so far (for the
+    answer: :func:`_history_from`)."""
     query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect),
-                    lane_names(ProcessInstance.lane_orgs, dialect))
+                    lane_names(ProcessInstance.lane_orgs, dialect), _history_json(dialect))
              .join(WorkflowTask, WorkflowTask.instance_id == ProcessInstance.id)
              .where(WorkflowTask.id == bindparam("b_task")).execution_options(populate_existing=True))
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
+
+
+#: The history columns an answer shows (HistorySchema), with the id that orders them.
+_HISTORY_COLUMNS = ("id", "step", "step_name", "organisation_name", "user_name", "at", "outcome", "comment",
+                    "changes")
+
+
+def _history_json(dialect: str) -> Any:
+    """SQL: the instance's approval_event rows as a JSON array of objects (a scalar subquery of the locked read)."""
+    c = _EVENT.c
+    if dialect == "postgresql":
+        row = func.json_build_object(*(x for name in _HISTORY_COLUMNS for x in (literal(name), c[name])))
+        rows = func.json_agg(row)
+    else:
+        row = func.json_object(*(x for name in _HISTORY_COLUMNS
+                                 for x in (literal(name), func.json(c[name]) if name == "changes" else c[name])))
+        rows = func.json_group_array(row)
+    return select(rows).where(c.instance_id == ProcessInstance.id).scalar_subquery()
+
+
+def _history_from(answer: Any) -> list[SimpleNamespace]:
+    """The rows of :func:`_history_json` (a list on PostgreSQL, JSON text on SQLite) in their order."""
+    if isinstance(answer, str):
+        answer = json.loads(answer)
+    rows = [SimpleNamespace(**{**row, "at": datetime.fromisoformat(row["at"])}) for row in answer or ()]
+    rows.sort(key=lambda row: row.id)
+    return rows
 
 
 @functools.cache
@@ -413,7 +443,7 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
           completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
           with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None,
-          org_names: dict[int, str] | None = None) -> None:
+          org_names: dict[int, str] | None = None, history_before: list[Any] | None = None) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
     The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
@@ -423,7 +453,8 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     ``writes``: the batch to add to (a service task of this action may have put its writes in it first).
     ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
     ``org_names``: current names of the lane organisations, read by the action: with the rows written they make
-    the answer (:func:`written`) without reading the instance's tasks back.
+    the answer (:func:`written`) without reading the instance's tasks back; ``history_before``, the history
+    the action read (with the lock), makes the answer's history with the events written.
     """
     data = run.data()
     values: dict[str, Any] = {
@@ -493,13 +524,14 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     # once this transaction commits, the next action on the instance finds the workflow in memory
     db.session.info.setdefault(_PARKING, []).append((run, instance.id))
     # what the answer needs, as written: the open tasks when all of them are new (none stayed open), the
-    # history when the instance is new (this action's events are all of it)
+    # history when the instance is new (this action's events are all of it) or the action read the earlier one
     carried = open_before & ready.keys()
     db.session.info.setdefault(_WRITTEN, {})[instance.id] = Written(
         tasks=None if carried or org_names is None else
         [SimpleNamespace(**row) for row in sorted(opened, key=lambda row: row["id"])],
         org_names=org_names or {},
-        history=[SimpleNamespace(**row) for row in events] if is_new else None)
+        history=[*(history_before or ()), *(SimpleNamespace(**row) for row in events)]
+        if is_new or history_before is not None else None)
 
 
 _WRITTEN = "workflow.written"
