@@ -137,3 +137,22 @@ def test_api_tokens_follow_a_role_removal_and_a_password_change_in_another_serve
         b.kill()
         with here.app_context():
             db.engine.dispose()
+
+
+def test_with_user_cache_size_0_every_request_loads_its_user(app):
+    from app.accounts import usercache
+    from app.accounts.services import issue_token, user_for_token
+    from tests.conftest import statements
+
+    kept = app.extensions["cepp.user_cache"]
+    app.extensions["cepp.user_cache"] = usercache.UserCache(0)
+    try:
+        token = issue_token(db.session.scalar(select(User).where(User.login == "chenshihui")))
+        db.session.commit()
+        for _ in range(2):
+            db.session.remove()
+            with statements() as sent:
+                assert user_for_token(token).login == "chenshihui"
+            assert len(sent) == 1 and "JOIN membership" in sent[0].replace("\n", " ").replace("LEFT OUTER ", ""), sent
+    finally:
+        app.extensions["cepp.user_cache"] = kept

@@ -70,6 +70,8 @@ class UserCache:
         return token_hash in self._tokens
 
     def put(self, user: User, version: int, token_hash: str | None = None) -> None:
+        if self.size <= 0:  # turned off
+            return
         snapshot = _detached_copy(user)
         with self._lock:
             if token_hash is not None:
