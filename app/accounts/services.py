@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
@@ -244,10 +246,13 @@ _TOKENS = ApiToken.__table__
 _TOKEN_CHECK = (select(_TOKENS.c.user_id, _TOKENS.c.expires_at, _USERS.c.auth_version)
                 .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
                 .where(_TOKENS.c.token_hash == bindparam("token_hash")))
-_USER = joinedload(ApiToken.user)
-#: A token seen for the first time: the token, its user, the user's memberships and own record in one query.
-_TOKEN_LOAD = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
-    _USER.joinedload(User.memberships), _USER.joinedload(User.person))
+@functools.cache
+def _token_load() -> Any:
+    """A token seen for the first time: the token, its user, the user's memberships and own record in one query
+    (built on first use: the mappers are complete by then)."""
+    user = joinedload(ApiToken.user)
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(user.joinedload(User.memberships), user.joinedload(User.person)))
 
 
 def user_for_token(token: str) -> User | None:
@@ -264,7 +269,7 @@ def user_for_token(token: str) -> User | None:
             user = usercache.attach(snapshot)
             return user if user.is_active else None
     held = {key for key in db.session.identity_map.keys() if key[0] is User}
-    found = db.session.scalars(_TOKEN_LOAD, {"token_hash": token_hash}).unique().one_or_none()
+    found = db.session.scalars(_token_load(), {"token_hash": token_hash}).unique().one_or_none()
     if found is None or found.expires_at < utcnow():
         return None
     user = found.user
