@@ -2,7 +2,7 @@
 cache serves an entry only while it is current
 
 Revision ID: perf_0001
-Revises: transfers_0001
+Revises: stats2_0001
 Create Date: 2026-12-03 18:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = "perf_0001"
-down_revision = "transfers_0001"
+down_revision = "stats2_0001"
 branch_labels = None
 depends_on = None
 
