@@ -51,6 +51,8 @@ class Config:
     #: Workflows a process keeps in memory after their last committed step, so the next step skips
     #: deserializing them (≈ 50–100 KB each); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))
+    #: Signed-in users each web process keeps (app.accounts.usercache); 0 turns the cache off.
+    USER_CACHE_SIZE = int(os.environ.get("USER_CACHE_SIZE", "4096"))
     #: What one run of the workflow engine (a start, or a completed task and the steps after it) may spend
     #: before it fails as a broken process definition: tasks run without waiting for a person, and CPU seconds.
     WORKFLOW_MAX_STEPS = int(os.environ.get("WORKFLOW_MAX_STEPS", "200"))

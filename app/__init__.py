@@ -133,6 +133,9 @@ def create_app(config_class: type = Config) -> Flask:
     set_limits(Limits(max_steps=app.config["WORKFLOW_MAX_STEPS"], cpu_seconds=app.config["WORKFLOW_MAX_CPU_SECONDS"]))
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    from app.accounts import usercache
+
+    usercache.init_app(app)
     from app.core.i18n import ensure_compiled
 
     ensure_compiled()

@@ -188,6 +188,7 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
     """Every web and API request loads its user; the memberships (with their organisations) and a
     professional's own record (with its unit) come in the same statement, so pages and services that
     need them (declaring, the archive) do not ask again."""
+    from app.accounts import usercache
     from app.accounts.actor import Actor
     from app.accounts.services import issue_token, user_for_token
     from app.core.auth import load_user
@@ -196,13 +197,17 @@ def test_a_requests_actor_comes_in_one_query_with_the_professionals_own_record(a
     token = issue_token(db.session.get(User, user_id))
     db.session.commit()
     session_id = db.session.get(User, user_id).get_id()
-    for load in (lambda: load_user(session_id), lambda: user_for_token(token)):
+    usercache.cache().clear()
+    loads = (lambda: load_user(session_id), lambda: user_for_token(token))
+    for warm, load in ((False, loads[0]), (False, loads[1]), (True, loads[0]), (True, loads[1])):
         db.session.remove()
         with statements() as sent:
             actor = Actor.of(load())
             person, unit, orgs = actor.person, actor.person.unit, [m.organisation.name for m in actor.memberships]
         assert (person.name, unit.name, orgs) == ("陈诗慧", "市第一人民医院", ["市第一人民医院"])
         assert len(sent) == 1, sent
+        # from this process's user cache, only the user's version is read (with the token's expiry for a token)
+        assert ("JOIN organisation" not in sent[0]) is warm, sent
 
 
 def test_the_captcha_is_large_can_be_renewed_and_has_a_text_alternative(app):

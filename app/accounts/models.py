@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -94,6 +95,12 @@ class Organisation(TimestampMixin, db.Model):
         return f"<Organisation {self.id} {self.name}>"
 
 
+def new_auth_version() -> int:
+    """The ``auth_version`` of a new user row: random, not 0, so a database emptied and filled again (tests, a
+    restore) does not meet a process's cached entries' versions by chance (:mod:`app.accounts.usercache`)."""
+    return secrets.randbelow(2**31 - 2) + 1
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "user_account"
 
@@ -109,6 +116,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     #: Raised by signing out: every session signed in before then ends (see :meth:`get_id`).
     session_epoch: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    #: Renewed in the transaction of every change to what a request's signed-in user holds (this row, the
+    #: memberships, the own record, their organisations): the per-process user cache serves an entry only while
+    #: it matches (:mod:`app.accounts.usercache`).
+    auth_version: Mapped[int] = mapped_column(Integer, nullable=False, default=new_auth_version, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", lazy="selectin")
     #: The user's own professional record (专技人员档案), if they have one.

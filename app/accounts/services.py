@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.audit import services as audit
@@ -20,6 +23,7 @@ from app.core.ratelimit import counters_apart, run_counter
 from app.core.validators import normalise_id_number
 from app.extensions import db
 
+from . import usercache
 from .models import ApiToken, User
 
 #: pbkdf2 keeps logins fast enough for a busy login page while staying well above OWASP's floor.
@@ -237,15 +241,41 @@ def issue_token(user: User) -> str:
     return token
 
 
-def user_for_token(token: str) -> User | None:
-    # the token, its user, the user's memberships and own record in one query (every API request needs them)
+_TOKENS = ApiToken.__table__
+#: A token this process has seen: its expiry and its user's ``auth_version`` in one indexed read.
+_TOKEN_CHECK = (select(_TOKENS.c.user_id, _TOKENS.c.expires_at, _USERS.c.auth_version)
+                .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+                .where(_TOKENS.c.token_hash == bindparam("token_hash")))
+@functools.cache
+def _token_load() -> Any:
+    """A token seen for the first time: the token, its user, the user's memberships and own record in one query
+    (built on first use: the mappers are complete by then)."""
     user = joinedload(ApiToken.user)
-    row = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == _token_hash(token))
-                             .options(user.joinedload(User.memberships), user.joinedload(User.person))
-                             ).unique().one_or_none()
-    if row is None or row.expires_at < utcnow() or not row.user.is_active:
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(user.joinedload(User.memberships), user.joinedload(User.person)))
+
+
+def user_for_token(token: str) -> User | None:
+    """The user of a bearer token (None when unknown, expired or the account is not active), from this
+    process's user cache while the user's ``auth_version`` is current (:mod:`app.accounts.usercache`)."""
+    token_hash = _token_hash(token)
+    users = usercache.cache()
+    if users.knows_token(token_hash):
+        row = db.session.execute(_TOKEN_CHECK, {"token_hash": token_hash}).first()
+        if row is None or row.expires_at < utcnow():
+            return None
+        snapshot = users.get(row.user_id, row.auth_version)
+        if snapshot is not None:
+            user = usercache.attach(snapshot)
+            return user if user.is_active else None
+    held = {key for key in db.session.identity_map.keys() if key[0] is User}
+    found = db.session.scalars(_token_load(), {"token_hash": token_hash}).unique().one_or_none()
+    if found is None or found.expires_at < utcnow():
         return None
-    return row.user
+    user = found.user
+    if identity_key(User, user.id) not in held:  # loaded just now, whole: worth keeping
+        users.put(user, user.auth_version, token_hash)
+    return user if user.is_active else None
 
 
 #: Who explains to a registrant not yet approved (or refused) why they cannot sign in: the registration

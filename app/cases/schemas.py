@@ -163,33 +163,54 @@ def _context(tasks: Sequence[Any], instances: Sequence[Any] = (), **extra: Any) 
     from app.workflow import services
 
     ids = [i.id for i in instances]
-    open_by_instance, orgs = queries.open_tasks_named(ids)
+    # the answer of an action: its open tasks and (for a new instance) its history as it wrote them
+    written = services.written(ids)
+    open_by_instance, orgs = queries.open_tasks_named(
+        [i for i in ids if i not in written or written[i].tasks is None])
+    history = services.histories([i for i in ids if i not in written or written[i].history is None])
+    for i, w in written.items():
+        if w.tasks is not None:
+            open_by_instance[i] = w.tasks
+            orgs.update({t.candidate_org_id: w.org_names[t.candidate_org_id] for t in w.tasks
+                         if t.candidate_org_id in w.org_names})
+        if w.history is not None:
+            history[i] = w.history
     every = [*tasks, *(t for ts in open_by_instance.values() for t in ts)]
+    named = {t.candidate_org_id for t in every if t.candidate_org_id} - orgs.keys()
     return Context({
-        "orgs": {**orgs, **queries.organisation_names({t.candidate_org_id for t in tasks if t.candidate_org_id})},
+        "orgs": {**orgs, **queries.organisation_names(named | {t.candidate_org_id for t in tasks
+                                                                 if t.candidate_org_id})},
         "users": queries.user_names({t.assignee_id for t in every if t.assignee_id}),
         "tasks": open_by_instance,
-        "history": services.histories(ids),
+        "history": history,
         "versions": queries.version_numbers({(i.process_version_id, i.version_hash) for i in instances}),
         **extra,
     })
 
 
+# The dumping schemas are built once (building one, with its nested schemas, cost more CPU than a dump):
+# what a dump needs besides the object comes through the Context of :func:`_context`.
+_TASKS = TaskSchema(many=True)
+_INSTANCES = InstanceSchema(many=True)
+_STARTED = StartedSchema()
+_TASK_DETAIL = TaskDetailSchema()
+
+
 def dump_tasks(tasks: Sequence[Any]) -> list[dict[str, Any]]:
     with _context(tasks):
-        return TaskSchema(many=True).dump(tasks)
+        return _TASKS.dump(tasks)
 
 
 def dump_instances(instances: Sequence[Any]) -> list[dict[str, Any]]:
     with _context((), instances):
-        return InstanceSchema(many=True).dump(instances)
+        return _INSTANCES.dump(instances)
 
 
 def dump_started(instance: Any) -> dict[str, Any]:
     with _context((), [instance]):
-        return StartedSchema().dump(instance)
+        return _STARTED.dump(instance)
 
 
 def dump_task_detail(task: Any, form: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     with _context([task], [task.instance], form=form, data=data):
-        return TaskDetailSchema().dump(task)
+        return _TASK_DETAIL.dump(task)

@@ -7,7 +7,9 @@ import hmac
 from flask import request
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
+from app.accounts import usercache
 from app.accounts.actor import Actor
 from app.accounts.models import User
 from app.core.errors import AuthenticationFailed
@@ -35,9 +37,27 @@ def load_user(session_id: str) -> User | None:
     user_id, _, stamp = session_id.partition(".")
     if not user_id.isdigit() or not stamp:
         return None
-    user = db.session.get(User, int(user_id), options=_WITH_MEMBERSHIPS)
+    user = _cached_user(int(user_id))
     if user is None or not user.is_active or not hmac.compare_digest(stamp, user.session_stamp()):
         return None
+    return user
+
+
+def _cached_user(user_id: int) -> User | None:
+    """The user with memberships and own record: from this process's cache while its ``auth_version`` is the
+    stored one (one indexed read), else loaded in one joined statement and kept (:mod:`app.accounts.usercache`)."""
+    users = usercache.cache()
+    if users.version_of(user_id) is not None:
+        version = db.session.execute(usercache.VERSION_OF_USER, {"user_id": user_id}).scalar()
+        if version is None:
+            return None
+        snapshot = users.get(user_id, version)
+        if snapshot is not None:
+            return usercache.attach(snapshot)
+    held = db.session.identity_map.get(identity_key(User, user_id)) is not None
+    user = db.session.get(User, user_id, options=_WITH_MEMBERSHIPS)
+    if user is not None and not held:  # loaded just now, whole: worth keeping
+        users.put(user, user.auth_version)
     return user
 
 

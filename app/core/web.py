@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
@@ -111,18 +111,24 @@ class StrictJSONProvider(DefaultJSONProvider):
             return super().dumps(_finite(obj), allow_nan=False, **kwargs)
 
 
+#: The parsed body is kept with the request (not in ``g``, which outlives a request when an app context is shared).
+_JSON_KEY = "cepp.request_json"
+_MISSING = object()
+
+
 def request_json() -> Any:
     """The request's JSON body, read with :func:`strict_loads` once per request, or a DomainError (400)
     saying why it cannot be read."""
-    if "request_json" in g:
-        return g.request_json
+    cached = request.environ.get(_JSON_KEY, _MISSING)
+    if cached is not _MISSING:
+        return cached
     try:
         body = strict_loads(request.get_data(cache=True))
     except JSONRefused as exc:
         raise DomainError(exc.message) from None
     except ValueError:  # not JSON, not UTF-8, a number of thousands of digits
         raise DomainError(gettext("请求体不是有效的 JSON")) from None
-    g.request_json = body
+    request.environ[_JSON_KEY] = body
     return body
 
 

@@ -6,6 +6,7 @@ platform only answers "which organisation is `<lane>` for this applicant".
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Integer, String, and_, bindparam, cast, func, select
@@ -111,6 +112,29 @@ def reviewing_ids(lane_orgs: Any, dialect: str) -> Any:
         lane_id = func.json_extract(lanes.c.value, "$.id")
         ids = func.group_concat(Organisation.id)
     return select(ids).where(Organisation.id.in_(select(lane_id).select_from(lanes)), REVIEWS).scalar_subquery()
+
+
+def lane_names(lane_orgs: Any, dialect: str) -> Any:
+    """SQL: the current names of the organisations in a ``lane_orgs`` JSON column, as a JSON object {id: name}
+    (a scalar subquery, read with the instance's lock: the answer of an approval names the next step's
+    organisation without another query). :func:`names_from` reads the answer."""
+    lanes = func.json_each(lane_orgs).table_valued("key", "value").alias("lane")
+    if dialect == "postgresql":
+        lane_id: Any = cast(lanes.c.value.op("->>")("id"), Integer)
+        names = func.json_object_agg(Organisation.id, Organisation.name)
+    else:
+        lane_id = func.json_extract(lanes.c.value, "$.id")
+        names = func.json_group_object(Organisation.id, Organisation.name)
+    return select(names).where(Organisation.id.in_(select(lane_id).select_from(lanes))).scalar_subquery()
+
+
+def names_from(answer: Any) -> dict[int, str]:
+    """{organisation id: name} from the answer of :func:`lane_names` (a dict on PostgreSQL, JSON text on SQLite)."""
+    if not answer:
+        return {}
+    if isinstance(answer, str):
+        answer = json.loads(answer)
+    return {int(k): v for k, v in answer.items()}
 
 
 def flags_from(lane_orgs: dict[str, dict | None], reviewing: str | None) -> dict[str, bool]:

@@ -7,12 +7,18 @@ the domain effect land in one transaction (design §2).
 
 from __future__ import annotations
 
+import copy
 import functools
+import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,7 +38,7 @@ from app.core.models import utcnow
 from app.extensions import db
 from app.workflow import engine, registry
 from app.workflow.forms import coerce, defaults_from, validate
-from app.workflow.lanes import flags_for, flags_from, resolve_lanes, reviewing_ids
+from app.workflow.lanes import flags_for, flags_from, lane_names, names_from, resolve_lanes, reviewing_ids
 from app.workflow.models import (
     COMPLETED,
     REJECTED,
@@ -179,9 +185,43 @@ def visible_instance(instance_id: int, actor: Actor) -> ProcessInstance:
 
 
 def instance_data(instance: ProcessInstance) -> dict[str, Any]:
-    """The instance's data so far (deserializes: for one detail view, never for lists)."""
-    run = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json)
-    return run.data()
+    """The instance's data so far (deserializes: for one detail view, never for lists). The data of a state
+    read before in this process comes from :data:`_DATA` (a copy), without deserializing again."""
+    data = _DATA.get(instance.id, instance.version_hash, instance.state_json)
+    if data is None:
+        data = engine.Run.load(parsed_by_hash(instance.version_hash), instance.state_json).data()
+        _DATA.put(instance.id, instance.version_hash, instance.state_json, copy.deepcopy(data))
+        return data
+    return copy.deepcopy(data)
+
+
+class _StateData:
+    """The data of recently viewed instances, each with the exact state text (and version) it was read from:
+    a page viewed again, or by the next reviewer, needs no deserialization. A state changed since (by any
+    process) is another text and misses. Bounded: the least recently used entries go first."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[int, tuple[str, str, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, instance_id: int, version_hash: str, state_json: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._entries.get(instance_id)
+            if entry is None or entry[0] != version_hash or entry[1] != state_json:
+                return None
+            self._entries.move_to_end(instance_id)
+            return entry[2]
+
+    def put(self, instance_id: int, version_hash: str, state_json: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[instance_id] = (version_hash, state_json, data)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+
+_DATA = _StateData()
 
 
 def history(instance: ProcessInstance) -> list[ApprovalEvent]:
@@ -195,14 +235,20 @@ def open_tasks(instance: ProcessInstance) -> list[WorkflowTask]:
         .order_by(WorkflowTask.created_at)))
 
 
-def histories(instance_ids: Sequence[int]) -> dict[int, list[ApprovalEvent]]:
-    """The history of each instance, read in one statement (a list of instances costs what one does)."""
-    out: dict[int, list[ApprovalEvent]] = {i: [] for i in instance_ids}
+def histories(instance_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The history of each instance, read in one statement (a list of instances costs what one does): the
+    approval_event rows as mappings (column name → value; no ORM objects to build for an answer)."""
+    out: dict[int, list[Any]] = {i: [] for i in instance_ids}
     if out:
-        for e in db.session.scalars(select(ApprovalEvent).where(ApprovalEvent.instance_id.in_(out))
-                                    .order_by(ApprovalEvent.id)):
-            out[e.instance_id].append(e)
+        for row in db.session.execute(_history_statement(), {"b_ids": list(out)}).mappings():
+            out[row["instance_id"]].append(row)
     return out
+
+
+@functools.cache
+def _history_statement() -> Any:
+    return (select(*ApprovalEvent.__table__.c).where(ApprovalEvent.instance_id.in_(bindparam("b_ids", expanding=True)))
+            .order_by(ApprovalEvent.id))
 
 
 # --------------------------------------------------------------------------- writes
@@ -256,7 +302,8 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
                        user_id=actor.id, user_name=actor.name, at=now, outcome="submit")
     on_data = hooks.on_data
     _save(instance, run, actor, now, [submitted], completed_task_id=None, open_before=set(),
-          with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None)
+          with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None,
+          org_names={o.id: o.name for o in lanes.values() if o is not None})
     return instance
 
 
@@ -269,7 +316,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
                                {"b_task": task_id}).one_or_none()
     if found is None or not can_act(actor, found[1]):
         raise NotFound("任务不存在或您无权处理")
-    instance, task, reviewing = found
+    instance, task, reviewing, names, history = found
     if task.completed_at is not None or instance.status != RUNNING:
         raise InvalidState("该任务已被处理，不能重复提交")
     if task.assignee_id is not None and task.assignee_id != actor.id:
@@ -317,7 +364,7 @@ def complete_task(task_id: str, raw: dict[str, Any], *, actor: Actor) -> Process
         if hooks.on_data:
             hooks.on_data(instance, run.data(), None)
     _save(instance, run, actor, now, events, completed_task_id=task_id, open_before=open_before, summary=summary,
-          writes=writes)
+          writes=writes, org_names=names_from(names), history_before=_history_from(history))
     # the loaded task row shows what the Core UPDATE wrote (later reads in this transaction)
     set_committed_value(task, "completed_at", now)
     set_committed_value(task, "completed_by_id", actor.id)
@@ -341,12 +388,41 @@ _CLOSE_TASK = (
 
 @functools.cache
 def _task_and_instance(dialect: str) -> Any:
-    """A task with its instance, read fresh (and the instance row locked where the database can), and which
-    of the instance's lane organisations review now."""
-    query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect))
+    """A task with its instance, read fresh (and the instance row locked where the database can), which of the
+    instance's lane organisations review now, their current names, and the instance's history so far (for the
+    answer: :func:`_history_from`)."""
+    query = (select(ProcessInstance, WorkflowTask, reviewing_ids(ProcessInstance.lane_orgs, dialect),
+                    lane_names(ProcessInstance.lane_orgs, dialect), _history_json(dialect))
              .join(WorkflowTask, WorkflowTask.instance_id == ProcessInstance.id)
              .where(WorkflowTask.id == bindparam("b_task")).execution_options(populate_existing=True))
     return query.with_for_update(of=ProcessInstance) if dialect == "postgresql" else query
+
+
+#: The history columns an answer shows (HistorySchema), with the id that orders them.
+_HISTORY_COLUMNS = ("id", "step", "step_name", "organisation_name", "user_name", "at", "outcome", "comment",
+                    "changes")
+
+
+def _history_json(dialect: str) -> Any:
+    """SQL: the instance's approval_event rows as a JSON array of objects (a scalar subquery of the locked read)."""
+    c = _EVENT.c
+    if dialect == "postgresql":
+        row = func.json_build_object(*(x for name in _HISTORY_COLUMNS for x in (literal(name), c[name])))
+        rows = func.json_agg(row)
+    else:
+        row = func.json_object(*(x for name in _HISTORY_COLUMNS
+                                 for x in (literal(name), func.json(c[name]) if name == "changes" else c[name])))
+        rows = func.json_group_array(row)
+    return select(rows).where(c.instance_id == ProcessInstance.id).scalar_subquery()
+
+
+def _history_from(answer: Any) -> list[SimpleNamespace]:
+    """The rows of :func:`_history_json` (a list on PostgreSQL, JSON text on SQLite) in their order."""
+    if isinstance(answer, str):
+        answer = json.loads(answer)
+    rows = [SimpleNamespace(**{**row, "at": datetime.fromisoformat(row["at"])}) for row in answer or ()]
+    rows.sort(key=lambda row: row.id)
+    return rows
 
 
 @functools.cache
@@ -366,7 +442,8 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
           completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
-          with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None) -> None:
+          with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None,
+          org_names: dict[int, str] | None = None, history_before: list[Any] | None = None) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
     The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
@@ -375,6 +452,9 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     first through the ORM (it needs its id); ``with_first_writes`` may add its domain rows to the batch.
     ``writes``: the batch to add to (a service task of this action may have put its writes in it first).
     ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
+    ``org_names``: current names of the lane organisations, read by the action: with the rows written they make
+    the answer (:func:`written`) without reading the instance's tasks back; ``history_before``, the history
+    the action read (with the lock), makes the answer's history with the events written.
     """
     data = run.data()
     values: dict[str, Any] = {
@@ -409,12 +489,13 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
         writes.add(_CLOSE_TASK, {"b_id": task_id, "b_now": now, "b_by": actor.id if done else None,
                                  "b_cancelled": not done})
     hooks = _hooks(instance.process_key)
+    opened: list[dict[str, Any]] = []
     for task_id, t in ready.items():
         if task_id in open_before:
             continue
         lane = t.info.lane
         org = None if lane == "applicant" else _lane_org(instance, lane)
-        writes.add(_INSERT_TASKS, {
+        opened.append({
             "id": task_id, "instance_id": instance.id, "process_key": instance.process_key,
             "task_spec": t.info.spec_id, "name": t.info.name, "lane": lane, "form": t.info.form,
             "candidate_org_id": org["id"] if org else None,
@@ -426,6 +507,7 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             "applicant_id_number": instance.applicant_id_number, "year": values.get("year", instance.year),
             "title": values.get("title", instance.title),
         })
+        writes.add(_INSERT_TASKS, opened[-1])
     writes.add_rows(_INSERT_EVENTS, events)
     if is_new:
         writes.send()
@@ -441,6 +523,35 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
             set_committed_value(instance, attr, value)
     # once this transaction commits, the next action on the instance finds the workflow in memory
     db.session.info.setdefault(_PARKING, []).append((run, instance.id))
+    # what the answer needs, as written: the open tasks when all of them are new (none stayed open), the
+    # history when the instance is new (this action's events are all of it) or the action read the earlier one
+    carried = open_before & ready.keys()
+    db.session.info.setdefault(_WRITTEN, {})[instance.id] = Written(
+        tasks=None if carried or org_names is None else
+        [SimpleNamespace(**row) for row in sorted(opened, key=lambda row: row["id"])],
+        org_names=org_names or {},
+        history=[*(history_before or ()), *(SimpleNamespace(**row) for row in events)]
+        if is_new or history_before is not None else None)
+
+
+_WRITTEN = "workflow.written"
+
+
+class Written(SimpleNamespace):
+    """What an action of this transaction wrote for an instance: ``tasks`` (its open task rows, or None when
+    some were open before and are not held), ``org_names`` of their organisations and ``history`` (or None)."""
+
+    tasks: list[SimpleNamespace] | None
+    org_names: dict[int, str]
+    history: list[SimpleNamespace] | None
+
+
+def written(instance_ids: Sequence[int]) -> dict[int, Written]:
+    """For the answer of the action under way: what it wrote for these instances (see :func:`_save`)."""
+    held = db.session.info.get(_WRITTEN)
+    if not held:
+        return {}
+    return {i: held[i] for i in instance_ids if i in held}
 
 
 _PARKING = "workflow.parking"
@@ -450,6 +561,7 @@ _PARKING = "workflow.parking"
 def _park_committed_runs(session: Session) -> None:
     if session.in_nested_transaction():
         return
+    session.info.pop(_WRITTEN, None)
     for run, key in session.info.pop(_PARKING, ()):
         run.park(key)
 
@@ -457,6 +569,7 @@ def _park_committed_runs(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back_runs(session: Session, _transaction) -> None:
     session.info.pop(_PARKING, None)
+    session.info.pop(_WRITTEN, None)
 
 
 #: How often a batch review runs when the database keeps breaking deadlocks by rolling it back; on the

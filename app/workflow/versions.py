@@ -3,15 +3,18 @@ immutable version; running instances stay on theirs, new ones use the newest."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from app.accounts.actor import Actor
 from app.audit import services as audit
@@ -145,9 +148,17 @@ def lock_versions(key: str) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"process_version:{key}"})
 
 
+#: Every start looks its version up; the diagram, decision tables and forms it stores are needed only when this
+#: process has not parsed that version yet (:func:`parsed_for`), so they load then, not with every look-up.
+@functools.cache
+def _by_hash_statement() -> Any:  # built on first use: the mappers are complete by then
+    return (select(ProcessVersion)
+            .where(ProcessVersion.process_key == bindparam("b_key"), ProcessVersion.content_hash == bindparam("b_hash"))
+            .options(defer(ProcessVersion.bpmn_xml), defer(ProcessVersion.dmn_files), defer(ProcessVersion.forms)))
+
+
 def _by_hash(bundle: Bundle) -> ProcessVersion | None:
-    return db.session.scalar(select(ProcessVersion).where(
-        ProcessVersion.process_key == bundle.key, ProcessVersion.content_hash == bundle.content_hash))
+    return db.session.scalar(_by_hash_statement(), {"b_key": bundle.key, "b_hash": bundle.content_hash})
 
 
 def ensure_version(bundle: Bundle, actor: Actor | None = None) -> ProcessVersion:
