@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from app.accounts.models import Membership, Organisation, OrgStatus, User
 from app.extensions import db
@@ -47,6 +47,14 @@ def test_every_change_to_what_a_signed_in_user_holds_renews_their_version(app):
     db.session.execute(update(Organisation).where(Organisation.id == hospital.id).values(status=OrgStatus.ACTIVE))
     db.session.commit()
     assert _version("health_admin") != v_admin
+    # a bulk insert of people renews only the users it names (an import of thousands names almost none)
+    v_city, v_health = _version("hr_city"), _version("health_admin")
+    health = db.session.scalar(select(User).where(User.login == "health_admin"))
+    db.session.execute(insert(Person), [
+        {"name": "导入甲", "id_number": "110101199001011237", "unit_id": hospital.id, "user_id": None},
+        {"name": "委机关乙", "id_number": "110101198501012315", "unit_id": other.id, "user_id": health.id}])
+    db.session.commit()
+    assert _version("hr_city") == v_city and _version("health_admin") != v_health
     # a membership that goes
     assert renewed("hospital_admin", lambda: db.session.delete(_membership("hospital_admin")))
     # sign-in failures (counted on the row) do not empty the cache

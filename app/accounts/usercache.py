@@ -198,9 +198,29 @@ def _core_write(orm_execute_state: Any) -> Any:
         values = {getattr(k, "key", k) for k in (statement._values or {})}
         if values and values <= _UNWATCHED_USER_COLUMNS:
             return None
+    renew = _users_of_insert(statement, orm_execute_state.parameters) if isinstance(statement, Insert) else None
     result = orm_execute_state.invoke_statement()
-    orm_execute_state.session.connection().execute(update(_USERS).values(auth_version=_USERS.c.auth_version + 1))
+    if renew is None:  # which users it touches is not known: all of them
+        orm_execute_state.session.connection().execute(update(_USERS).values(auth_version=_USERS.c.auth_version + 1))
+    elif renew:
+        orm_execute_state.session.connection().execute(
+            update(_USERS).where(_USERS.c.id.in_(sorted(renew))).values(auth_version=_USERS.c.auth_version + 1))
     return result
+
+
+def _users_of_insert(statement: Insert, parameters: Any) -> set[int] | None:
+    """The users whose cached graph a Core INSERT changes, or None when that cannot be told from its values.
+
+    New users and new organisations are in no cache (nothing to renew); a new person or membership changes
+    the graph of the user it names (``user_id``), a bulk import of people mostly none."""
+    table = statement.table.name
+    if table in ("user_account", "organisation"):
+        return set()
+    rows = parameters if isinstance(parameters, list | tuple) else [parameters or {}]
+    if (statement._values or getattr(statement, "_multi_values", None) or statement.select is not None
+            or not all(isinstance(r, dict) for r in rows)):
+        return None
+    return {r["user_id"] for r in rows if r.get("user_id") is not None}
 
 
 def _forget(session: Session, *_args: Any) -> None:
