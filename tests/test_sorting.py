@@ -8,12 +8,22 @@ import re
 import pytest
 
 from app.cases import queries as cases
+from app.classes import queries as classes_queries
+from app.classes import services as classes
 from app.core.sorting import Sort, flipped, order_clauses, parse_sort, sort_args
 from app.extensions import db
+from app.integrity import services as integrity
+from app.legacy import services as legacy
+from app.legacy.cli import DEMO_FILE
+from app.legacy.loader import load
+from app.training.demo import seed_catalogue, seed_plans
 from app.workflow import services
 from app.workflow.models import WorkflowTask
-from tests.conftest import actor
+from tests.conftest import actor, api_token
+from tests.test_classes import org, values
+from tests.test_legacy import THREE
 from tests.test_services_credit_chain import act
+from tests.test_transfers import TECH, oid
 from tests.webutil import browser
 
 
@@ -104,3 +114,107 @@ def test_people_archive_and_catalogues_sort(app):
     assert page.index("B 课程") < page.index("A 课程")
     page = inst.client.get("/training/courses").get_data(as_text=True)  # default: the order they were added
     assert page.index("B 课程") < page.index("A 课程")
+
+
+def _order(html: str, *names: str) -> list[str]:
+    """``names`` in the order the page shows them (each must be on it)."""
+    return sorted(names, key=html.index)
+
+
+def _sorts(web, url: str, column: str, first: str, last: str, default: tuple[str, str] | None = None) -> None:
+    """``url?sort=column`` shows ``first`` before ``last``, ``-column`` the other way round; an unknown column
+    answers the default order (``default``, when given), never an error."""
+    sep = "&" if "?" in url else "?"
+    up = web.client.get(f"{url}{sep}sort={column}")
+    down = web.client.get(f"{url}{sep}sort=-{column}")
+    assert up.status_code == down.status_code == 200, url
+    up, down = up.get_data(as_text=True), down.get_data(as_text=True)
+    assert _order(up, first, last) == [first, last], (url, column)
+    assert _order(down, first, last) == [last, first], (url, column)
+    assert 'aria-sort="ascending"' in up and 'aria-sort="descending"' in down, url
+    assert '<input type="hidden" name="sort" value="-' + column + '">' in down, url  # filtering keeps the order
+    for hostile in ("password_hash", "-id", "name;drop", "--" + column):
+        r = web.client.get(f"{url}{sep}sort={hostile}")
+        assert r.status_code == 200, (url, hostile)
+        if default:
+            assert _order(r.get_data(as_text=True), *default) == list(default), (url, hostile)
+
+
+def test_transfers_sort(client):
+    web = browser(client.application, "hospital_admin")
+    headers = api_token(client, "hospital_admin")
+    for id_number in ("110101199003072711", "321101198110166954"):  # 陈诗慧, then 刘文斌
+        r = client.post(
+            "/api/v1/transfers",
+            headers=headers,
+            json={"person_id_number": id_number, "to_unit_id": oid(TECH), "reason": "工作调动"},
+        )
+        assert r.status_code == 201, r.get_json()
+    for box in ("out", "records"):
+        url = f"/transfers?box={box}"
+        # the default: the newest first
+        assert _order(web.client.get(url).get_data(as_text=True), "陈诗慧", "刘文斌") == ["刘文斌", "陈诗慧"]
+        _sorts(web, url, "name", "刘文斌", "陈诗慧", default=("刘文斌", "陈诗慧"))
+        _sorts(web, url, "started", "陈诗慧", "刘文斌")
+        for column in ("id_number", "from_unit", "to_unit", "status"):
+            assert web.client.get(f"{url}&sort=-{column}").status_code == 200
+    target = browser(client.application, "tech_admin")
+    _sorts(target, "/transfers?box=in", "name", "刘文斌", "陈诗慧")
+
+
+def test_integrity_entries_sort(app):
+    hospital = actor("hospital_admin")
+    integrity.record(hospital, {"subject_type": "person", "person_id_number": "110101199003072711", "content": "甲"})
+    integrity.record(hospital, {"subject_type": "person", "person_id_number": "321101198110166954", "content": "乙"})
+    db.session.commit()
+    names = [e.subject_name for e in integrity.search(hospital, sort=Sort("name")).items]
+    assert names == ["刘文斌", "陈诗慧"]
+    assert [e.subject_name for e in integrity.search(hospital).items] == ["刘文斌", "陈诗慧"]  # newest first
+    web = browser(app, "hospital_admin")
+    _sorts(web, "/integrity", "recorded", "陈诗慧", "刘文斌", default=("刘文斌", "陈诗慧"))
+    _sorts(web, "/integrity?status=active", "name", "刘文斌", "陈诗慧")
+    for column in ("type", "status"):
+        assert web.client.get(f"/integrity?sort={column}").status_code == 200
+
+
+def test_training_classes_sort(app):
+    seed_catalogue()
+    seed_plans()
+    db.session.commit()
+    me = actor("institute_admin")
+    for name in ("B 培训班", "A 培训班", "C 培训班"):
+        classes.create(me, None, values(name=name))
+    db.session.commit()
+    by_name = [r.name for r in classes_queries.classes(org().id, sort=Sort("name", True)).items]
+    assert by_name == ["C 培训班", "B 培训班", "A 培训班"]
+    web = browser(app, "institute_admin")
+    page = web.client.get("/classes/").get_data(as_text=True)
+    assert _order(page, "A 培训班", "B 培训班", "C 培训班") == ["C 培训班", "A 培训班", "B 培训班"]  # newest first
+    _sorts(web, "/classes/", "name", "A 培训班", "C 培训班", default=("C 培训班", "B 培训班"))
+    _sorts(web, "/classes/?q=培训班", "name", "B 培训班", "C 培训班")
+    for column in ("year", "subject_type", "hours"):  # hours is a sum over courses: not sortable, the default
+        assert web.client.get(f"/classes/?sort=-{column}").status_code == 200
+    # paging keeps the order: one class a page, sorted by name
+    second = web.client.get("/classes/?sort=name&per_page=1&page=2").get_data(as_text=True)
+    assert "B 培训班" in second and "A 培训班" not in second and "C 培训班" not in second
+
+
+def test_legacy_records_and_certificates_sort(app):
+    load(DEMO_FILE)
+    legacy.claim(actor("hospital_admin"), None, "people", {"people": THREE})
+    db.session.commit()
+    web = browser(app, "hospital_admin")
+    _sorts(web, "/legacy/records", "name", "刘文斌", "陈诗慧")
+    _sorts(web, "/legacy/records?year=2017", "name", "刘文斌", "陈诗慧")
+    for column in ("id_number", "year", "subject_type", "course", "hours"):
+        assert web.client.get(f"/legacy/records?sort={column}").status_code == 200
+    rows, _total = legacy.records(actor("hospital_admin"), sort=Sort("year"))
+    assert [r.record.year for r in rows] == sorted(r.record.year for r in rows)
+    default, _total = legacy.records(actor("hospital_admin"))
+    assert [r.record.year for r in default] == sorted((r.record.year for r in default), reverse=True)
+
+    _sorts(web, "/legacy/certificates", "name", "刘文斌", "陈诗慧", default=("刘文斌", "陈诗慧"))
+    for column in ("number", "id_number", "year", "unit"):
+        assert web.client.get(f"/legacy/certificates?sort=-{column}").status_code == 200
+    certs, _total = legacy.certificates(actor("hospital_admin"), sort=Sort("number", True))
+    assert [c.number for c in certs] == sorted((c.number for c in certs), reverse=True) and len(certs) > 1

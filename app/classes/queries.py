@@ -22,6 +22,7 @@ from app.classes.models import (
     ClassSession,
     TrainingClass,
 )
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people.models import Person
 from app.training import queries as review
@@ -72,6 +73,11 @@ def _state_condition(state: str) -> Any:
     return None
 
 
+#: The list's sortable columns (``?sort=``); the default is the newest year first.
+SORTS = {"year": TrainingClass.year, "name": TrainingClass.name, "subject_type": TrainingClass.subject_type}
+DEFAULT_SORT = "-year"
+
+
 def classes(
     org_id: int,
     *,
@@ -81,8 +87,9 @@ def classes(
     q: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    sort: Sort | None = None,
 ) -> ClassPage:
-    """One organisation's classes, newest first."""
+    """One organisation's classes in ``sort`` order (newest first by default)."""
     stmt = (
         select(TrainingClass)
         .outerjoin(ProcessInstance, ProcessInstance.id == TrainingClass.instance_id)
@@ -99,7 +106,7 @@ def classes(
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(
         db.session.scalars(
-            stmt.order_by(TrainingClass.year.desc(), TrainingClass.id.desc())
+            stmt.order_by(*order_clauses(sort or parse_sort(None, SORTS, DEFAULT_SORT), SORTS, [TrainingClass.id]))
             .limit(per_page)
             .offset((page - 1) * per_page)
         )

@@ -20,6 +20,7 @@ from app.classes.schemas import ClassArgs, ClassFilterArgs, GradeArgs, SessionAr
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translate
+from app.core.sorting import parse_sort, sort_args
 from app.extensions import db
 from app.training import access, catalogue
 from app.training import queries as plan_queries
@@ -53,10 +54,11 @@ def _fail(exc: DomainError) -> None:
 def index():
     actor = web_actor()
     try:
-        args = load_args(ClassFilterArgs(), {k: v for k, v in request.args.items() if k != "org"})
+        args = load_args(ClassFilterArgs(), {k: v for k, v in request.args.items() if k not in ("org", "sort")})
     except ValidationFailed:
         args = load_args(ClassFilterArgs(), {})
     org = access.current_org(actor, request.args.get("org", type=int))
+    sort = parse_sort(request.args.get("sort"), queries.SORTS, queries.DEFAULT_SORT)
     page = queries.classes(
         org.id,
         year=args["year"],
@@ -65,11 +67,19 @@ def index():
         q=args["q"],
         page=args["page"],
         per_page=args["per_page"],
+        sort=sort,
     )
+    link_args = {
+        "org": org.id,
+        **{k: args[k] for k in ("year", "subject_type", "state", "q") if args[k]},
+        **sort_args(sort),
+    }
     return render_template(
         "classes/list.html",
         page=page,
         filters=args,
+        sort=sort,
+        args=link_args,
         counts=queries.member_counts([r.id for r in page.items]),
         **_common(org),
     )

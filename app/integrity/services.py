@@ -20,6 +20,7 @@ from app.accounts.models import Organisation, OrgStatus, Role
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.core.validators import id_number_error, normalise_id_number, text_error, whole_number
 from app.extensions import db
 from app.people.models import Person
@@ -196,6 +197,15 @@ class Page:
 #: (单位失信信息查看).
 VIEWS = ("all", "unit")
 
+#: The lists' sortable columns (``?sort=``); the default is the newest entry first.
+SORTS = {
+    "type": DishonestyEntry.subject_type,
+    "name": DishonestyEntry.subject_name,
+    "recorded": DishonestyEntry.created_at,
+    "status": DishonestyEntry.status,
+}
+DEFAULT_SORT = "-recorded"
+
 
 def search(
     actor: Actor,
@@ -206,6 +216,7 @@ def search(
     status: str = "",
     page: int = 1,
     per_page: int = 20,
+    sort: Sort | None = None,
 ) -> Page:
     sub = _subtree(actor)
     if sub is None:
@@ -225,7 +236,9 @@ def search(
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(e.id).subquery())) or 0
     page = max(1, page)
     rows = db.session.scalars(
-        stmt.order_by(e.created_at.desc(), e.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        stmt.order_by(*order_clauses(sort or parse_sort(None, SORTS, DEFAULT_SORT), SORTS, [e.id]))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     )
     return Page(list(rows), total, page, per_page)
 

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number
 from app.extensions import db
 from app.registration import picker
@@ -52,14 +53,16 @@ def index():
         "name": (request.args.get("name") or "").strip()[:100],
         "status": request.args.get("status", "") if request.args.get("status") in STATUS_LABELS else "",
     }
-    page = services.search(actor, view=view, **f, page=page_number(request.args.get("page")))
-    args = {k: v for k, v in {"view": view, **f}.items() if v}
+    sort = parse_sort(request.args.get("sort"), services.SORTS, services.DEFAULT_SORT)
+    page = services.search(actor, view=view, **f, page=page_number(request.args.get("page")), sort=sort)
+    args = {**{k: v for k, v in {"view": view, **f}.items() if v}, **sort_args(sort)}
     return render_template(
         "integrity/index.html",
         page=page,
         view=view,
         f=f,
         args=args,
+        sort=sort,
         subject_types=SUBJECT_TYPES,
         statuses=STATUS_LABELS,
     )

@@ -28,6 +28,7 @@ from app.archive.services import RuleUnavailable, verify_year
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
+from app.core.sorting import Sort, order_clauses
 from app.core.validators import id_number_error, mask_id_number, normalise_id_number
 from app.extensions import db
 from app.people import services as people
@@ -347,8 +348,20 @@ class LegacyRecordRow:
     unit_name: str | None
 
 
+#: The records list's sortable columns (``?sort=``); the default is the newest year first, then by name.
+RECORD_SORTS = {
+    "name": Person.name,
+    "id_number": Person.id_number,
+    "year": CreditRecord.year,
+    "subject_type": CreditRecord.subject_type,
+    "course": CreditRecord.course_name,
+    "hours": CreditRecord.recognised_hours,
+}
+RECORD_DEFAULT_SORT = "-year"
+
+
 def records(
-    actor: Actor, q: str = "", year: int | None = None, page: int = 1, per_page: int = 20
+    actor: Actor, q: str = "", year: int | None = None, page: int = 1, per_page: int = 20, sort: Sort | None = None
 ) -> tuple[list[LegacyRecordRow], int]:
     """继续教育记录查询 (历史数据管理): the legacy records (2017 and earlier) in the archives of the people the actor
     may see; ``q`` is a name (contained) or an ID number (prefix)."""
@@ -367,15 +380,32 @@ def records(
         stmt = stmt.where(CreditRecord.year == year)
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(CreditRecord.id).subquery())) or 0
     rows = db.session.execute(
-        stmt.order_by(CreditRecord.year.desc(), Person.name, CreditRecord.id)
+        stmt.order_by(
+            *(
+                (CreditRecord.year.desc(), Person.name, CreditRecord.id)
+                if sort is None or sort.default
+                else order_clauses(sort, RECORD_SORTS, [CreditRecord.id])
+            )
+        )
         .offset((max(1, page) - 1) * per_page)
         .limit(per_page)
     ).all()
     return [LegacyRecordRow(r, p, u) for r, p, u in rows], total
 
 
+#: The certificates list's sortable columns (``?sort=``); the default is by name, then the newest year first.
+CERTIFICATE_SORTS = {
+    "number": LegacyCertificate.number,
+    "name": Person.name,
+    "id_number": Person.id_number,
+    "year": LegacyCertificate.year,
+    "unit": LegacyUnit.name,
+}
+CERTIFICATE_DEFAULT_SORT = "name"
+
+
 def certificates(
-    actor: Actor, q: str = "", page: int = 1, per_page: int = 20
+    actor: Actor, q: str = "", page: int = 1, per_page: int = 20, sort: Sort | None = None
 ) -> tuple[list[LegacyCertificateRow], int]:
     """历史证书查询: legacy certificates of claimed people the actor may see; ``q`` is a name (contained), an ID
     number (prefix) or a certificate number (prefix)."""
@@ -400,7 +430,13 @@ def certificates(
         or 0
     )
     rows = db.session.execute(
-        stmt.order_by(Person.name, LegacyCertificate.year.desc(), LegacyCertificate.id)
+        stmt.order_by(
+            *(
+                (Person.name, LegacyCertificate.year.desc(), LegacyCertificate.id)
+                if sort is None or sort.default
+                else order_clauses(sort, CERTIFICATE_SORTS, [LegacyCertificate.id])
+            )
+        )
         .offset((max(1, page) - 1) * per_page)
         .limit(per_page)
     ).all()

@@ -14,6 +14,7 @@ from app.archive.models import SUBJECT_TYPES
 from app.certificates.render import render_pdf
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.people import services as people
@@ -103,9 +104,12 @@ def records():
     q = (request.args.get("q") or "").strip()[:50]
     year = whole_number(request.args.get("year"), 9999)
     page = page_number(request.args.get("page"))
-    rows, total = services.records(actor, q, year, page)
+    sort = parse_sort(request.args.get("sort"), services.RECORD_SORTS, services.RECORD_DEFAULT_SORT)
+    rows, total = services.records(actor, q, year, page, sort=sort)
     return render_template(
         "legacy/records.html",
+        sort=sort,
+        args={**{k: v for k, v in (("q", q), ("year", year)) if v}, **sort_args(sort)},
         rows=rows,
         total=total,
         q=q,
@@ -122,9 +126,13 @@ def certificates():
     actor = web_actor()
     q = (request.args.get("q") or "").strip()[:50]
     page = page_number(request.args.get("page"))
-    rows, total = services.certificates(actor, q, page)
+    sort = parse_sort(request.args.get("sort"), services.CERTIFICATE_SORTS, services.CERTIFICATE_DEFAULT_SORT)
+    rows, total = services.certificates(actor, q, page, sort=sort)
     pages = max(1, -(-total // 20))
-    return render_template("legacy/certificates.html", rows=rows, total=total, q=q, page=page, pages=pages)
+    args = {**({"q": q} if q else {}), **sort_args(sort)}
+    return render_template(
+        "legacy/certificates.html", rows=rows, total=total, q=q, page=page, pages=pages, sort=sort, args=args
+    )
 
 
 @bp.get("/legacy/certificates/<number>/pdf")

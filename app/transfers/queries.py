@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.core.errors import NotFound
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people import services as people
 from app.workflow.models import COMPLETED, REJECTED, RUNNING, WITHDRAWN, ProcessInstance, ProcessVersion, WorkflowTask
@@ -79,14 +80,34 @@ def _waiting(instance_ids: list[int]) -> dict[int, list[WorkflowTask]]:
     return out
 
 
-def transfers(actor: Actor, *, box: str = "records", q: str = "", page: int = 1, per_page: int = 20) -> Page:
-    """The transfers of the list ``box`` (:data:`BOXES`) within the actor's units, newest first. ``q``: the
-    person's name (contained) or ID number (prefix)."""
+_FromUnit = aliased(Organisation, name="transfer_from_unit")
+_ToUnit = aliased(Organisation, name="transfer_to_unit")
+
+#: The lists' sortable columns (``?sort=``); the default is newest first.
+SORTS = {
+    "name": ProcessInstance.applicant_name,
+    "id_number": ProcessInstance.applicant_id_number,
+    "from_unit": _FromUnit.name,
+    "to_unit": _ToUnit.name,
+    "started": PersonnelTransfer.instance_id,
+    "status": ProcessInstance.status,
+}
+DEFAULT_SORT = "-started"
+
+
+def transfers(
+    actor: Actor, *, box: str = "records", q: str = "", page: int = 1, per_page: int = 20, sort: Sort | None = None
+) -> Page:
+    """The transfers of the list ``box`` (:data:`BOXES`) within the actor's units, in ``sort`` order (newest
+    first by default). ``q``: the person's name (contained) or ID number (prefix)."""
     subtree = _subtree(actor)
     if subtree is None:
         return Page([], 0, page, per_page)
+    sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
     t = PersonnelTransfer
     stmt = select(t, ProcessInstance).join(ProcessInstance, ProcessInstance.id == t.instance_id)
+    if sort.column in ("from_unit", "to_unit"):
+        stmt = stmt.join(_FromUnit, _FromUnit.id == t.from_unit_id).join(_ToUnit, _ToUnit.id == t.to_unit_id)
     if box == "in":
         stmt = stmt.where(t.to_unit_id.in_(subtree), ProcessInstance.status == RUNNING)
     elif box == "out":
@@ -105,7 +126,7 @@ def transfers(actor: Actor, *, box: str = "records", q: str = "", page: int = 1,
     page = max(1, page)
     rows = db.session.execute(
         stmt.options(selectinload(t.from_unit), selectinload(t.to_unit))
-        .order_by(t.instance_id.desc())
+        .order_by(*order_clauses(sort, SORTS, [t.instance_id]))
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()

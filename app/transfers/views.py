@@ -12,6 +12,7 @@ from flask_login import login_required
 from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, NotFound, ValidationFailed
+from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number
 from app.extensions import db
 from app.people import services as people
@@ -39,7 +40,8 @@ def index():
     if box not in queries.BOXES:
         box = "in"
     q = (request.args.get("q") or "").strip()[:50]
-    page = queries.transfers(actor, box=box, q=q, page=page_number(request.args.get("page")))
+    sort = parse_sort(request.args.get("sort"), queries.SORTS, queries.DEFAULT_SORT)
+    page = queries.transfers(actor, box=box, q=q, page=page_number(request.args.get("page")), sort=sort)
     return render_template(
         "transfers/index.html",
         page=page,
@@ -47,7 +49,8 @@ def index():
         q=q,
         boxes=queries.BOXES,
         counts=queries.counts(actor),
-        args={"box": box, "q": q},
+        args={"box": box, "q": q, **sort_args(sort)},
+        sort=sort,
     )
 
 
