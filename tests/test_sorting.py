@@ -4,6 +4,7 @@ helper (app.core.sorting) and one header macro; unknown columns fall back to the
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -16,11 +17,17 @@ from app.integrity import services as integrity
 from app.legacy import services as legacy
 from app.legacy.cli import DEMO_FILE
 from app.legacy.loader import load
+from app.training import catalogue as training_catalogue
+from app.training import course_plans
+from app.training import plans as training_plans
+from app.training import reports as training_reports
 from app.training.demo import seed_catalogue, seed_plans
 from app.workflow import services
 from app.workflow.models import WorkflowTask
 from tests.conftest import actor, api_token
 from tests.test_classes import org, values
+from tests.test_course_plans import make_catalogue as make_course_catalogue
+from tests.test_course_plans import plan_values as course_plan_values
 from tests.test_legacy import THREE
 from tests.test_services_credit_chain import act
 from tests.test_transfers import TECH, oid
@@ -121,9 +128,11 @@ def _order(html: str, *names: str) -> list[str]:
     return sorted(names, key=html.index)
 
 
-def _sorts(web, url: str, column: str, first: str, last: str, default: tuple[str, str] | None = None) -> None:
+def _sorts(web, url: str, column: str, first: str, last: str, default: tuple[str, str] | None = None,
+           form: bool = True) -> None:
     """``url?sort=column`` shows ``first`` before ``last``, ``-column`` the other way round; an unknown column
-    answers the default order (``default``, when given), never an error."""
+    answers the default order (``default``, when given), never an error. ``form``: the page has a filter form
+    (which must keep the order)."""
     sep = "&" if "?" in url else "?"
     up = web.client.get(f"{url}{sep}sort={column}")
     down = web.client.get(f"{url}{sep}sort=-{column}")
@@ -132,7 +141,8 @@ def _sorts(web, url: str, column: str, first: str, last: str, default: tuple[str
     assert _order(up, first, last) == [first, last], (url, column)
     assert _order(down, first, last) == [last, first], (url, column)
     assert 'aria-sort="ascending"' in up and 'aria-sort="descending"' in down, url
-    assert '<input type="hidden" name="sort" value="-' + column + '">' in down, url  # filtering keeps the order
+    if form:  # filtering keeps the order
+        assert '<input type="hidden" name="sort" value="-' + column + '">' in down, url
     for hostile in ("password_hash", "-id", "name;drop", "--" + column):
         r = web.client.get(f"{url}{sep}sort={hostile}")
         assert r.status_code == 200, (url, hostile)
@@ -218,3 +228,35 @@ def test_legacy_records_and_certificates_sort(app):
         assert web.client.get(f"/legacy/certificates?sort=-{column}").status_code == 200
     certs, _total = legacy.certificates(actor("hospital_admin"), sort=Sort("number", True))
     assert [c.number for c in certs] == sorted((c.number for c in certs), reverse=True) and len(certs) > 1
+
+
+def test_training_plans_reports_and_course_plans_sort(app):
+    me = actor("institute_admin")
+    course = training_catalogue.add_course(me, None, {"name": "质量管理", "subject_type": "public", "hours": 6})
+    for year, name in ((2026, "B 计划"), (2025, "A 计划")):
+        training_plans.create(me, None, {"year": year, "name": name, "subject_type": "public",
+                                         "courses": [{"course_id": course.id, "teacher_id": None}]})
+    for year, name in ((2025, "Z 报告"), (2024, "Y 报告")):
+        training_reports.create(me, None, {"year": year, "name": name})
+    db.session.commit()
+    web = browser(app, "institute_admin")
+    assert _order(web.client.get("/training/plans").get_data(as_text=True), "A 计划", "B 计划") == ["B 计划", "A 计划"]
+    _sorts(web, "/training/plans", "name", "A 计划", "B 计划", default=("B 计划", "A 计划"), form=False)
+    _sorts(web, "/training/reports", "name", "Y 报告", "Z 报告", default=("Z 报告", "Y 报告"), form=False)
+    _sorts(web, "/training/reports", "year", "Y 报告", "Z 报告", form=False)
+    for kind, column in (("plans", "subject_type"), ("plans", "submitted"), ("reports", "submitted")):
+        assert web.client.get(f"/training/{kind}?sort=-{column}").status_code == 200
+
+    rows = make_course_catalogue("hospital_admin")
+    hospital = actor("hospital_admin")
+    for name, start in (("A 专业课计划", date(2026, 3, 1)), ("B 专业课计划", date(2026, 4, 1))):
+        course_plans.create(hospital, None, course_plan_values(rows, name=name, start_date=start))
+    db.session.commit()
+    web = browser(app, "hospital_admin")
+    page = web.client.get("/training/course-plans").get_data(as_text=True)
+    assert _order(page, "A 专业课计划", "B 专业课计划") == ["B 专业课计划", "A 专业课计划"]  # the latest start first
+    _sorts(web, "/training/course-plans", "name", "A 专业课计划", "B 专业课计划",
+           default=("B 专业课计划", "A 专业课计划"), form=False)
+    _sorts(web, "/training/course-plans?year=2026", "start", "A 专业课计划", "B 专业课计划", form=False)
+    for column in ("course", "end", "sessions"):
+        assert web.client.get(f"/training/course-plans?sort=-{column}").status_code == 200

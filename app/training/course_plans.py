@@ -17,6 +17,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, OrgStatus
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.i18n import sentence
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.training import queries, reviews
 from app.training.access import current_org, owned
@@ -304,11 +305,20 @@ def for_start(data: dict[str, Any], actor: Actor) -> CoursePlan:
 # --------------------------------------------------------------------------- reads
 
 
-def plans(org_id: int, *, year: int | None = None) -> list[CoursePlan]:
+#: 专业课计划申报 list: sortable columns (``?sort=``); the default is the latest start first.
+SORTS = {"name": CoursePlan.name, "course": TrainingCourse.name, "start": CoursePlan.start_date,
+         "end": CoursePlan.end_date, "sessions": CoursePlan.sessions}
+DEFAULT_SORT = "-start"
+
+
+def plans(org_id: int, *, year: int | None = None, sort: Sort | None = None) -> list[CoursePlan]:
+    sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
     stmt = select(CoursePlan).where(CoursePlan.organisation_id == org_id)
+    if sort.column == "course":
+        stmt = stmt.join(TrainingCourse, TrainingCourse.id == CoursePlan.course_id)
     if year:
         stmt = stmt.where(CoursePlan.year == year)
-    return list(db.session.scalars(stmt.order_by(CoursePlan.start_date.desc(), CoursePlan.id.desc())))
+    return list(db.session.scalars(stmt.order_by(*order_clauses(sort, SORTS, [CoursePlan.id]))))
 
 
 def approved(org_id: int, *, year: int | None = None, course_id: int | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
+from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.training.models import AnnualReport, TrainingPlan
 from app.workflow.models import COMPLETED, REJECTED, RUNNING, ProcessInstance, WorkflowTask
@@ -48,16 +49,29 @@ def state_of(row: Any) -> str:
     return states([row])[row.id]
 
 
-def plans(org_id: int, *, year: int | None = None) -> list[TrainingPlan]:
+#: The plans' and reports' lists: sortable columns (``?sort=``); the default is the newest year first.
+SORTS: dict[str, dict[str, Any]] = {
+    "plans": {"year": TrainingPlan.year, "name": TrainingPlan.name, "subject_type": TrainingPlan.subject_type,
+              "submitted": TrainingPlan.submitted_at},
+    "reports": {"year": AnnualReport.year, "name": AnnualReport.name, "submitted": AnnualReport.submitted_at},
+}
+DEFAULT_SORT = "-year"
+
+
+def plans(org_id: int, *, year: int | None = None, sort: Sort | None = None) -> list[TrainingPlan]:
     stmt = select(TrainingPlan).where(TrainingPlan.organisation_id == org_id)
     if year:
         stmt = stmt.where(TrainingPlan.year == year)
-    return list(db.session.scalars(stmt.order_by(TrainingPlan.year.desc(), TrainingPlan.id.desc())))
+    columns = SORTS["plans"]
+    order = order_clauses(sort or parse_sort(None, columns, DEFAULT_SORT), columns, [TrainingPlan.id])
+    return list(db.session.scalars(stmt.order_by(*order)))
 
 
-def reports(org_id: int) -> list[AnnualReport]:
+def reports(org_id: int, *, sort: Sort | None = None) -> list[AnnualReport]:
+    columns = SORTS["reports"]
+    order = order_clauses(sort or parse_sort(None, columns, DEFAULT_SORT), columns, [AnnualReport.id])
     return list(db.session.scalars(select(AnnualReport).where(AnnualReport.organisation_id == org_id)
-                                   .order_by(AnnualReport.year.desc(), AnnualReport.id.desc())))
+                                   .order_by(*order)))
 
 
 def can_open(actor: Actor) -> bool:

@@ -290,9 +290,11 @@ def _doc_page(kind: str, org, row=None, *, errors=None, values=None, status=200)
 @login_required
 def docs_page(kind: str):
     org = _org()
-    rows = DOCS[kind]["list"](org.id)
+    sort = parse_sort(request.args.get("sort"), queries.SORTS[kind], queries.DEFAULT_SORT)
+    rows = DOCS[kind]["list"](org.id, sort=sort)
     return render_template("training/docs.html", kind=kind, title=DOCS[kind]["title"], rows=rows,
-                           states=queries.states(rows), **_common(org))
+                           states=queries.states(rows), sort=sort,
+                           link_args={"kind": kind, "org": org.id, **sort_args(sort)}, **_common(org))
 
 
 @bp.route("/<any(plans, reports):kind>/new", methods=["GET", "POST"])
@@ -379,8 +381,12 @@ def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=N
 @login_required
 def course_plans_page():
     org = _org()
-    rows = course_plans.plans(org.id, year=request.args.get("year", type=int))
-    return render_template("training/course_plans.html", rows=rows, states=queries.states(rows), **_common(org))
+    year = request.args.get("year", type=int)
+    sort = parse_sort(request.args.get("sort"), course_plans.SORTS, course_plans.DEFAULT_SORT)
+    rows = course_plans.plans(org.id, year=year, sort=sort)
+    link_args = {"org": org.id, **({"year": year} if year else {}), **sort_args(sort)}
+    return render_template("training/course_plans.html", rows=rows, states=queries.states(rows), sort=sort,
+                           link_args=link_args, **_common(org))
 
 
 @bp.get("/course-plans/approved")
