@@ -224,3 +224,28 @@ def test_archive_page_shows_the_platform(client, web):
     r = client.get(f"/api/v1/archive?year={YEAR}", headers=api_token(client, "chenshihui"))
     assert r.status_code == 200
     assert any(rec.get("platform") == PLATFORM for rec in r.get_json()["records"])
+
+
+def test_on_postgresql_a_retried_batch_and_a_concurrent_import_write_nothing_twice(pg_app):
+    chen = person("陈诗慧")
+    hospital = db.session.scalar(select(Organisation).where(Organisation.name == "市第一人民医院"))
+    raw = {
+        "id_number": chen.id_number,
+        "name": "陈诗慧",
+        "platform": PLATFORM,
+        "course_name": "数字经济",
+        "subject_type": "专业",
+        "hours": "12.5",
+        "completed_on": DAY,
+        "result": "合格",
+    }
+    batch = Batch([(2, raw), (3, {**raw, "course_name": "急诊医学"})], hospital, actor("hospital_admin"))
+    assert online_results._apply(batch) == {}  # noqa: SLF001
+    db.session.commit()
+    # another import stored one of the keys meanwhile: ON CONFLICT DO NOTHING refuses it, the new row lands
+    again = Batch([(2, raw), (4, {**raw, "course_name": "院感防控"})], hospital, actor("hospital_admin"))
+    refused = online_results._apply(again)  # noqa: SLF001
+    db.session.commit()
+    assert list(refused) == [2] and "已导入过" in refused[2]
+    assert sorted(r.course_name for r in online_records()) == ["急诊医学", "数字经济", "院感防控"]
+    assert {r.recognised_hours for r in online_records()} == {Decimal("12.5")}

@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
@@ -37,6 +37,8 @@ KEY = "online_results"
 MAX_HOURS = Decimal("100")
 SUBJECTS = {"公需": "public", "公需科目": "public", "专业": "professional", "专业科目": "professional"}
 PASS, FAIL = "合格", "不合格"
+#: The columns of ``uq_online_result_person_platform_course_year``.
+KEY_COLUMNS = ("person_id", "platform", "course_name", "year")
 NOT_FOUND = "公民身份号码：未找到该人员"
 
 COLUMNS = (
@@ -167,13 +169,12 @@ def _apply(batch: Batch) -> dict[int, str]:
     now = utcnow()
     # One INSERT for the batch; a key already stored (an earlier file, or another import at the same moment)
     # inserts nothing and comes back as a duplicate: never a second record.
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     stored = db.session.execute(
-        pg_insert(OnlineResult)
+        dialect.insert(OnlineResult)
         .values([{**v, "organisation_id": org.id, "created_at": now} for _n, v in checked])
-        .on_conflict_do_nothing(constraint="uq_online_result_person_platform_course_year")
-        .returning(
-            OnlineResult.id, OnlineResult.person_id, OnlineResult.platform, OnlineResult.course_name, OnlineResult.year
-        )
+        .on_conflict_do_nothing(index_elements=list(KEY_COLUMNS))
+        .returning(OnlineResult.id, *(getattr(OnlineResult, c) for c in KEY_COLUMNS))
     ).all()
     ids = {(r.person_id, r.platform, r.course_name, r.year): r.id for r in stored}
     # Only the completion date is known (online study has no training days): no daily cap applies.
