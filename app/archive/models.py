@@ -45,6 +45,37 @@ class CreditRecord(TimestampMixin, db.Model):
     #: The training class the hours come from (source ``class`` / ``results_report`` / ``grade``).
     class_id: Mapped[int | None] = mapped_column(ForeignKey("training_class.id"), index=True)
     class_name: Mapped[str | None] = mapped_column(String(200))
+    #: The online learning platform the hours were earned on (source ``online``).
+    platform: Mapped[str | None] = mapped_column(String(100))
+
+
+#: Source of archive records imported from an online learning platform's results (线上培训成果导入).
+ONLINE_SOURCE = "online"
+
+
+class OnlineResult(db.Model):
+    """One passed online course of one person (网络学习成绩), imported once: the unique key person × platform ×
+    course × year refuses the same result imported again (same file, a later file, a retried job). Its archive
+    record is the ``CreditRecord`` with source ``online`` and ``source_id`` = this id."""
+
+    __tablename__ = "online_result"
+    __table_args__ = (
+        UniqueConstraint(
+            "person_id", "platform", "course_name", "year", name="uq_online_result_person_platform_course_year"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), nullable=False)
+    platform: Mapped[str] = mapped_column(String(100), nullable=False)
+    course_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    subject_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 1), nullable=False)
+    completed_on: Mapped[date] = mapped_column(Date, nullable=False)
+    #: The institution or unit that imported it.
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
 
 
 class AnnualVerification(db.Model):

@@ -13,7 +13,8 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 SCHEMAS: dict[str, dict[str, Any]] = {
     "ArchiveRecord": {"type": "object", "properties": {
         "id": {"type": "integer"}, "source": {"type": "string",
-                                              "enum": ["declaration", "class", "grade", "results_report"]},
+                                              "enum": ["declaration", "class", "grade", "results_report", "legacy",
+                                                       "online"]},
         "source_label": {"type": "string"}, "source_id": {"type": "integer"}, "course_name": {"type": "string"},
         "subject_type": {"type": "string", "enum": ["public", "professional", "elective"]},
         "learning_form": {"type": ["string", "null"]}, "start_date": {"type": ["string", "null"], "format": "date"},
@@ -21,7 +22,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "institution_name": {"type": ["string", "null"]}, "declared_hours": {"type": "number"},
         "recognised_hours": {"type": "number"},
         "credited_hours": {"type": "number", "description": "recognised hours after the daily cap"},
-        "capped": {"type": "boolean"}}},
+        "capped": {"type": "boolean"},
+        "platform": {"type": ["string", "null"], "description": "online learning platform (source online)"}}},
     "Archive": {"type": "object", "required": ["person", "year", "hours", "verified", "missing", "records"],
                 "properties": {
                     "person": {"type": "object", "properties": {

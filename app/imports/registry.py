@@ -15,7 +15,12 @@ if TYPE_CHECKING:
     from app.accounts.models import Organisation
 
 #: Modules whose import registers their kinds (loaded on first use: no import of a domain from here).
-KIND_MODULES = ("app.imports.personnel", "app.training.imports", "app.classes.imports")
+KIND_MODULES = (
+    "app.imports.personnel",
+    "app.training.imports",
+    "app.classes.imports",
+    "app.training.online_results",
+)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ def _kind(key: str | None) -> registry.ImportKind:
 def _page(kind: registry.ImportKind, *, errors: dict[str, str] | None = None, status: int = 200):
     actor = web_actor()
     rows = services.history(actor, kind.key)
-    return render_template("imports/index.html", kind=kind, rows=rows, errors=errors or {},
+    others = [k for k in registry.kinds().values() if k.allowed(actor)]  # 切换类型 (Fujian 000 §5.1)
+    return render_template("imports/index.html", kind=kind, kinds=others, rows=rows, errors=errors or {},
                            units=kind.targets(actor) if kind.targets else [],
                            states=services.state,
                            running=any(services.state(j) in ("queued", "running") for _i, j in rows)), status

@@ -59,6 +59,8 @@ class RecordLine:
     #: The training class the hours come from (class records), else None.
     class_id: int | None = None
     class_name: str | None = None
+    #: The online learning platform (records imported from online results), else None.
+    platform: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,7 +73,7 @@ class RecordLine:
             "institution_name": self.institution_name,
             "declared_hours": float(self.declared_hours), "recognised_hours": float(self.recognised_hours),
             "credited_hours": float(self.credited_hours), "capped": self.capped,
-            "class_id": self.class_id, "class_name": self.class_name,
+            "class_id": self.class_id, "class_name": self.class_name, "platform": self.platform,
         }
 
 
@@ -87,6 +89,6 @@ def _line(record: CreditRecord, cap: Decimal | None) -> RecordLine:
         start_date=record.start_date, end_date=record.end_date, days=days,
         institution_name=record.institution_name, declared_hours=Decimal(record.declared_hours),
         recognised_hours=Decimal(record.recognised_hours), credited_hours=credited, capped=capped,
-        class_id=record.class_id, class_name=record.class_name,
+        class_id=record.class_id, class_name=record.class_name, platform=record.platform,
     )
 

@@ -30,6 +30,7 @@ SOURCE_LABELS = {
     "grade": "学员成绩申报",
     "results_report": "成果申报",
     "legacy": "历史数据",
+    "online": "线上培训成果",
 }
 ZERO = Decimal("0")
 TENTH = Decimal("0.1")
