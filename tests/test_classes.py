@@ -693,3 +693,48 @@ def test_subject_scores_in_the_grade_import_name_the_class_courses(app):
     assert "不是本培训班的课程" in _scores("外科学:80", row)
     assert "不是数字" in _scores("医院质量与安全管理：优", row)
     assert "0到1000" in _scores("医院质量与安全管理:5000", row)
+
+
+def test_declaration_results_import_enrols_and_grades_a_sync_class_before_it_is_submitted(client):
+    """申请培训班的培训成果导入 (Fujian 000 §5.1): the participants and results of a class declared 同步上报 come
+    from one file, before submitting; a row with a bad score enrols no one; a class already submitted or
+    declared 暂不上报 takes none; then the declaration's approval records the hours of those who passed."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from tests.test_imports import id_number
+
+    me = actor(ADMIN)
+    row = services.create(me, None, values(report_mode="sync", name="同步上报导入班"))
+    later = services.create(me, None, values(report_mode="later", name="暂不上报班"))
+    students = [Person(name=f"申报{i}", id_number=id_number(800 + i)) for i in range(3)]
+    db.session.add_all(students)
+    db.session.commit()
+    h = api_token(client, ADMIN)
+
+    def upload(rows: list[list]) -> dict:
+        boundary, body = encode_multipart({"kind": "class_declaration_results",
+                                           "file": FileStorage(io.BytesIO(_grade_file(rows)), "r.xlsx")})
+        r = client.post("/api/v1/imports", headers=h, data=body,
+                        content_type=f"multipart/form-data; boundary={boundary}")
+        assert r.status_code == 202, r.get_json()
+        return client.get(f"/api/v1/imports/{r.get_json()['id']}", headers=h).get_json()
+
+    body = upload([
+        [row.id, "申报0", students[0].id_number, 90, "合格", None, None],
+        [row.id, "申报1", students[1].id_number, 60, "不合格", None, None],
+        [row.id, "申报2", students[2].id_number, 5000, "合格", None, None],  # bad score: not enrolled either
+        [later.id, "申报0", students[0].id_number, 90, "合格", None, None],
+    ])
+    assert (body["succeeded"], body["failed"]) == (2, 2), body
+    db.session.expire_all()
+    assert {m.person.name: m.result for m in queries.members(row.id)} == {"申报0": "pass", "申报1": "fail"}
+    assert queries.members(later.id) == []
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    after = upload([[row.id, "申报2", students[2].id_number, 80, "合格", None, None]])
+    assert (after["succeeded"], after["failed"]) == (0, 1), after  # submitted: locked
+    approve(instance.id)
+    assert records(row.id) == 1

@@ -1,5 +1,6 @@
-"""Import kinds of training classes (import centre, ``app.imports``): ``class_members`` (培训班人员) and
-``class_grades`` (成绩 / 考核结果). Each row names the class by its number (培训班编号); a refused row gets its
+"""Import kinds of training classes (import centre, ``app.imports``): ``class_members`` (培训班人员),
+``class_grades`` (成绩 / 考核结果) and ``class_declaration_results`` (申请培训班的培训成果: enrol and grade a 同步上报
+declaration before it is submitted). Each row names the class by its number (培训班编号); a refused row gets its
 reason (wrong ID number, unknown person, name not matching, not enrolled, duplicate row, class not open)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.classes import services
 from app.classes.models import RESULTS, ClassMember, TrainingClass
-from app.core.errors import DomainError
+from app.core.errors import DomainError, InvalidState
 from app.core.models import utcnow
 from app.core.validators import id_number_error, normalise_id_number
 from app.extensions import db
@@ -151,8 +152,23 @@ def _apply_members(batch: Batch) -> dict[int, str]:
     return refused
 
 
+def _declaring(row: TrainingClass) -> None:
+    if not (row.report_mode == "sync" and services.editable(row)):
+        raise InvalidState("只有同步上报、尚未提交（或被退回）的培训班申报可以导入申请培训班的培训成果")
+
+
 def _apply_grades(batch: Batch) -> dict[int, str]:
-    refused, ok = _rows(batch, services._grading)  # noqa: SLF001
+    return _grade_rows(batch, services._grading, enrol_missing=False)  # noqa: SLF001
+
+
+def _apply_declaration_results(batch: Batch) -> dict[int, str]:
+    """申请培训班的培训成果: the participants and results of a class declared 同步上报, before it is submitted:
+    each row enrols the person (when not yet) and records the grade."""
+    return _grade_rows(batch, _declaring, enrol_missing=True)
+
+
+def _grade_rows(batch: Batch, check_class, *, enrol_missing: bool) -> dict[int, str]:  # noqa: ANN001
+    refused, ok = _rows(batch, check_class)
     enrolled = _enrolled({(row.id, person.id) for _n, _raw, row, person in ok})
     recorded = services._recorded([m.id for m in enrolled.values()])  # noqa: SLF001
     for row_no, raw, row, person in ok:
@@ -168,9 +184,9 @@ def _apply_grades(batch: Batch) -> dict[int, str]:
         except ValueError:
             refused[row_no] = "日期格式不正确，应为 YYYY-MM-DD"
             continue
-        if m is None:
+        if m is None and not enrol_missing:
             refused[row_no] = "该人员未报名本培训班"
-        elif m.id in recorded:
+        elif m is not None and m.id in recorded:
             refused[row_no] = "该人员的学时已记入培训档案，成绩不能修改"
         elif result not in RESULTS:
             refused[row_no] = "考核结果：只能是合格或不合格"
@@ -181,6 +197,10 @@ def _apply_grades(batch: Batch) -> dict[int, str]:
         elif isinstance(scores := _scores(_text(raw.get("subject_scores")), row), str):
             refused[row_no] = scores
         else:
+            if m is None:  # every check passed: enrolled with the grade, or not at all
+                m = ClassMember(class_id=row.id, person_id=person.id, enrolled_at=utcnow(), subject_scores={})
+                db.session.add(m)
+                db.session.flush()
             services.apply_grade(
                 m,
                 {
@@ -206,6 +226,16 @@ register(
         label="培训班成绩",
         columns=GRADE_COLUMNS,
         apply=_apply_grades,
+        target=_target,
+        allowed=can_use,
+    )
+)
+register(
+    ImportKind(
+        key="class_declaration_results",
+        label="申请培训班的培训成果",
+        columns=GRADE_COLUMNS,
+        apply=_apply_declaration_results,
         target=_target,
         allowed=can_use,
     )
