@@ -55,10 +55,9 @@ def template(kind: ImportKind, out: IO[bytes] | Path) -> None:
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = max(12, len(col.header) * 2 + 4)
         example = ws.cell(row=2, column=i, value=col.example)
-        if col.text:
+        if col.text:  # the whole column as text (a column style: no empty formatted rows that look like data)
             example.number_format = "@"
-            for row in range(2, TEMPLATE_ROWS + 2):
-                ws.cell(row=row, column=i).number_format = "@"
+            ws.column_dimensions[letter].number_format = "@"
         if col.choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(col.choices) + '"', allow_blank=True,
                                 showErrorMessage=True, error=f"请从下拉列表中选择{col.header}")
