@@ -499,6 +499,7 @@ def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str
     from flask_babel import gettext as _
 
     from app.core.i18n import translate
+    from app.workflow.forms import load_form
 
     broken = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -507,6 +508,10 @@ def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str
             shutil.copyfile(path, folder / path.name)
         (folder / f"{stem}.schema.json").write_text(schema_text, encoding="utf-8")
         (folder / f"{stem}.uischema.json").write_text(ui_text or "{}", encoding="utf-8")
+        try:  # the form as it will be read once saved: its bases may lead back to it
+            load_form(f"{stem}.schema.json", folder)
+        except (ValueError, OSError) as exc:
+            return {"schema": _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))}
         for key in process_keys():
             path, forms_dir = versions.bpmn_path(key)
             if forms_dir != _forms_dir():
