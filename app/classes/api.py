@@ -141,7 +141,8 @@ def member_list(class_id: int):
 def member_add(class_id: int):
     actor = _actor()
     services.get(actor, class_id)
-    added = services.enrol(actor, class_id, load_args(EnrolArgs(), json_body())["person_ids"])
+    args = load_args(EnrolArgs(), json_body())
+    added = services.enrol(actor, class_id, args["person_ids"], id_numbers=args["id_numbers"])
     db.session.commit()
     return jsonify({"added": added, "members": _members(class_id)})
 

@@ -302,20 +302,20 @@ def action(class_id: int, action: str):
         elif action == "report":
             services.report_results(actor, class_id, _ids("member_ids") or None)
         elif action == "enrol":
-            ids = _ids("person_ids")
-            id_number = (request.form.get("id_number") or "").strip().upper()
-            if id_number:
-                from app.people.models import Person
+            from app.people.models import Person
 
-                person = db.session.scalar(select(Person).where(Person.id_number == id_number))
-                if person is None:
-                    raise ValidationFailed(
-                        _("提交的内容有误，请按提示修改"), {"id_number": "未找到该公民身份号码的人员"}
-                    )
-                ids.append(person.id)
-            if not ids:
+            ids = _ids("person_ids")
+            id_number = (request.form.get("id_number") or "").strip().upper()[:18]
+            named = [id_number] if id_number else []
+            # people ticked in the list of a search by full ID number (the form's hidden q) are named by it
+            searched = (request.form.get("q") or "").strip().upper()[:18]
+            found = db.session.scalar(select(Person.id).where(Person.id_number == searched)) if searched else None
+            if found is not None and found in ids:
+                ids.remove(found)
+                named.append(searched)
+            if not ids and not named:
                 raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"person_ids": "请选择要录入的人员"})
-            services.enrol(actor, class_id, ids)
+            services.enrol(actor, class_id, ids, id_numbers=named)
         elif action == "unenrol":
             services.unenrol(actor, class_id, _ids("member_ids"))
         else:
