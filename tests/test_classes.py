@@ -775,3 +775,18 @@ def test_enrolment_names_outsiders_by_their_full_id_number_only(client, web):
     assert f'name="q" value="{wang.id_number}"' in page and f'value="{wang.id}"' in page
     web.post_form(f"/classes/{cid}", {"q": wang.id_number, "person_ids": [wang.id]}, f"/classes/{cid}/enrol")
     assert {m.person.name for m in queries.members(cid)} == {"陈诗慧", "王立平"}
+
+
+def test_odd_digits_in_id_fields_of_the_forms_are_refused_not_a_crash(web):
+    """"²" and "１２" are digits to str.isdigit but not to int, and 20 digits name no row (PostgreSQL refuses
+    them as out of range): the forms' id lists skip such values instead of answering 500."""
+    web.login(ADMIN)
+    for odd in ("²", "１２", "9" * 20):
+        r = web.post_form(
+            "/classes/new",
+            {"year": "2025", "name": "班", "subject_type": "public", "course_ids": [odd], f"teacher_{odd}": odd,
+             "attachment_ids": [odd]},
+        )
+        assert r.status_code == 422
+        r = web.post_form("/training/course-plans/new", {"name": "计划", "attachment_ids": [odd]})
+        assert r.status_code == 422

@@ -21,6 +21,7 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translate
 from app.core.sorting import parse_sort, sort_args
+from app.core.validators import whole_number, whole_numbers
 from app.extensions import db
 from app.training import access, catalogue
 from app.training import queries as plan_queries
@@ -94,13 +95,10 @@ def _form() -> dict[str, Any]:
     saved, errors = attachments.save_uploads(request.files.getlist("files"), actor=web_actor())
     if errors:
         raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"attachment_ids": "；".join(errors)})
-    data["attachment_ids"] = [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()] + [
-        a.id for a in saved
-    ]
+    data["attachment_ids"] = whole_numbers(request.form.getlist("attachment_ids")) + [a.id for a in saved]
     data["courses"] = [
-        {"course_id": int(cid), "teacher_id": int(request.form.get(f"teacher_{cid}") or 0) or None}
-        for cid in request.form.getlist("course_ids")
-        if cid.isdigit()
+        {"course_id": cid, "teacher_id": whole_number(request.form.get(f"teacher_{cid}")) or None}
+        for cid in whole_numbers(request.form.getlist("course_ids"))
     ]
     return data
 
@@ -331,7 +329,7 @@ def action(class_id: int, action: str):
 
 
 def _ids(name: str) -> list[int]:
-    return [int(i) for i in request.form.getlist(name) if i.isdigit() and len(i) < 19]
+    return whole_numbers(request.form.getlist(name))
 
 
 @bp.route("/<int:class_id>/members/<int:member_id>", methods=["GET", "POST"])
