@@ -160,3 +160,15 @@ def test_a_form_extending_itself_or_in_a_circle_is_refused_and_the_editor_stays_
     assert r.status_code == 422
     assert web.client.get(f"{PAGE}/").status_code == 200
     assert web.client.get(f"{PAGE}/{scratch}").status_code == 200
+
+
+def test_a_deeply_nested_or_huge_form_text_is_refused_with_a_reason(app, web):
+    """A pasted text nested a hundred thousand levels deep made json.loads (or the schema check) recurse
+    beyond Python's limit: the preview and the save answered 500 instead of saying what is wrong."""
+    web.login("hr_province")
+    deep = "[" * 100_000 + "]" * 100_000
+    body = _preview(web, deep).get_json()
+    assert body["errors"]["schema"]
+    nested = '{"type": "object", "properties": {"a": ' + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}"
+    assert _preview(web, nested).get_json()["errors"]["schema"]
+    assert _preview(web, '{"type": "object", "properties": {}}', deep).get_json()["errors"]["ui"]

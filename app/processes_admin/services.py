@@ -455,6 +455,9 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
     for field, text in (("schema", schema_text), ("ui", ui_text or "{}")):
         try:
             value = json.loads(text)
+        except RecursionError:
+            errors[field] = _("嵌套层次太深，无法检查")
+            continue
         except ValueError as exc:
             errors[field] = _("不是有效的 JSON（第 %(line)s 行第 %(col)s 列）：%(detail)s",
                               line=getattr(exc, "lineno", "?"), col=getattr(exc, "colno", "?"),
@@ -469,6 +472,9 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
         try:
             schema = resolve_extends(parsed["schema"], _forms_dir())
             Draft202012Validator.check_schema(schema)
+        except RecursionError:
+            errors["schema"] = _("嵌套层次太深，无法检查")
+            schema = None
         except SchemaError as exc:
             errors["schema"] = _("不是有效的 JSON Schema：%(detail)s（位置 %(path)s）", detail=exc.message,
                                  path="/".join(str(p) for p in exc.path) or "/")
