@@ -269,7 +269,7 @@ def add_paths(spec: Any) -> None:
                 "responses": _answers("200", None),
             },
             "post": {
-                "summary": "Enrol people {person_ids}",
+                "summary": "Enrol people: {person_ids} of the organisation's staff, anyone by {id_numbers}",
                 "parameters": [one],
                 "requestBody": json_request("EnrolArgs"),
                 "responses": _answers("200", None),
