@@ -94,6 +94,12 @@ def people(n: int, start: int = 0) -> list[int]:
     return [p.id for p in rows]
 
 
+def enrol_named(me, class_id: int, person_ids: list[int]) -> int:  # noqa: ANN001
+    """Enrol people of any unit as an institution does: by their full ID numbers."""
+    numbers = list(db.session.scalars(select(Person.id_number).where(Person.id.in_(person_ids))))
+    return services.enrol(me, class_id, [], id_numbers=numbers)
+
+
 def approve(instance_id: int, login: str = "hr_city") -> None:
     instance = db.session.get(ProcessInstance, instance_id)
     [task] = workflow.open_tasks(instance)
@@ -112,7 +118,7 @@ def open_class_with(n: int, passed: int) -> TrainingClass:
     db.session.commit()
     approve(instance.id)
     services.open_class(me, row.id)
-    services.enrol(me, row.id, people(n))
+    enrol_named(me, row.id, people(n))
     for i, m in enumerate(queries.members(row.id)):
         services.set_grade(
             me,
@@ -155,7 +161,7 @@ def test_sync_branch_approval_records_the_hours(any_app):
     row = services.create(me, None, values(report_mode="sync", name="同步上报班"))
     with pytest.raises(ValidationFailed):
         services.submit(me, row.id)  # no results yet
-    services.enrol(me, row.id, people(3, 100))
+    enrol_named(me, row.id, people(3, 100))
     for m, result in zip(queries.members(row.id), ("pass", "pass", "fail"), strict=True):
         services.set_grade(me, row.id, m.id, {"total_score": 80, "result": result, "subject_scores": {}})
     instance = services.submit(me, row.id)
@@ -189,7 +195,7 @@ def test_return_resubmit_reject_and_lifecycle_rules(app):
     approve(instance.id)
     assert queries.state_of(row) == "planned"
     with pytest.raises(InvalidState):
-        services.enrol(me, row.id, people(1, 200))  # not open
+        enrol_named(me, row.id, people(1, 200))  # not open
     with pytest.raises(ValidationFailed):
         services.cancel(me, row.id, "很" * 51)
     services.cancel(me, row.id, "报名人数不足")
@@ -214,7 +220,7 @@ def test_enrolment_attendance_and_scope(app):
     row = open_class_with(4, 4)
     me = actor(ADMIN)
     members = queries.members(row.id)
-    assert services.enrol(me, row.id, [members[0].person_id]) == 0  # already enrolled
+    assert enrol_named(me, row.id, [members[0].person_id]) == 0  # already enrolled
     session = services.add_session(me, row.id, datetime(2026, 3, 1, 9), "第一天上午")
     services.mark(
         me,
@@ -248,7 +254,8 @@ def test_api_walks_a_class(client):
     assert client.post(f"/api/v1/classes/{cid}/open", headers=headers).get_json()["state"] == "open"
     pid = people(1, 300)[0]
     db.session.commit()
-    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"person_ids": [pid]})
+    number = db.session.get(Person, pid).id_number
+    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"id_numbers": [number]})
     assert r.status_code == 200 and r.get_json()["added"] == 1
     mid = r.get_json()["members"][0]["id"]
     r = client.put(
@@ -375,7 +382,7 @@ def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_import
     outsider = Person(name="未报名", id_number=id_number(600))
     db.session.add_all([*enrolled, outsider])
     db.session.flush()
-    services.enrol(me, row.id, [p.id for p in enrolled])
+    enrol_named(me, row.id, [p.id for p in enrolled])
     db.session.commit()
     unknown = id_number(700)
     bad = enrolled[1].id_number[:17] + ("0" if enrolled[1].id_number[17] != "0" else "1")  # wrong check character
@@ -410,7 +417,7 @@ def test_grade_import_reports_each_bad_row_and_the_corrected_failure_file_import
     first = next(m for m in queries.members(row.id) if m.person.name == "导入0")
     assert list(first.subject_scores.values()) == [91.0] and str(first.actual_start) == "2025-03-01"
     # corrected: the right ID number, the outsider enrolled, the unknown and the duplicate rows deleted
-    services.enrol(me, row.id, [outsider.id])
+    enrol_named(me, row.id, [outsider.id])
     db.session.commit()
     wb = load_workbook(io.BytesIO(r.data))
     ws = wb.active
@@ -469,7 +476,7 @@ def test_grade_declaration_unit_batch_review_hr_return_and_final_approval(client
     approve(instance.id)
     services.open_class(me, row.id)
     students = [db.session.scalar(select(Person.id).where(Person.name == n)) for n in ("陈诗慧", "刘文斌")]
-    services.enrol(me, row.id, students)
+    enrol_named(me, row.id, students)
     for m in queries.members(row.id):
         services.set_grade(me, row.id, m.id, {"total_score": 85, "result": "pass", "subject_scores": {}})
     assert services.close(me, row.id) == 0  # hours count only after the declaration's review
@@ -559,7 +566,7 @@ def test_pages_walk_a_class_in_both_languages(client):
     chen = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
     liu = db.session.scalar(select(Person).where(Person.name == "刘文斌"))
     web.post_form(f"/classes/{cid}", {"id_number": chen.id_number}, f"/classes/{cid}/enrol")
-    web.post_form(f"/classes/{cid}", {"person_ids": [liu.id]}, f"/classes/{cid}/enrol")
+    web.post_form(f"/classes/{cid}", {"q": liu.id_number, "person_ids": [liu.id]}, f"/classes/{cid}/enrol")
     members = queries.members(cid)
     assert {m.person.name for m in members} == {"陈诗慧", "刘文斌"}
     r = web.post_form(f"/classes/{cid}", {"held_at": "2025-03-01T09:00", "note": "上午"}, f"/classes/{cid}/sessions")
@@ -738,3 +745,48 @@ def test_declaration_results_import_enrols_and_grades_a_sync_class_before_it_is_
     assert (after["succeeded"], after["failed"]) == (0, 1), after  # submitted: locked
     approve(instance.id)
     assert records(row.id) == 1
+
+
+def test_enrolment_names_outsiders_by_their_full_id_number_only(client, web):
+    """An institution trains people of every unit, but finds someone outside its own organisation only by their
+    exact ID number (queries.candidates). Enrolling by a guessed person id (API body or web form) would list the
+    name and unit of anyone in the province on the class page: such ids are refused as unknown."""
+    headers = api_token(client, ADMIN)
+    body = {**values(), "start_date": None, "end_date": None}
+    cid = client.post("/api/v1/classes", headers=headers, json={k: v for k, v in body.items() if v is not None})
+    cid = cid.get_json()["id"]
+    approve(client.post(f"/api/v1/classes/{cid}/submit", headers=headers).get_json()["instance_id"])
+    client.post(f"/api/v1/classes/{cid}/open", headers=headers)
+    chen = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    liu = db.session.scalar(select(Person).where(Person.name == "刘文斌"))
+    wang = db.session.scalar(select(Person).where(Person.name == "王立平"))
+    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"person_ids": [chen.id]})
+    assert r.status_code == 422 and "王立平" not in r.get_data(as_text=True)
+    assert queries.members(cid) == []
+    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"id_numbers": [chen.id_number]})
+    assert r.status_code == 200 and r.get_json()["added"] == 1
+    r = client.post(f"/api/v1/classes/{cid}/members", headers=headers, json={"id_numbers": ["110101199003079999"]})
+    assert r.status_code == 422
+    web.login(ADMIN)
+    web.post_form(f"/classes/{cid}", {"person_ids": [liu.id]}, f"/classes/{cid}/enrol")  # a guessed id
+    assert {m.person.name for m in queries.members(cid)} == {"陈诗慧"}
+    # the list of a search by ID number offers that person: ticking them enrols them
+    page = web.client.get(f"/classes/{cid}?q={wang.id_number}").get_data(as_text=True)
+    assert f'name="q" value="{wang.id_number}"' in page and f'value="{wang.id}"' in page
+    web.post_form(f"/classes/{cid}", {"q": wang.id_number, "person_ids": [wang.id]}, f"/classes/{cid}/enrol")
+    assert {m.person.name for m in queries.members(cid)} == {"陈诗慧", "王立平"}
+
+
+def test_odd_digits_in_id_fields_of_the_forms_are_refused_not_a_crash(web):
+    """"²" and "１２" are digits to str.isdigit but not to int, and 20 digits name no row (PostgreSQL refuses
+    them as out of range): the forms' id lists skip such values instead of answering 500."""
+    web.login(ADMIN)
+    for odd in ("²", "１２", "9" * 20):
+        r = web.post_form(
+            "/classes/new",
+            {"year": "2025", "name": "班", "subject_type": "public", "course_ids": [odd], f"teacher_{odd}": odd,
+             "attachment_ids": [odd]},
+        )
+        assert r.status_code == 422
+        r = web.post_form("/training/course-plans/new", {"name": "计划", "attachment_ids": [odd]})
+        assert r.status_code == 422

@@ -141,3 +141,34 @@ def test_a_picker_may_only_read_from_the_platforms_people_lists(app, web, scratc
         "ui": '{"who": {"ui:widget": "person-search", "ui:source": "accounts.logout"}}'}, post_url=f"{PAGE}/{scratch}")
     assert r.status_code == 422 and "ui:source" in r.get_data(as_text=True)
     assert not (FORMS_DIR / f"{scratch}.schema.json").exists()
+
+
+def test_a_form_extending_itself_or_in_a_circle_is_refused_and_the_editor_stays_usable(app, web, scratch):
+    """A careless edit (x-extends naming the form itself, or a base that extends it back) is refused with a
+    reason rather than saved: saved, every later read of the form recursed until the process crashed."""
+    web.login("hr_province")
+    schema = {"title": "测试表单", "type": "object", "properties": {"comment": {"type": "string"}}}
+    r = web.post_form(f"{PAGE}/{scratch}?new=1", {"new": "1", "schema": json.dumps(schema), "ui": "{}"},
+                      post_url=f"{PAGE}/{scratch}")
+    assert r.status_code == 302
+    looped = {**schema, "x-extends": f"{scratch}.schema.json"}
+    r = web.post_form(f"{PAGE}/{scratch}", {"schema": json.dumps(looped), "ui": "{}"}, post_url=f"{PAGE}/{scratch}")
+    assert r.status_code == 422 and "x-extends" in r.get_data(as_text=True)
+    assert "x-extends" not in json.loads((FORMS_DIR / f"{scratch}.schema.json").read_text(encoding="utf-8"))
+    bad_when = {**schema, "x-extends": "review.schema.json", "x-extends-when": ["not", "an", "object"]}
+    r = web.post_form(f"{PAGE}/{scratch}", {"schema": json.dumps(bad_when), "ui": "{}"}, post_url=f"{PAGE}/{scratch}")
+    assert r.status_code == 422
+    assert web.client.get(f"{PAGE}/").status_code == 200
+    assert web.client.get(f"{PAGE}/{scratch}").status_code == 200
+
+
+def test_a_deeply_nested_or_huge_form_text_is_refused_with_a_reason(app, web):
+    """A pasted text nested a hundred thousand levels deep made json.loads (or the schema check) recurse
+    beyond Python's limit: the preview and the save answered 500 instead of saying what is wrong."""
+    web.login("hr_province")
+    deep = "[" * 100_000 + "]" * 100_000
+    body = _preview(web, deep).get_json()
+    assert body["errors"]["schema"]
+    nested = '{"type": "object", "properties": {"a": ' + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}"
+    assert _preview(web, nested).get_json()["errors"]["schema"]
+    assert _preview(web, '{"type": "object", "properties": {}}', deep).get_json()["errors"]["ui"]

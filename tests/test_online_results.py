@@ -249,3 +249,27 @@ def test_on_postgresql_a_retried_batch_and_a_concurrent_import_write_nothing_twi
     assert list(refused) == [2] and "已导入过" in refused[2]
     assert sorted(r.course_name for r in online_records()) == ["急诊医学", "数字经济", "院感防控"]
     assert {r.recognised_hours for r in online_records()} == {Decimal("12.5")}
+
+
+def test_an_institution_imports_nothing_for_the_people_of_a_cancelled_class(client):
+    """As for declarations (classes.workflow_hooks.is_student): enrolment in a class that was cancelled does not
+    make the person the institution's student, so no archive hours can be imported for them."""
+    from app.classes import services
+    from app.classes.models import CANCELLED
+    from app.training.demo import seed_catalogue, seed_plans
+    from tests.test_classes import values
+
+    seed_catalogue()
+    seed_plans()
+    row = services.create(actor("institute_admin"), None, values())
+    former = Person(name="学员丙", id_number=id_number(803))
+    db.session.add(former)
+    db.session.flush()
+    db.session.add(ClassMember(class_id=row.id, person_id=former.id, enrolled_at=utcnow(), subject_scores={}))
+    row.status = CANCELLED
+    db.session.commit()
+    h = api_token(client, "institute_admin")
+    body = run(client, h, xlsx([[former.id_number, "学员丙", PLATFORM, "数字经济", "公需", 6, DAY, "合格"]]))
+    assert (body["succeeded"], body["failed"]) == (0, 1)
+    assert online_records() == []
+    assert sheet_of(client, h, body["failure_file_url"])[1][-1] == online_results.NOT_FOUND

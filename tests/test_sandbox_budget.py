@@ -346,3 +346,15 @@ def test_the_applicant_sees_a_generic_message_on_the_web(app, declaration):
     page = text(r)
     assert "流程定义错误" in page and "NameError" not in page and "retrun_count" not in page
     assert db.session.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_compiled_expressions_are_kept_in_a_bounded_cache():
+    """The editor checks each expression as the administrator types it (``/validate?expression=1``): every text
+    was compiled into a process-wide cache that was never emptied, so a long session (or a script) grew the
+    worker's memory without bound."""
+    from app.workflow import engine
+
+    for i in range(engine.COMPILED_CACHE_SIZE + 500):
+        engine.check_expression(f"year + {i}")
+    assert len(engine._COMPILED) <= engine.COMPILED_CACHE_SIZE
+    engine.check_expression("year + 1")  # still answers after entries were dropped

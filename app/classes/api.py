@@ -141,7 +141,8 @@ def member_list(class_id: int):
 def member_add(class_id: int):
     actor = _actor()
     services.get(actor, class_id)
-    added = services.enrol(actor, class_id, load_args(EnrolArgs(), json_body())["person_ids"])
+    args = load_args(EnrolArgs(), json_body())
+    added = services.enrol(actor, class_id, args["person_ids"], id_numbers=args["id_numbers"])
     db.session.commit()
     return jsonify({"added": added, "members": _members(class_id)})
 
@@ -268,7 +269,7 @@ def add_paths(spec: Any) -> None:
                 "responses": _answers("200", None),
             },
             "post": {
-                "summary": "Enrol people {person_ids}",
+                "summary": "Enrol people: {person_ids} of the organisation's staff, anyone by {id_numbers}",
                 "parameters": [one],
                 "requestBody": json_request("EnrolArgs"),
                 "responses": _answers("200", None),

@@ -33,8 +33,9 @@ def _approve(instance_id: int) -> None:
     workflow.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=_actor("hr_city"))
 
 
-def _people(*names: str) -> list[int]:
-    return list(db.session.scalars(select(Person.id).where(Person.name.in_(names)).order_by(Person.id)))
+def _people(*names: str) -> list[str]:
+    """Their ID numbers: an institution enrols people of other units by their full ID number."""
+    return list(db.session.scalars(select(Person.id_number).where(Person.name.in_(names)).order_by(Person.id)))
 
 
 def seed_classes(today: date | None = None) -> int:
@@ -101,7 +102,7 @@ def seed_classes(today: date | None = None) -> int:
     if closed is not None:
         _approve(closed.instance_id)
         services.open_class(admin, closed.id)
-        services.enrol(admin, closed.id, _people("刘文斌", "王立平"))
+        services.enrol(admin, closed.id, [], id_numbers=_people("刘文斌", "王立平"))
         for m in services.queries.members(closed.id):
             services.set_grade(
                 admin,
@@ -123,7 +124,7 @@ def seed_classes(today: date | None = None) -> int:
     if running is not None:
         _approve(running.instance_id)
         services.open_class(admin, running.id)
-        services.enrol(admin, running.id, _people("陈诗慧", "刘文斌", "王立平"))
+        services.enrol(admin, running.id, [], id_numbers=_people("陈诗慧", "刘文斌", "王立平"))
         members = services.queries.members(running.id)
         session = services.add_session(admin, running.id, datetime.combine(running.start_date, time(9)), "第一天上午")
         services.mark(

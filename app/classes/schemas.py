@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
 from app.api.schemas import ApiTime
@@ -88,7 +88,23 @@ class CancelArgs(Schema):
 
 
 class EnrolArgs(Schema):
-    person_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=5000))
+    person_ids = fields.List(
+        fields.Integer(),
+        load_default=list,
+        validate=validate.Length(max=5000),
+        metadata={"description": "staff of the class's organisation (or of a unit below it)"},
+    )
+    id_numbers = fields.List(
+        fields.String(validate=validate.Length(min=15, max=18)),
+        load_default=list,
+        validate=validate.Length(max=5000),
+        metadata={"description": "full ID numbers: how anyone outside the organisation is enrolled"},
+    )
+
+    @validates_schema
+    def _some(self, data: dict, **_kw: object) -> None:
+        if not data.get("person_ids") and not data.get("id_numbers"):
+            raise ValidationError("请选择要录入的人员", "person_ids")
 
 
 class UnenrolArgs(Schema):

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
@@ -426,12 +426,37 @@ def _enrolling(row: TrainingClass) -> None:
     raise InvalidState("只有已开班的培训班（或同步上报的待提交申报）可以录入人员")
 
 
-def enrol(actor: Actor, class_id: int, person_ids: list[int]) -> int:
-    """Enrol people (one or a selection); those already enrolled are skipped. Returns how many were added."""
+def enrol(actor: Actor, class_id: int, person_ids: list[int], *, id_numbers: list[str] | tuple[str, ...] = ()) -> int:
+    """Enrol people (one or a selection); those already enrolled are skipped. Returns how many were added.
+
+    As :func:`queries.candidates` finds them: ``person_ids`` name the staff of the class's organisation (and of
+    the units below it); anyone else only together with their full ID number in ``id_numbers`` (an institution
+    trains people of every unit, but a guessed id must not reveal who they are). People of ``id_numbers`` are
+    enrolled too; an id or ID number that names no one it may enrol is refused as unknown."""
     row = _locked(actor, class_id)
     _enrolling(row)
-    ids = sorted(set(person_ids))
-    people = {p.id for p in db.session.scalars(select(Person).where(Person.id.in_(ids)))} if ids else set()
+    named = {str(n).strip().upper() for n in id_numbers if str(n).strip()}
+    by_number = (
+        dict(db.session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(named))).all())
+        if named
+        else {}
+    )
+    if named - set(by_number):
+        raise ValidationFailed(_INVALID, {"id_numbers": "未找到该公民身份号码的人员"})
+    ids = sorted(set(person_ids) | set(by_number.values()))
+    org = db.session.get(Organisation, row.organisation_id)
+    subtree = select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
+    people = (
+        set(
+            db.session.scalars(
+                select(Person.id).where(
+                    Person.id.in_(ids), or_(Person.unit_id.in_(subtree), Person.id_number.in_(set(by_number)))
+                )
+            )
+        )
+        if ids
+        else set()
+    )
     if set(ids) - people:
         raise ValidationFailed(_INVALID, {"person_ids": "所选人员不存在"})
     already = (

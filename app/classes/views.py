@@ -21,6 +21,7 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
 from app.core.i18n import translate
 from app.core.sorting import parse_sort, sort_args
+from app.core.validators import whole_number, whole_numbers
 from app.extensions import db
 from app.training import access, catalogue
 from app.training import queries as plan_queries
@@ -94,13 +95,10 @@ def _form() -> dict[str, Any]:
     saved, errors = attachments.save_uploads(request.files.getlist("files"), actor=web_actor())
     if errors:
         raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"attachment_ids": "；".join(errors)})
-    data["attachment_ids"] = [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()] + [
-        a.id for a in saved
-    ]
+    data["attachment_ids"] = whole_numbers(request.form.getlist("attachment_ids")) + [a.id for a in saved]
     data["courses"] = [
-        {"course_id": int(cid), "teacher_id": int(request.form.get(f"teacher_{cid}") or 0) or None}
-        for cid in request.form.getlist("course_ids")
-        if cid.isdigit()
+        {"course_id": cid, "teacher_id": whole_number(request.form.get(f"teacher_{cid}")) or None}
+        for cid in whole_numbers(request.form.getlist("course_ids"))
     ]
     return data
 
@@ -302,20 +300,20 @@ def action(class_id: int, action: str):
         elif action == "report":
             services.report_results(actor, class_id, _ids("member_ids") or None)
         elif action == "enrol":
-            ids = _ids("person_ids")
-            id_number = (request.form.get("id_number") or "").strip().upper()
-            if id_number:
-                from app.people.models import Person
+            from app.people.models import Person
 
-                person = db.session.scalar(select(Person).where(Person.id_number == id_number))
-                if person is None:
-                    raise ValidationFailed(
-                        _("提交的内容有误，请按提示修改"), {"id_number": "未找到该公民身份号码的人员"}
-                    )
-                ids.append(person.id)
-            if not ids:
+            ids = _ids("person_ids")
+            id_number = (request.form.get("id_number") or "").strip().upper()[:18]
+            named = [id_number] if id_number else []
+            # people ticked in the list of a search by full ID number (the form's hidden q) are named by it
+            searched = (request.form.get("q") or "").strip().upper()[:18]
+            found = db.session.scalar(select(Person.id).where(Person.id_number == searched)) if searched else None
+            if found is not None and found in ids:
+                ids.remove(found)
+                named.append(searched)
+            if not ids and not named:
                 raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"person_ids": "请选择要录入的人员"})
-            services.enrol(actor, class_id, ids)
+            services.enrol(actor, class_id, ids, id_numbers=named)
         elif action == "unenrol":
             services.unenrol(actor, class_id, _ids("member_ids"))
         else:
@@ -331,7 +329,7 @@ def action(class_id: int, action: str):
 
 
 def _ids(name: str) -> list[int]:
-    return [int(i) for i in request.form.getlist(name) if i.isdigit() and len(i) < 19]
+    return whole_numbers(request.form.getlist(name))
 
 
 @bp.route("/<int:class_id>/members/<int:member_id>", methods=["GET", "POST"])

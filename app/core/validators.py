@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from itertools import accumulate
 from typing import Any
@@ -101,6 +101,12 @@ def whole_number(text: str | None, maximum: int = MAX_INTEGER) -> int | None:
         return None
     number = int(text)
     return number if number <= maximum else None
+
+
+def whole_numbers(texts: Iterable[str]) -> list[int]:
+    """The values of a form's list of ids (``request.form.getlist``) that are :func:`whole_number`: the rest
+    are skipped (they name no row)."""
+    return [n for n in (whole_number(t) for t in texts) if n is not None]
 
 
 def page_number(text: str | None) -> int:

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
 from app.core.sorting import parse_sort, sort_args
+from app.core.validators import whole_numbers
 from app.extensions import db
 
 from . import bindings as binds
@@ -155,7 +156,7 @@ def bindings():
 @login_required
 def decide():
     actor = _manager()
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = whole_numbers(request.form.getlist("ids"))
     approve = request.form.get("decision") == "yes"
     try:
         done = binds.decide(actor, ids, approve)

@@ -455,6 +455,9 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
     for field, text in (("schema", schema_text), ("ui", ui_text or "{}")):
         try:
             value = json.loads(text)
+        except RecursionError:
+            errors[field] = _("嵌套层次太深，无法检查")
+            continue
         except ValueError as exc:
             errors[field] = _("不是有效的 JSON（第 %(line)s 行第 %(col)s 列）：%(detail)s",
                               line=getattr(exc, "lineno", "?"), col=getattr(exc, "colno", "?"),
@@ -469,6 +472,9 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
         try:
             schema = resolve_extends(parsed["schema"], _forms_dir())
             Draft202012Validator.check_schema(schema)
+        except RecursionError:
+            errors["schema"] = _("嵌套层次太深，无法检查")
+            schema = None
         except SchemaError as exc:
             errors["schema"] = _("不是有效的 JSON Schema：%(detail)s（位置 %(path)s）", detail=exc.message,
                                  path="/".join(str(p) for p in exc.path) or "/")
@@ -499,6 +505,7 @@ def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str
     from flask_babel import gettext as _
 
     from app.core.i18n import translate
+    from app.workflow.forms import load_form
 
     broken = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -507,6 +514,10 @@ def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str
             shutil.copyfile(path, folder / path.name)
         (folder / f"{stem}.schema.json").write_text(schema_text, encoding="utf-8")
         (folder / f"{stem}.uischema.json").write_text(ui_text or "{}", encoding="utf-8")
+        try:  # the form as it will be read once saved: its bases may lead back to it
+            load_form(f"{stem}.schema.json", folder)
+        except (ValueError, OSError) as exc:
+            return {"schema": _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))}
         for key in process_keys():
             path, forms_dir = versions.bpmn_path(key)
             if forms_dir != _forms_dir():

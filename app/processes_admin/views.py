@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from app.core.auth import web_actor
 from app.core.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from app.core.i18n import translated_error
+from app.core.validators import whole_numbers
 from app.extensions import db
 from app.processes_admin import services
 from app.workflow import diagram_diff
@@ -168,7 +169,7 @@ def migrate(key: str):
 
     actor = web_actor()
     current = next(r.version for r in services.history(actor, key) if r.version.active)
-    ids = [int(i) for i in request.form.getlist("instance_id") if i.isdigit()]
+    ids = whole_numbers(request.form.getlist("instance_id"))
     try:
         job = services.migration_start(actor, key, current.version, ids)
     except DomainError as exc:

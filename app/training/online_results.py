@@ -6,8 +6,8 @@ refuses a row imported again, in the same file, a later file or a retried job.
 
 Who for (Fujian 000 §5.1 lists 网络班培训成果导入 beside the class imports of a unit's workspace): a unit imports
 for its own staff (people employed by it or a unit below it); an institution for the people enrolled in one of
-its classes, as it does for face-to-face results. Anyone else is refused as 未找到该人员 (no disclosure of who
-is registered elsewhere)."""
+its classes that was not cancelled, as it does for face-to-face results. Anyone else is refused as 未找到该人员
+(no disclosure of who is registered elsewhere)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
 from app.archive.models import ONLINE_SOURCE, CreditRecord, OnlineResult
-from app.classes.models import ClassMember, TrainingClass
+from app.classes.models import CANCELLED, ClassMember, TrainingClass
 from app.core.models import utcnow
 from app.core.validators import id_number_error, normalise_id_number
 from app.extensions import db
@@ -89,7 +89,7 @@ def _reachable(org: Organisation, ids: set[str]) -> dict[str, Person]:
         enrolled = (
             select(ClassMember.person_id)
             .join(TrainingClass, TrainingClass.id == ClassMember.class_id)
-            .where(TrainingClass.organisation_id == org.id)
+            .where(TrainingClass.organisation_id == org.id, TrainingClass.status != CANCELLED)
         )
         stmt = stmt.where(Person.id.in_(enrolled))
     else:

@@ -15,6 +15,7 @@ from app.core.auth import web_actor
 from app.core.errors import DomainError, InvalidState, ValidationFailed
 from app.core.i18n import translate
 from app.core.sorting import Sort, parse_sort, sort_args
+from app.core.validators import whole_number, whole_numbers
 from app.extensions import db
 from app.training import access, catalogue, course_plans, plans, profile, queries, reports
 from app.training.models import (
@@ -258,11 +259,10 @@ def _doc_form(kind: str) -> dict[str, Any]:
     saved, errors = attachments.save_uploads(request.files.getlist("files"), actor=web_actor())
     if errors:
         raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"attachment_ids": "；".join(errors)})
-    data["attachment_ids"] = [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()] + [
-        a.id for a in saved]
+    data["attachment_ids"] = whole_numbers(request.form.getlist("attachment_ids")) + [a.id for a in saved]
     if kind == "plans":
-        data["courses"] = [{"course_id": int(cid), "teacher_id": int(request.form.get(f"teacher_{cid}") or 0)
-                            or None} for cid in request.form.getlist("course_ids") if cid.isdigit()]
+        data["courses"] = [{"course_id": cid, "teacher_id": whole_number(request.form.get(f"teacher_{cid}")) or None}
+                           for cid in whole_numbers(request.form.getlist("course_ids"))]
     return data
 
 
@@ -357,8 +357,7 @@ def _course_plan_form() -> dict[str, Any]:
     saved, errors = attachments.save_uploads(request.files.getlist("files"), actor=web_actor())
     if errors:
         raise ValidationFailed(_("提交的内容有误，请按提示修改"), {"attachment_ids": "；".join(errors)})
-    data["attachment_ids"] = [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()] + [
-        a.id for a in saved]
+    data["attachment_ids"] = whole_numbers(request.form.getlist("attachment_ids")) + [a.id for a in saved]
     return data
 
 
@@ -447,8 +446,8 @@ def course_plan_page(row_id: int):
 def _class_form() -> dict[str, Any]:
     data: dict[str, Any] = {k: v.strip() for k, v in request.form.items()
                             if k not in ("csrf_token", "teacher_ids", "subject_ids")}
-    data["teacher_ids"] = [int(i) for i in request.form.getlist("teacher_ids") if i.isdigit()]
-    data["subject_ids"] = [int(i) for i in request.form.getlist("subject_ids") if i.isdigit()]
+    data["teacher_ids"] = whole_numbers(request.form.getlist("teacher_ids"))
+    data["subject_ids"] = whole_numbers(request.form.getlist("subject_ids"))
     return data
 
 

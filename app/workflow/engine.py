@@ -386,6 +386,9 @@ class _Guard(ast.NodeTransformer):
         return ast.copy_location(parts[0] if len(parts) == 1 else ast.BoolOp(ast.And(), parts), node)
 
 
+#: Compiled expressions and scripts kept per process: the deployed definitions' are few, but the editor checks
+#: every text an administrator types, so the oldest entries give way beyond this many.
+COMPILED_CACHE_SIZE = 20_000
 _COMPILED: dict[tuple[str, str], tuple[Any, list[str]]] = {}
 _COMPILED_LOCK = threading.Lock()
 
@@ -405,6 +408,8 @@ def _compile(text: str, mode: str) -> tuple[Any, list[str]]:
         except ValueError as exc:  # e.g. a NUL character
             raise UnsafeExpression(str(exc)) from None
         with _COMPILED_LOCK:
+            while len(_COMPILED) >= COMPILED_CACHE_SIZE:
+                del _COMPILED[next(iter(_COMPILED))]  # the oldest first (dicts keep insertion order)
             _COMPILED[key] = entry
     return entry
 

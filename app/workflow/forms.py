@@ -79,19 +79,27 @@ def form_path(name: str, forms_dir: Path = FORMS_DIR) -> Path:
 PICKER_SOURCES = frozenset({"credits.people"})
 
 
-def load_form(name: str, forms_dir: Path = FORMS_DIR) -> dict:
+def load_form(name: str, forms_dir: Path = FORMS_DIR, _chain: tuple[str, ...] = ()) -> dict:
     """Read one form file and resolve ``x-extends``."""
-    return resolve_extends(json.loads(form_path(name, forms_dir).read_text(encoding="utf-8")), forms_dir)
+    if name in _chain:  # a form extending itself, or bases extending each other in a circle
+        raise ValueError("x-extends goes round in a circle: " + " -> ".join((*_chain, name)))
+    schema = json.loads(form_path(name, forms_dir).read_text(encoding="utf-8"))
+    if not isinstance(schema, dict):
+        raise ValueError(f"form {name!r} is not a JSON object")
+    return resolve_extends(schema, forms_dir, (*_chain, name))
 
 
-def resolve_extends(schema: dict, forms_dir: Path = FORMS_DIR) -> dict:
-    """A form's schema with the form it extends (``x-extends``, a file in ``forms_dir``) merged in."""
+def resolve_extends(schema: dict, forms_dir: Path = FORMS_DIR, _chain: tuple[str, ...] = ()) -> dict:
+    """A form's schema with the form it extends (``x-extends``, a file in ``forms_dir``) merged in; ValueError
+    when a base cannot be read, the bases go round in a circle or ``x-extends-when`` is not an object."""
     schema = dict(schema)
     base_name = schema.pop("x-extends", None)
     if not base_name:
         return schema
-    base = load_form(base_name, forms_dir)
+    base = load_form(base_name, forms_dir, _chain)
     when = schema.pop("x-extends-when", None)
+    if when is not None and not isinstance(when, dict):
+        raise ValueError("x-extends-when must be an object of field values")
     merged = copy.deepcopy(base)
     merged.update({k: v for k, v in schema.items() if k not in ("properties", "required", "allOf")})
     merged["properties"] = {**base.get("properties", {}), **schema.get("properties", {})}

@@ -206,7 +206,10 @@ def test_grade_declaration_through_the_inbox(person, training_workspace) -> None
         workflow.complete_task(task.id, {"outcome": "approve", "comment": "同意"}, actor=city)
         services.open_class(me, row.id)
         services.enrol(
-            me, row.id, list(db.session.scalars(select(Person.id).where(Person.name.in_(("陈诗慧", "刘文斌")))))
+            me,
+            row.id,
+            [],
+            id_numbers=list(db.session.scalars(select(Person.id_number).where(Person.name.in_(("陈诗慧", "刘文斌"))))),
         )
         for m in queries.members(row.id):
             services.set_grade(me, row.id, m.id, {"total_score": 90, "result": "pass", "subject_scores": {}})
