@@ -71,4 +71,6 @@ def configure_logging(app: Flask) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []  # through the root handler: one format
         logger.propagate = True
-    logging.getLogger("spiff").setLevel(logging.WARNING)  # SpiffWorkflow logs every task state change at INFO
+    from app.workflow.engine import quiet_engine_logs
+
+    quiet_engine_logs()

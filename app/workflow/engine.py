@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -1080,3 +1081,8 @@ def migrate(state_json: str, new: ParsedProcess, service_handler: ServiceHandler
         reason = "history_removed" if removed else f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}"
         return MigrationCheck(current, reason, removed), None
     return MigrationCheck(current, None, removed), run
+
+
+def quiet_engine_logs() -> None:
+    """SpiffWorkflow logs every task state change at INFO: keep its loggers to warnings (structured logs)."""
+    logging.getLogger("spiff").setLevel(logging.WARNING)
