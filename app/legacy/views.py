@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.archive.models import SUBJECT_TYPES
+from app.cases.queries import Page
 from app.certificates.render import render_pdf
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
@@ -21,6 +22,8 @@ from app.people import services as people
 
 from . import services
 from .models import CLAIM_METHODS
+
+PER_PAGE = 20
 
 bp = Blueprint("legacy", __name__)
 
@@ -105,7 +108,7 @@ def records():
     year = whole_number(request.args.get("year"), 9999)
     page = page_number(request.args.get("page"))
     sort = parse_sort(request.args.get("sort"), services.RECORD_SORTS, services.RECORD_DEFAULT_SORT)
-    rows, total = services.records(actor, q, year, page, sort=sort)
+    rows, total = services.records(actor, q, year, page, PER_PAGE, sort=sort)
     return render_template(
         "legacy/records.html",
         sort=sort,
@@ -114,8 +117,7 @@ def records():
         total=total,
         q=q,
         year=year,
-        page=page,
-        pages=max(1, -(-total // 20)),
+        listing=Page(rows, total, page, PER_PAGE),
         subjects=SUBJECT_TYPES,
     )
 
@@ -127,11 +129,11 @@ def certificates():
     q = (request.args.get("q") or "").strip()[:50]
     page = page_number(request.args.get("page"))
     sort = parse_sort(request.args.get("sort"), services.CERTIFICATE_SORTS, services.CERTIFICATE_DEFAULT_SORT)
-    rows, total = services.certificates(actor, q, page, sort=sort)
-    pages = max(1, -(-total // 20))
+    rows, total = services.certificates(actor, q, page, PER_PAGE, sort=sort)
     args = {**({"q": q} if q else {}), **sort_args(sort)}
     return render_template(
-        "legacy/certificates.html", rows=rows, total=total, q=q, page=page, pages=pages, sort=sort, args=args
+        "legacy/certificates.html", rows=rows, total=total, q=q, listing=Page(rows, total, page, PER_PAGE),
+        sort=sort, args=args,
     )
 
 
