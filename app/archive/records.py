@@ -7,7 +7,6 @@ process writes at start and on every resubmission; nothing here deserializes a w
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import CreditDeclaration
 from app.core.batch import WriteBatch
+from app.core.paging import Page
 from app.extensions import db
 from app.workflow.models import COMPLETED, REJECTED, RUNNING, WITHDRAWN, ProcessInstance
 
@@ -67,16 +67,6 @@ def record_declaration(instance: ProcessInstance, data: dict[str, Any], writes: 
     db.session.flush()
 
 
-@dataclass
-class RecordsPage:
-    items: list[tuple[ProcessInstance, CreditDeclaration | None]]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _subtree(actor: Actor):
@@ -130,17 +120,17 @@ def declarations_statement(actor: Actor, *, scope: str = "mine", status: str = "
 
 def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
                  learning_form: str | None = None, name: str | None = None, id_number: str | None = None,
-                 page: int = 1, per_page: int = 20) -> RecordsPage:
+                 page: int = 1, per_page: int = 20) -> Page:
     """One page of :func:`declarations_statement`, newest first."""
     stmt = declarations_statement(actor, scope=scope, status=status, year=year, learning_form=learning_form,
                                   name=name, id_number=id_number)
     if stmt is None:
-        return RecordsPage([], 0, page, per_page)
+        return Page([], 0, page, per_page)
     total = db.session.scalar(select(func.count()).select_from(
         stmt.order_by(None).with_only_columns(ProcessInstance.id).subquery()))
     page = max(1, page)
     rows = db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
-    return RecordsPage([(i, d) for i, d in rows], total or 0, page, per_page)
+    return Page([(i, d) for i, d in rows], total or 0, page, per_page)
 
 
 def each_declaration(actor: Actor, **filters: Any) -> Iterator[tuple[ProcessInstance, CreditDeclaration | None]]:

@@ -10,21 +10,10 @@ from sqlalchemy.orm import defer
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, User
+from app.core.paging import Page
 from app.core.sorting import Sort, flipped, order_clauses, parse_sort
 from app.extensions import db
 from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
-
-
-@dataclass
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _actor_condition(actor: Actor):

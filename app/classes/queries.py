@@ -5,7 +5,7 @@ Nothing here deserializes a workflow: review states come from ``process_instance
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -22,6 +22,7 @@ from app.classes.models import (
     ClassSession,
     TrainingClass,
 )
+from app.core.paging import Page
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people.models import Person
@@ -48,16 +49,9 @@ def is_approved(row: TrainingClass) -> bool:
 
 
 @dataclass
-class ClassPage:
-    items: list[TrainingClass]
-    states: dict[int, str]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class ClassPage(Page):
+    #: {class id: its state}
+    states: dict[int, str] = field(default_factory=dict)
 
 
 def _state_condition(state: str) -> Any:
@@ -114,7 +108,7 @@ def classes(
     found = states(items)
     if state == review.RETURNED or state == review.REVIEWING:  # both are running cases: tell them apart
         items = [r for r in items if found[r.id] == state]
-    return ClassPage(items, found, total, page, per_page)
+    return ClassPage(items, total, page, per_page, states=found)
 
 
 def members(class_id: int) -> list[ClassMember]:

@@ -9,7 +9,6 @@ else answers NotFound. Entries are never edited: revoking keeps the entry with w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from app.accounts.models import Organisation, OrgStatus, Role
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
+from app.core.paging import Page
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.core.validators import id_number_error, normalise_id_number, text_error, whole_number
 from app.extensions import db
@@ -181,16 +181,6 @@ def revoke(actor: Actor, entry_id: int, reason: Any) -> DishonestyEntry:
 # --------------------------------------------------------------------------- lists
 
 
-@dataclass
-class Page:
-    items: list[DishonestyEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 #: The lists: every entry in scope (失信信息录入), or those against the actor's own organisations

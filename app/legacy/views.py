@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.archive.models import SUBJECT_TYPES
-from app.cases.queries import Page
 from app.certificates.render import render_pdf
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
+from app.core.paging import Page
 from app.core.sorting import parse_sort, sort_args
 from app.core.validators import page_number, whole_number
 from app.extensions import db

@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
+from app.core.paging import Page as BasePage
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.core.validators import whole_number
 from app.extensions import db
@@ -67,16 +68,8 @@ class Row:
 
 
 @dataclass
-class Page:
-    items: list[Row]
-    total: int
-    page: int
-    per_page: int
+class Page(BasePage):
     filters: Filters = field(default_factory=Filters)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def statement(actor: Actor, f: Filters) -> Select:

@@ -10,7 +10,7 @@ from sqlalchemy import Select, and_, false, func, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Role
-from app.cases.queries import Page
+from app.core.paging import Page
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.workflow.models import ApprovalEvent, WorkflowTask

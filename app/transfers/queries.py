@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased, selectinload
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.core.errors import NotFound
+from app.core.paging import Page
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people import services as people
@@ -43,16 +44,6 @@ class Row:
         return STATUS_LABELS.get(self.instance.status, self.instance.status)
 
 
-@dataclass
-class Page:
-    items: list[Row]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from sqlalchemy import and_, false, func, or_, select
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
 from app.archive.models import AnnualVerification
+from app.core.paging import Page
 from app.core.sorting import Sort, order_clauses, parse_sort
 from app.extensions import db
 from app.people.models import Person
@@ -66,17 +67,9 @@ class ArchiveRow:
 
 
 @dataclass
-class ArchivePage:
-    items: list[ArchiveRow]
-    total: int
-    page: int
-    per_page: int
+class ArchivePage(Page):
     #: Pass as ``after`` to get the next page by key (None on the last page).
     next_after: int | None = None
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 #: The archive search's sortable columns (``?sort=``); the default is the order people were added in.
