@@ -230,3 +230,22 @@ def test_a_bureau_with_many_organisations_searches_them(app, web, monkeypatch) -
     assert r.status_code == 302
     entry = db.session.scalar(select(DishonestyEntry))
     assert entry.subject_name == "福州智造科技有限公司" and entry.recorded_by_org.name == "区人力资源和社会保障局"
+
+
+def test_an_institution_declaring_for_its_student_does_not_see_their_entries(app, web, as_user, declaration) -> None:
+    """The institution sees the case it declared, not the student's record of dishonesty; the student's unit,
+    which reviews the case, does."""
+    from tests.test_credits_declarers import enrol
+
+    services.record(as_user("hospital_admin"),
+                    {"subject_type": "person", "person_id_number": CHEN, "content": "培训签到代签"})
+    enrol(CHEN)
+    instance = workflow.start_process("credit_hour_approval", {**declaration, "person_id_number": CHEN},
+                                      actor=as_user("institute_admin"))
+    db.session.commit()
+    web.login("institute_admin")
+    page = web.client.get(f"/applications/{instance.id}")
+    assert page.status_code == 200 and "培训签到代签" not in page.get_data(as_text=True)
+    web.client.post("/logout", data={"csrf_token": web.csrf("/applications")})
+    web.login("hospital_admin")
+    assert "培训签到代签" in web.client.get(f"/applications/{instance.id}").get_data(as_text=True)

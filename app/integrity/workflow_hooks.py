@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.accounts.actor import Actor
 from app.cases.panels import Panel, register_panel
 from app.workflow.models import ProcessInstance
+from app.workflow.services import oversees_instance
 
 from . import services
 
@@ -13,12 +14,16 @@ PANEL = "integrity.dishonesty"
 
 
 def dishonesty_panel(instance: ProcessInstance, actor: Actor) -> Panel | None:
-    """The entries against the case's person, for anyone looking at the case but that person: the reviewers
-    (and the unit that declared for them). Nothing when there are none."""
+    """The entries against the case's person, for those who see the case as one of its organisations: the
+    reviewers, and the person's unit and those above it. Not the person, and not whoever merely started the
+    case (a training institution declaring for its student sees the case, not the student's record of
+    dishonesty). Nothing when there are none."""
     if instance.subject_person_id is None:
         return None
     person = actor.person
     if person is not None and person.id == instance.subject_person_id:
+        return None
+    if not oversees_instance(actor, instance, declarer_counts=False):
         return None
     entries = services.entries_of_person(instance.subject_person_id)
     if not entries:

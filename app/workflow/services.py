@@ -163,10 +163,20 @@ def can_see_instance(actor: Actor, instance: ProcessInstance) -> bool:
         return True
     if instance.applicant_id_number and instance.applicant_id_number == actor.user.id_number:
         return True
+    return oversees_instance(actor, instance)
+
+
+def oversees_instance(actor: Actor, instance: ProcessInstance, *, declarer_counts: bool = True) -> bool:
+    """Whether the actor sees the case as one of its organisations: an administrator of a lane's organisation,
+    or at or above the applicant's unit, whose role holds the process's module or staff data.
+    ``declarer_counts=False``: the organisation the case was declared for, when it is not the applicant's
+    unit (a training institution declaring for its student), does not count as one of the lanes."""
     hooks = registry.hooks_for(instance.process_key)
     modules = ((hooks.permission,) if hooks else ()) + STAFF_DATA_MODULES
     holding = [m for m in actor.memberships if any(m.can(module) for module in modules)]
     lane_org_ids = {(v or {}).get("id") for v in (instance.lane_orgs or {}).values()}
+    if not declarer_counts and instance.started_for_org_id != instance.subject_org_id:
+        lane_org_ids.discard(instance.started_for_org_id)
     if any(m.organisation_id in lane_org_ids for m in holding):
         return True
     if instance.subject_org_id is not None and holding:
