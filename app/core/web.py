@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -141,10 +142,12 @@ def refuse_unsafe_input() -> None:
         raise DomainError(gettext("查询参数含有不允许的字符"), errors)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    errors = unsafe_fields(request.form.to_dict(flat=False))
-    for name, file in request.files.items(multi=True):
-        errors.update(unsafe_fields({name: file.filename or ""}))
-    if request.is_json:
+    errors = {}
+    if not request.is_json:  # a JSON body has no form fields or files (parsing it as a form finds none)
+        errors = unsafe_fields(request.form.to_dict(flat=False))
+        for name, file in request.files.items(multi=True):
+            errors.update(unsafe_fields({name: file.filename or ""}))
+    else:
         body = request_json()
         if isinstance(body, dict):
             errors.update(unsafe_fields(body))
@@ -168,8 +171,20 @@ def _json_error(code: str, message: str, status: int):
     return jsonify(body), status
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a request without the cookie (every API call: it signs in
+    with a bearer token) gets its new empty session without building the signer first."""
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def register_web(app: Flask) -> None:
     from flask_bootstrap import Bootstrap5
+
+    app.session_interface = CookieSessions()
 
     app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
     Bootstrap5(app)

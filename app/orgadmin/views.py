@@ -37,8 +37,10 @@ def _nav() -> dict[str, Any]:
 
 @bp.before_app_request
 def _force_password_change():
-    if (current_user.is_authenticated and request.endpoint not in _ALLOWED_WHILE_FORCED
-            and not request.path.startswith("/api/") and services.must_change_password(current_user.id)):
+    # the API first: its requests carry a bearer token, and asking for current_user would load a user from
+    # the session cookie for nothing
+    if (not request.path.startswith("/api/") and request.endpoint not in _ALLOWED_WHILE_FORCED
+            and current_user.is_authenticated and services.must_change_password(current_user.id)):
         flash(_("管理员已为您重置密码，请先修改临时密码"), "warning")
         return redirect(url_for("orgadmin.password"))
     return None
