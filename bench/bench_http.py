@@ -2,7 +2,7 @@
 the raw engine floor in one run.
 
     .venv/bin/python -m bench.bench_http [N=200] [--workers 1 2] [--reps 2] [--worker-class sync|gthread]
-        [--threads 4] [--clients C] [--pg-url URL]
+        [--threads 4] [--clients C] [--keep-alive] [--block B] [--pg-url URL]
 
 A chain is the four JSON API calls a user makes: the declaration (POST /api/v1/processes/credit_hour_approval/
 instances, chenshihui and liuwenbin alternately) and three approvals (POST /api/v1/tasks/<id>/complete by
@@ -11,13 +11,15 @@ hospital_admin, health_admin, hr_city, each taking the task id from the previous
 chains/s by the wall clock, CPU of the gunicorn workers and of this database's PostgreSQL backends (from
 /proc, so it needs PostgreSQL on this machine), per chain. The raw engine floor (b1: SpiffWorkflow alone with
 its default serializer, serialize → deserialize around each step, bench_chain.RawChains) runs between them in this
-process. SQL statements per chain are counted once through the Flask test client on the same database (whole
-requests, same code). Every chain is checked approved at the end. The database is a scratch database (dropped and
-migrated), as in bench_chain."""
+process: the servers and the floor take turns in blocks of B chains (default 20), so that a drift of the shared
+machine's speed moves all of them together. SQL statements per chain are counted once through the Flask test
+client on the same database (whole requests, same code). Every chain is checked approved at the end. The
+database is a scratch database (dropped and migrated), as in bench_chain."""
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import signal
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,13 +73,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_CLIENT = threading.local()
+#: True: each client thread keeps its connection open between requests (HTTP/1.1 keep-alive, as an API client
+#: with a connection pool does); gunicorn's sync worker answers ``Connection: close`` and http.client then
+#: reconnects by itself, so only gthread workers keep connections. False: a new connection per request.
+KEEP_ALIVE = False
+
+
 def _call(base: str, path: str, body: Any, token: str | None = None) -> tuple[int, Any]:
-    req = urllib.request.Request(base + path, method="POST", data=json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
+    headers = {"Content-Type": "application/json"}
     if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return resp.status, json.loads(resp.read())
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode()
+    if not KEEP_ALIVE:
+        req = urllib.request.Request(base + path, method="POST", data=data, headers=headers)
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, json.loads(resp.read())
+    conn = getattr(_CLIENT, "conns", {}).get(base)
+    if conn is None:
+        host, port = base.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        _CLIENT.__dict__.setdefault("conns", {})[base] = conn
+    conn.request("POST", path, body=data, headers=headers)
+    resp = conn.getresponse()
+    answer = json.loads(resp.read())
+    if resp.status >= 400:
+        raise urllib.error.HTTPError(base + path, resp.status, str(answer), resp.headers, None)
+    return resp.status, answer
 
 
 class Gunicorn:
@@ -184,7 +207,7 @@ def statements_per_chain(app: Any) -> float:
 
 
 def run(n: int, workers: list[int], reps: int, worker_class: str, threads: int, clients: int | None,
-        pg_url: str, out: Any = print) -> dict[str, Any]:
+        pg_url: str, out: Any = print, block: int = 20) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
     reason = ensure_pg_database(pg_url)
@@ -193,7 +216,8 @@ def run(n: int, workers: list[int], reps: int, worker_class: str, threads: int, 
         return {}
     app = make_app(pg_url)
     out(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}; chains per repetition: {n}, reps: {reps}, "
-        f"gunicorn {worker_class}" + (f" x{threads} threads" if worker_class == "gthread" else ""))
+        f"gunicorn {worker_class}" + (f" x{threads} threads" if worker_class == "gthread" else "")
+        + (", clients keep their connections" if KEEP_ALIVE else ", a new connection per request"))
     statements = statements_per_chain(app)
     tmp = Path(tempfile.mkdtemp(prefix="cepp_bench_http_"))
     dbname = make_url(pg_url).database
@@ -209,22 +233,32 @@ def run(n: int, workers: list[int], reps: int, worker_class: str, threads: int, 
         for w in workers:  # warm-up: every worker has imported and run a chain
             _chains(servers[w].base, tokens, 10 * w, clients or 2 * w)
         for rep in range(reps):
+            # The machine's speed drifts (a shared VM: other tenants, frequency): each worker count and the raw
+            # engine take turns in blocks of a few chains, so every figure of a repetition was measured under
+            # the same conditions and the ratios stay put when the absolute figures move.
             for w in workers:
-                server = servers[w]
-                pg0, cpu0, t0 = _pg_backends_cpu(admin, dbname), server.workers_cpu(), time.perf_counter()
-                _chains(server.base, tokens, n, clients or 2 * w)
-                wall = time.perf_counter() - t0
-                pg1 = _pg_backends_cpu(admin, dbname)
                 f = figures[w]
-                f.wall.append(wall)
-                f.worker_cpu.append(server.workers_cpu() - cpu0)
-                f.pg_cpu.append(sum(v - pg0.get(p, 0.0) for p, v in pg1.items()))
-            c0, t0 = time.process_time(), time.perf_counter()
-            raw.run(n)
-            floor.wall.append(time.perf_counter() - t0)
-            floor.worker_cpu.append(time.process_time() - c0)
-            rates = ", ".join(f"{w} worker(s) {n / figures[w].wall[-1]:.1f}/s" for w in workers)
-            out(f"repetition {rep + 1}/{reps}: {rates}, raw b1 {n / floor.wall[-1]:.0f}/s")
+                f.wall.append(0.0), f.worker_cpu.append(0.0), f.pg_cpu.append(0.0)
+            floor.wall.append(0.0), floor.worker_cpu.append(0.0)
+            for start in range(0, n, block):
+                size = min(block, n - start)
+                for w in workers:
+                    server, f = servers[w], figures[w]
+                    pg0, cpu0, t0 = _pg_backends_cpu(admin, dbname), server.workers_cpu(), time.perf_counter()
+                    _chains(server.base, tokens, size, clients or 2 * w)
+                    f.wall[-1] += time.perf_counter() - t0
+                    pg1 = _pg_backends_cpu(admin, dbname)
+                    f.worker_cpu[-1] += server.workers_cpu() - cpu0
+                    f.pg_cpu[-1] += sum(v - pg0.get(p, 0.0) for p, v in pg1.items())
+                c0, t0 = time.process_time(), time.perf_counter()
+                for _ in range(size):
+                    raw.chain()
+                floor.wall[-1] += time.perf_counter() - t0
+                floor.worker_cpu[-1] += time.process_time() - c0
+            rates = ", ".join(f"{w} worker(s) {n / figures[w].wall[-1]:.1f}/s "
+                              f"({figures[w].worker_cpu[-1] / floor.worker_cpu[-1]:.2f}x b1)" for w in workers)
+            out(f"repetition {rep + 1}/{reps}: {rates}, raw b1 {n / floor.wall[-1]:.0f}/s, "
+                f"load average {os.getloadavg()[0]:.1f}")
     finally:
         for server in servers.values():
             server.stop()
@@ -237,12 +271,19 @@ def run(n: int, workers: list[int], reps: int, worker_class: str, threads: int, 
     expected = sum(reps * n + 10 * w for w in workers) + 5
     out(f"approved chains in the database: {approved} (expected at least {expected})")
     floor_cpu = floor.ms(floor.worker_cpu)
+
+    def ratio(values: list[float], base: list[float]) -> list[float]:
+        """Per repetition (both measured in the same turns), so the median of the ratios is taken."""
+        return [v / b for v, b in zip(values, base, strict=True)]
+
     out(f"\n{'':34}{'chains/s':>9}{'wall ms':>9}{'worker CPU':>12}{'PG CPU':>8}{'stmts':>7}"
         f"{'CPU / b1':>10}{'wall / b1':>10}")
     for f in figures.values():
         out(f"{f.label:34}{f.rate():9.1f}{1000 / f.rate():9.2f}{f.ms(f.worker_cpu):12.2f}{f.ms(f.pg_cpu):8.2f}"
-            f"{statements:7.1f}{f.ms(f.worker_cpu) / floor_cpu:9.2f}x{(1000 / f.rate()) / (1000 / floor.rate()):9.2f}x")
+            f"{statements:7.1f}{median(ratio(f.worker_cpu, floor.worker_cpu)):9.2f}x"
+            f"{median(ratio(f.wall, floor.wall)):9.2f}x")
     out(f"{floor.label:34}{floor.rate():9.1f}{1000 / floor.rate():9.2f}{floor_cpu:12.2f}")
+    out("(ratios: the median over the repetitions of each repetition's ratio)")
     out("targets: worker CPU per chain <= 2.5x b1; >= 25 chains/s per core (>= 45 on 2 cores with PostgreSQL)")
     return {"figures": figures, "floor": floor, "statements": statements, "approved": approved}
 
@@ -255,9 +296,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     ap.add_argument("--threads", type=int, default=4, help="threads per worker with gthread")
     ap.add_argument("--clients", type=int, default=None, help="client threads (default 2 per worker)")
+    ap.add_argument("--keep-alive", action="store_true",
+                    help="client threads keep their connection between requests (only gthread workers keep it)")
+    ap.add_argument("--block", type=int, default=20,
+                    help="chains per turn: each worker count and the raw engine take turns in blocks this size")
     ap.add_argument("--pg-url", default=DEFAULT_PG_URL, help="scratch PostgreSQL database (dropped and migrated)")
     args = ap.parse_args(argv)
-    result = run(args.n, args.workers, args.reps, args.worker_class, args.threads, args.clients, args.pg_url)
+    global KEEP_ALIVE
+    KEEP_ALIVE = args.keep_alive
+    result = run(args.n, args.workers, args.reps, args.worker_class, args.threads, args.clients, args.pg_url,
+                 block=args.block)
     return 0 if result else 1
 
 
