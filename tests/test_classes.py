@@ -790,3 +790,17 @@ def test_odd_digits_in_id_fields_of_the_forms_are_refused_not_a_crash(web):
         assert r.status_code == 422
         r = web.post_form("/training/course-plans/new", {"name": "计划", "attachment_ids": [odd]})
         assert r.status_code == 422
+
+
+def test_the_limit_of_people_is_never_below_those_enrolled(app):
+    me = actor(ADMIN)
+    row = services.create(me, org().id, values(report_mode="sync"))
+    enrol_named(me, row.id, people(3))
+    with pytest.raises(ValidationFailed) as refused:
+        services.update(me, row.id, values(report_mode="sync", capacity=2))
+    assert refused.value.fields == {"capacity": "人数上限不能少于已报名的人数（3人）"}
+    services.update(me, row.id, values(report_mode="sync", capacity=3))
+    assert db.session.get(TrainingClass, row.id).capacity == 3
+    with pytest.raises(ValidationFailed) as full:
+        enrol_named(me, row.id, people(1, start=10))
+    assert full.value.fields == {"person_ids": "超过培训班人数上限（3人）"}

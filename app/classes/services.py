@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind
@@ -53,6 +53,8 @@ GRADE_KEY = "grade_declaration"
 GRADE_SOURCE = GRADE_RECORD_SOURCE
 _INVALID = "提交的内容有误，请按提示修改"
 NOT_OF_TYPE = sentence("课程《%(course)s》不是%(type)s")
+OVER_CAPACITY = sentence("超过培训班人数上限（%(n)s人）")
+BELOW_ENROLLED = sentence("人数上限不能少于已报名的人数（%(n)s人）")
 NOTE_MAX = 50
 
 
@@ -89,6 +91,10 @@ def _check(row: TrainingClass, values: dict[str, Any], *, actor: Actor) -> None:
             errors["site_id"] = "请选择本机构的培训场地"
     if values.get("start_date") and values.get("end_date") and values["end_date"] < values["start_date"]:
         errors["end_date"] = "结束日期不能早于开始日期"
+    if values.get("capacity") and row.id is not None:
+        enrolled = db.session.scalar(select(func.count()).where(ClassMember.class_id == row.id)) or 0
+        if enrolled > values["capacity"]:
+            errors["capacity"] = BELOW_ENROLLED % {"n": enrolled}
     chosen = values.get("courses") or []
     course_ids = [c["course_id"] for c in chosen]
     if len(set(course_ids)) != len(course_ids):
@@ -469,7 +475,7 @@ def enrol(actor: Actor, class_id: int, person_ids: list[int], *, id_numbers: lis
         else set()
     )
     if row.capacity and len(queries.members(row.id)) + len(set(ids) - already) > row.capacity:
-        raise ValidationFailed(_INVALID, {"person_ids": f"超过培训班人数上限（{row.capacity}人）"})
+        raise ValidationFailed(_INVALID, {"person_ids": OVER_CAPACITY % {"n": row.capacity}})
     now = utcnow()
     added = [
         ClassMember(class_id=row.id, person_id=pid, enrolled_at=now, subject_scores={})
