@@ -218,6 +218,30 @@ def test_paging(client, declaration):
     assert client.get("/api/v1/tasks?year=2023", headers=hospital).get_json()["total"] == 1
 
 
+def test_lists_sort_by_a_named_column_and_refuse_an_unknown_one(client, declaration):
+    chen = api_token(client, "chenshihui")
+    for year in (2023, 2021, 2022):
+        client.post("/api/v1/processes/credit_hour_approval/instances",
+                    json={**declaration, "year": year, "start_date": f"{year}-03-01", "end_date": f"{year}-03-03"},
+                    headers=chen)
+    hospital = api_token(client, "hospital_admin")
+
+    def years(path: str, headers: dict) -> list[int]:
+        return [i["year"] for i in client.get(path, headers=headers).get_json()["items"]]
+
+    assert years("/api/v1/tasks", hospital) == [2023, 2021, 2022]  # default: the oldest first
+    assert years("/api/v1/tasks?sort=year", hospital) == [2021, 2022, 2023]
+    assert years("/api/v1/tasks?sort=-year&per_page=2", hospital) == [2023, 2022]
+    assert years("/api/v1/instances", chen) == [2022, 2021, 2023]  # default: the newest first
+    assert years("/api/v1/instances?sort=year", chen) == [2021, 2022, 2023]
+    for path, headers in (("/api/v1/tasks?sort=password", hospital), ("/api/v1/instances?sort=-bogus", chen)):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"sort"}
+    spec = client.get("/api/v1/openapi.json").get_json()
+    sort = next(p for p in spec["paths"]["/tasks"]["get"]["parameters"] if p["name"] == "sort")
+    assert "-year" in sort["schema"]["enum"]
+
+
 def test_openapi_document_lists_the_contract(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1")

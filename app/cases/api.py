@@ -10,6 +10,7 @@ from app.api.openapi import PAGE_PARAMETERS, json_request, responses
 from app.cases import queries, schemas
 from app.cases.schemas import (
     BatchCompleteArgs,
+    InstanceListArgs,
     ProcessSchema,
     TaskListArgs,
     dump_instances,
@@ -18,6 +19,7 @@ from app.cases.schemas import (
     dump_tasks,
 )
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort, sort_choices
 from app.extensions import db
 from app.workflow import services
 from app.workflow.forms import load_form
@@ -53,8 +55,10 @@ def start(key: str):
 @bp.get("/instances")
 def my_instances():
     actor = api_actor()
-    page = query_args(TaskListArgs())
-    result = queries.my_applications(actor, page=page["page"], per_page=page["per_page"])
+    page = query_args(InstanceListArgs())
+    result = queries.my_applications(actor, page=page["page"], per_page=page["per_page"],
+                                     sort=parse_sort(page["sort"], queries.APPLICATION_SORTS,
+                                                     queries.APPLICATION_DEFAULT_SORT))
     return jsonify({"items": dump_instances(result.items), "total": result.total})
 
 
@@ -78,7 +82,8 @@ def tasks():
     actor = api_actor()
     args = query_args(TaskListArgs())
     result = queries.inbox(actor, process=args["process"], year=args["year"], q=args["q"],
-                           page=args["page"], per_page=args["per_page"])
+                           page=args["page"], per_page=args["per_page"],
+                           sort=parse_sort(args["sort"], queries.INBOX_SORTS, queries.INBOX_DEFAULT_SORT))
     return jsonify({"items": dump_tasks(result.items), "total": result.total, "page": result.page,
                     "per_page": result.per_page})
 
@@ -123,6 +128,11 @@ def complete_many():
     return jsonify({"completed": done, "failed": failed})
 
 
+def _sort_parameter(columns: dict, default: str) -> dict:
+    return {"in": "query", "name": "sort", "schema": {"type": "string", "enum": sort_choices(columns)},
+            "description": f"a column, descending with a leading '-' (default: {default}); another value is a 422"}
+
+
 def add_paths(spec) -> None:  # noqa: ANN001
     """The process, instance and task paths of the OpenAPI document."""
     for name in ("Process", "ProcessForm", "Task", "History", "Instance", "InstancePage", "Started", "TaskDetail",
@@ -147,7 +157,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "responses": responses("201", "Started", "400", "401", "403", "404", "422")}})
     spec.path(path="/instances", operations={"get": {
         "summary": "The actor's own applications, newest first",
-        "parameters": PAGE_PARAMETERS,
+        "parameters": [_sort_parameter(queries.APPLICATION_SORTS, queries.APPLICATION_DEFAULT_SORT), *PAGE_PARAMETERS],
         "responses": responses("200", "InstancePage", "401", "422")}})
     spec.path(path="/instances/{id}/withdraw", operations={"post": {
         "summary": "Withdraw (撤回) an application before its first review (only who submitted it)",
@@ -164,6 +174,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
             {"in": "query", "name": "q", "schema": {"type": "string"},
              "description": "applicant name prefix or ID number prefix"},
             {"in": "query", "name": "year", "schema": {"type": "integer"}},
+            _sort_parameter(queries.INBOX_SORTS, queries.INBOX_DEFAULT_SORT),
             *PAGE_PARAMETERS,
         ],
         "responses": responses("200", "TaskPage", "401", "422")}})

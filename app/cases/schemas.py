@@ -10,6 +10,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from marshmallow.experimental.context import Context
 
 from app.api.schemas import ApiTime, PageArgs
+from app.cases.queries import APPLICATION_SORTS, INBOX_SORTS
+from app.core.sorting import sort_choices
 from app.core.validators import mask_id_number
 
 OUTCOMES = ("approve", "reject", "return")
@@ -36,6 +38,15 @@ class TaskListArgs(PageArgs):
     process = fields.String(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(max=64))
     year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100))
+    sort = fields.String(load_default=None, validate=validate.OneOf(sort_choices(INBOX_SORTS)), metadata={
+        "description": "Order of the inbox: a column, descending with a leading '-' (default: arrived, the "
+                       "oldest first)"})
+
+
+class InstanceListArgs(PageArgs):
+    sort = fields.String(load_default=None, validate=validate.OneOf(sort_choices(APPLICATION_SORTS)), metadata={
+        "description": "Order of the list: a column, descending with a leading '-' (default: -submitted, the "
+                       "newest first)"})
 
 
 class ProcessSchema(Schema):

@@ -48,6 +48,12 @@ def sort_args(sort: Sort) -> dict[str, str]:
     return {} if sort.default else {"sort": sort.param}
 
 
+def sort_choices(columns: Columns) -> list[str]:
+    """Every ``sort`` value a list accepts: each column ascending, then each descending (the JSON API checks
+    its ``sort`` argument against them and answers 422 otherwise)."""
+    return [*columns, *(f"-{name}" for name in columns)]
+
+
 def parse_sort(raw: str | None, columns: Columns, default: str) -> Sort:
     """The order asked for in ``raw`` when it names a column of ``columns``, else ``default`` (itself a
     ``column`` or ``-column``)."""
