@@ -804,3 +804,41 @@ def test_the_limit_of_people_is_never_below_those_enrolled(app):
     with pytest.raises(ValidationFailed) as full:
         enrol_named(me, row.id, people(1, start=10))
     assert full.value.fields == {"person_ids": "超过培训班人数上限（3人）"}
+
+
+def test_the_inbox_filter_credit_hours_lists_grade_and_credit_hour_declarations_together(client, web):
+    """Henan's 学时学分审批: one filter over the credit-hour declarations and the grade declarations a unit reviews
+    (the inbox page and the API), beside the filters of each process alone."""
+    from bench._common import DECLARATION
+
+    me = actor(ADMIN)
+    row = services.create(me, None, values(report_mode="declare", name="成绩申报班"))
+    instance = services.submit(me, row.id)
+    db.session.commit()
+    approve(instance.id)
+    services.open_class(me, row.id)
+    enrol_named(me, row.id, [db.session.scalar(select(Person.id).where(Person.name == "刘文斌"))])
+    [member] = queries.members(row.id)
+    services.set_grade(me, row.id, member.id, {"total_score": 85, "result": "pass", "subject_scores": {}})
+    services.close(me, row.id)
+    db.session.commit()
+    services.declare_grades(me, row.id, [member.id], row.year + 1)
+    db.session.commit()
+    r = client.post("/api/v1/processes/credit_hour_approval/instances", json=DECLARATION,
+                    headers=api_token(client, "chenshihui"))
+    assert r.status_code == 201
+    h = api_token(client, "hospital_admin")
+
+    def applicants(process: str) -> set[str]:
+        return {t["applicant"] for t in client.get(f"/api/v1/tasks?process={process}", headers=h).get_json()["items"]}
+
+    assert applicants("group:credit_hours") == {"陈诗慧", "刘文斌"}
+    assert applicants("credit_hour_approval") == {"陈诗慧"}
+    assert applicants("grade_declaration") == {"刘文斌"}
+    assert applicants("group:nothing") == set()
+    web.login("hospital_admin")
+    page = web.client.get("/tasks?process=group:credit_hours").get_data(as_text=True)
+    assert '<option value="group:credit_hours" selected>学时学分审批</option>' in page
+    assert "陈诗慧" in page and "刘文斌" in page
+    page = web.client.get("/tasks?process=group:credit_hours&lang=en").get_data(as_text=True)
+    assert "Credit hours and grades" in page

@@ -170,7 +170,9 @@ def add_paths(spec) -> None:  # noqa: ANN001
     spec.path(path="/tasks", operations={"get": {
         "summary": "Open tasks the actor can act on",
         "parameters": [
-            {"in": "query", "name": "process", "schema": {"type": "string"}},
+            {"in": "query", "name": "process", "schema": {"type": "string"},
+             "description": "a process key, or a group of processes: group:credit_hours (学时学分审批, the "
+                            "credit-hour and the grade declarations)"},
             {"in": "query", "name": "q", "schema": {"type": "string"},
              "description": "applicant name prefix or ID number prefix"},
             {"in": "query", "name": "year", "schema": {"type": "integer"}},

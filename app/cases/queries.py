@@ -13,6 +13,7 @@ from app.accounts.models import Organisation, User
 from app.core.paging import Page
 from app.core.sorting import Sort, flipped, order_clauses, parse_sort
 from app.extensions import db
+from app.workflow import registry
 from app.workflow.models import ProcessInstance, ProcessVersion, WorkflowTask
 
 
@@ -41,7 +42,9 @@ def _actor_condition(actor: Actor):
 
 def _task_filters(stmt: Select, process: str | None, year: int | None, q: str | None) -> Select:
     if process:
-        stmt = stmt.where(WorkflowTask.process_key == process)
+        keys = registry.filtered_process_keys(process)
+        stmt = stmt.where(WorkflowTask.process_key == keys[0] if len(keys) == 1 else
+                          WorkflowTask.process_key.in_(keys))
     if year:
         stmt = stmt.where(WorkflowTask.year == year)
     if q:

@@ -72,7 +72,7 @@ def tasks():
     assignees = queries.user_names({t.assignee_id for t in page.items if t.assignee_id})
     args = {**{k: v for k, v in filters.items() if v is not None}, **sort_args(sort)}
     return render_template("cases/tasks.html", page=page, filters=filters, args=args, assignees=assignees,
-                           processes=process_names(), actor=actor, sort=sort)
+                           processes=process_names(), groups=registry.inbox_groups(), actor=actor, sort=sort)
 
 
 @bp.post("/tasks/batch")

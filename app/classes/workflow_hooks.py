@@ -22,6 +22,7 @@ from app.classes import services
 from app.classes.models import CANCELLED, CLOSED, ClassMember, TrainingClass
 from app.core.models import utcnow
 from app.credits import workflow_hooks as credit_hooks
+from app.credits.workflow_hooks import INBOX_GROUP as CREDIT_INBOX_GROUP
 from app.credits.workflow_hooks import PERMISSION as CREDIT_REVIEW
 from app.extensions import db
 from app.people.models import Person
@@ -158,6 +159,7 @@ GRADE_HOOKS = ProcessHooks(
     start_template="classes/start.html",
     start_denied="只有培训机构的培训管理员可以申报学员成绩",
     started_message="学员成绩已申报，等待用人单位审核",
+    inbox_group=CREDIT_INBOX_GROUP,  # reviewed beside the credit-hour declarations (Henan 学时学分审批)
 )
 
 

@@ -22,12 +22,15 @@ from app.workflow.registry import (
     OperationContext,
     ProcessHooks,
     StartContext,
+    register_inbox_group,
     register_operation,
     register_process,
 )
 
 PROCESS_KEY = "credit_hour_approval"
 PERMISSION = "credit_review"
+#: The inbox filter 学时学分审批: credit-hour declarations, and what other domains review beside them.
+INBOX_GROUP = "credit_hours"
 
 
 NOT_FOUND = "未找到该人员，或该人员不属于您管理的单位"
@@ -158,6 +161,7 @@ def register() -> None:
     from app.archive.records import record_declaration
 
     register_operation("record_credit_hours", record_credit_hours)
+    register_inbox_group(INBOX_GROUP, N_("学时学分审批"))
     register_process(ProcessHooks(
         key=PROCESS_KEY, permission=PERMISSION, prepare_start=prepare_start,
         summarise=summarise, can_start=can_start, on_data=record_declaration,
@@ -165,4 +169,5 @@ def register() -> None:
         start_template="credits/declare.html", start_defaults=lambda actor: {"year": str(date.today().year)},
         start_denied="您无权申报学时：只有专业技术人员本人、用人单位或主管部门管理员、培训机构管理员可以申报",
         started_message="申报已提交，等待审核",
+        inbox_group=INBOX_GROUP,
     ))

@@ -90,10 +90,16 @@ class ProcessHooks:
     directory: Path | None = None
     #: Words of the case page and the inbox: "申报" (declaration) by default, e.g. "申请" for registrations.
     noun: str = "申报"
+    #: The inbox filter (:func:`register_inbox_group`) that lists this process's tasks together with other
+    #: processes' (e.g. Henan's 学时学分审批: credit-hour and grade declarations), or None.
+    inbox_group: str | None = None
 
 
 _HOOKS: dict[str, ProcessHooks] = {}
 _OPERATIONS: dict[str, Operation] = {}
+_INBOX_GROUPS: dict[str, str] = {}
+#: How an inbox filter value names a group rather than one process (``?process=group:credit_hours``).
+GROUP_PREFIX = "group:"
 
 
 def register_process(hooks: ProcessHooks) -> None:
@@ -118,6 +124,26 @@ def operation_names() -> list[str]:
 
 def process_keys() -> list[str]:
     return sorted(_HOOKS)
+
+
+def register_inbox_group(key: str, label: str) -> None:
+    """An inbox filter over several processes (those whose hooks name ``key`` as their ``inbox_group``), shown
+    as ``label`` (Chinese; translated through the catalogue)."""
+    _INBOX_GROUPS[key] = label
+
+
+def inbox_groups() -> dict[str, str]:
+    """``{filter value: label}`` of the inbox groups with at least one registered process."""
+    used = {hooks.inbox_group for hooks in _HOOKS.values()}
+    return {GROUP_PREFIX + key: label for key, label in _INBOX_GROUPS.items() if key in used}
+
+
+def filtered_process_keys(value: str) -> list[str]:
+    """The processes an inbox filter value stands for: a group's members, or the one process it names."""
+    if value.startswith(GROUP_PREFIX):
+        group = value[len(GROUP_PREFIX):]
+        return sorted(key for key, hooks in _HOOKS.items() if hooks.inbox_group == group)
+    return [value]
 
 
 def process_lanes() -> dict[str, str]:
