@@ -249,3 +249,24 @@ def test_an_institution_declaring_for_its_student_does_not_see_their_entries(app
     web.client.post("/logout", data={"csrf_token": web.csrf("/applications")})
     web.login("hospital_admin")
     assert "培训签到代签" in web.client.get(f"/applications/{instance.id}").get_data(as_text=True)
+
+
+def test_the_task_api_carries_the_entries_to_the_reviewer(app, client, as_user, declaration) -> None:
+    services.record(as_user("hospital_admin"),
+                    {"subject_type": "person", "person_id_number": CHEN, "content": "继续教育证明造假"})
+    instance = workflow.start_process("credit_hour_approval", declaration, actor=as_user("chenshihui"))
+    db.session.commit()
+    task = db.session.scalar(
+        select(WorkflowTask).where(WorkflowTask.instance_id == instance.id, WorkflowTask.completed_at.is_(None)))
+    headers = api_token(client, "hospital_admin")
+    answer = client.get(f"/api/v1/tasks/{task.id}", headers=headers).get_json()
+    [panel] = answer["panels"]
+    assert panel["name"] == "integrity.dishonesty" and panel["title"] == "失信信息"
+    assert panel["data"]["active"] == 1 and panel["data"]["entries"][0]["content"] == "继续教育证明造假"
+    english = client.get(f"/api/v1/tasks/{task.id}?lang=en", headers=headers).get_json()
+    assert english["panels"][0]["title"] != "失信信息"
+    other = workflow.start_process("credit_hour_approval", declaration, actor=as_user("liuwenbin"))
+    db.session.commit()
+    task = db.session.scalar(
+        select(WorkflowTask).where(WorkflowTask.instance_id == other.id, WorkflowTask.completed_at.is_(None)))
+    assert client.get(f"/api/v1/tasks/{task.id}", headers=headers).get_json()["panels"] == []

@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify
 from app.api.args import json_body, load_args, query_args
 from app.api.openapi import PAGE_PARAMETERS, json_request, responses
 from app.cases import queries, schemas
+from app.cases.panels import panel_answers
 from app.cases.schemas import (
     BatchCompleteArgs,
     InstanceListArgs,
@@ -93,7 +94,8 @@ def task(task_id: str):
     actor = api_actor()
     t = services.visible_task(task_id, actor)
     schema, ui = services.task_form(t)
-    return jsonify(dump_task_detail(t, {"schema": schema, "ui_schema": ui}, services.instance_data(t.instance)))
+    return jsonify(dump_task_detail(t, {"schema": schema, "ui_schema": ui}, services.instance_data(t.instance),
+                                    panel_answers(t.instance, actor)))
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -24,6 +24,9 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
     #: A Bootstrap colour for the panel's border (``danger`` draws the eye), or "".
     tone: str = ""
+    #: What the JSON API shows of the panel (``panels`` of a task's detail): JSON-able; None keeps the panel to
+    #: the pages.
+    data: Any = None
 
 
 PanelSource = Callable[["ProcessInstance", "Actor"], Panel | None]
@@ -42,3 +45,12 @@ def unregister_panel(name: str) -> None:
 
 def panels_for(instance: ProcessInstance, actor: Actor) -> list[Panel]:
     return [p for source in _SOURCES.values() if (p := source(instance, actor)) is not None]
+
+
+def panel_answers(instance: ProcessInstance, actor: Actor) -> list[dict[str, Any]]:
+    """The panels of the JSON API: ``{name, title, data}`` of each panel with data (the title in the
+    request's language)."""
+    from app.core.i18n import translate
+
+    return [{"name": name, "title": translate(p.title), "data": p.data} for name, source in _SOURCES.items()
+            if (p := source(instance, actor)) is not None and p.data is not None]

@@ -131,9 +131,12 @@ class TaskDetailSchema(TaskSchema):
     form = fields.Dict(metadata={"description": "{schema, ui_schema} of the task's form"})
     data = fields.Dict(metadata={"description": "the instance's data so far"})
     instance = fields.Nested(InstanceSchema)
+    panels = fields.List(fields.Dict(), metadata={
+        "description": "what other domains show the reviewer beside the case, each {name, title, data}: "
+                       "integrity.dishonesty (失信信息) lists the entries recorded against the person"})
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
-        if attr in ("form", "data"):
+        if attr in ("form", "data", "panels"):
             return _names()[attr]
         return super().get_attribute(obj, attr, default)
 
@@ -222,6 +225,7 @@ def dump_started(instance: Any) -> dict[str, Any]:
         return _STARTED.dump(instance)
 
 
-def dump_task_detail(task: Any, form: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    with _context([task], [task.instance], form=form, data=data):
+def dump_task_detail(task: Any, form: dict[str, Any], data: dict[str, Any],
+                     panels: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    with _context([task], [task.instance], form=form, data=data, panels=panels or []):
         return _TASK_DETAIL.dump(task)

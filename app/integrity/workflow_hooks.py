@@ -9,6 +9,9 @@ from app.workflow.models import ProcessInstance
 from app.workflow.services import oversees_instance
 
 from . import services
+from .schemas import EntrySchema
+
+_ENTRIES = EntrySchema(many=True)
 
 PANEL = "integrity.dishonesty"
 
@@ -34,6 +37,7 @@ def dishonesty_panel(instance: ProcessInstance, actor: Actor) -> Panel | None:
         template="integrity/_panel.html",
         context={"entries": entries, "active": len(active)},
         tone="danger" if active else "",
+        data={"active": len(active), "entries": _ENTRIES.dump(entries)},
     )
 
 
