@@ -133,7 +133,7 @@ class TaskDetailSchema(TaskSchema):
     instance = fields.Nested(InstanceSchema)
     panels = fields.List(fields.Dict(), metadata={
         "description": "what other domains show the reviewer beside the case, each {name, title, data}: "
-                       "integrity.dishonesty (失信信息) lists the entries recorded against the person"})
+                       "integrity.dishonesty lists the dishonesty entries recorded against the person"})
 
     def get_attribute(self, obj: Any, attr: str, default: Any) -> Any:
         if attr in ("form", "data", "panels"):
