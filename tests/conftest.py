@@ -98,7 +98,10 @@ _APPS: list[Flask] = []
 
 def _reset(app: Flask) -> None:
     from app.demo import seed
+    from app.workflow import versions
 
+    app.extensions.pop("form_edits", None)  # forms edited by the last test are gone with its rows
+    versions.forget_file_bundles()
     with app.app_context():
         db.session.remove()
         tables = list(reversed(db.metadata.sorted_tables))

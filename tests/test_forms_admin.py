@@ -1,24 +1,43 @@
 """Forms in process administration (issue #17, point 6): a form's JSON Schema and UI schema viewed and edited
-with a live preview, checked before saving; a form used by an active process version cannot be deleted."""
+with a live preview, checked before saving; a form used by an active process version cannot be deleted.
+
+What is saved is kept in the database over the shipped files (issue #19: PostgreSQL the only shared state), so
+every process on every machine reads it, and nothing is written into forms/."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from app.workflow import forms
 from app.workflow.forms import FORMS_DIR
 
 PAGE = "/admin/processes/forms"
 NAME = "zz_editor_test"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def scratch():
-    """A form made by the test in forms/, removed afterwards whatever happens."""
-    yield NAME
-    for suffix in (".schema.json", ".uischema.json"):
-        (FORMS_DIR / f"{NAME}{suffix}").unlink(missing_ok=True)
+def _shipped() -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in FORMS_DIR.iterdir()}
+
+
+@pytest.fixture(autouse=True)
+def files_untouched():
+    """Whatever a test saves or deletes in the editor, the shipped files of forms/ stay as they are."""
+    before = _shipped()
+    yield
+    assert _shipped() == before
+
+
+def _text(app, name: str) -> str | None:
+    """The form's text as the platform reads it now (None: there is no such form)."""
+    with app.app_context():
+        return forms.form_text(name) if forms.form_exists(name) else None
 
 
 def _preview(web, schema: str, ui: str = "{}"):
@@ -32,8 +51,8 @@ def test_forms_are_listed_with_the_processes_using_them_and_previewed(app, web):
     assert "review.schema.json" in page and "学时申报审核" in page
     editor = web.client.get(f"{PAGE}/review").get_data(as_text=True)
     assert "审核结果" in editor and "启用中的流程在用的表单不能删除" in editor
-    schema = (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8")
-    body = _preview(web, schema, (FORMS_DIR / "review.uischema.json").read_text(encoding="utf-8")).get_json()
+    schema = _text(app, "review.schema.json")
+    body = _preview(web, schema, _text(app, "review.uischema.json")).get_json()
     assert body["errors"] == {} and 'name="outcome"' in body["html"] and "<fieldset disabled" in body["html"]
     # what is wrong, under each text, as you type
     assert "第 1 行" in _preview(web, '{"title": ').get_json()["errors"]["schema"]
@@ -44,34 +63,36 @@ def test_forms_are_listed_with_the_processes_using_them_and_previewed(app, web):
                                                        "properties": {}})).get_json()["html"]
 
 
-def test_a_form_in_use_cannot_be_deleted_and_a_new_one_is_saved_edited_and_deleted(app, web, scratch, review_kept):
+def test_a_form_in_use_cannot_be_deleted_and_a_new_one_is_saved_edited_and_deleted(app, web):
     web.login("hr_province")
-    before = (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8")
+    before = _text(app, "review.schema.json")
     r = web.post_form(f"{PAGE}/review", {}, post_url=f"{PAGE}/review/delete")
     assert r.status_code == 302
-    assert (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8") == before
+    assert _text(app, "review.schema.json") == before
     assert "不能删除" in web.client.get(f"{PAGE}/review").get_data(as_text=True)
 
-    assert web.client.get(f"{PAGE}/{scratch}?new=1").status_code == 200
-    bad = web.post_form(f"{PAGE}/{scratch}?new=1", {"new": "1", "schema": "{", "ui": "{}"},
-                        post_url=f"{PAGE}/{scratch}")
-    assert bad.status_code == 422 and not (FORMS_DIR / f"{scratch}.schema.json").exists()
+    assert web.client.get(f"{PAGE}/{NAME}?new=1").status_code == 200
+    bad = web.post_form(f"{PAGE}/{NAME}?new=1", {"new": "1", "schema": "{", "ui": "{}"}, post_url=f"{PAGE}/{NAME}")
+    assert bad.status_code == 422 and _text(app, f"{NAME}.schema.json") is None
     schema = {"title": "测试表单", "type": "object", "properties": {"comment": {"type": "string", "title": "意见"}}}
-    r = web.post_form(f"{PAGE}/{scratch}?new=1", {"new": "1", "schema": json.dumps(schema, ensure_ascii=False),
-                                                   "ui": "{}"}, post_url=f"{PAGE}/{scratch}")
+    r = web.post_form(f"{PAGE}/{NAME}?new=1", {"new": "1", "schema": json.dumps(schema, ensure_ascii=False),
+                                                "ui": "{}"}, post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 302
-    assert json.loads((FORMS_DIR / f"{scratch}.schema.json").read_text(encoding="utf-8")) == schema
-    again = web.post_form(f"{PAGE}/{scratch}", {"new": "1", "schema": json.dumps(schema), "ui": "{}"},
-                          post_url=f"{PAGE}/{scratch}")
+    assert json.loads(_text(app, f"{NAME}.schema.json")) == schema
+    again = web.post_form(f"{PAGE}/{NAME}", {"new": "1", "schema": json.dumps(schema), "ui": "{}"},
+                          post_url=f"{PAGE}/{NAME}")
     assert again.status_code == 422  # a new form cannot take an existing name
     schema["properties"]["comment"]["maxLength"] = 200
     ui = '{"comment": {"ui:widget": "textarea"}}'
-    r = web.post_form(f"{PAGE}/{scratch}", {"schema": json.dumps(schema), "ui": ui}, post_url=f"{PAGE}/{scratch}")
+    r = web.post_form(f"{PAGE}/{NAME}", {"schema": json.dumps(schema), "ui": ui}, post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 302
+    assert json.loads(_text(app, f"{NAME}.schema.json")) == schema
+    assert json.loads(_text(app, f"{NAME}.uischema.json")) == json.loads(ui)
     assert "测试表单" in web.client.get(f"{PAGE}/").get_data(as_text=True)
-    r = web.post_form(f"{PAGE}/{scratch}", {}, post_url=f"{PAGE}/{scratch}/delete")
-    assert r.status_code == 302 and not (FORMS_DIR / f"{scratch}.schema.json").exists()
-    assert web.client.get(f"{PAGE}/{scratch}").status_code == 404
+    r = web.post_form(f"{PAGE}/{NAME}", {}, post_url=f"{PAGE}/{NAME}/delete")
+    assert r.status_code == 302 and _text(app, f"{NAME}.schema.json") is None
+    assert web.client.get(f"{PAGE}/{NAME}").status_code == 404
+    assert "测试表单" not in web.client.get(f"{PAGE}/").get_data(as_text=True)
     assert web.client.get(f"{PAGE}/..%2Fsecrets").status_code == 404
 
 
@@ -80,24 +101,14 @@ def test_forms_are_for_province_administrators_only(app, web):
     assert web.client.get(f"{PAGE}/").status_code in (403, 404)
     assert web.client.get(f"{PAGE}/review").status_code in (403, 404)
     r = web.client.post(f"{PAGE}/review/delete", data={"csrf_token": web.csrf("/tasks")})
-    assert r.status_code in (403, 404) and (FORMS_DIR / "review.schema.json").exists()
+    assert r.status_code in (403, 404) and _text(app, "review.schema.json") is not None
 
 
-@pytest.fixture
-def review_kept():
-    """The shipped review form as it was, put back whatever the test did."""
-    kept = {s: (FORMS_DIR / f"review{s}").read_text(encoding="utf-8") for s in (".schema.json", ".uischema.json")}
-    yield
-    for suffix, text in kept.items():
-        if (FORMS_DIR / f"review{suffix}").read_text(encoding="utf-8") != text:
-            (FORMS_DIR / f"review{suffix}").write_text(text, encoding="utf-8")
-
-
-def test_a_change_that_would_break_a_process_is_refused(app, web, review_kept):
+def test_a_change_that_would_break_a_process_is_refused(app, web):
     """The review form loses its outcome field: the gateways of the processes using it read that field."""
     web.login("hr_province")
-    schema = json.loads((FORMS_DIR / "review.schema.json").read_text(encoding="utf-8"))
-    before = (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8")
+    before = _text(app, "review.schema.json")
+    schema = json.loads(before)
     del schema["properties"]["outcome"]
     schema["required"] = []
     schema.pop("allOf", None)
@@ -106,10 +117,10 @@ def test_a_change_that_would_break_a_process_is_refused(app, web, review_kept):
                       post_url=f"{PAGE}/review")
     assert r.status_code == 422
     assert "改动后这些流程无法通过检查" in r.get_data(as_text=True)
-    assert (FORMS_DIR / "review.schema.json").read_text(encoding="utf-8") == before
+    assert _text(app, "review.schema.json") == before
 
 
-def test_editing_a_form_keeps_the_administrators_diagram_active(app, web, review_kept):
+def test_editing_a_form_keeps_the_administrators_diagram_active(app, web):
     """A diagram an administrator deployed stays the one new cases use when a form it uses is edited: it is
     deployed again with the changed form, instead of the shipped file taking its place."""
     from app.extensions import db
@@ -121,10 +132,10 @@ def test_editing_a_form_keeps_the_administrators_diagram_active(app, web, review
         versions.upload(admin_xml, expected_key="credit_hour_approval")
         db.session.commit()
     web.login("hr_province")
-    schema = json.loads((FORMS_DIR / "review.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(_text(app, "review.schema.json"))
     schema["properties"]["comment"]["maxLength"] = 321
     r = web.post_form(f"{PAGE}/review", {"schema": json.dumps(schema, ensure_ascii=False),
-                                         "ui": (FORMS_DIR / "review.uischema.json").read_text(encoding="utf-8")},
+                                         "ui": _text(app, "review.uischema.json")},
                       post_url=f"{PAGE}/review")
     assert r.status_code == 302
     with app.app_context():
@@ -133,33 +144,33 @@ def test_editing_a_form_keeps_the_administrators_diagram_active(app, web, review
         assert current.forms["review.schema.json"]["properties"]["comment"]["maxLength"] == 321
 
 
-def test_a_picker_may_only_read_from_the_platforms_people_lists(app, web, scratch):
+def test_a_picker_may_only_read_from_the_platforms_people_lists(app, web):
     web.login("hr_province")
     schema = {"title": "测试表单", "type": "object", "properties": {"who": {"type": "string", "title": "人员"}}}
-    r = web.post_form(f"{PAGE}/{scratch}?new=1", {
+    r = web.post_form(f"{PAGE}/{NAME}?new=1", {
         "new": "1", "schema": json.dumps(schema, ensure_ascii=False),
-        "ui": '{"who": {"ui:widget": "person-search", "ui:source": "accounts.logout"}}'}, post_url=f"{PAGE}/{scratch}")
+        "ui": '{"who": {"ui:widget": "person-search", "ui:source": "accounts.logout"}}'}, post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 422 and "ui:source" in r.get_data(as_text=True)
-    assert not (FORMS_DIR / f"{scratch}.schema.json").exists()
+    assert _text(app, f"{NAME}.schema.json") is None
 
 
-def test_a_form_extending_itself_or_in_a_circle_is_refused_and_the_editor_stays_usable(app, web, scratch):
+def test_a_form_extending_itself_or_in_a_circle_is_refused_and_the_editor_stays_usable(app, web):
     """A careless edit (x-extends naming the form itself, or a base that extends it back) is refused with a
     reason rather than saved: saved, every later read of the form recursed until the process crashed."""
     web.login("hr_province")
     schema = {"title": "测试表单", "type": "object", "properties": {"comment": {"type": "string"}}}
-    r = web.post_form(f"{PAGE}/{scratch}?new=1", {"new": "1", "schema": json.dumps(schema), "ui": "{}"},
-                      post_url=f"{PAGE}/{scratch}")
+    r = web.post_form(f"{PAGE}/{NAME}?new=1", {"new": "1", "schema": json.dumps(schema), "ui": "{}"},
+                      post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 302
-    looped = {**schema, "x-extends": f"{scratch}.schema.json"}
-    r = web.post_form(f"{PAGE}/{scratch}", {"schema": json.dumps(looped), "ui": "{}"}, post_url=f"{PAGE}/{scratch}")
+    looped = {**schema, "x-extends": f"{NAME}.schema.json"}
+    r = web.post_form(f"{PAGE}/{NAME}", {"schema": json.dumps(looped), "ui": "{}"}, post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 422 and "x-extends" in r.get_data(as_text=True)
-    assert "x-extends" not in json.loads((FORMS_DIR / f"{scratch}.schema.json").read_text(encoding="utf-8"))
+    assert "x-extends" not in json.loads(_text(app, f"{NAME}.schema.json"))
     bad_when = {**schema, "x-extends": "review.schema.json", "x-extends-when": ["not", "an", "object"]}
-    r = web.post_form(f"{PAGE}/{scratch}", {"schema": json.dumps(bad_when), "ui": "{}"}, post_url=f"{PAGE}/{scratch}")
+    r = web.post_form(f"{PAGE}/{NAME}", {"schema": json.dumps(bad_when), "ui": "{}"}, post_url=f"{PAGE}/{NAME}")
     assert r.status_code == 422
     assert web.client.get(f"{PAGE}/").status_code == 200
-    assert web.client.get(f"{PAGE}/{scratch}").status_code == 200
+    assert web.client.get(f"{PAGE}/{NAME}").status_code == 200
 
 
 def test_a_deeply_nested_or_huge_form_text_is_refused_with_a_reason(app, web):
@@ -172,3 +183,53 @@ def test_a_deeply_nested_or_huge_form_text_is_refused_with_a_reason(app, web):
     nested = '{"type": "object", "properties": {"a": ' + '{"items": ' * 5000 + "{}" + "}" * 5000 + "}}"
     assert _preview(web, nested).get_json()["errors"]["schema"]
     assert _preview(web, '{"type": "object", "properties": {}}', deep).get_json()["errors"]["ui"]
+
+
+READ_ELSEWHERE = """
+import json
+from wsgi import app
+from app.workflow import forms, versions
+with app.app_context():
+    current = versions.current_version("credit_hour_approval")
+    print(json.dumps({"form": json.loads(forms.form_text("review.schema.json")), "version": current.version,
+                      "forms": current.forms["review.schema.json"],
+                      "scratch": forms.form_exists("zz_editor_test.schema.json")}))
+"""
+
+
+def _read_elsewhere(pg_app) -> dict:
+    """What another process of the platform (another worker, another machine) reads from the same database."""
+    env = {**os.environ, "DATABASE_URL": pg_app.config["SQLALCHEMY_DATABASE_URI"]}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-c", READ_ELSEWHERE], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_an_edit_is_kept_in_the_database_and_every_process_reads_it(pg_app, as_user):
+    """A form saved on one machine is what every other process reads and starts cases with: nothing is written
+    into that machine's forms/ (which a rebuild would lose and the other machines would not have); a new form
+    deleted is gone everywhere."""
+    from app.extensions import db
+    from app.processes_admin import services
+    from app.workflow import versions
+
+    admin = as_user("hr_province")
+    schema = json.loads(forms.form_text("review.schema.json"))
+    schema["properties"]["comment"]["maxLength"] = 123
+    services.save_form(admin, "review", json.dumps(schema, ensure_ascii=False), forms.form_text("review.uischema.json"))
+    services.save_form(admin, NAME, json.dumps({"type": "object", "properties": {"a": {"type": "string"}}}), "{}",
+                       new=True)
+    db.session.commit()
+    made = versions.current_version("credit_hour_approval").version
+
+    seen = _read_elsewhere(pg_app)
+    assert seen["form"]["properties"]["comment"]["maxLength"] == 123
+    assert seen["forms"]["properties"]["comment"]["maxLength"] == 123
+    assert seen["version"] == made  # the version the save made, not one more
+    assert seen["scratch"] is True
+
+    services.delete_form(admin, NAME)
+    db.session.commit()
+    assert _read_elsewhere(pg_app)["scratch"] is False

@@ -14,9 +14,10 @@ from app.accounts.actor import Actor
 from app.accounts.models import OrgKind, Role
 from app.audit.models import AuditEntry
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.models import utcnow
 from app.extensions import db
 from app.processes_admin.models import ProcessDraft
-from app.workflow import dryrun, validation, versions
+from app.workflow import dryrun, forms, validation, versions
 from app.workflow.engine import ProcessDefinitionError
 from app.workflow.forms import PICKER_SOURCES
 from app.workflow.models import DecisionVersion, ProcessInstance, ProcessVersion
@@ -93,24 +94,24 @@ def editor_config(actor: Actor, key: str) -> dict:
     """What the editor's properties panel offers: lanes with labels, forms with their fields, operations."""
     from app.core.i18n import translate
     from app.workflow import registry
-    from app.workflow.forms import load_form
+    from app.workflow.forms import form_exists, form_files, load_form
     from app.workflow.lanes import known_lanes
 
     _require(actor)
     forms_dir = versions.bpmn_path(key)[1]
-    forms = []
-    for path in sorted(forms_dir.glob("*.schema.json")):
+    choices = []
+    for name in form_files(forms_dir, ".schema.json"):
         try:
-            schema = load_form(path.name, forms_dir)
+            schema = load_form(name, forms_dir)
         except (ValueError, OSError):
             continue
-        ui = path.name.replace(".schema.json", ".uischema.json")
-        forms.append({"name": path.name, "ui": ui if (forms_dir / ui).is_file() else None,
-                      "title": translate(schema.get("title") or path.name),
-                      "fields": [translate(p.get("title") or n) for n, p in (schema.get("properties") or {}).items()],
-                      "review": "outcome" in (schema.get("properties") or {})})
+        ui = name.replace(".schema.json", ".uischema.json")
+        choices.append({"name": name, "ui": ui if form_exists(ui, forms_dir) else None,
+                        "title": translate(schema.get("title") or name),
+                        "fields": [translate(p.get("title") or n) for n, p in (schema.get("properties") or {}).items()],
+                        "review": "outcome" in (schema.get("properties") or {})})
     return {"lanes": [{"key": k, "label": translate(v)} for k, v in known_lanes().items()],
-            "forms": forms, "operations": registry.operation_names()}
+            "forms": choices, "operations": registry.operation_names()}
 
 
 def validate(actor: Actor, data: bytes) -> list[validation.Problem]:
@@ -391,14 +392,12 @@ FORM_STEM = re.compile(r"[a-z][a-z0-9_]{0,60}")
 
 
 def _forms_dir() -> Path:
-    from app.workflow.forms import FORMS_DIR
-
-    return FORMS_DIR
+    return forms.FORMS_DIR
 
 
 def form_names(actor: Actor) -> list[str]:
     _require(actor)
-    return sorted(p.name.removesuffix(".schema.json") for p in _forms_dir().glob("*.schema.json"))
+    return [name.removesuffix(".schema.json") for name in forms.form_files(_forms_dir(), ".schema.json")]
 
 
 def forms_in_use() -> dict[str, list[ProcessVersion]]:
@@ -417,10 +416,9 @@ def forms_in_use() -> dict[str, list[ProcessVersion]]:
                 used.setdefault(stem, [])
                 if row not in used[stem]:
                     used[stem].append(row)
-                path = _forms_dir() / f"{stem}.schema.json"
                 try:
-                    base = json.loads(path.read_text(encoding="utf-8")).get("x-extends") if path.is_file() else None
-                except (ValueError, OSError):
+                    base = json.loads(forms.form_text(f"{stem}.schema.json", _forms_dir())).get("x-extends")
+                except (ValueError, OSError, AttributeError):
                     base = None
                 stem = base.removesuffix(".schema.json") if isinstance(base, str) else None
     return used
@@ -428,16 +426,16 @@ def forms_in_use() -> dict[str, list[ProcessVersion]]:
 
 def _form_known(actor: Actor, stem: str) -> None:
     _require(actor)
-    if not FORM_STEM.fullmatch(stem) or not (_forms_dir() / f"{stem}.schema.json").is_file():
+    if not FORM_STEM.fullmatch(stem) or not forms.form_exists(f"{stem}.schema.json", _forms_dir()):
         raise NotFound("没有这个表单")
 
 
 def form_texts(actor: Actor, stem: str) -> tuple[str, str]:
     """The JSON Schema and UI schema texts of a form (the UI schema "{}" when it has none)."""
     _form_known(actor, stem)
-    ui = _forms_dir() / f"{stem}.uischema.json"
-    return ((_forms_dir() / f"{stem}.schema.json").read_text(encoding="utf-8"),
-            ui.read_text(encoding="utf-8") if ui.is_file() else "{}\n")
+    ui = f"{stem}.uischema.json"
+    return (forms.form_text(f"{stem}.schema.json", _forms_dir()),
+            forms.form_text(ui, _forms_dir()) if forms.form_exists(ui, _forms_dir()) else "{}\n")
 
 
 def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | None, dict | None]:
@@ -496,70 +494,87 @@ def check_form(schema_text: str, ui_text: str) -> tuple[dict[str, str], dict | N
     return errors, schema, ui
 
 
-def _check_processes_with(stem: str, schema_text: str, ui_text: str) -> dict[str, str]:
-    """The shipped processes checked against forms/ with this form changed (a changed form makes their next
-    version; a field a condition or script reads must not vanish from under them)."""
-    import shutil
-    import tempfile
+def _form_changes(stem: str, schema_text: str | None, ui_text: str | None) -> dict[str, str | None]:
+    """{file name: text as it will be stored, or None for deleted} of a form's two files."""
+    return {f"{stem}.schema.json": None if schema_text is None else schema_text.rstrip() + "\n",
+            f"{stem}.uischema.json": None if ui_text is None else (ui_text or "{}").rstrip() + "\n"}
 
+
+def _check_processes_with(changes: dict[str, str | None]) -> dict[str, str]:
+    """The shipped processes checked against the forms with this change made (a changed form makes their next
+    version; a field a condition or script reads must not vanish from under them)."""
     from flask_babel import gettext as _
 
     from app.core.i18n import translate
     from app.workflow.forms import load_form
 
+    keys = [key for key in process_keys() if versions.bpmn_path(key)[1] == _forms_dir()]
+    before = {key: versions.bundle_from_file(*versions.bpmn_path(key)).forms for key in keys}
     broken = []
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        for path in _forms_dir().glob("*.json"):
-            shutil.copyfile(path, folder / path.name)
-        (folder / f"{stem}.schema.json").write_text(schema_text, encoding="utf-8")
-        (folder / f"{stem}.uischema.json").write_text(ui_text or "{}", encoding="utf-8")
+    with forms.pending(changes):
+        schema_name = next(name for name in changes if name.endswith(".schema.json"))
         try:  # the form as it will be read once saved: its bases may lead back to it
-            load_form(f"{stem}.schema.json", folder)
+            load_form(schema_name, _forms_dir())
         except (ValueError, OSError) as exc:
             return {"schema": _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))}
-        for key in process_keys():
+        for key in keys:
             path, forms_dir = versions.bpmn_path(key)
-            if forms_dir != _forms_dir():
-                continue
             try:
-                bundle = versions.bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=folder)
-                if bundle.forms != versions.bundle_from_file(path, forms_dir).forms:  # uses it, or a form on it
+                bundle = versions.bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=forms_dir)
+                if bundle.forms != before[key]:  # uses it, or a form on it
                     versions.parse_bundle(bundle, cache=False)
             except ProcessDefinitionError as exc:
-                current = versions.current_version(key)
-                broken.append(f"{translate(current.name) if current else key}: {exc}")
-    if broken:
-        return {"schema": _("改动后这些流程无法通过检查：%(detail)s", detail="；".join(broken))}
+                broken.append((key, exc))
+    if broken:  # named as they stand now (out of the block: the names would be read with the change)
+        names = {key: versions.current_version(key) for key, _exc in broken}
+        return {"schema": _("改动后这些流程无法通过检查：%(detail)s", detail="；".join(
+            f"{translate(names[key].name) if names[key] else key}: {exc}" for key, exc in broken))}
     return {}
 
 
 def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: bool = False) -> None:
-    """Write a form's files: a changed form reaches new cases as a new version of every process that uses
-    it (the platform notices changed files in forms/); running cases keep the copy of their version."""
+    """Store a form as edited (table ``form_edit``, over the shipped file, seen by every process): a changed form
+    reaches new cases as a new version of every process that uses it; running cases keep their version's copy."""
     from app.audit import services as audit
 
     _require(actor)
     if not FORM_STEM.fullmatch(stem):
         raise ValidationFailed("表单名称不对", fields={"name": "只能用小写字母、数字和下划线，以字母开头"})
-    exists = (_forms_dir() / f"{stem}.schema.json").is_file()
+    versions.lock_versions("forms")  # one form change at a time: each is checked against the one before
+    forms.forget_edits()
+    exists = forms.form_exists(f"{stem}.schema.json", _forms_dir())
     if new and exists:
         raise ValidationFailed("已有同名表单", fields={"name": "请换一个名称"})
     if not new and not exists:
         raise NotFound("没有这个表单")
     errors, _schema, _ui = check_form(schema_text, ui_text)
+    changes = _form_changes(stem, schema_text, ui_text)
     if not errors:
-        errors = _check_processes_with(stem, schema_text, ui_text)
+        errors = _check_processes_with(changes)
     if errors:
         raise ValidationFailed("表单未通过检查，未保存", fields=errors)
+    _store_form_changes(actor, changes)
+    audit.record("form.save", actor=actor, details={"form": stem, "new": new})
+
+
+def _store_form_changes(actor: Actor, changes: dict[str, str | None]) -> None:
+    """Write the change into ``form_edit`` and make the new versions of the processes it touches."""
+    from app.workflow.models import FormEdit
+
     uploaded = _uploaded_diagrams()
     try:
-        (_forms_dir() / f"{stem}.schema.json").write_text(schema_text.rstrip() + "\n", encoding="utf-8")
-        (_forms_dir() / f"{stem}.uischema.json").write_text((ui_text or "{}").rstrip() + "\n", encoding="utf-8")
-    except OSError:  # a read-only installation: the forms are changed in the repository instead
-        raise ValidationFailed("表单文件无法写入", fields={"schema": "服务器上的 forms/ 目录是只读的"}) from None
-    _redeploy_with_new_forms(actor, uploaded)
-    audit.record("form.save", actor=actor, details={"form": stem, "new": new})
+        revision = db.session.scalar(select(func.max(FormEdit.revision))) or 0
+        for name, text in changes.items():
+            revision += 1
+            row = db.session.get(FormEdit, name) or FormEdit(name=name)
+            row.text, row.revision, row.updated_at, row.updated_by_id = text, revision, utcnow(), actor.id
+            db.session.add(row)
+        db.session.flush()
+        with forms.pending(changes):
+            _redeploy_with_new_forms(actor, uploaded)
+    finally:  # saved or not, read the forms again from the database
+        forms.forget_edits()
+        versions.forget_file_bundles()
 
 
 def _uploaded_diagrams() -> dict[str, str]:
@@ -595,11 +610,13 @@ def delete_form(actor: Actor, stem: str) -> None:
     from app.core.errors import InvalidState
     from app.core.i18n import translate
 
+    _require(actor)
+    versions.lock_versions("forms")
+    forms.forget_edits()
     _form_known(actor, stem)
     users = forms_in_use().get(stem)
     if users:
         raise InvalidState("表单正被启用中的流程使用，不能删除", fields={
             "name": "、".join(f"{translate(v.name)} v{v.version}" for v in users)})
-    for suffix in (".schema.json", ".uischema.json"):
-        (_forms_dir() / f"{stem}{suffix}").unlink(missing_ok=True)
+    _store_form_changes(actor, _form_changes(stem, None, None))
     audit.record("form.delete", actor=actor, details={"form": stem})

@@ -401,6 +401,7 @@ def form_save(form_name: str):
         services.save_form(web_actor(), form_name, schema_text, ui_text, new=new)
     except ValidationFailed as exc:
         return _form_page(form_name, schema_text, ui_text, new=new, errors=exc.fields, status=422)
+    db.session.commit()
     flash(_("表单已保存：使用它的流程在下一件新申请时启用新版本，进行中的申请仍用原来的表单"), "success")
     return redirect(url_for("processes_admin.form_edit", form_name=form_name))
 
@@ -413,6 +414,7 @@ def form_delete(form_name: str):
     except InvalidState as exc:
         flash(_("%(message)s：%(detail)s", message=_(exc.message), detail=exc.fields.get("name", "")), "danger")
         return redirect(url_for("processes_admin.form_edit", form_name=form_name))
+    db.session.commit()
     flash(_("表单已删除"), "success")
     return redirect(url_for("processes_admin.forms"))
 

@@ -1,5 +1,8 @@
 """Forms from ``forms/``: JSON Schema for the data, a UI schema for the layout.
 
+What administrators saved in the forms editor is kept in the database (table ``form_edit``) and stands over the
+shipped files (:func:`form_text`, :func:`form_exists`, :func:`form_files`), on every machine alike.
+
 The same :func:`validate` serves the web forms and the API, so both give the same
 field-level errors. Two small extensions to JSON Schema are resolved here:
 
@@ -20,11 +23,16 @@ import copy
 import json
 import math
 import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import gettext
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -75,15 +83,112 @@ def form_path(name: str, forms_dir: Path = FORMS_DIR) -> Path:
     return forms_dir / name
 
 
+# --------------------------------------------------------------------------- forms edited in the browser
+
+#: How long a process trusts its copy of the forms edited in the browser before asking the database whether
+#: one changed (the process that saved an edit knows at once).
+EDIT_CHECK_SECONDS = 1.0
+
+#: A change being checked before it is saved: {file name: text, or None for a deleted form}, over the rest.
+_PENDING: ContextVar[Mapping[str, str | None] | None] = ContextVar("forms_pending", default=None)
+
+
+def _stored_edits() -> tuple[tuple, dict[str, str | None]]:
+    """(a stamp that changes with every edit, {file name: text or None}) of the ``form_edit`` rows, asked of the
+    database at most every :data:`EDIT_CHECK_SECONDS` (one small statement), read again only when the stamp moved."""
+    memo = current_app.extensions.get("form_edits")
+    now = time.monotonic()
+    if memo is not None and now - memo[0] < EDIT_CHECK_SECONDS:
+        return memo[1], memo[2]
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.workflow.models import FormEdit
+
+    stamp = tuple(db.session.execute(select(func.count(), func.max(FormEdit.revision))).one())
+    if memo is not None and memo[1] == stamp:
+        texts = memo[2]
+    else:
+        texts = {name: text for name, text in db.session.execute(select(FormEdit.name, FormEdit.text))}
+    current_app.extensions["form_edits"] = (now, stamp, texts)
+    return stamp, texts
+
+
+def forget_edits() -> None:
+    """Ask the database again at the next read (called by the editor when it saved or deleted a form)."""
+    if has_app_context():
+        current_app.extensions.pop("form_edits", None)
+
+
+def _edits(forms_dir: Path) -> Mapping[str, str | None]:
+    """The edited forms that stand over the files of ``forms_dir``: only over forms/ (a process keeping its forms
+    beside its diagram has none), the change being checked last."""
+    if forms_dir != FORMS_DIR:
+        return {}
+    stored = _stored_edits()[1] if has_app_context() else {}
+    pending = _PENDING.get()
+    return {**stored, **pending} if pending else stored
+
+
+def edits_stamp(forms_dir: Path = FORMS_DIR) -> tuple | None:
+    """What changes whenever the forms of ``forms_dir`` change other than by their files; None while a change is
+    being checked (nothing read then may be kept)."""
+    if forms_dir != FORMS_DIR:
+        return ()
+    if _PENDING.get() is not None:
+        return None
+    return _stored_edits()[0] if has_app_context() else ()
+
+
+@contextmanager
+def pending(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """Within the block the forms read as if ``changes`` were saved (to check what an edit would do first)."""
+    token = _PENDING.set(changes)
+    try:
+        yield
+    finally:
+        _PENDING.reset(token)
+
+
+def form_exists(name: str, forms_dir: Path = FORMS_DIR) -> bool:
+    """Whether the form ``name`` exists (ValueError when the name is not a plain ``*.json`` file name)."""
+    path = form_path(name, forms_dir)
+    edits = _edits(forms_dir)
+    if name in edits:
+        return edits[name] is not None
+    return path.is_file()
+
+
+def form_text(name: str, forms_dir: Path = FORMS_DIR) -> str:
+    """The text of the form ``name``: as last saved in the editor, else the file. OSError when there is none."""
+    path = form_path(name, forms_dir)
+    edits = _edits(forms_dir)
+    if name in edits:
+        text = edits[name]
+        if text is None:
+            raise FileNotFoundError(f"form {name!r} was deleted")
+        return text
+    return path.read_text(encoding="utf-8")
+
+
+def form_files(forms_dir: Path = FORMS_DIR, suffix: str = ".json") -> list[str]:
+    """The names of the forms' files ending in ``suffix``, sorted: the shipped files and the edited ones."""
+    edits = _edits(forms_dir)
+    names = {p.name for p in forms_dir.glob(f"*{suffix}")} if forms_dir.is_dir() else set()
+    names |= {name for name, text in edits.items() if text is not None and name.endswith(suffix)}
+    names -= {name for name, text in edits.items() if text is None}
+    return sorted(names)
+
+
 #: The endpoints a form's type-ahead picker (``"ui:source"`` in a UI schema) may read from.
 PICKER_SOURCES = frozenset({"credits.people"})
 
 
 def load_form(name: str, forms_dir: Path = FORMS_DIR, _chain: tuple[str, ...] = ()) -> dict:
-    """Read one form file and resolve ``x-extends``."""
+    """Read one form (as saved in the editor, else its file) and resolve ``x-extends``."""
     if name in _chain:  # a form extending itself, or bases extending each other in a circle
         raise ValueError("x-extends goes round in a circle: " + " -> ".join((*_chain, name)))
-    schema = json.loads(form_path(name, forms_dir).read_text(encoding="utf-8"))
+    schema = json.loads(form_text(name, forms_dir))
     if not isinstance(schema, dict):
         raise ValueError(f"form {name!r} is not a JSON object")
     return resolve_extends(schema, forms_dir, (*_chain, name))

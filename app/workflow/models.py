@@ -77,6 +77,22 @@ class DecisionVersion(TimestampMixin, db.Model):
     deployed_by = relationship("User")
 
 
+class FormEdit(db.Model):
+    """A file of ``forms/`` as an administrator last saved it in the forms editor (``text`` None: deleted). The rows
+    stand over the shipped files for every process on every machine (:mod:`app.workflow.forms`), so the database
+    stays the only shared state: an edit is neither lost with a machine's disk nor missing on another one."""
+
+    __tablename__ = "form_edit"
+
+    #: The file name in forms/ (``review.schema.json``, ``review.uischema.json``).
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    #: One more than the highest before (edits are made one at a time): processes compare it to notice a change.
+    revision: Mapped[int] = mapped_column(Integer, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+
 class ProcessInstance(TimestampMixin, db.Model):
     __tablename__ = "process_instance"
     __table_args__ = (

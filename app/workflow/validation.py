@@ -20,7 +20,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from app.workflow import engine, registry
-from app.workflow.forms import FORM_NAME, FORMS_DIR, load_form
+from app.workflow.forms import FORM_NAME, FORMS_DIR, form_exists, form_files, load_form
 from app.workflow.lanes import known_lanes
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -201,7 +201,7 @@ def _check_schema(root: etree._Element, report: _Report) -> None:
 def _check_process(process: etree._Element, forms_dir: Path, report: _Report) -> dict[str, dict]:
     """The checks of one process, element by element; returns the forms it uses that exist."""
     lanes = known_lanes()
-    available = sorted(p.name for p in forms_dir.glob("*.json"))
+    available = form_files(forms_dir)
     forms: dict[str, dict] = {}
     lane_of: dict[str, str] = {}
     for lane in process.iter(f"{{{BPMN_NS}}}lane"):
@@ -262,7 +262,7 @@ def _check_forms(el: etree._Element, forms_dir: Path, available: list[str], form
         name = props.get(prop)
         if not name:
             continue
-        if not FORM_NAME.fullmatch(name) or ".." in name or not (forms_dir / name).is_file():
+        if not FORM_NAME.fullmatch(name) or ".." in name or not form_exists(name, forms_dir):
             report.add(el, _("表单“%(name)s”不存在。可用的表单：%(choices)s", name=name,
                              choices=_list(n for n in available if n.endswith(
                                  ".schema.json" if prop == _FORM_PROPS[0] else ".uischema.json"))))

@@ -21,7 +21,7 @@ from app.audit import services as audit
 from app.core.errors import InvalidState
 from app.extensions import db
 from app.workflow import engine, registry
-from app.workflow.forms import FORMS_DIR, form_path, load_form
+from app.workflow.forms import FORMS_DIR, edits_stamp, form_exists, load_form
 from app.workflow.lanes import known_lanes
 from app.workflow.models import ProcessVersion
 
@@ -54,10 +54,10 @@ def bundle_from_text(bpmn_xml: str, processes_dir: Path = PROCESSES_DIR, forms_d
             name = prop.get("value")
             owner = prop.getparent().getparent().getparent().get("id")
             try:
-                path = form_path(name, forms_dir)
+                exists = form_exists(name, forms_dir)
             except ValueError as exc:
                 raise engine.ProcessDefinitionError(str(exc), owner, prop.sourceline) from None
-            if not path.is_file():
+            if not exists:
                 raise engine.ProcessDefinitionError(f"form {name!r} not found", owner, prop.sourceline)
             try:
                 forms[name] = load_form(name, forms_dir)
@@ -92,20 +92,29 @@ def bpmn_path(key: str) -> tuple[Path, Path]:
 
 
 def bundle_from_file(path: Path, forms_dir: Path = FORMS_DIR) -> Bundle:
-    """The bundle of a shipped BPMN file; an edit of it or of a form is seen within a second."""
+    """The bundle of a shipped BPMN file with the forms as they stand (the files, and over forms/ what
+    administrators saved in the editor); a change of the file or of a form is seen within a second."""
+    edits = edits_stamp(forms_dir)
+    if edits is None:  # a form change under check: read as it would be, keep nothing
+        return bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=forms_dir)
     hit = _FILE_MEMO.get(path)
     now = time.monotonic()
     if hit and now - hit[2] < FILE_CHECK_SECONDS:
         return hit[1]
     stat = path.stat()
     forms_stamp = max((p.stat().st_mtime_ns for p in forms_dir.glob("*.json")), default=0)
-    stamp = (stat.st_mtime_ns, stat.st_size, forms_stamp)
+    stamp = (stat.st_mtime_ns, stat.st_size, forms_stamp, edits)
     if hit and hit[0] == stamp:
         _FILE_MEMO[path] = (stamp, hit[1], now)
         return hit[1]
     bundle = bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=forms_dir)
     _FILE_MEMO[path] = (stamp, bundle, now)
     return bundle
+
+
+def forget_file_bundles() -> None:
+    """Look at the files and forms again at the next use (called when a form was saved or deleted)."""
+    _FILE_MEMO.clear()
 
 
 def parse_bundle(bundle: Bundle, *, cache: bool = True) -> engine.ParsedProcess:
