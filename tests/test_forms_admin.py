@@ -233,3 +233,97 @@ def test_an_edit_is_kept_in_the_database_and_every_process_reads_it(pg_app, as_u
     services.delete_form(admin, NAME)
     db.session.commit()
     assert _read_elsewhere(pg_app)["scratch"] is False
+
+
+def _copy_form(app, admin, source: str) -> None:
+    """A new form NAME with the fields of ``source``, saved through the editor's service."""
+    from app.processes_admin import services
+
+    services.save_form(admin, NAME, _text(app, f"{source}.schema.json"), _text(app, f"{source}.uischema.json"),
+                       new=True)
+
+
+def _upload_with(app, *sources: str) -> str:
+    """The credit-hour chain deployed as an administrator's diagram whose tasks use NAME instead of ``sources``."""
+    from app.extensions import db
+    from app.workflow import versions
+
+    xml = versions.bpmn_path("credit_hour_approval")[0].read_text(encoding="utf-8")
+    for source in sources:
+        xml = xml.replace(f'"{source}.schema.json"', f'"{NAME}.schema.json"').replace(
+            f'"{source}.uischema.json"', f'"{NAME}.uischema.json"')
+    versions.upload(xml, expected_key="credit_hour_approval")
+    db.session.commit()
+    return xml
+
+
+def test_a_change_that_would_break_an_administrators_diagram_is_refused_not_a_server_error(app, as_user):
+    """The checks cover the diagram an administrator deployed, not only the shipped files: a form only that
+    diagram uses (for every review step) loses the outcome its gateways read; and a form only the shipped diagram
+    behind it names cannot be deleted (the shipped file could no longer become a version)."""
+    from app.core.errors import InvalidState, ValidationFailed
+    from app.extensions import db
+    from app.processes_admin import services
+    from app.workflow import versions
+
+    admin = as_user("hr_province")
+    _copy_form(app, admin, "hr_review")
+    db.session.commit()
+    xml = _upload_with(app, "review", "hr_review")
+    schema = json.loads(_text(app, f"{NAME}.schema.json"))
+    schema.pop("x-extends", None)
+    schema["properties"] = {"comment": {"type": "string"}}
+    schema.pop("required", None)
+    schema.pop("allOf", None)
+    with pytest.raises(ValidationFailed) as refused:
+        services.save_form(admin, NAME, json.dumps(schema), "{}")
+    assert "改动后这些流程无法通过检查" in refused.value.fields["schema"]
+    db.session.rollback()
+    assert versions.current_version("credit_hour_approval").bpmn_xml == xml
+
+    assert services.forms_in_use().get("hr_review") is None  # the active version does not use it
+    with pytest.raises(InvalidState):
+        services.delete_form(admin, "hr_review")
+    db.session.rollback()
+    assert _text(app, "hr_review.schema.json") is not None
+
+
+def test_a_save_rolled_back_is_never_read(app, as_user):
+    """What a save wrote before it failed is not served from any cache afterwards (another thread of the same
+    process may read the forms while the save is under way)."""
+    from app.extensions import db
+    from app.workflow.models import FormEdit
+
+    changes = {f"{NAME}.schema.json": '{"type": "object", "properties": {}}\n'}
+    db.session.add(FormEdit(name=f"{NAME}.schema.json", text=changes[f"{NAME}.schema.json"], revision=1))
+    db.session.flush()
+    forms.forget_edits()
+    with forms.pending(changes):
+        assert forms.form_exists(f"{NAME}.schema.json")
+    db.session.rollback()
+    assert not forms.form_exists(f"{NAME}.schema.json")
+
+
+def test_the_api_document_follows_an_edited_form(app, client, as_user):
+    from app.extensions import db
+    from app.processes_admin import services
+
+    def declared() -> dict:
+        return client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["CreditHourDeclaration"]
+
+    assert declared()["properties"]["course_name"].get("maxLength") != 77
+    schema = json.loads(_text(app, "credit_hour_declaration.schema.json"))
+    schema["properties"]["course_name"]["maxLength"] = 77
+    services.save_form(as_user("hr_province"), "credit_hour_declaration", json.dumps(schema, ensure_ascii=False),
+                       _text(app, "credit_hour_declaration.uischema.json"))
+    db.session.commit()
+    assert declared()["properties"]["course_name"]["maxLength"] == 77
+
+
+def test_processes_check_needs_no_database_migrated(tmp_path):
+    """`flask processes check` lints the shipped diagrams before any `db upgrade` (a build step, CI)."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}"}
+    env.pop("REDIS_URL", None)
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "processes", "check"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

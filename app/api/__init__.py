@@ -10,8 +10,13 @@ bp = Blueprint("api", __name__)
 @bp.get("/openapi.json")
 def openapi():
     from app.api.openapi import build_document
+    from app.workflow.forms import edits_stamp
 
-    doc = current_app.extensions.get("openapi_document")
-    if doc is None:  # built once per process, from the paths of the API modules create_app registered
-        doc = current_app.extensions["openapi_document"] = build_document(current_app.extensions["openapi_paths"])
-    return jsonify(doc)
+    # built from the paths of the API modules create_app registered, again when a form was edited (the
+    # declaration and review forms are schemas of the document)
+    stamp = edits_stamp()
+    built = current_app.extensions.get("openapi_document")
+    if built is None or built[0] != stamp:
+        document = build_document(current_app.extensions["openapi_paths"])
+        built = current_app.extensions["openapi_document"] = (stamp, document)
+    return jsonify(built[1])

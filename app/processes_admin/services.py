@@ -501,34 +501,42 @@ def _form_changes(stem: str, schema_text: str | None, ui_text: str | None) -> di
 
 
 def _check_processes_with(changes: dict[str, str | None]) -> dict[str, str]:
-    """The shipped processes checked against the forms with this change made (a changed form makes their next
-    version; a field a condition or script reads must not vanish from under them)."""
+    """The processes checked against the forms with this change made: the shipped diagrams (a changed form makes
+    their next version) and the administrators' diagrams active in their place (deployed again with it); a field
+    a condition or script reads, or a form a diagram names, must not vanish from under them."""
     from flask_babel import gettext as _
 
     from app.core.i18n import translate
     from app.workflow.forms import load_form
 
     keys = [key for key in process_keys() if versions.bpmn_path(key)[1] == _forms_dir()]
-    before = {key: versions.bundle_from_file(*versions.bpmn_path(key)).forms for key in keys}
-    broken = []
+    diagrams = [(key, versions.bpmn_path(key)[0].read_text(encoding="utf-8")) for key in keys]
+    diagrams += list(_uploaded_diagrams().items())
+    before = []
+    for _key, xml in diagrams:
+        try:
+            before.append(versions.bundle_from_text(xml, forms_dir=_forms_dir()).forms)
+        except ProcessDefinitionError:
+            before.append(None)
+    broken: dict[str, ProcessDefinitionError] = {}
     with forms.pending(changes):
         schema_name = next(name for name in changes if name.endswith(".schema.json"))
-        try:  # the form as it will be read once saved: its bases may lead back to it
-            load_form(schema_name, _forms_dir())
-        except (ValueError, OSError) as exc:
-            return {"schema": _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))}
-        for key in keys:
-            path, forms_dir = versions.bpmn_path(key)
+        if changes[schema_name] is not None:
+            try:  # the form as it will be read once saved: its bases may lead back to it
+                load_form(schema_name, _forms_dir())
+            except (ValueError, OSError) as exc:
+                return {"schema": _("继承的表单（x-extends）无法读取：%(detail)s", detail=str(exc))}
+        for (key, xml), old in zip(diagrams, before, strict=True):
             try:
-                bundle = versions.bundle_from_text(path.read_text(encoding="utf-8"), forms_dir=forms_dir)
-                if bundle.forms != before[key]:  # uses it, or a form on it
+                bundle = versions.bundle_from_text(xml, forms_dir=_forms_dir())
+                if bundle.forms != old:  # uses it, or a form on it
                     versions.parse_bundle(bundle, cache=False)
             except ProcessDefinitionError as exc:
-                broken.append((key, exc))
+                broken.setdefault(key, exc)
     if broken:  # named as they stand now (out of the block: the names would be read with the change)
-        names = {key: versions.current_version(key) for key, _exc in broken}
+        names = {key: versions.current_version(key) for key in broken}
         return {"schema": _("改动后这些流程无法通过检查：%(detail)s", detail="；".join(
-            f"{translate(names[key].name) if names[key] else key}: {exc}" for key, exc in broken))}
+            f"{translate(names[key].name) if names[key] else key}: {exc}" for key, exc in broken.items()))}
     return {}
 
 
@@ -572,6 +580,8 @@ def _store_form_changes(actor: Actor, changes: dict[str, str | None]) -> None:
         db.session.flush()
         with forms.pending(changes):
             _redeploy_with_new_forms(actor, uploaded)
+    except ProcessDefinitionError as exc:  # checked before; should a diagram still object, a field error, not a 500
+        raise ValidationFailed("表单未通过检查，未保存", fields={"schema": str(exc)}) from None
     finally:  # saved or not, read the forms again from the database
         forms.forget_edits()
         versions.forget_file_bundles()
@@ -618,5 +628,9 @@ def delete_form(actor: Actor, stem: str) -> None:
     if users:
         raise InvalidState("表单正被启用中的流程使用，不能删除", fields={
             "name": "、".join(f"{translate(v.name)} v{v.version}" for v in users)})
-    _store_form_changes(actor, _form_changes(stem, None, None))
+    changes = _form_changes(stem, None, None)
+    problems = _check_processes_with(changes)  # a shipped diagram behind an uploaded one may still name it
+    if problems:
+        raise InvalidState("表单正被启用中的流程使用，不能删除", fields={"name": problems["schema"]})
+    _store_form_changes(actor, changes)
     audit.record("form.delete", actor=actor, details={"form": stem})

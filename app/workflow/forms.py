@@ -100,17 +100,22 @@ def _stored_edits() -> tuple[tuple, dict[str, str | None]]:
     now = time.monotonic()
     if memo is not None and now - memo[0] < EDIT_CHECK_SECONDS:
         return memo[1], memo[2]
-    from sqlalchemy import func, select
+    from sqlalchemy import func, inspect, select
 
     from app.extensions import db
     from app.workflow.models import FormEdit
 
+    if not current_app.extensions.get("form_edit_table"):  # a database not migrated yet (`processes check`)
+        if not inspect(db.session.connection()).has_table(FormEdit.__tablename__):
+            return (), {}
+        current_app.extensions["form_edit_table"] = True
     stamp = tuple(db.session.execute(select(func.count(), func.max(FormEdit.revision))).one())
     if memo is not None and memo[1] == stamp:
         texts = memo[2]
     else:
         texts = {name: text for name, text in db.session.execute(select(FormEdit.name, FormEdit.text))}
-    current_app.extensions["form_edits"] = (now, stamp, texts)
+    if _PENDING.get() is None:  # while a save is under way the rows read may not be committed yet: keep nothing
+        current_app.extensions["form_edits"] = (now, stamp, texts)
     return stamp, texts
 
 

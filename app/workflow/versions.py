@@ -21,7 +21,7 @@ from app.audit import services as audit
 from app.core.errors import InvalidState
 from app.extensions import db
 from app.workflow import engine, registry
-from app.workflow.forms import FORMS_DIR, edits_stamp, form_exists, load_form
+from app.workflow.forms import FORMS_DIR, edits_stamp, forget_edits, form_exists, load_form
 from app.workflow.lanes import known_lanes
 from app.workflow.models import ProcessVersion
 
@@ -229,6 +229,8 @@ def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | Non
     Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
     from forms/ and processes/, so an uploaded diagram can only use forms the platform ships.
     """
+    lock_versions("forms")  # the forms as the last saved form change left them, none saved meanwhile
+    forget_edits()
     bundle = bundle_from_text(bpmn_xml, forms_dir=bpmn_path(expected_key)[1] if expected_key else FORMS_DIR)
     if not bundle.key:
         raise engine.ProcessDefinitionError("the file has no bpmn:process element")
