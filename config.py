@@ -59,7 +59,8 @@ class Config:
     WORKFLOW_MAX_CPU_SECONDS = float(os.environ.get("WORKFLOW_MAX_CPU_SECONDS", "2"))
     #: Address printed in certificate QR codes when the platform runs behind a proxy (else the request's host).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
-    #: Where background jobs write result files (shared storage when workers run elsewhere); default instance/jobs.
+    #: This machine's scratch folder, where background jobs write a file before it is stored in the database
+    #: (app.taskcentre.files); default instance/jobs. Nothing in it is needed by another process.
     JOBS_DIR = os.environ.get("JOBS_DIR") or None
     #: A background job whose worker died is handed out again until it ran this many times (then it fails).
     JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))

@@ -24,6 +24,7 @@ import threading
 import time
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import insert, select
 
@@ -33,6 +34,7 @@ from app.certificates import batch, services
 from app.certificates.render import render_pdf
 from app.extensions import db
 from app.people.models import Person
+from app.taskcentre import files
 from app.taskcentre.models import BackgroundJob
 from bench._common import actor, ensure_pg_database, machine_line, make_app, median, spread
 
@@ -171,7 +173,8 @@ def main() -> None:
             finally:
                 batch.render_pdf = real
             job = db.session.get(BackgroundJob, job.id)
-            zip_path = os.path.join(scratch, job.result_path)
+            zip_path = os.path.join(scratch, "result.zip")
+            files.copy_to(job.result_path, Path(zip_path))  # stored in the database, piece by piece
             with zipfile.ZipFile(zip_path) as zf:
                 pdfs = sum(1 for n in zf.namelist() if n.endswith(".pdf"))
             print(f"\nbatch job: {status}, {pdfs} PDFs in {os.path.getsize(zip_path) / 2**20:.1f} MB zip, "

@@ -17,6 +17,7 @@ from app.certificates import batch
 from app.core.models import utcnow
 from app.extensions import db
 from app.people.models import Person
+from app.taskcentre import files
 from app.taskcentre.models import FINISHED, BackgroundJob
 from app.workflow import services, versions
 from tests.conftest import actor, api_token
@@ -159,7 +160,7 @@ def test_exports_are_recorded_and_a_download_without_a_commit_too(app, client, t
         chen = db.session.scalar(select(Person.id).where(Person.id_number == "110101199003072711"))
         job = batch.start_batch(hospital_admin, [chen], 2025, "http://localhost")
         db.session.commit()
-        (tmp_path / "1-result.zip").write_bytes(b"PK")
+        files.store("1-result.zip", io.BytesIO(b"PK"))
         db.session.execute(update(BackgroundJob).where(BackgroundJob.id == job.id)
                            .values(status=FINISHED, result_path="1-result.zip", result_name="证书.zip"))
         db.session.commit()

@@ -55,8 +55,9 @@ def test_a_worker_killed_mid_import_is_retried_and_every_row_is_there_once(pg_ap
         assert r.status_code == 202 and r.json["state"] == "queued", r.json
         import_id = r.json["id"]
         db.session.remove()
-        worker = Worker(db.engine.url.render_as_string(hide_password=False), queue, settings,
-                        prepare=hold_after_three_batches)
+        # the worker as on another machine: a disk of its own (the upload and the results go through the database)
+        worker = Worker(db.engine.url.render_as_string(hide_password=False), queue,
+                        {**settings, "JOBS_DIR": str(tmp_path / "worker-machine")}, prepare=hold_after_three_batches)
         wait_for(reached.exists, 300)
         worker.kill()
         assert db.session.scalar(select(func.count()).select_from(ImportRow)) == 1500  # three batches of 500

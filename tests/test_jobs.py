@@ -43,3 +43,31 @@ def test_rq_worker_runs_the_job_on_redis(app):
         assert job.is_finished and job.return_value() == 42
     finally:
         app.config["REDIS_URL"] = None
+
+
+def test_a_job_file_larger_than_a_piece_is_stored_and_streamed_back_whole(any_app, tmp_path):
+    """A job's file goes into the database in pieces and comes back byte for byte, as a download (streamed,
+    with its length and name) and as a file on another machine's disk; a name never stored is not found."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.taskcentre import files
+    from app.taskcentre.models import JobFileChunk
+
+    data = os.urandom(files.CHUNK * 2 + 12345)
+    source = tmp_path / "result.zip"
+    source.write_bytes(data)
+    assert files.store("7-result.zip", source) == len(data)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).where(JobFileChunk.name == "7-result.zip")) == 3
+    with any_app.test_request_context():
+        response = files.download("7-result.zip", "证书.zip")
+        assert response.content_length == len(data)
+        assert "filename*=UTF-8''%E8%AF%81%E4%B9%A6.zip" in response.headers["Content-Disposition"]
+        assert b"".join(response.response) == data
+    copy = tmp_path / "elsewhere.zip"
+    files.copy_to("7-result.zip", copy)
+    assert copy.read_bytes() == data
+    with pytest.raises(FileNotFoundError):
+        files.copy_to("8-never.zip", tmp_path / "never.zip")
+    assert not files.exists("8-never.zip")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, jsonify, request, url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.args import json_body, load_args
@@ -101,8 +101,7 @@ def job_detail(job_id: int):
 
 @bp.get("/jobs/<int:job_id>/download")
 def job_download(job_id: int):
-    job, path = jobs.result_of(api_actor(), job_id)
-    return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
+    return jobs.download(api_actor(), job_id)
 
 
 def add_paths(spec) -> None:  # noqa: ANN001

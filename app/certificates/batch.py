@@ -23,6 +23,7 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
 from app.people.models import Person
+from app.taskcentre import files
 from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
 from app.taskcentre.services import Kind, beat, create_job, is_current, register_kind, result_file, send
 
@@ -210,12 +211,15 @@ def _run(job: BackgroundJob, attempt: int | None) -> str:
     if done is None:  # given up for dead while finishing: the current attempt writes its own zip
         partial.unlink(missing_ok=True)
         raise _Superseded
-    partial.replace(target)
-    done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
-    done.result_path = target.name
-    done.result_name = f"{year}年度继续教育证书_{printed}份.zip"
-    done.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
-    db.session.commit()
+    try:
+        files.store(target.name, partial)  # with the job finished, in one transaction
+        done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
+        done.result_path = target.name
+        done.result_name = f"{year}年度继续教育证书_{printed}份.zip"
+        done.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
+        db.session.commit()
+    finally:
+        partial.unlink(missing_ok=True)
     return FINISHED
 
 

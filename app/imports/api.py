@@ -100,9 +100,7 @@ def one(import_id: int):
 
 @bp.get("/imports/<int:import_id>/<any(failure, success):which>-file")
 def file(import_id: int, which: str):
-    imp, path = services.result_path(api_actor(), import_id, which)
-    label = "失败" if which == "failure" else "成功"
-    return send_file(path, as_attachment=True, download_name=f"{imp.file_name.rsplit('.', 1)[0]}_{label}记录.xlsx")
+    return services.result_download(api_actor(), import_id, which, "失败记录" if which == "failure" else "成功记录")
 
 
 @bp.post("/exports")
@@ -126,8 +124,7 @@ def export_state(job_id: int):
 
 @bp.get("/exports/<int:job_id>/file")
 def export_file(job_id: int):
-    job, path = exports.result(api_actor(), job_id)
-    return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
+    return exports.download(api_actor(), job_id)
 
 
 def add_paths(spec) -> None:  # noqa: ANN001

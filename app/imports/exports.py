@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from flask import Response
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
@@ -26,6 +26,7 @@ from app.extensions import db
 from app.people import fields, queries
 from app.people import services as people
 from app.registration import queries as reviewed_queries
+from app.taskcentre import files
 from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
 from app.taskcentre.services import (
     Kind,
@@ -34,10 +35,10 @@ from app.taskcentre.services import (
     is_current,
     register_kind,
     result_file,
-    result_of,
     send,
     visible_job,
 )
+from app.taskcentre.services import download as job_download
 from app.workflow.models import ProcessVersion
 
 from .registry import Column
@@ -205,9 +206,10 @@ def visible(actor: Actor, job_id: int) -> BackgroundJob:
     return job
 
 
-def result(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
+def download(actor: Actor, job_id: int) -> Response:
+    """The export's spreadsheet (streamed from the database)."""
     visible(actor, job_id)
-    return result_of(actor, job_id)
+    return job_download(actor, job_id)
 
 
 def run_export(job_id: int, attempt: int | None = None) -> str:
@@ -228,12 +230,13 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
         if done is None:
             partial.unlink(missing_ok=True)
             return "superseded"
-        partial.replace(target)
+        files.store(target.name, partial)  # with the job finished, in one transaction
         done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
         done.done = done.total = count
         done.result_path, done.result_name = target.name, f"{kind.label}_{count}条.xlsx"
         done.message = f"共导出{count}条"
         db.session.commit()
+        partial.unlink(missing_ok=True)
         return FINISHED
     except Exception as exc:  # noqa: BLE001 - recorded on the job
         log.exception("export %s failed", job_id)

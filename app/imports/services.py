@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-from pathlib import Path
 from typing import IO, Any
 
+from flask import Response
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
@@ -21,8 +21,10 @@ from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.extensions import db
+from app.taskcentre import files
+from app.taskcentre.files import scratch_dir
 from app.taskcentre.models import FAILED, FINISHED, RUNNING, BackgroundJob
-from app.taskcentre.services import Kind, beat, create_job, is_current, jobs_dir, register_kind, send
+from app.taskcentre.services import Kind, beat, create_job, is_current, register_kind, send
 
 from . import registry, xlsx
 from .models import ImportJob, ImportRow
@@ -55,7 +57,7 @@ def start(actor: Actor, kind_key: str | None, stream: IO[bytes] | None, filename
     target = kind.target(actor, organisation_id)
     if stream is None or not filename:
         raise ValidationFailed("请求参数有误", {"file": "请选择要导入的文件"})
-    upload = jobs_dir() / f"upload-{secrets.token_hex(8)}.xlsx"
+    upload = scratch_dir() / files.new_name("upload", ".xlsx")
     size = 0
     with upload.open("wb") as out:
         while chunk := stream.read(1 << 16):
@@ -70,9 +72,9 @@ def start(actor: Actor, kind_key: str | None, stream: IO[bytes] | None, filename
         sheet = xlsx.Sheet(upload, kind)  # the header must be the template's
         estimate = sheet.estimated_rows
         sheet.close()
-    except ValidationFailed:
+        files.store(upload.name, upload)  # for whichever worker, on whichever machine, takes the job
+    finally:
         upload.unlink(missing_ok=True)
-        raise
     job = create_job(actor, JOB_KIND, f"{kind.label}导入：{filename}"[:200], {"kind": kind.key}, estimate)
     imp = ImportJob(job_id=job.id, kind=kind.key, owner_id=actor.id, organisation_id=target.id if target else None,
                     file_name=filename[:200], upload_path=upload.name)
@@ -131,17 +133,22 @@ def _run(job: BackgroundJob, attempt: int | None) -> str:
     actor = Actor.of(db.session.get(User, imp.owner_id))
     organisation = kind.target(actor, imp.organisation_id)
     import_id = imp.id
-    path = jobs_dir() / imp.upload_path
+    folder = scratch_dir()
+    path = folder / files.new_name(f"import-{import_id}-upload", ".xlsx")
     job.status, job.started_at = RUNNING, job.started_at or utcnow()
     job = _checkpoint(job, attempt)
     done_rows: dict[int, str | None] = dict(db.session.execute(
         select(ImportRow.row_no, ImportRow.reason).where(ImportRow.import_id == import_id)).all())
-    folder = jobs_dir()
+    files.copy_to(imp.upload_path, path)
     ok_name = f"import-{import_id}-ok-{secrets.token_hex(6)}.xlsx"
     bad_name = f"import-{import_id}-failed-{secrets.token_hex(6)}.xlsx"
     ok = xlsx.Writer(folder / ok_name, kind.columns)
     bad = xlsx.Writer(folder / bad_name, kind.columns, extra=[xlsx.REASON])
-    sheet = xlsx.Sheet(path, kind)
+    try:
+        sheet = xlsx.Sheet(path, kind)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     example = kind.example
     names = [c.name for c in kind.columns]
     pending: list[tuple[int, list[Any]]] = []
@@ -191,7 +198,13 @@ def _run(job: BackgroundJob, attempt: int | None) -> str:
         raise
     finally:
         sheet.close()
-    return _finish(job.id, attempt, import_id, kind, ok_name, bad_name)
+        path.unlink(missing_ok=True)
+    try:
+        return _finish(job.id, attempt, import_id, kind, ok_name, bad_name)
+    finally:
+        for name in (ok_name, bad_name):
+            if name:
+                (folder / name).unlink(missing_ok=True)
 
 
 def _apply(kind: registry.ImportKind, batch: registry.Batch, import_id: int) -> dict[int, str]:
@@ -211,10 +224,10 @@ def _finish(job_id: int, attempt: int | None, import_id: int, kind: registry.Imp
         .where(ImportRow.import_id == import_id)).one()
     job = is_current(job_id, attempt, lock=True)
     if job is None:
-        for name in (ok_name, bad_name):
-            if name:
-                (jobs_dir() / name).unlink(missing_ok=True)
         raise _Superseded
+    for name in (ok_name, bad_name):  # stored with the job finished, in one transaction
+        if name:
+            files.store(name, scratch_dir() / name)
     imp = db.session.get(ImportJob, import_id)
     imp.total, imp.failed = total or 0, failed or 0
     imp.succeeded = imp.total - imp.failed
@@ -249,13 +262,13 @@ def history(actor: Actor, kind: str | None = None, limit: int = 50) -> list[tupl
     return [(i, j) for i, j in db.session.execute(stmt).all()]
 
 
-def result_path(actor: Actor, import_id: int, which: str) -> tuple[ImportJob, Path]:
+def result_download(actor: Actor, import_id: int, which: str, label: str) -> Response:
+    """The import's failure or success records as a spreadsheet named after the upload and ``label``."""
     imp, _job = visible(actor, import_id)
     name = imp.failure_path if which == "failure" else imp.success_path
-    path = jobs_dir() / name if name else None
-    if path is None or not path.is_file():
+    if not files.exists(name):
         raise NotFound("该文件不存在")
-    return imp, path
+    return files.download(name, f"{imp.file_name.rsplit('.', 1)[0]}_{label}.xlsx")
 
 
 def state(job: BackgroundJob) -> str:

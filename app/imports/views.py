@@ -86,9 +86,7 @@ def progress(import_id: int):
 @bp.get("/imports/<int:import_id>/<any(failure, success):which>-file")
 @login_required
 def file(import_id: int, which: str):
-    imp, path = services.result_path(web_actor(), import_id, which)
-    label = _("失败") if which == "failure" else _("成功")
-    return send_file(path, as_attachment=True, download_name=f"{imp.file_name.rsplit('.', 1)[0]}_{label}.xlsx")
+    return services.result_download(web_actor(), import_id, which, _("失败") if which == "failure" else _("成功"))
 
 
 @bp.post("/exports/<kind>")

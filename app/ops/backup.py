@@ -1,4 +1,4 @@
-"""Backup and restore of the whole database (it is the only state besides job result files).
+"""Backup and restore of the whole database (it is the only state: job files are rows too).
 
 PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore --clean --if-exists --single-transaction`` (the client
 tools must be of the server's major version or newer). SQLite: a consistent copy with SQLite's online backup API,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import TimestampMixin
@@ -33,7 +33,7 @@ class BackgroundJob(TimestampMixin, db.Model):
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
-    #: File name of the result in the jobs folder (taskcentre.services.jobs_dir), set when finished.
+    #: Name of the result file (stored in ``job_file_chunk``, :mod:`app.taskcentre.files`), set when finished.
     result_path: Mapped[str | None] = mapped_column(String(300))
     #: File name offered on download.
     result_name: Mapped[str | None] = mapped_column(String(200))
@@ -56,3 +56,17 @@ class BackgroundJob(TimestampMixin, db.Model):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
+
+
+class JobFileChunk(db.Model):
+    """A piece (at most :data:`app.taskcentre.files.CHUNK` bytes) of a job's file: an uploaded spreadsheet, an
+    import's success and failure records, an export, a zip of certificates. In the database rather than on a
+    machine's disk, so a worker on one machine reads what a web process on another received, and any web
+    process serves what any worker made; pieces, so neither side holds a large file in memory."""
+
+    __tablename__ = "job_file_chunk"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

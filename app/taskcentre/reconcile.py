@@ -33,7 +33,7 @@ from sqlalchemy import select
 from app.core.models import utcnow
 from app.extensions import db
 
-from . import services
+from . import files, services
 from .models import FAILED, QUEUED, RUNNING, BackgroundJob
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def reconcile(owner_id: int | None = None, now: datetime | None = None) -> list[
 def remove_partials(job_id: int) -> int:
     """Delete the half-written result files of a job (``<id>-….part``); returns how many."""
     removed = 0
-    for path in services.jobs_dir().glob(f"{job_id}-*.part"):
+    for path in files.scratch_dir().glob(f"{job_id}-*.part"):
         path.unlink(missing_ok=True)
         removed += 1
     return removed

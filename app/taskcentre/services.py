@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
@@ -19,19 +19,14 @@ from app.core.jobs import enqueue
 from app.core.models import utcnow
 from app.extensions import db
 
+from . import files
 from .models import FINISHED, QUEUED, RUNNING, BackgroundJob
 
 
-def jobs_dir() -> Path:
-    """Result files: JOBS_DIR when set (shared storage for several workers), else instance/jobs/."""
-    path = Path(current_app.config.get("JOBS_DIR") or Path(current_app.instance_path) / "jobs")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def result_file(job_id: int, suffix: str) -> Path:
-    """A fresh, unguessable path for a job's result under instance/jobs/."""
-    return jobs_dir() / f"{job_id}-{secrets.token_hex(8)}{suffix}"
+    """A fresh path in this machine's scratch folder for a job's result, stored once finished
+    (:func:`app.taskcentre.files.store`)."""
+    return files.scratch_dir() / files.new_name(str(job_id), suffix)
 
 
 # --------------------------------------------------------------------------- kinds of job, attempts
@@ -123,18 +118,24 @@ def visible_job(actor: Actor, job_id: int) -> BackgroundJob:
     return job
 
 
-def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, Path]:
+def result_of(actor: Actor, job_id: int) -> tuple[BackgroundJob, str]:
+    """The job and the name of its stored result file."""
     job = visible_job(actor, job_id)
     if job.status != FINISHED:
         raise InvalidState("任务尚未完成，暂无可下载的文件")
     if not job.result_path:  # removed by `flask cleanup`
         raise NotFound(EXPIRED)
-    path = jobs_dir() / Path(job.result_path).name
-    if not path.is_file():
+    if not files.exists(job.result_path):
         raise NotFound("结果文件已不存在，请重新生成")
     audit.record("export.download", actor=actor, obj=job, details={"kind": job.kind, "file": job.result_name},
                  keep=True)  # a download commits nothing
-    return job, path
+    return job, job.result_path
+
+
+def download(actor: Actor, job_id: int) -> Response:
+    """The job's result file as an attachment (streamed from the database)."""
+    job, name = result_of(actor, job_id)
+    return files.download(name, job.result_name or name)
 
 
 EXPIRED = "结果文件已过期清理，请重新生成"
@@ -142,20 +143,22 @@ EXPIRED = "结果文件已过期清理，请重新生成"
 
 def purge_results(before: datetime) -> int:
     """Delete the result files of jobs that finished before ``before`` (naive UTC, as stored; the rows stay,
-    as history), and any file in the jobs folder that no job refers to and is older than that. Returns the
-    files deleted."""
-    folder = jobs_dir()
+    as history), any stored file no job refers to that was written before then, and this machine's scratch
+    files older than that. Returns the files deleted."""
     deleted = 0
+    expired = []
     for job in db.session.scalars(select(BackgroundJob).where(
             BackgroundJob.result_path.is_not(None), BackgroundJob.finished_at < before)):
-        (folder / Path(job.result_path).name).unlink(missing_ok=True)
+        expired.append(job.result_path)
         job.result_path = None
-        deleted += 1
     referenced = set(db.session.scalars(select(BackgroundJob.result_path).where(
         BackgroundJob.result_path.is_not(None))))
+    stray = files.older_unreferenced(before, referenced | set(expired))
+    files.delete_files(expired + stray)
+    deleted += len(expired) + len(stray)
     cutoff = before.replace(tzinfo=UTC).timestamp()
-    for path in folder.iterdir():
-        if path.is_file() and path.name not in referenced and path.stat().st_mtime < cutoff:
+    for path in files.scratch_dir().iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
             deleted += 1
     db.session.flush()

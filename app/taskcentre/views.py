@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, send_file, url_for
+from flask import Blueprint, jsonify, render_template, url_for
 from flask_login import login_required
 
 from app.core.auth import web_actor
@@ -34,5 +34,4 @@ def progress(job_id: int):
 @bp.get("/jobs/<int:job_id>/download")
 @login_required
 def download(job_id: int):
-    job, path = services.result_of(web_actor(), job_id)
-    return send_file(path, as_attachment=True, download_name=job.result_name or path.name)
+    return services.download(web_actor(), job_id)
