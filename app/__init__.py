@@ -152,6 +152,10 @@ def create_app(config_class: type = Config) -> Flask:
         app.register_blueprint(module.bp, url_prefix="/api/v1")
         csrf.exempt(module.bp)  # bearer tokens, not cookies
     app.extensions["openapi_paths"] = [m.add_paths for m in api_modules]
+    from app.workflow.forms import edits_stamp
+
+    # what changes the document besides a new release: the forms of its request bodies, edited in the browser
+    app.extensions["openapi_stamp"] = edits_stamp
 
     from app.core.web import register_web
 

@@ -10,11 +10,10 @@ bp = Blueprint("api", __name__)
 @bp.get("/openapi.json")
 def openapi():
     from app.api.openapi import build_document
-    from app.workflow.forms import edits_stamp
 
-    # built from the paths of the API modules create_app registered, again when a form was edited (the
-    # declaration and review forms are schemas of the document)
-    stamp = edits_stamp()
+    # built from the paths of the API modules create_app registered, again when what create_app named as
+    # changing it (the forms of its request bodies, edited in the browser) changed
+    stamp = current_app.extensions["openapi_stamp"]()
     built = current_app.extensions.get("openapi_document")
     if built is None or built[0] != stamp:
         document = build_document(current_app.extensions["openapi_paths"])
