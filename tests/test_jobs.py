@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 
@@ -71,3 +72,26 @@ def test_a_job_file_larger_than_a_piece_is_stored_and_streamed_back_whole(any_ap
     with pytest.raises(FileNotFoundError):
         files.copy_to("8-never.zip", tmp_path / "never.zip")
     assert not files.exists("8-never.zip")
+
+
+def test_a_download_broken_off_resumes_where_it_stopped(app, client, tmp_path):
+    """A large result asked again with a Range header (a browser or download manager resuming) answers 206
+    with exactly the rest, across the pieces it is stored in."""
+    from app.extensions import db
+    from app.taskcentre import files
+    from app.taskcentre.models import FINISHED, BackgroundJob
+    from tests.conftest import actor, api_token
+
+    data = os.urandom(files.CHUNK + 5000)
+    job = BackgroundJob(owner_id=actor("hr_city").id, kind="certificate_batch", title="批量证书", params={},
+                        total=1, done=1, status=FINISHED, result_path="9-result.zip", result_name="证书.zip")
+    db.session.add(job)
+    files.store("9-result.zip", io.BytesIO(data))
+    db.session.commit()
+    headers = api_token(client, "hr_city")
+    whole = client.get(f"/api/v1/jobs/{job.id}/download", headers=headers)
+    assert whole.status_code == 200 and whole.data == data and whole.headers["Accept-Ranges"] == "bytes"
+    start = files.CHUNK - 10
+    rest = client.get(f"/api/v1/jobs/{job.id}/download", headers={**headers, "Range": f"bytes={start}-"})
+    assert rest.status_code == 206 and rest.data == data[start:]
+    assert rest.headers["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"

@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from flask import Response, current_app, send_file, stream_with_context
+from flask import Response, current_app, request, send_file, stream_with_context
 from sqlalchemy import delete, func, select
 
+from app.core.errors import NotFound
 from app.core.models import utcnow
 from app.extensions import db
 
@@ -72,10 +73,14 @@ def exists(name: str | None) -> bool:
 
 
 def _pieces(name: str) -> Iterator[bytes]:
-    """The pieces of ``name`` in order, each read with its own statement (never the whole file at once)."""
+    """The pieces of ``name`` in order, each read with its own statement (never the whole file at once) on a
+    connection taken from the pool for that piece only: a slow download holds no transaction open."""
     seq = 0
-    while (piece := db.session.scalar(select(JobFileChunk.data).where(
-            JobFileChunk.name == name, JobFileChunk.seq == seq))) is not None:
+    while True:
+        with db.engine.connect() as conn:
+            piece = conn.scalar(select(JobFileChunk.data).where(JobFileChunk.name == name, JobFileChunk.seq == seq))
+        if piece is None:
+            return
         yield bytes(piece)
         seq += 1
 
@@ -124,13 +129,14 @@ class _Reader(io.RawIOBase):
 
 
 def download(name: str, download_name: str) -> Response:
-    """The stored file ``name`` as an attachment, streamed piece by piece (the request's database session stays
-    open while it is sent). FileNotFoundError when there is none."""
+    """The stored file ``name`` as an attachment, streamed piece by piece; a ``Range`` request (a download
+    resumed) answers 206 with the part asked for. NotFound when there is no such file (deleted meanwhile)."""
     size = db.session.scalar(select(func.sum(func.length(JobFileChunk.data))).where(JobFileChunk.name == name))
     if size is None:
-        raise FileNotFoundError(name)
-    resp = send_file(io.BufferedReader(_Reader(name), CHUNK), as_attachment=True, download_name=download_name)
+        raise NotFound("结果文件已不存在，请重新生成")
+    resp = send_file(io.BufferedReader(_Reader(name), CHUNK), as_attachment=True, download_name=download_name,
+                     conditional=False)
     resp.response = stream_with_context(resp.response)
     resp.direct_passthrough = False
     resp.content_length = int(size)
-    return resp
+    return resp.make_conditional(request.environ, accept_ranges=True, complete_length=int(size))
