@@ -156,6 +156,10 @@ def create_app(config_class: type = Config) -> Flask:
 
     # what changes the document besides a new release: the forms of its request bodies, edited in the browser
     app.extensions["openapi_stamp"] = edits_stamp
+    from app.legacy.services import verify_number
+
+    # the certificate numbers the public verification knows besides the platform's own
+    app.extensions["certificate_lookups"] = [verify_number]
 
     from app.core.web import register_web
 

@@ -38,7 +38,8 @@ class CertificateSchema(Schema):
 
 
 class VerificationSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(("genuine", "revoked", "not_found")))
+    status = fields.String(required=True, validate=validate.OneOf(("genuine", "revoked", "legacy", "not_found")),
+                           metadata={"description": "legacy: issued by the old system, kept in the history data"})
     number = fields.String()
     name = fields.String(allow_none=True, metadata={"description": "masked, e.g. 陈*慧"})
     year = fields.Integer(allow_none=True)

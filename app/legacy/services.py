@@ -26,6 +26,7 @@ from app.accounts.models import Organisation, OrgKind, Role
 from app.archive.models import CreditRecord
 from app.archive.services import RuleUnavailable, verify_year
 from app.audit import services as audit
+from app.certificates.services import Verification, mask_name
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.models import utcnow
 from app.core.sorting import Sort, order_clauses
@@ -35,6 +36,9 @@ from app.people import services as people
 from app.people.models import Person
 
 from .models import LegacyCertificate, LegacyPerson, LegacyRecord, LegacyUnit
+
+#: Who issued the old system's certificates, as the verification page and the printed certificate name it.
+LEGACY_ISSUER = "原继续教育管理系统"
 
 MODULE = "people"
 INVALID = "提交的内容有误，请按提示修改"
@@ -477,8 +481,25 @@ def certificate_view(row: LegacyCertificateRow):  # noqa: ANN201
         elective_hours=h["elective"],
         total_hours=h["total"],
         result_label="原系统已发证",
-        issuer_name="原继续教育管理系统",
+        issuer_name=LEGACY_ISSUER,
         issued_on="",
         verify_url="",
         legacy=True,
     )
+
+
+def verify_number(number: str) -> Verification | None:
+    """The public check of a number the old system issued (``number`` normalised): its masked name, year, that
+    year's hours from the legacy records and the old unit; None when the old system did not issue it. Whether a
+    unit claimed the person does not matter: the certificate is genuine either way."""
+    row = db.session.execute(
+        select(LegacyCertificate, LegacyPerson.name, LegacyUnit.name)
+        .join(LegacyPerson, LegacyPerson.id == LegacyCertificate.legacy_person_id)
+        .join(LegacyUnit, LegacyUnit.id == LegacyPerson.legacy_unit_id)
+        .where(LegacyCertificate.number == number)
+    ).first()
+    if row is None:
+        return None
+    cert, name, unit_name = row
+    hours = _hours([(cert.legacy_person_id, cert.year)])[(cert.legacy_person_id, cert.year)]
+    return Verification("legacy", cert.number, mask_name(name), cert.year, hours["total"], unit_name, LEGACY_ISSUER)

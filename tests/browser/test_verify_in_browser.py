@@ -1,0 +1,32 @@
+"""The public certificate check in the browser (no sign-in): a number the old system printed is recognised as
+history data, with the name masked; a made-up number is not found."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from app.extensions import db
+from app.legacy.cli import DEMO_FILE
+from app.legacy.loader import load
+from tests.browser.conftest import shoot
+
+
+def test_anyone_checks_an_old_systems_certificate_number(person, live) -> None:
+    with live.app.app_context():  # the old system's sample, as `flask seed-demo` loads it (once)
+        load(DEMO_FILE)
+        db.session.commit()
+        db.session.remove()
+    page = person().page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto("/certificates/verify")
+    page.get_by_label("证书编号").fill("gd2017000101")
+    page.get_by_role("button", name="查验").click()
+    result = page.locator("#verify-result")
+    expect(result).to_have_attribute("data-status", "legacy")
+    expect(result).to_contain_text("历史证书")
+    expect(result).to_contain_text("陈*慧")
+    expect(result).to_contain_text("福州市第一医院")
+    shoot(page, "verify-legacy")
+    page.get_by_label("证书编号").fill("GD2017999999")
+    page.get_by_role("button", name="查验").click()
+    expect(page.locator("#verify-result")).to_have_attribute("data-status", "not_found")
