@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from app.api.schemas import ErrorSchema
+from app.core.sorting import sort_choices
 from app.core.validators import MAX_PAGE
 
 ERRORS = {
@@ -28,6 +30,18 @@ PAGE_PARAMETERS = [
     {"in": "query", "name": "page", "schema": {"type": "integer", "default": 1, "minimum": 1, "maximum": MAX_PAGE}},
     {"in": "query", "name": "per_page", "schema": {"type": "integer", "default": 20, "minimum": 1, "maximum": 200}},
 ]
+
+
+def sort_parameter(columns: Mapping[str, Any], default: str) -> dict[str, Any]:
+    """The ``sort`` query parameter of a list whose sortable columns are ``columns``."""
+    return {"in": "query", "name": "sort", "schema": {"type": "string", "enum": sort_choices(columns)},
+            "description": f"a column, descending with a leading '-' (default: {default}); another value is a 422"}
+
+
+def query_parameters(args: Schema, columns: Mapping[str, Any], default: str) -> list[dict[str, Any]]:
+    """The query parameters of a list read with the schema ``args`` (as strings), its ``sort`` with the values."""
+    return [*({"in": "query", "name": n, "schema": {"type": "string"}} for n in args.fields if n != "sort"),
+            sort_parameter(columns, default)]
 
 
 def responses(ok: str, schema: str | None, *codes: str) -> dict[str, Any]:

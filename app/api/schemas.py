@@ -3,11 +3,13 @@ paging arguments every list takes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from app.core.models import api_time
+from app.core.sorting import sort_choices
 from app.core.validators import MAX_PAGE
 
 
@@ -28,6 +30,14 @@ class ErrorBodySchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
+
+
+def sort_field(columns: Mapping[str, Any], default: str, default_meaning: str) -> fields.String:
+    """The ``sort`` argument of a list: one of its page's sortable ``columns``, descending with a leading '-'
+    (``default`` when absent; another value is a 422 on ``sort``)."""
+    return fields.String(load_default=None, validate=validate.OneOf(sort_choices(columns)), metadata={
+        "description": f"Order of the list: a column, descending with a leading '-' (default: {default}, "
+                       f"{default_meaning})"})
 
 
 class PageArgs(Schema):

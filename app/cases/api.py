@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from app.api.args import json_body, load_args, query_args
-from app.api.openapi import PAGE_PARAMETERS, json_request, responses
+from app.api.openapi import PAGE_PARAMETERS, json_request, responses, sort_parameter
 from app.cases import queries, schemas
 from app.cases.panels import panel_answers
 from app.cases.schemas import (
@@ -20,7 +20,7 @@ from app.cases.schemas import (
     dump_tasks,
 )
 from app.core.auth import api_actor
-from app.core.sorting import parse_sort, sort_choices
+from app.core.sorting import parse_sort
 from app.extensions import db
 from app.workflow import services
 from app.workflow.forms import load_form
@@ -130,11 +130,6 @@ def complete_many():
     return jsonify({"completed": done, "failed": failed})
 
 
-def _sort_parameter(columns: dict, default: str) -> dict:
-    return {"in": "query", "name": "sort", "schema": {"type": "string", "enum": sort_choices(columns)},
-            "description": f"a column, descending with a leading '-' (default: {default}); another value is a 422"}
-
-
 def add_paths(spec) -> None:  # noqa: ANN001
     """The process, instance and task paths of the OpenAPI document."""
     for name in ("Process", "ProcessForm", "Task", "History", "Instance", "InstancePage", "Started", "TaskDetail",
@@ -159,7 +154,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "responses": responses("201", "Started", "400", "401", "403", "404", "422")}})
     spec.path(path="/instances", operations={"get": {
         "summary": "The actor's own applications, newest first",
-        "parameters": [_sort_parameter(queries.APPLICATION_SORTS, queries.APPLICATION_DEFAULT_SORT), *PAGE_PARAMETERS],
+        "parameters": [sort_parameter(queries.APPLICATION_SORTS, queries.APPLICATION_DEFAULT_SORT), *PAGE_PARAMETERS],
         "responses": responses("200", "InstancePage", "401", "422")}})
     spec.path(path="/instances/{id}/withdraw", operations={"post": {
         "summary": "Withdraw (撤回) an application before its first review (only who submitted it)",
@@ -178,7 +173,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
             {"in": "query", "name": "q", "schema": {"type": "string"},
              "description": "applicant name prefix or ID number prefix"},
             {"in": "query", "name": "year", "schema": {"type": "integer"}},
-            _sort_parameter(queries.INBOX_SORTS, queries.INBOX_DEFAULT_SORT),
+            sort_parameter(queries.INBOX_SORTS, queries.INBOX_DEFAULT_SORT),
             *PAGE_PARAMETERS,
         ],
         "responses": responses("200", "TaskPage", "401", "422")}})

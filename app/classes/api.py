@@ -14,7 +14,7 @@ from marshmallow.experimental.context import Context
 from sqlalchemy import select
 
 from app.api.args import json_body, load_args
-from app.api.openapi import json_request, responses
+from app.api.openapi import json_request, responses, sort_parameter
 from app.archive.models import CreditRecord
 from app.classes import queries, services
 from app.classes.models import RECORD_SOURCE, TrainingClass
@@ -34,6 +34,7 @@ from app.classes.schemas import (
     UnenrolArgs,
 )
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort
 from app.extensions import db
 from app.training import access
 
@@ -77,6 +78,7 @@ def class_list():
         q=args["q"],
         page=args["page"],
         per_page=args["per_page"],
+        sort=parse_sort(args["sort"], queries.SORTS, queries.DEFAULT_SORT),
     )
     with Context({"states": page.states}):
         return jsonify({"items": ClassSchema().dump(page.items, many=True), "total": page.total})
@@ -220,7 +222,7 @@ def add_paths(spec: Any) -> None:
         operations={
             "get": {
                 "summary": "Training classes (培训班) of the workspace, filtered",
-                "parameters": q,
+                "parameters": [*q, sort_parameter(queries.SORTS, queries.DEFAULT_SORT)],
                 "responses": _answers("200", None),
             },
             "post": {

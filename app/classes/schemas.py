@@ -8,8 +8,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
-from app.api.schemas import ApiTime
+from app.api.schemas import ApiTime, sort_field
 from app.classes.models import ATTENDANCE, REPORT_MODES, RESULTS
+from app.classes.queries import DEFAULT_SORT, SORTS
 from app.core.models import api_time
 from app.core.validators import mask_id_number
 from app.training.models import SUBJECT_TYPES
@@ -79,6 +80,7 @@ class ClassFilterArgs(_Blanks):
     q = _text(100)
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 200))
+    sort = sort_field(SORTS, DEFAULT_SORT, "the newest year first")
 
 
 class CancelArgs(Schema):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from app.api.args import json_body, load_args, query_args
-from app.api.openapi import json_request, responses
+from app.api.openapi import json_request, query_parameters, responses
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort
 from app.extensions import db
 
 from . import services
@@ -27,6 +28,7 @@ def entries():
         status=args["status"],
         page=args["page"],
         per_page=args["per_page"],
+        sort=parse_sort(args["sort"], services.SORTS, services.DEFAULT_SORT),
     )
     return jsonify(EntryPageSchema().dump(page))
 
@@ -62,9 +64,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
         operations={
             "get": {
                 "summary": "Dishonesty records (失信信息) recorded against organisations in scope or their staff",
-                "parameters": [
-                    {"in": "query", "name": n, "schema": {"type": "string"}} for n in EntryQueryArgs().fields
-                ],
+                "parameters": query_parameters(EntryQueryArgs(), services.SORTS, services.DEFAULT_SORT),
                 "responses": responses("200", "DishonestyEntryPage", "401", "422"),
             },
             "post": {

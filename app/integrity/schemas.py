@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import sort_field
 from app.core.models import api_time
 from app.core.validators import MAX_PAGE
 
 from .models import SUBJECT_TYPES
-from .services import VIEWS
+from .services import DEFAULT_SORT, SORTS, VIEWS
 
 
 class EntryQueryArgs(Schema):
@@ -26,6 +27,7 @@ class EntryQueryArgs(Schema):
     status = fields.String(load_default="", validate=validate.OneOf(["", "active", "revoked"]))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    sort = sort_field(SORTS, DEFAULT_SORT, "the newest entry first")
 
 
 class EntryArgs(Schema):

@@ -7,9 +7,10 @@ from io import BytesIO
 from flask import Blueprint, jsonify, send_file
 
 from app.api.args import json_body, load_args, query_args
-from app.api.openapi import json_request, responses
+from app.api.openapi import json_request, query_parameters, responses
 from app.certificates.render import render_pdf
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort
 from app.extensions import db
 
 from . import services
@@ -44,14 +45,16 @@ def claim():
 @bp.get("/legacy/records")
 def records():
     args = query_args(RecordQueryArgs())
-    rows, total = services.records(api_actor(), args["q"], args["year"], args["page"])
+    rows, total = services.records(api_actor(), args["q"], args["year"], args["page"],
+                                   sort=parse_sort(args["sort"], services.RECORD_SORTS, services.RECORD_DEFAULT_SORT))
     return jsonify(LegacyRecordPageSchema().dump({"items": rows, "total": total}))
 
 
 @bp.get("/legacy/certificates")
 def certificates():
     args = query_args(CertificateQueryArgs())
-    rows, total = services.certificates(api_actor(), args["q"], args["page"])
+    rows, total = services.certificates(api_actor(), args["q"], args["page"], sort=parse_sort(
+        args["sort"], services.CERTIFICATE_SORTS, services.CERTIFICATE_DEFAULT_SORT))
     return jsonify(LegacyCertificatePageSchema().dump({"items": rows, "total": total}))
 
 
@@ -85,13 +88,23 @@ def add_paths(spec) -> None:  # noqa: ANN001
         },
     )
     spec.path(
+        path="/legacy/records",
+        operations={
+            "get": {
+                "summary": "Legacy records (继续教育记录查询) of claimed people in scope",
+                "parameters": query_parameters(RecordQueryArgs(), services.RECORD_SORTS, services.RECORD_DEFAULT_SORT),
+                "responses": responses("200", "LegacyRecordPage", "401", "422"),
+            }
+        },
+    )
+    spec.path(
         path="/legacy/certificates",
         operations={
             "get": {
                 "summary": "Legacy certificates of claimed people in scope (历史证书查询)",
-                "parameters": [
-                    {"in": "query", "name": n, "schema": {"type": "string"}} for n in CertificateQueryArgs().fields
-                ],
+                "parameters": query_parameters(
+                    CertificateQueryArgs(), services.CERTIFICATE_SORTS, services.CERTIFICATE_DEFAULT_SORT
+                ),
                 "responses": responses("200", "LegacyCertificatePage", "401", "422"),
             }
         },

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import sort_field
 from app.core.models import api_time
 from app.core.validators import MAX_PAGE, mask_id_number
 
 from .models import CLAIM_METHODS
+from .services import CERTIFICATE_DEFAULT_SORT, CERTIFICATE_SORTS, RECORD_DEFAULT_SORT, RECORD_SORTS
 
 
 class ClaimPersonArgs(Schema):
@@ -63,6 +65,7 @@ class RecordQueryArgs(Schema):
     )
     year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1900, max=9999))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    sort = sort_field(RECORD_SORTS, RECORD_DEFAULT_SORT, "the newest year first, then by name")
 
 
 class LegacyRecordSchema(Schema):
@@ -88,6 +91,7 @@ class CertificateQueryArgs(Schema):
         metadata={"description": "name (contained), ID number (prefix) or certificate number"},
     )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
+    sort = sort_field(CERTIFICATE_SORTS, CERTIFICATE_DEFAULT_SORT, "by name, then the newest year first")
 
 
 class LegacyCertificateSchema(Schema):
@@ -111,4 +115,5 @@ SCHEMAS = {
     "LegacyClaim": ClaimSchema,
     "LegacyCertificate": LegacyCertificateSchema,
     "LegacyCertificatePage": LegacyCertificatePageSchema,
+    "LegacyRecordPage": LegacyRecordPageSchema,
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from app.api.args import json_body, load_args, query_args
-from app.api.openapi import json_request, responses
+from app.api.openapi import json_request, query_parameters, responses
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort
 from app.extensions import db
 
 from . import queries, services
@@ -19,7 +20,8 @@ bp = Blueprint("people_api", __name__)
 def people():
     actor = api_actor()
     args = query_args(PeopleQueryArgs())
-    page = queries.search(actor, queries.Filters.of(args), args["page"], args["per_page"])
+    page = queries.search(actor, queries.Filters.of(args), args["page"], args["per_page"],
+                          sort=parse_sort(args["sort"], queries.SORTS, queries.DEFAULT_SORT))
     return jsonify(PersonPageSchema().dump(page))
 
 
@@ -68,8 +70,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
     pid = [{"in": "path", "name": "person_id", "required": True, "schema": {"type": "integer"}}]
     spec.path(path="/people", operations={
         "get": {"summary": "People within scope (人员信息), ID numbers masked",
-                "parameters": [{"in": "query", "name": n, "schema": {"type": "string"}}
-                               for n in PeopleQueryArgs().fields],
+                "parameters": query_parameters(PeopleQueryArgs(), queries.SORTS, queries.DEFAULT_SORT),
                 "responses": responses("200", "PersonPage", "401", "422")},
         "post": {"summary": "Add a person to a unit in scope", "requestBody": json_request("PersonArgs"),
                  "responses": responses("201", "Person", "401", "404", "422")}})

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import sort_field
 from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile
+from app.people.queries import DEFAULT_SORT, SORTS
 
 
 class PeopleQueryArgs(Schema):
@@ -20,6 +22,7 @@ class PeopleQueryArgs(Schema):
     work_start_to = fields.String(load_default="", metadata={"description": "YYYY-MM-DD"})
     unit_id = fields.String(load_default="")
     department_id = fields.String(load_default="")
+    sort = sort_field(SORTS, DEFAULT_SORT, "the order people were added in")
 
 
 class PersonListItemSchema(Schema):

@@ -12,14 +12,15 @@ from werkzeug.datastructures import FileStorage
 
 from app.accounts.actor import Actor
 from app.accounts.services import authenticate, issue_token
-from app.api.args import json_body, page_args
+from app.api.args import json_body, load_args, page_args
 from app.core.auth import api_actor
 from app.core.errors import DomainError, ValidationFailed
+from app.core.sorting import parse_sort
 from app.core.validators import whole_number
 from app.extensions import db
 from app.registration import codes, picker, queries, services
 from app.registration.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
-from app.registration.schemas import PickerOrganisationSchema, ReviewedSchema
+from app.registration.schemas import PickerOrganisationSchema, ReviewedListArgs, ReviewedSchema
 
 bp = Blueprint("registration_api", __name__)
 
@@ -163,8 +164,9 @@ def reviewed():
     """已审核: tasks the actor's organisations completed, newest first."""
     actor = api_actor()
     page, per_page = page_args()
+    sort = load_args(ReviewedListArgs(), {"sort": request.args.get("sort")} if "sort" in request.args else {})
     result = queries.reviewed(actor, process=request.args.get("process") or None,
-                              q=(request.args.get("q") or "").strip()[:50] or None,
-                              page=page, per_page=per_page)
+                              q=(request.args.get("q") or "").strip()[:50] or None, page=page, per_page=per_page,
+                              sort=parse_sort(sort["sort"], queries.REVIEWED_SORTS, queries.REVIEWED_DEFAULT_SORT))
     return jsonify({"items": ReviewedSchema(many=True).dump(result.items), "total": result.total,
                     "page": result.page, "per_page": result.per_page})

@@ -7,7 +7,9 @@ from typing import Any
 from apispec import APISpec
 
 from app.api.openapi import PAGE_PARAMETERS, json_request, responses
+from app.core.sorting import sort_choices
 from app.registration import services
+from app.registration.queries import REVIEWED_SORTS
 from app.registration.schemas import PickerOrganisationSchema
 
 _S = {"type": "string"}
@@ -122,5 +124,8 @@ def add_paths(spec: APISpec) -> None:
     spec.path(path="/tasks/reviewed", operations={"get": {
         "summary": "已审核: tasks the actor's organisations decided, newest first, with outcome and comment",
         "parameters": [{"in": "query", "name": "process", "schema": {"type": "string"}},
-                       {"in": "query", "name": "q", "schema": {"type": "string"}}, *PAGE_PARAMETERS],
+                       {"in": "query", "name": "q", "schema": {"type": "string"}}, *PAGE_PARAMETERS,
+                       {"in": "query", "name": "sort", "description": "a column, descending with a leading '-' "
+                        "(default: -decided, the latest decision first)",
+                        "schema": {"type": "string", "enum": sort_choices(REVIEWED_SORTS)}}],
         "responses": responses("200", None, "401", "422")}})

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.api.schemas import ApiTime
+from app.api.schemas import ApiTime, sort_field
 from app.core.validators import mask_id_number
+from app.registration.queries import REVIEWED_DEFAULT_SORT, REVIEWED_SORTS
+
+
+class ReviewedListArgs(Schema):
+    """The ``sort`` of GET /tasks/reviewed (its page, process and q are read as before)."""
+
+    sort = sort_field(REVIEWED_SORTS, REVIEWED_DEFAULT_SORT, "the latest decision first")
 
 
 class ReviewedSchema(Schema):

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from app.api.args import json_body, load_args, query_args
-from app.api.openapi import json_request, responses
+from app.api.openapi import json_request, query_parameters, responses
 from app.core.auth import api_actor
+from app.core.sorting import parse_sort
 from app.extensions import db
 from app.workflow import services as workflow
 
@@ -26,7 +27,8 @@ def _detail(actor, instance_id: int):  # noqa: ANN001, ANN202
 @bp.get("/transfers")
 def index():
     args = query_args(TransferQueryArgs())
-    page = queries.transfers(api_actor(), box=args["box"], q=args["q"], page=args["page"], per_page=args["per_page"])
+    page = queries.transfers(api_actor(), box=args["box"], q=args["q"], page=args["page"], per_page=args["per_page"],
+                             sort=parse_sort(args["sort"], queries.SORTS, queries.DEFAULT_SORT))
     return jsonify(TransferPageSchema().dump(page))
 
 
@@ -54,9 +56,7 @@ def add_paths(spec) -> None:  # noqa: ANN001
             "get": {
                 "summary": "Transfers (人员调转) of the actor's units: transfer-in waiting (box=in), transfer-out "
                 "waiting (box=out), all records (box=records); ID numbers masked",
-                "parameters": [
-                    {"in": "query", "name": n, "schema": {"type": "string"}} for n in TransferQueryArgs().fields
-                ],
+                "parameters": query_parameters(TransferQueryArgs(), queries.SORTS, queries.DEFAULT_SORT),
                 "responses": responses("200", "TransferPage", "401", "422"),
             },
             "post": {

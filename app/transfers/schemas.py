@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from app.api.schemas import sort_field
 from app.core.validators import MAX_PAGE, mask_id_number
 
-from .queries import BOXES
+from .queries import BOXES, DEFAULT_SORT, SORTS
 
 
 class TransferQueryArgs(Schema):
@@ -21,6 +22,7 @@ class TransferQueryArgs(Schema):
     q = fields.String(load_default="", metadata={"description": "name (contained) or ID number (prefix)"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    sort = sort_field(SORTS, DEFAULT_SORT, "the newest first")
 
 
 class TransferArgs(Schema):
