@@ -302,6 +302,8 @@ def application(instance_id: int):
         last_return=returns[-1] if returns else None, actor=actor, changes=webforms.change_list(data),
         can_withdraw=services.can_withdraw(instance, actor, events), noun=_noun(instance),
         typical_wait=queries.typical_wait(open_tasks), panels=panels_for(instance, actor),
+        mine=instance.started_by_id == actor.id
+        or bool(actor.user.id_number and instance.applicant_id_number == actor.user.id_number),
     )
 
 
@@ -317,7 +319,8 @@ def diagram(instance_id: int):
 
 
 def _lanes_named(xml: str) -> str:
-    """The diagram with each lane named as people read it (主管部门, not supervisory_department)."""
+    """The diagram as people read it: each lane named (主管部门, not supervisory_department), every name in the
+    page's language."""
     from lxml import etree
 
     from app.core.i18n import translate
@@ -330,6 +333,10 @@ def _lanes_named(xml: str) -> str:
     for lane in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}lane"):
         if lane.get("name") in labels:
             lane.set("name", str(translate(labels[lane.get("name")])))
+    # the steps, gateways and flows in the page's language (their names are in the catalogue: scripts/i18n.py)
+    for el in root.iter("{http://www.omg.org/spec/BPMN/20100524/MODEL}*"):
+        if el.get("name") and not el.tag.endswith("}lane"):
+            el.set("name", str(translate(el.get("name"))))
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
 
 

@@ -116,4 +116,7 @@ def data():
     out = _figures(actor, f)
     for row in out["reviews"]:
         row["oldest_open_at"] = row["oldest_open_at"].isoformat() if row["oldest_open_at"] else None
+    for row in out["titles"]:  # what the chart writes, in the page's language (the table below translates too)
+        row["series_label"] = translate(row["title_series"]) if row["title_series"] else None
+        row["level_label"] = translate(row["title_level"]) if row["title_level"] else None
     return jsonify(out)

@@ -59,14 +59,14 @@
     titles: function (d) {
       var rows = d.titles || [], series = [], levels = [], names = [];
       rows.forEach(function (r) {
-        var s = r.title_series || L.unknown, l = r.title_level || L.unknown;
+        var s = r.series_label || L.unknown, l = r.level_label || L.unknown;
         if (names.indexOf(s) < 0) { names.push(s); }
         if (levels.indexOf(l) < 0) { levels.push(l); }
       });
       levels.forEach(function (l) {
         series.push({name: l, type: "bar", stack: "t", data: names.map(function (s) {
           var hit = rows.filter(function (r) {
-            return (r.title_series || L.unknown) === s && (r.title_level || L.unknown) === l;
+            return (r.series_label || L.unknown) === s && (r.level_label || L.unknown) === l;
           })[0];
           return hit ? hit.people : 0;
         })});
@@ -94,12 +94,20 @@
     }
   };
   var charts = [];
+  // category labels wrap within their share of the width (a phone's narrow chart: no labels run together)
+  function fitLabels(option, el) {
+    var axis = option.xAxis;
+    if (!axis || axis.type !== "category" || !axis.data || !axis.data.length) { return option; }
+    var share = Math.floor((el.clientWidth - 80) / axis.data.length) - 6;
+    axis.axisLabel = Object.assign({}, axis.axisLabel, {width: Math.max(36, Math.min(90, share)), overflow: "break"});
+    return option;
+  }
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var kind = kinds[el.getAttribute("data-chart")];
     if (!kind) { return; }
     load(el.getAttribute("data-src")).then(function (d) {
       var chart = echarts.init(el, null, {renderer: "canvas"});
-      chart.setOption(kind(d));
+      chart.setOption(fitLabels(kind(d), el));
       charts.push(chart);
       el.setAttribute("data-drawn", "1");
     }).catch(function () { el.textContent = ""; });
