@@ -140,6 +140,8 @@ def test_the_case_diagram_marks_passed_and_waiting_steps(app, client):
     page = who.client.get(f"/applications/{inst.id}")
     assert re.search(r"bpmn-navigated-viewer\.production\.min\.[0-9a-f]{12}\.js", page.get_data(as_text=True))
     assert "市第一人民医院" in text(page).split("当前在哪里")[1].split("流程图")[0]
+    english = who.client.get(f"/applications/{inst.id}/diagram?lang=en").get_json()["xml"]
+    assert 'name="Unit review"' in english and "单位审核" not in english  # every step in the page's language
     assert browser(app, "wangliping").client.get(f"/applications/{inst.id}/diagram").status_code == 404
 
 

@@ -253,7 +253,10 @@ def test_workbench_for_a_unit_and_a_professional(app, figures, declaration):
     assert 'id="wb-people" href="/archive/search?year=2026">3<' in html
     assert 'id="wb-short" href="/archive/search?year=2026&amp;verified=no">2<' in html
     assert db.session.scalar(select(CreditDeclaration.person_id).where(CreditDeclaration.instance_id == inst.id))
-    assert 'id="wb-declared" href="/credit-records?year=2026">1<' in html
+    assert 'id="wb-declared" href="/credit-records?year=2026&amp;scope=org">1<' in html
+    # the count's link lists the declarations it counts (those of the staff, not only the unit's own)
+    listed = browser(app, "hospital_admin").client.get("/credit-records?year=2026&scope=org")
+    assert f"/applications/{inst.id}" in listed.get_data(as_text=True)
     own = browser(app, "chenshihui").client.get("/?year=2026")
     page = text(own)
     assert own.status_code == 200 and "我的 2026 年度学时" in page and "本单位及下级" not in page
