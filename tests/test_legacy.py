@@ -317,13 +317,14 @@ def test_the_legacy_records_query(legacy, web, client, as_user) -> None:
 
 def test_the_public_check_knows_the_old_systems_certificate_numbers(legacy, client) -> None:
     """An employer typing the number of a certificate the old system printed is told it is genuine history
-    data (masked name, year, that year's hours, old unit), not that it was never issued; claimed or not."""
+    data (masked name, year, that year's hours; no employer), not that it was never issued; claimed or not."""
     body = client.get("/api/v1/certificates/gd2017000101/verify").get_json()
     assert (body["status"], body["number"], body["name"], body["year"], body["total_hours"]) == (
         "legacy", "GD2017000101", "陈*慧", 2017, 90.0)
     assert body["issuer"] == "原继续教育管理系统"
     page = client.get("/certificates/verify/GD2017000101").get_data(as_text=True)
     assert "历史证书" in page and "陈*慧" in page and "陈诗慧" not in page and "90" in page
+    assert "福州市第一医院" not in page and "unit" not in body  # no employer on a public answer
     english = client.get("/certificates/verify/GD2017000101?lang=en").get_data(as_text=True)
     assert "Certificate from the old system" in english
     assert client.get("/api/v1/certificates/GD2017999999/verify").get_json()["status"] == "not_found"
