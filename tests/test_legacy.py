@@ -316,15 +316,22 @@ def test_the_legacy_records_query(legacy, web, client, as_user) -> None:
 
 
 def test_the_public_check_knows_the_old_systems_certificate_numbers(legacy, client) -> None:
-    """An employer typing the number of a certificate the old system printed is told it is genuine history
-    data (masked name, year, that year's hours; no employer), not that it was never issued; claimed or not."""
+    """An employer typing the number of a certificate the old system printed is told it is genuine history data,
+    not that it was never issued, claimed or not. Its numbers run in sequence, so name and hours are answered only
+    to someone who also gives the holder's full name as printed (never the employer)."""
     body = client.get("/api/v1/certificates/gd2017000101/verify").get_json()
-    assert (body["status"], body["number"], body["name"], body["year"], body["total_hours"]) == (
-        "legacy", "GD2017000101", "陈*慧", 2017, 90.0)
-    assert body["issuer"] == "原继续教育管理系统"
-    page = client.get("/certificates/verify/GD2017000101").get_data(as_text=True)
-    assert "历史证书" in page and "陈*慧" in page and "陈诗慧" not in page and "90" in page
-    assert "福州市第一医院" not in page and "unit" not in body  # no employer on a public answer
+    assert (body["status"], body["number"], body["year"]) == ("legacy", "GD2017000101", 2017)
+    assert body["name_matches"] is None
+    assert body["name"] is None and body["total_hours"] is None and body["issuer"] == "原继续教育管理系统"
+    body = client.get("/api/v1/certificates/GD2017000101/verify?name=陈诗慧").get_json()
+    assert (body["name"], body["total_hours"], body["name_matches"]) == ("陈*慧", 90.0, True)
+    wrong = client.get("/api/v1/certificates/GD2017000101/verify?name=陈诗").get_json()
+    assert (wrong["name"], wrong["total_hours"], wrong["name_matches"]) == (None, None, False)
+    page = client.get("/certificates/verify?number=GD2017000101&name=陈诗慧", follow_redirects=True)
+    page = page.get_data(as_text=True)
+    assert "历史证书" in page and "陈*慧" in page and "90" in page and "福州市第一医院" not in page
+    bare = client.get("/certificates/verify/GD2017000101").get_data(as_text=True)
+    assert "历史证书" in bare and "陈*慧" not in bare and "请填写证书上的持证人姓名" in bare
     english = client.get("/certificates/verify/GD2017000101?lang=en").get_data(as_text=True)
     assert "Certificate from the old system" in english
     assert client.get("/api/v1/certificates/GD2017999999/verify").get_json()["status"] == "not_found"

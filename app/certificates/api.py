@@ -47,6 +47,9 @@ class VerificationSchema(Schema):
     issuer = fields.String(attribute="issuer_name", allow_none=True)
     issued_on = fields.Date(allow_none=True)
     revoked_on = fields.Date(allow_none=True)
+    name_matches = fields.Boolean(allow_none=True, metadata={
+        "description": "legacy only: whether ?name= (the holder's full name) matched; name and hours are answered "
+                       "only when it did"})
 
 
 def _job(job):  # noqa: ANN001, ANN202
@@ -73,7 +76,8 @@ def certificate_pdf(number: str):
 @bp.get("/certificates/<number>/verify")
 def certificate_verify(number: str):
     """No login: anyone holding a certificate may check it (a limited number of times per minute)."""
-    body = VerificationSchema().dump(services.verify(number, address=request.remote_addr))
+    body = VerificationSchema().dump(services.verify(number, address=request.remote_addr,
+                                                     holder=request.args.get("name")))
     db.session.commit()  # the request was counted
     return jsonify(body)
 
@@ -122,7 +126,11 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "parameters": number, "responses": responses("200", None, "401", "404", "409")}})
     spec.path(path="/certificates/{number}/verify", operations={"get": {
         "summary": "Public check of a certificate number (no login; RATE_LIMIT_VERIFY_ADDRESS per address)",
-        "security": [], "parameters": number, "responses": responses("200", "Verification", "429")}})
+        "security": [], "parameters": [*number, {
+            "in": "query", "name": "name", "schema": {"type": "string"},
+            "description": "the holder's full name as printed: an old system's certificate (legacy) answers its "
+                           "masked name and hours only when it matches"}],
+        "responses": responses("200", "Verification", "429")}})
     spec.path(path="/certificates/batch", operations={"post": {
         "summary": "Batch certificates: a background job building one zip of PDFs (see /jobs/{id})",
         "requestBody": json_request("BatchCertificateArgs"),

@@ -205,16 +205,20 @@ class Verification:
     issuer_name: str | None = None
     issued_on: date | None = None
     revoked_on: date | None = None
+    #: an old system's certificate (legacy): whether the holder's name given matched (None: none given; then
+    #: neither name nor hours are answered, as its numbers run in sequence and could be tried one after another)
+    name_matches: bool | None = None
 
 
 #: Rate-limit rule of the public verification (app.core.ratelimit).
 VERIFY_RULE = "verify"
 
 
-def verify(number: str, *, address: str | None) -> Verification:
+def verify(number: str, *, address: str | None, holder: str | None = None) -> Verification:
     """Public check of a number: genuine (current), revoked (reissued), or not_found (forged). Limited per
     client ``address`` (RATE_LIMIT_VERIFY_ADDRESS), so numbers cannot be tried in bulk to harvest names:
-    :class:`RateLimited` beyond it. The caller commits (the count)."""
+    :class:`RateLimited` beyond it. ``holder``: the full name the verifier read on the certificate (an old
+    system's certificate answers its name and hours only when it matches). The caller commits (the count)."""
     if address:
         wait = ratelimit.hit(VERIFY_RULE, address, *ratelimit.limit("RATE_LIMIT_VERIFY_ADDRESS"))
         if wait is not None:
@@ -224,7 +228,7 @@ def verify(number: str, *, address: str | None) -> Verification:
     if cert is None:
         # numbers other issuers gave, named by create_app (the old system's certificates, app.legacy)
         for lookup in current_app.extensions.get("certificate_lookups", ()) if number else ():
-            if (found := lookup(number)) is not None:
+            if (found := lookup(number, (holder or "").strip()[:50] or None)) is not None:
                 return found
         return Verification("not_found", number)
     return Verification(

@@ -65,17 +65,20 @@ def pdf(number: str):
 @bp.get("/certificates/verify")
 def verify_form():
     number = (request.args.get("number") or "").strip()
+    holder = (request.args.get("name") or "").strip()
     if number:
-        return redirect(url_for("certificates.verify_page", number=services.normalise_number(number)))
+        return redirect(url_for("certificates.verify_page", number=services.normalise_number(number),
+                                **({"name": holder} if holder else {})))
     return render_template("certificates/verify.html", result=None)
 
 
 @bp.get("/certificates/verify/<number>")
 def verify_page(number: str):
     """Public (no login): what the QR code on a certificate opens (a limited number of times per minute)."""
-    result = services.verify(number, address=request.remote_addr)
+    holder = request.args.get("name")
+    result = services.verify(number, address=request.remote_addr, holder=holder)
     db.session.commit()  # the request was counted
-    return render_template("certificates/verify.html", result=result)
+    return render_template("certificates/verify.html", result=result, holder=(holder or "").strip())
 
 
 #: People listed on the batch page; "all matching" reaches up to batch.MAX_BATCH.

@@ -488,10 +488,12 @@ def certificate_view(row: LegacyCertificateRow):  # noqa: ANN201
     )
 
 
-def verify_number(number: str) -> Verification | None:
-    """The public check of a number the old system issued (``number`` normalised): its masked name, year, that
-    year's hours from the legacy records and the old unit; None when the old system did not issue it. Whether a
-    unit claimed the person does not matter: the certificate is genuine either way."""
+def verify_number(number: str, holder: str | None = None) -> Verification | None:
+    """The public check of a number the old system issued (``number`` normalised); None when it did not issue
+    it. Whether a unit claimed the person does not matter: the certificate is genuine either way. Its numbers run
+    in sequence, so without the ``holder``'s full name as printed on it the answer is the year only; with it,
+    whether it matches, and then the masked name and that year's hours from the legacy records (never the
+    employer)."""
     row = db.session.execute(
         select(LegacyCertificate, LegacyPerson.name, LegacyUnit.name)
         .join(LegacyPerson, LegacyPerson.id == LegacyCertificate.legacy_person_id)
@@ -500,6 +502,10 @@ def verify_number(number: str) -> Verification | None:
     ).first()
     if row is None:
         return None
-    cert, name, unit_name = row
+    cert, name, _unit_name = row
+    if holder is None or holder != name:
+        return Verification("legacy", cert.number, year=cert.year, issuer_name=LEGACY_ISSUER,
+                            name_matches=None if holder is None else False)
     hours = _hours([(cert.legacy_person_id, cert.year)])[(cert.legacy_person_id, cert.year)]
-    return Verification("legacy", cert.number, mask_name(name), cert.year, hours["total"], unit_name, LEGACY_ISSUER)
+    return Verification("legacy", cert.number, mask_name(name), cert.year, hours["total"], None, LEGACY_ISSUER,
+                        name_matches=True)

@@ -1,5 +1,5 @@
 """The public certificate check in the browser (no sign-in): a number the old system printed is recognised as
-history data, with the name masked; a made-up number is not found."""
+history data; with the holder's name as printed, the name (masked) and hours; a made-up number is not found."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def test_anyone_checks_an_old_systems_certificate_number(person, live) -> None:
     page.get_by_role("button", name="查验").click()
     result = page.locator("#verify-result")
     expect(result).to_have_attribute("data-status", "legacy")
+    expect(result).to_contain_text("请填写证书上的持证人姓名")
+    expect(result).not_to_contain_text("陈*慧")  # the old numbers run in sequence: no name without the holder's
+    page.get_by_label("持证人姓名").fill("陈诗慧")
+    page.get_by_role("button", name="查验").click()
     expect(result).to_contain_text("历史证书")
     expect(result).to_contain_text("陈*慧")
     expect(result).not_to_contain_text("福州市第一医院")  # as for the platform's own: no employer on a public page
