@@ -500,7 +500,7 @@ def _form_changes(stem: str, schema_text: str | None, ui_text: str | None) -> di
             f"{stem}.uischema.json": None if ui_text is None else (ui_text or "{}").rstrip() + "\n"}
 
 
-def _check_processes_with(changes: dict[str, str | None]) -> dict[str, str]:
+def _check_processes_with(changes: dict[str, str | None], uploaded: dict[str, str]) -> dict[str, str]:
     """The processes checked against the forms with this change made: the shipped diagrams (a changed form makes
     their next version) and the administrators' diagrams active in their place (deployed again with it); a field
     a condition or script reads, or a form a diagram names, must not vanish from under them."""
@@ -511,7 +511,7 @@ def _check_processes_with(changes: dict[str, str | None]) -> dict[str, str]:
 
     keys = [key for key in process_keys() if versions.bpmn_path(key)[1] == _forms_dir()]
     diagrams = [(key, versions.bpmn_path(key)[0].read_text(encoding="utf-8")) for key in keys]
-    diagrams += list(_uploaded_diagrams().items())
+    diagrams += list(uploaded.items())
     before = []
     for _key, xml in diagrams:
         try:
@@ -548,8 +548,7 @@ def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: b
     _require(actor)
     if not FORM_STEM.fullmatch(stem):
         raise ValidationFailed("表单名称不对", fields={"name": "只能用小写字母、数字和下划线，以字母开头"})
-    versions.lock_versions("forms")  # one form change at a time: each is checked against the one before
-    forms.forget_edits()
+    versions.lock_forms()  # one form change at a time: each is checked against the one before
     exists = forms.form_exists(f"{stem}.schema.json", _forms_dir())
     if new and exists:
         raise ValidationFailed("已有同名表单", fields={"name": "请换一个名称"})
@@ -557,19 +556,21 @@ def save_form(actor: Actor, stem: str, schema_text: str, ui_text: str, *, new: b
         raise NotFound("没有这个表单")
     errors, _schema, _ui = check_form(schema_text, ui_text)
     changes = _form_changes(stem, schema_text, ui_text)
+    uploaded: dict[str, str] = {}
     if not errors:
-        errors = _check_processes_with(changes)
+        uploaded = _uploaded_diagrams()
+        errors = _check_processes_with(changes, uploaded)
     if errors:
         raise ValidationFailed("表单未通过检查，未保存", fields=errors)
-    _store_form_changes(actor, changes)
+    _store_form_changes(actor, changes, uploaded)
     audit.record("form.save", actor=actor, details={"form": stem, "new": new})
 
 
-def _store_form_changes(actor: Actor, changes: dict[str, str | None]) -> None:
-    """Write the change into ``form_edit`` and make the new versions of the processes it touches."""
+def _store_form_changes(actor: Actor, changes: dict[str, str | None], uploaded: dict[str, str]) -> None:
+    """Write the change into ``form_edit`` and make the new versions of the processes it touches (``uploaded``:
+    :func:`_uploaded_diagrams` as read before the change)."""
     from app.workflow.models import FormEdit
 
-    uploaded = _uploaded_diagrams()
     try:
         revision = db.session.scalar(select(func.max(FormEdit.revision))) or 0
         for name, text in changes.items():
@@ -621,16 +622,16 @@ def delete_form(actor: Actor, stem: str) -> None:
     from app.core.i18n import translate
 
     _require(actor)
-    versions.lock_versions("forms")
-    forms.forget_edits()
+    versions.lock_forms()
     _form_known(actor, stem)
     users = forms_in_use().get(stem)
     if users:
         raise InvalidState("表单正被启用中的流程使用，不能删除", fields={
             "name": "、".join(f"{translate(v.name)} v{v.version}" for v in users)})
     changes = _form_changes(stem, None, None)
-    problems = _check_processes_with(changes)  # a shipped diagram behind an uploaded one may still name it
+    uploaded = _uploaded_diagrams()
+    problems = _check_processes_with(changes, uploaded)  # a shipped diagram behind an uploaded one may name it
     if problems:
         raise InvalidState("表单正被启用中的流程使用，不能删除", fields={"name": problems["schema"]})
-    _store_form_changes(actor, changes)
+    _store_form_changes(actor, changes, uploaded)
     audit.record("form.delete", actor=actor, details={"form": stem})

@@ -50,16 +50,13 @@ def store(name: str, source: Path | IO[bytes]) -> int:
     delete_files([name])
     opened = source.open("rb") if isinstance(source, Path) else source
     now, size, seq = utcnow(), 0, 0
-    table = JobFileChunk.__table__
     try:
+        piece = opened.read(CHUNK)  # read once before the loop: an empty file is one empty piece
         while True:
-            piece = opened.read(CHUNK)
-            if not piece and seq:
-                break
-            db.session.execute(table.insert(), {"name": name, "seq": seq, "data": piece, "created_at": now})
-            size += len(piece)
-            seq += 1
-            if not piece:  # an empty file is one empty piece
+            db.session.execute(JobFileChunk.__table__.insert(),
+                               {"name": name, "seq": seq, "data": piece, "created_at": now})
+            size, seq = size + len(piece), seq + 1
+            if not (piece := opened.read(CHUNK)):
                 break
     finally:
         if opened is not source:

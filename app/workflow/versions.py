@@ -157,6 +157,13 @@ def lock_versions(key: str) -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"process_version:{key}"})
 
 
+def lock_forms() -> None:
+    """Let one transaction at a time change the forms or deploy a diagram with them (until it ends), and read them
+    afresh from the database under that lock rather than from this process's copy."""
+    lock_versions("forms")
+    forget_edits()
+
+
 #: Every start looks its version up; the diagram, decision tables and forms it stores are needed only when this
 #: process has not parsed that version yet (:func:`parsed_for`), so they load then, not with every look-up.
 @functools.cache
@@ -229,8 +236,7 @@ def upload(bpmn_xml: str, *, expected_key: str | None = None, actor: Actor | Non
     Raises :class:`engine.ProcessDefinitionError` naming the offending element. Forms and DMN files are taken
     from forms/ and processes/, so an uploaded diagram can only use forms the platform ships.
     """
-    lock_versions("forms")  # the forms as the last saved form change left them, none saved meanwhile
-    forget_edits()
+    lock_forms()  # the forms as the last saved form change left them, none saved meanwhile
     bundle = bundle_from_text(bpmn_xml, forms_dir=bpmn_path(expected_key)[1] if expected_key else FORMS_DIR)
     if not bundle.key:
         raise engine.ProcessDefinitionError("the file has no bpmn:process element")
