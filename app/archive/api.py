@@ -6,16 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from marshmallow import Schema
 
-from app.api.args import json_body, page_args
+from app.api.args import json_body, load_args, page_args
+from app.api.schemas import sort_field
 from app.archive import records, services
 from app.archive.jobs import recount_job
 from app.archive.models import LEARNING_FORMS
 from app.archive.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
+from app.archive.services.search import DEFAULT_SORT as SEARCH_DEFAULT_SORT
+from app.archive.services.search import SORTS as SEARCH_SORTS
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
 from app.core.jobs import enqueue
 from app.core.models import api_time
+from app.core.sorting import Sort, parse_sort
 from app.core.validators import mask_id_number, whole_number
 from app.extensions import db
 
@@ -42,6 +47,20 @@ def _after() -> int | None:
     if after is None:
         raise ValidationFailed("请求参数有误", {"after": "应为上一页返回的 next_after"})
     return after
+
+
+class _SearchSortArgs(Schema):
+    sort = sort_field(SEARCH_SORTS, SEARCH_DEFAULT_SORT, "the order the people were added")
+
+
+def _search_sort(after: int | None) -> Sort | None:
+    """``?sort=`` of the archive search (a 422 on ``sort`` for a column the page does not sort by). ``after``
+    pages by key in the default order only: with another order it is a 422 on ``after``."""
+    raw = load_args(_SearchSortArgs(), {"sort": request.args.get("sort")} if request.args.get("sort") else {})
+    sort = parse_sort(raw["sort"], SEARCH_SORTS, SEARCH_DEFAULT_SORT)
+    if after is not None and sort.param != SEARCH_DEFAULT_SORT:
+        raise ValidationFailed("请求参数有误", {"after": "next_after 只能用于默认排序；按其他列排序时请用 page 翻页"})
+    return sort
 
 
 @bp.get("/archive")
@@ -83,10 +102,11 @@ def archive_search():
     args = request.args
     year = _year(args.get("year"))
     page, per_page = page_args()
+    after = _after()
     result = services.search(actor, year=year, name=args.get("name"), id_number=args.get("id_number"),
                              region=args.get("region"), title_level=args.get("title_level"),
                              verified=_verified_arg(args.get("verified")), gender=args.get("gender"),
-                             page=page, per_page=per_page, after=_after())
+                             page=page, per_page=per_page, after=after, sort=_search_sort(after))
     return jsonify({"items": [{
         "name": r.person.name, "id_number": mask_id_number(r.person.id_number), "gender": r.person.gender,
         "title_level": r.person.title_level, "unit": r.unit_name, "region": r.region, "year": r.year,

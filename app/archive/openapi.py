@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.api.openapi import sort_parameter
+from app.archive.services.search import DEFAULT_SORT as SEARCH_DEFAULT_SORT
+from app.archive.services.search import SORTS as SEARCH_SORTS
 from app.core.validators import MAX_PAGE
 
 _HOURS = {"type": "object", "properties": {k: {"type": "number"} for k in
@@ -86,7 +89,9 @@ def add_paths(spec) -> None:
         "summary": "Archives of the persons in the actor's scope for a year (stored verification results)",
         "parameters": [_q("year", "integer", required=True), _q("name"), _q("id_number"), _q("region"),
                        _q("title_level"), _q("gender"), _q("verified", "boolean"), *page,
-                       _q("after", "integer", description="next_after of the previous page (keyset paging)")],
+                       sort_parameter(SEARCH_SORTS, SEARCH_DEFAULT_SORT),
+                       _q("after", "integer", description="next_after of the previous page (keyset paging, default "
+                                                          "order only; with another sort, page through)")],
         "responses": _resp(None, "401", "422")}})
     spec.path(path="/archive/recount", operations={"post": {
         "summary": "重新统计学时: re-verify a year (one person, or everyone in the actor's scope)",

@@ -115,14 +115,15 @@ def search(actor: Actor, *, year: int, name: str | None = None, id_number: str |
         stmt = stmt.where(or_(av.id.is_(None), av.verified.is_(False)))
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(Person.id).subquery()))
     page = max(1, page)
+    sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
     if after is not None:
         stmt = stmt.where(Person.id > after).order_by(Person.id)
     else:
-        sort = sort or parse_sort(None, SORTS, DEFAULT_SORT)
         stmt = stmt.offset((page - 1) * per_page).order_by(*order_clauses(sort, SORTS, [Person.id]))
     rows = db.session.execute(stmt.limit(per_page)).all()
     items = [ArchiveRow(person=p, unit_name=o.name if o else None, region=o.region if o else None, year=year,
                         verification=v) for p, o, v in rows]
+    by_key = after is not None or sort.param == DEFAULT_SORT  # next_after continues the default order only
     return ArchivePage(items, total or 0, page, per_page,
-                       next_after=items[-1].person.id if len(items) == per_page else None)
+                       next_after=items[-1].person.id if by_key and len(items) == per_page else None)
 
