@@ -95,3 +95,34 @@ def test_a_download_broken_off_resumes_where_it_stopped(app, client, tmp_path):
     rest = client.get(f"/api/v1/jobs/{job.id}/download", headers={**headers, "Range": f"bytes={start}-"})
     assert rest.status_code == 206 and rest.data == data[start:]
     assert rest.headers["Content-Range"] == f"bytes {start}-{len(data) - 1}/{len(data)}"
+
+
+def test_the_task_centre_pages_through_every_job_of_its_owner_only(app, client, web):
+    """任务中心 used to show the 50 newest jobs and nothing older: now 20 a page, newest first, with the total and
+    page links; the API pages too (per_page 50 by default, as before). Nobody else's jobs are listed."""
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.taskcentre import services
+    from tests.conftest import actor, api_token
+
+    mine, other = actor("hospital_admin"), actor("hr_city")
+    for i in range(25):
+        job = services.create_job(mine, "export", f"导出{i:02d}", {}, 1)
+        job.status, job.done, job.finished_at = "finished", 1, utcnow()
+    services.create_job(other, "export", "别人的导出", {}, 1).status = "failed"
+    db.session.commit()
+
+    web.login("hospital_admin")
+    first = client.get("/jobs").get_data(as_text=True)
+    assert "导出24" in first and "导出05" in first and "导出04" not in first and "别人的导出" not in first
+    assert "共 25 条" in first and 'href="/jobs?page=2"' in first
+    second = client.get("/jobs?page=2").get_data(as_text=True)
+    assert all(f"导出{i:02d}" in second for i in range(5)) and "导出05" not in second
+
+    headers = api_token(client, "hospital_admin")
+    body = client.get("/api/v1/jobs", headers=headers).get_json()
+    assert (body["total"], body["page"], body["per_page"], len(body["items"])) == (25, 1, 50, 25)
+    assert body["items"][0]["title"] == "导出24"
+    body = client.get("/api/v1/jobs?page=3&per_page=10", headers=headers).get_json()
+    assert [j["title"] for j in body["items"]] == [f"导出{i:02d}" for i in range(4, -1, -1)]
+    assert client.get("/api/v1/jobs?per_page=0", headers=headers).status_code == 422

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from marshmallow import Schema, fields, validate
 
-from app.api.args import json_body, load_args
-from app.api.openapi import json_request, responses
+from app.api.args import json_body, load_args, page_args
+from app.api.openapi import PAGE_PARAMETERS, json_request, responses
 from app.core.auth import api_actor
 from app.extensions import db
 from app.taskcentre import services as jobs
@@ -96,7 +96,10 @@ def certificate_batch():
 
 @bp.get("/jobs")
 def job_list():
-    return jsonify({"items": [_job(j) for j in jobs.my_jobs(api_actor())]})
+    page, per_page = page_args(per_page=50)
+    found = jobs.my_jobs(api_actor(), page, per_page)
+    return jsonify({"items": [_job(j) for j in found.items], "total": found.total, "page": found.page,
+                    "per_page": found.per_page})
 
 
 @bp.get("/jobs/<int:job_id>")
@@ -136,8 +139,11 @@ def add_paths(spec) -> None:  # noqa: ANN001
         "requestBody": json_request("BatchCertificateArgs"),
         "responses": responses("202", "Job", "401", "404", "422")}})
     spec.path(path="/jobs", operations={"get": {
-        "summary": "The actor's background jobs (task centre), newest first",
-        "responses": responses("200", None, "401")}})
+        "summary": "The actor's background jobs (task centre), newest first, a page of them (per_page "
+                   "defaults to 50): items, total, page, per_page",
+        "parameters": [PAGE_PARAMETERS[0],
+                       {**PAGE_PARAMETERS[1], "schema": {**PAGE_PARAMETERS[1]["schema"], "default": 50}}],
+        "responses": responses("200", None, "401", "422")}})
     spec.path(path="/jobs/{id}", operations={"get": {
         "summary": "A job's status and progress", "parameters": job_id,
         "responses": responses("200", "Job", "401", "404")}})

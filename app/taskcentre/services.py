@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.actor import Actor
 from app.audit import services as audit
 from app.core.errors import InvalidState, NotFound
 from app.core.jobs import enqueue
 from app.core.models import utcnow
+from app.core.paging import Page
 from app.extensions import db
 
 from . import files
@@ -105,9 +106,13 @@ def beat(job: BackgroundJob) -> None:
     job.heartbeat_at = utcnow()
 
 
-def my_jobs(actor: Actor, limit: int = 50) -> list[BackgroundJob]:
-    return list(db.session.scalars(select(BackgroundJob).where(BackgroundJob.owner_id == actor.id)
-                                   .order_by(BackgroundJob.id.desc()).limit(limit)))
+def my_jobs(actor: Actor, page: int = 1, per_page: int = 50) -> Page:
+    """The jobs the actor started, newest first, one page of them."""
+    mine = BackgroundJob.owner_id == actor.id
+    total = db.session.scalar(select(func.count()).select_from(BackgroundJob).where(mine)) or 0
+    items = list(db.session.scalars(select(BackgroundJob).where(mine).order_by(BackgroundJob.id.desc())
+                                    .offset((page - 1) * per_page).limit(per_page)))
+    return Page(items, total, page, per_page)
 
 
 def visible_job(actor: Actor, job_id: int) -> BackgroundJob:

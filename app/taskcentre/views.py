@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_login import login_required
 
 from app.core.auth import web_actor
+from app.core.validators import page_number
 
 from . import services
 from .reconcile import reconcile
 from .schemas import dump_job
 
 bp = Blueprint("taskcentre", __name__)
+PER_PAGE = 20
 
 
 @bp.get("/jobs")
@@ -19,9 +21,9 @@ bp = Blueprint("taskcentre", __name__)
 def jobs():
     actor = web_actor()
     reconcile(owner_id=actor.id)  # a job whose worker died is handed out again (or failed) before it is shown
-    items = services.my_jobs(actor)
-    return render_template("taskcentre/jobs.html", jobs=items,
-                           running=any(j.status in ("queued", "running") for j in items))
+    page = services.my_jobs(actor, page_number(request.args.get("page")), PER_PAGE)
+    return render_template("taskcentre/jobs.html", page=page, jobs=page.items,
+                           running=any(j.status in ("queued", "running") for j in page.items))
 
 
 @bp.get("/jobs/<int:job_id>/progress")
