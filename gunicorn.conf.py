@@ -8,7 +8,7 @@ from pathlib import Path
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 #: One process per core: a request is CPU-bound Python between PostgreSQL round trips, and one interpreter
-#: runs one thread of Python at a time (bench/README.md, "Session 8": sync and gthread compared).
+#: runs one thread of Python at a time (bench/README.md, "Session 12": sync and gthread compared in turns).
 workers = int(os.environ.get("WEB_WORKERS") or multiprocessing.cpu_count())
 worker_class = os.environ.get("WEB_WORKER_CLASS", "sync")
 threads = int(os.environ.get("WEB_THREADS", "1"))

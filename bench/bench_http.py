@@ -222,7 +222,11 @@ def run(n: int, workers: list[int], reps: int, worker_class: str, threads: int, 
     tmp = Path(tempfile.mkdtemp(prefix="cepp_bench_http_"))
     dbname = make_url(pg_url).database
     admin = create_engine(pg_url)
-    servers = {w: Gunicorn(pg_url, w, worker_class, threads, tmp) for w in workers}
+    # gunicorn turns a "sync" worker with more than one thread into a gthread worker: sync means one thread, as
+    # gunicorn.conf.py runs it in production (before Session 12 the default --threads 4 was passed to sync too,
+    # so the "sync" figures of Sessions 8-11 were of gthread workers with 4 threads and no keep-alive).
+    servers = {w: Gunicorn(pg_url, w, worker_class, threads if worker_class == "gthread" else 1, tmp)
+               for w in workers}
     try:
         tokens = {u: _call(servers[workers[0]].base, "/api/v1/auth/token", {"login": u, "password": "Demo12345"})[1]
                   ["token"] for u in (*APPLICANTS, *REVIEWERS)}
