@@ -68,6 +68,9 @@ class Config:
     JOB_QUEUE_GRACE_SECONDS = int(os.environ.get("JOB_QUEUE_GRACE_SECONDS", "60"))
     #: A running job with no sign of life (progress commits) for this long is given up for dead.
     JOB_STALE_SECONDS = int(os.environ.get("JOB_STALE_SECONDS", "900"))
+    #: A starting worker deletes this machine's scratch files last written longer ago than this (left by a worker
+    #: that died here); `flask cleanup` uses its --job-days instead.
+    JOB_SCRATCH_HOURS = float(os.environ.get("JOB_SCRATCH_HOURS", "24"))
     #: Verification codes (registration, password reset): who delivers them (see
     #: app/registration/senders.py), how long they live, how often one may be requested.
     VERIFICATION_SENDER = os.environ.get("VERIFICATION_SENDER", "log")

@@ -99,11 +99,12 @@ def register_cli(app: Flask) -> None:
     @click.option("--queue", "queues", multiple=True, default=("default",), show_default=True,
                   help="a queue to work on (repeat for several)")
     def worker(queues: tuple[str, ...]) -> None:
-        """Run an rq worker on REDIS_URL (first handing out again the jobs whose worker died)."""
+        """Run an rq worker on REDIS_URL (first handing out again the jobs whose worker died, and deleting this
+        machine's scratch files older than JOB_SCRATCH_HOURS that such workers left)."""
         from app.core.jobs import run_worker
-        from app.taskcentre.reconcile import reconcile
+        from app.taskcentre.reconcile import reconcile_and_sweep
 
-        run_worker(app, queues, before_work=reconcile)
+        run_worker(app, queues, before_work=reconcile_and_sweep)
 
     @app.cli.command("cleanup")
     @click.option("--upload-days", default=2, show_default=True, type=click.IntRange(min=1),

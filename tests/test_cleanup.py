@@ -91,3 +91,23 @@ def test_cleanup_deletes_only_what_has_expired(app, tmp_path, declaration):
     assert "deleted 0 abandoned uploads, 0 job result files, 0 records" in app.test_cli_runner().invoke(
         args=["cleanup"]).output
     app.config["JOBS_DIR"] = None
+
+
+def test_a_starting_worker_sweeps_what_dead_workers_left_on_its_machine(app):
+    """`flask worker` first reconciles, then deletes its machine's scratch files not written to for
+    JOB_SCRATCH_HOURS (a worker killed mid-job leaves its file there); a file written lately stays."""
+    from app.taskcentre.reconcile import reconcile_and_sweep
+
+    scratch = files.scratch_dir()
+    left, in_use = scratch / "7-deadbeef.xlsx.part", scratch / "8-cafebabe.zip.part"
+    for path in (left, in_use):
+        path.write_bytes(b"PK")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(left, (two_days_ago, two_days_ago))
+    app.config["JOB_SCRATCH_HOURS"] = 24
+    reconcile_and_sweep()
+    assert not left.exists() and in_use.exists()
+    app.config["JOB_SCRATCH_HOURS"] = 0.001
+    os.utime(in_use, (time.time() - 60, time.time() - 60))
+    reconcile_and_sweep()
+    assert not in_use.exists()

@@ -39,6 +39,17 @@ def scratch_dir() -> Path:
     return path
 
 
+def sweep_scratch(before: float) -> int:
+    """Delete this machine's scratch files last written before ``before`` (a POSIX timestamp): what a job that
+    died left behind. A job at work keeps touching its file, so a cutoff of hours never takes one in use."""
+    deleted = 0
+    for path in scratch_dir().iterdir():
+        if path.is_file() and path.stat().st_mtime < before:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
+
+
 def new_name(prefix: str, suffix: str) -> str:
     """A fresh, unguessable file name."""
     return f"{prefix}-{secrets.token_hex(8)}{suffix}"

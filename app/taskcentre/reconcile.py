@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,14 @@ def reconcile(owner_id: int | None = None, now: datetime | None = None) -> list[
     for job in retried:
         services.send(job)
     return [job.id for job in retried]
+
+
+def reconcile_and_sweep() -> None:
+    """What a worker does when it starts: :func:`reconcile`, then this machine's scratch files last written more
+    than ``JOB_SCRATCH_HOURS`` ago are deleted (left by workers that died here; `flask cleanup` does the same,
+    but only on the machine it runs on)."""
+    reconcile()
+    files.sweep_scratch(time.time() - float(current_app.config["JOB_SCRATCH_HOURS"]) * 3600)
 
 
 def remove_partials(job_id: int) -> int:

@@ -161,10 +161,6 @@ def purge_results(before: datetime) -> int:
     stray = files.older_unreferenced(before, referenced | set(expired))
     files.delete_files(expired + stray)
     deleted += len(expired) + len(stray)
-    cutoff = before.replace(tzinfo=UTC).timestamp()
-    for path in files.scratch_dir().iterdir():
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            deleted += 1
+    deleted += files.sweep_scratch(before.replace(tzinfo=UTC).timestamp())
     db.session.flush()
     return deleted
