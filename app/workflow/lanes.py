@@ -42,6 +42,10 @@ def known_lanes() -> dict[str, str]:
     return {**LANE_LABELS, **registry.process_lanes()}
 
 
+#: The organisations of a list of ids (a unit's ancestors), built once: every start resolves its lanes.
+_ANCESTORS = select(Organisation).where(Organisation.id.in_(bindparam("ids", expanding=True)))
+
+
 def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | None] | None = None
                   ) -> dict[str, Organisation | None]:
     """Map each lane to an organisation for an applicant employed by ``unit``.
@@ -61,7 +65,7 @@ def resolve_lanes(unit: Organisation | None, extra: dict[str, Organisation | Non
         return lanes
     lanes["unit"] = unit
     ids = unit.ancestor_ids()
-    ancestors = {o.id: o for o in db.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+    ancestors = {o.id: o for o in db.session.scalars(_ANCESTORS, {"ids": ids})}
     chain = [ancestors[i] for i in reversed(ids) if i in ancestors]  # nearest first
     if lanes["parent"] is None and chain:
         lanes["parent"] = chain[0]
