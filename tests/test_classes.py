@@ -842,3 +842,35 @@ def test_the_inbox_filter_credit_hours_lists_grade_and_credit_hour_declarations_
     assert "陈诗慧" in page and "刘文斌" in page
     page = web.client.get("/tasks?process=group:credit_hours&lang=en").get_data(as_text=True)
     assert "Credit hours and grades" in page
+
+
+def test_class_members_export_lists_the_class_people_with_grades_for_its_workspace_only(client, web):
+    """培训班人员导出 (manual 000 §5.2): the class's people with their grades and whether the hours are in the archive,
+    ID numbers whole and as text, a button on the class page; another organisation's administrator gets a 404 and
+    a missing class number is a field error."""
+    from tests.test_exports_lists import export
+
+    row = open_class_with(3, 2)
+    headers = api_token(client, ADMIN)
+    sheet, _data = export(client, headers, "class_members", {"class_id": row.id})
+    header, *lines = sheet
+    assert header[:4] == ("培训班编号", "培训班名称", "姓名", "公民身份号码") and "考核结果" in header
+    assert len(lines) == 3 and {line[1] for line in lines} == {"医院质量管理第一期"}
+    numbers = set(db.session.scalars(select(Person.id_number).join(ClassMember, ClassMember.person_id == Person.id)
+                                     .where(ClassMember.class_id == row.id)))
+    assert {line[3] for line in lines} == numbers  # whole, as text
+    result = header.index("考核结果")
+    assert sorted(line[result] for line in lines) == ["不合格", "合格", "合格"]
+    assert {line[header.index("培训档案")] for line in lines} == {"未记入"}
+
+    other = api_token(client, "hospital_admin")
+    r = client.post("/api/v1/exports", json={"kind": "class_members", "filters": {"class_id": row.id}}, headers=other)
+    assert r.status_code == 404
+    r = client.post("/api/v1/exports", json={"kind": "class_members", "filters": {}}, headers=headers)
+    assert r.status_code == 422 and "filters" in r.get_json()["error"]["fields"]
+    r = client.post("/api/v1/exports", json={"kind": "nonsense"}, headers=headers)
+    assert r.status_code == 422 and "class_members" in r.get_json()["error"]["fields"]["kind"]
+
+    web.login(ADMIN)
+    page = client.get(f"/classes/{row.id}").get_data(as_text=True)
+    assert 'action="/exports/class_members"' in page and f'name="class_id" value="{row.id}"' in page

@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "export.declarations": "导出学时申报记录",
     "export.reviewed": "导出已审核列表",
     "export.inbox": "导出待办任务列表",
+    "export.class_members": "导出培训班人员",
 }
 
 _INSERT = insert(AuditEntry.__table__)

@@ -34,7 +34,8 @@ class ImportSchema(Schema):
 
 class ExportArgs(Schema):
     kind = fields.String(required=True, metadata={
-        "description": "people / archive / declarations (学时申报记录) / reviewed (已审核) / inbox (待办任务)"})
+        "description": "people / archive / declarations (学时申报记录) / reviewed (已审核) / inbox (待办任务) / "
+                       "class_members (培训班人员: filters.class_id)"})
     filters = fields.Dict(load_default=dict)
 
 
@@ -154,8 +155,8 @@ def add_paths(spec) -> None:  # noqa: ANN001
             "summary": f"The {which} file (.xlsx)", "parameters": iid,
             "responses": dict(responses("200", None, "401", "404"), **xlsx_answer)}})
     spec.path(path="/exports", operations={"post": {
-        "summary": "Export a list (kind: people, archive, declarations, reviewed, inbox) with its filters (those of "
-                   "its page), as a background job: 202 {id}",
+        "summary": "Export a list (kind: people, archive, declarations, reviewed, inbox, class_members) with its "
+                   "filters (those of its page), as a background job: 202 {id}",
         "requestBody": json_request("ExportArgs"), "responses": responses("202", None, "401", "404", "422")}})
     spec.path(path="/exports/{job_id}", operations={"get": {
         "summary": "An export's state and file_url when done", "parameters": eid,

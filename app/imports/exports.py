@@ -4,12 +4,15 @@ neutralised and ID numbers stay text (:mod:`app.imports.xlsx`)."""
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response
+from flask_babel import gettext
 from sqlalchemy import select
 
 from app.accounts.actor import Actor
@@ -58,8 +61,9 @@ class ExportKind:
     columns: tuple[Column, ...]
     #: The rows for this actor and these filters, in order.
     rows: Callable[[Actor, dict[str, Any]], Iterator[list[Any]]]
-    #: Checks the filters before the job is created (raises ValidationFailed).
-    check: Callable[[dict[str, Any]], None] = lambda filters: None
+    #: Checks the filters for this actor before the job is created (raises ValidationFailed, or NotFound for
+    #: something outside the actor's scope).
+    check: Callable[[Actor, dict[str, Any]], None] = lambda actor, filters: None
     audit_action: str = "export.people"
 
 
@@ -161,7 +165,7 @@ _KINDS = {k.key: k for k in (
                 Column("地区", "region"), Column("年度", "year", text=False),
                 Column("总学时", "total_hours", text=False), Column("验证结果", "result"),
                 Column("未达标原因", "missing")),
-               _archive_rows, check=lambda f: _year(f) and None, audit_action="export.archive"),
+               _archive_rows, check=lambda a, f: _year(f) and None, audit_action="export.archive"),
     ExportKind("declarations", "学时申报记录", lambda a: True,
                (Column("姓名", "name"), Column("公民身份号码", "id_number"), Column("单位", "unit"),
                 Column("年度", "year", text=False), Column("科目类型", "subject_type"),
@@ -181,15 +185,35 @@ _KINDS = {k.key: k for k in (
                _inbox_rows, audit_action="export.inbox"),
 )}
 
+#: Modules whose import registers more kinds (:func:`register_export`): loaded on first use, so this module
+#: imports no domain that exports through it.
+EXPORT_MODULES = ("app.classes.exports",)
+
+
+def register_export(kind: ExportKind) -> None:
+    _KINDS[kind.key] = kind
+
+
+@functools.cache
+def _load_export_modules() -> None:
+    for name in EXPORT_MODULES:
+        importlib.import_module(name)
+
+
+def _kinds() -> dict[str, ExportKind]:
+    _load_export_modules()
+    return _KINDS
+
 
 def start(actor: Actor, kind_key: str, filters: dict[str, Any]) -> BackgroundJob:
-    kind = _KINDS.get(kind_key)
+    kinds = _kinds()
+    kind = kinds.get(kind_key)
     if kind is None:
-        raise ValidationFailed("请求参数有误",
-                               {"kind": "导出类型应为 people、archive、declarations、reviewed 或 inbox"})
+        choices = "、".join(kinds)
+        raise ValidationFailed("请求参数有误", {"kind": gettext("导出类型应为以下之一：%(kinds)s", kinds=choices)})
     if not kind.allowed(actor):
         raise NotFound("没有这种导出类型，或您无权导出")
-    kind.check(filters)
+    kind.check(actor, filters)
     job = create_job(actor, JOB_KIND, f"{kind.label}导出", {"kind": kind.key, "filters": filters}, 0)
     audit.record(kind.audit_action, actor=actor, obj=job, details={"kind": kind.key, "filters": filters})
     return job
@@ -219,7 +243,7 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
     target = result_file(job.id, ".xlsx")
     partial = target.with_suffix(".part")
     try:
-        kind = _KINDS[job.params["kind"]]
+        kind = _kinds()[job.params["kind"]]
         actor = Actor.of(db.session.get(User, job.owner_id))
         job.status, job.started_at = RUNNING, utcnow()
         beat(job)

@@ -1,16 +1,19 @@
 """Training classes in Chromium, on a server of their own (the whole ``seed-demo``, demo classes included, so no
 other browser test meets them): the institute declares a class on the pages, the city bureau approves it in the
 inbox, the institute opens it, enrols a person, takes attendance, enters grades and closes it; the person's hours
-are in the archive. Then a grade declaration: the institute declares two students, their unit batch-approves them
+are in the archive, and the class's people export to a spreadsheet from the task centre. Then a grade
+declaration: the institute declares two students, their unit batch-approves them
 in the inbox, the city bureau approves. Screenshots of every page in both languages at 1366 and 375 px
 (``classes-*``)."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -149,6 +152,12 @@ def test_a_class_from_declaration_to_the_archive(person, training_workspace) -> 
     expect(page.locator(".alert-success")).to_be_visible()
     expect(page.locator("#members tbody tr", has_text=STUDENT[0]).get_by_text("已记入")).to_be_visible()
     shoot(page, "classes-7-closed")
+    page.get_by_role("button", name="导出列表").click()  # 培训班人员导出: a job in the task centre
+    expect(page).to_have_url(re.compile(r"/jobs$"))
+    download = page.locator("tbody tr", has_text="培训班人员导出").get_by_role("link", name="下载")
+    expect(download).to_be_visible()
+    sheet = load_workbook(io.BytesIO(page.request.get(download.get_attribute("href")).body())).active
+    assert [(r[2], r[3]) for r in sheet.iter_rows(min_row=2, values_only=True)] == [STUDENT]
     page.goto("/classes/grades")
     shoot(page, "classes-8-grade-declarations")
     found = {}
