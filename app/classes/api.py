@@ -76,6 +76,7 @@ def class_list():
         subject_type=args["subject_type"],
         state=args["state"],
         q=args["q"],
+        reported=args["reported"],
         page=args["page"],
         per_page=args["per_page"],
         sort=parse_sort(args["sort"], queries.SORTS, queries.DEFAULT_SORT),
@@ -213,6 +214,7 @@ def add_paths(spec: Any) -> None:
             ("subject_type", "string"),
             ("state", "string"),
             ("q", "string"),
+            ("reported", "boolean"),
             ("page", "integer"),
             ("per_page", "integer"),
         )

@@ -79,11 +79,15 @@ def classes(
     subject_type: str | None = None,
     state: str | None = None,
     q: str | None = None,
+    reported: bool | None = None,
     page: int = 1,
     per_page: int = 20,
     sort: Sort | None = None,
 ) -> ClassPage:
-    """One organisation's classes in ``sort`` order (newest first by default)."""
+    """One organisation's classes in ``sort`` order (newest first by default). ``reported``: False keeps the
+    approved classes, not cancelled, whose results (培训成果) are still to be reported, i.e. whose hours are not
+    in the archives yet (a 暂不上报 class before its close; not the classes whose grades are declared person by
+    person); True those whose results were reported."""
     stmt = (
         select(TrainingClass)
         .outerjoin(ProcessInstance, ProcessInstance.id == TrainingClass.instance_id)
@@ -97,6 +101,11 @@ def classes(
         stmt = stmt.where(cond)
     if q:
         stmt = stmt.where(TrainingClass.name.contains(q, autoescape=True))
+    if reported is True:
+        stmt = stmt.where(TrainingClass.reported_at.is_not(None))
+    elif reported is False:
+        stmt = stmt.where(TrainingClass.reported_at.is_(None), ProcessInstance.status == COMPLETED,
+                          TrainingClass.status != CANCELLED, TrainingClass.report_mode != "declare")
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(
         db.session.scalars(

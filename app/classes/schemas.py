@@ -78,6 +78,8 @@ class ClassFilterArgs(_Blanks):
     subject_type = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(list(SUBJECT_TYPES)))
     state = fields.String(load_default=None, allow_none=True)
     q = _text(100)
+    #: 培训成果: false, the approved classes whose results are still to be reported; true, those reported.
+    reported = fields.Boolean(load_default=None, allow_none=True)
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(1, 200))
     sort = sort_field(SORTS, DEFAULT_SORT, "the newest year first")

@@ -55,7 +55,7 @@ def _fail(exc: DomainError) -> None:
 def index():
     actor = web_actor()
     try:
-        args = load_args(ClassFilterArgs(), {k: v for k, v in request.args.items() if k not in ("org", "sort")})
+        args = load_args(ClassFilterArgs(), {k: v for k, v in request.args.items() if k not in ("org", "sort", "lang")})
     except ValidationFailed:
         args = load_args(ClassFilterArgs(), {})
     org = access.current_org(actor, request.args.get("org", type=int))
@@ -66,6 +66,7 @@ def index():
         subject_type=args["subject_type"],
         state=args["state"],
         q=args["q"],
+        reported=args["reported"],
         page=args["page"],
         per_page=args["per_page"],
         sort=sort,
@@ -73,6 +74,7 @@ def index():
     link_args = {
         "org": org.id,
         **{k: args[k] for k in ("year", "subject_type", "state", "q") if args[k]},
+        **({"reported": "true" if args["reported"] else "false"} if args["reported"] is not None else {}),
         **sort_args(sort),
     }
     return render_template(
