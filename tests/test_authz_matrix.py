@@ -440,6 +440,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "GET /organisations/<int:org_id>/profile": scoped("org", "org_managed"),
     "POST /organisations/<int:org_id>/profile": scoped("org", "org_managed"),
     "GET /profile": SIGNED_IN, "POST /profile": SIGNED_IN,
+    "GET /profile/details": only("professionals"), "POST /profile/details": only("professionals"),
     # process administration: the province bureau's administrators (others get 403: processes are no secret)
     "GET /admin/processes/": only("province"), "GET /admin/processes/<key>": only("province"),
     "POST /admin/processes/<key>": SIGNED_IN, "GET /admin/processes/<key>/edit": only("province"),

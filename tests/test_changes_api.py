@@ -194,3 +194,34 @@ def test_both_superiors_approving_at_the_same_moment_on_postgres(pg_app):
     tech = db.session.scalar(select(Organisation).where(Organisation.name == "福州智造科技有限公司"))
     health = db.session.scalar(select(Organisation).where(Organisation.name == "市卫生健康委员会"))
     assert tech.parent_id == health.id and tech.path == f"{health.path}{tech.id}/"
+
+
+def test_a_professional_completes_their_basic_information_at_once(client):
+    """完善个人信息 (manual 004 §1.10.1): a professional keeps their other basic information up themselves, no
+    review: accepted fields change at once; a bad date, a degree not in the list or a non-text value is a field
+    error and nothing of the call changes; a reviewed field is still refused; an administrator without a
+    professional's record cannot send them."""
+    me = api_token(client, "chenshihui")
+    r = client.patch("/api/v1/profile", json={"school": "福建医科大学", "degree": "学士",
+                                              "graduation_date": "2012/7/1", "address": "福州市鼓楼区八一七北路"},
+                     headers=me)
+    assert r.status_code == 200, r.get_json()
+    details = r.get_json()["details"]
+    assert (details["school"], details["degree"], details["graduation_date"]) == ("福建医科大学", "学士", "2012-07-01")
+    person = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    assert person.address == "福州市鼓楼区八一七北路"
+
+    r = client.patch("/api/v1/profile", json={"school": "别的学校", "degree": "博士后", "qualification_date": "昨天",
+                                              "ethnicity": ["汉族"], "mobile": "13912345678"}, headers=me)
+    assert r.status_code == 422
+    assert set(r.get_json()["error"]["fields"]) == {"degree", "qualification_date", "ethnicity"}
+    db.session.expire_all()
+    person = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    assert person.school == "福建医科大学"
+    assert db.session.scalar(select(User.mobile).where(User.login == "chenshihui")) != "13912345678"
+    r = client.patch("/api/v1/profile", json={"school": "", "title_series": "卫生系列"}, headers=me)
+    assert r.status_code == 422 and "审核" in r.get_json()["error"]["fields"]["title_series"]
+
+    admin = api_token(client, "hr_city")
+    r = client.patch("/api/v1/profile", json={"school": "某大学"}, headers=admin)
+    assert r.status_code == 422 and "school" in r.get_json()["error"]["fields"]

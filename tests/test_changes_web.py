@@ -10,7 +10,7 @@ from app.accounts.models import Organisation
 from app.extensions import db
 from app.workflow import services
 from app.workflow.models import ProcessInstance
-from tests.conftest import actor
+from tests.conftest import WebClient, actor
 
 
 def org_id(name: str) -> int:
@@ -90,3 +90,27 @@ def test_contact_details_change_at_once(web):
     org = db.session.get(Organisation, tech)
     assert (org.contact_person, org.contact_phone, org.address) == ("李明", "13912345678", "软件大道89号")
     assert "李明" in web.client.get("/changes").get_data(as_text=True)
+
+
+def test_a_professional_completes_their_basic_information_on_the_page(web):
+    web.login("chenshihui")
+    page = web.client.get("/changes").get_data(as_text=True)
+    assert 'href="/profile/details"' in page
+    form = web.client.get("/profile/details").get_data(as_text=True)
+    assert 'name="graduation_date"' in form and 'type="date"' in form and "最高学位" in form
+    assert 'name="title_level"' not in form  # reviewed: through an information change request
+    data = {"ethnicity": "汉族", "native_place": "福建福州", "degree": "学士", "school": "福建医科大学",
+            "graduation_date": "2031-13-01", "qualification_date": "", "address": ""}
+    r = web.post_form("/profile/details", data)
+    assert r.status_code == 422 and "毕业时间" in r.get_data(as_text=True)
+    r = web.post_form("/profile/details", {**data, "graduation_date": "2012-07-01"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    from app.people.models import Person
+
+    person = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
+    assert (person.native_place, person.school, str(person.graduation_date)) == ("福建福州", "福建医科大学",
+                                                                                 "2012-07-01")
+    bureau = WebClient(web.client.application.test_client())
+    bureau.login("hr_city")
+    assert bureau.client.get("/profile/details").status_code == 404

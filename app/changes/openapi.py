@@ -6,6 +6,8 @@ from typing import Any
 
 from app.workflow.forms import load_form
 
+from .services import PERSON_DETAILS
+
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
@@ -25,9 +27,14 @@ def add_paths(spec: Any) -> None:
     spec.components.schema("PersonProfile", {"type": "object", "properties": {
         "name": {"type": "string"}, "id_number": {"type": ["string", "null"]}, "unit": {"type": ["string", "null"]},
         "mobile": {"type": ["string", "null"]}, "email": {"type": ["string", "null"]},
-        "reviewed": {"type": "object", "description": "fields that change only through person_info_change"}}})
+        "reviewed": {"type": "object", "description": "fields that change only through person_info_change"},
+        "details": {"type": "object", "description": "a professional's basic information they keep up "
+                                                     "themselves, no review (完善个人信息)"}}})
+    dates = ("graduation_date", "qualification_date")
     spec.components.schema("PersonContact", {"type": "object", "properties": {
-        "mobile": {"type": "string", "format": "mobile"}, "email": {"type": "string", "format": "email"}}})
+        "mobile": {"type": "string", "format": "mobile"}, "email": {"type": "string", "format": "email"},
+        **{name: {"type": ["string", "null"], **({"format": "date"} if name in dates else {}),
+                  "description": "a professional's own record only (完善个人信息)"} for name in PERSON_DETAILS}}})
     spec.components.schema("OrganisationProfile", {"type": "object", "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"}, "kind": {"type": "string"},
         "uscc": {"type": ["string", "null"]}, "parent": {"type": ["object", "null"]},
@@ -45,7 +52,8 @@ def add_paths(spec: Any) -> None:
     spec.path(path="/profile", operations={
         "get": {"summary": "The actor's professional profile (contact fields and reviewed fields)",
                 "responses": _responses("200", ref, _401="missing or invalid token", _404="no profile")},
-        "patch": {"summary": "Change contact fields at once (no review); reviewed fields answer 422",
+        "patch": {"summary": "Change contact fields and a professional's basic information (完善个人信息) at once "
+                           "(no review); reviewed fields answer 422",
                   "requestBody": req("PersonContact"),
                   "responses": _responses("200", ref, _401="missing or invalid token", _404="no profile",
                                           _422="invalid fields")}})

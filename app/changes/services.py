@@ -1,4 +1,5 @@
-"""Profile fields that need no review (contact person, phone, e-mail, address): they change at once.
+"""Profile fields that need no review (contact person, phone, e-mail, address; a professional's other basic
+information, 完善个人信息): they change at once.
 
 Reviewed fields change only through the processes in :mod:`app.changes.workflow_hooks`.
 Services take the actor explicitly, flush and never commit.
@@ -14,6 +15,7 @@ from app.accounts.models import Organisation, Role
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.validators import mobile_error
 from app.extensions import db
+from app.people import fields as person_fields
 from app.people.models import Person
 
 from .workflow_hooks import ORG_FIELDS, PERSON_FIELDS
@@ -80,6 +82,10 @@ def person_profile(actor: Actor) -> dict[str, Any]:
     if person is not None:
         reviewed = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
                            else getattr(person, name)) for name in PERSON_FIELDS}
+    details: dict[str, Any] = {}
+    if person is not None:
+        details = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
+                          else getattr(person, name)) for name in PERSON_DETAILS}
     return {
         "name": person.name if person else actor.user.name,
         "id_number": person.id_number if person else actor.user.id_number,
@@ -87,13 +93,66 @@ def person_profile(actor: Actor) -> dict[str, Any]:
         "mobile": actor.user.mobile,
         "email": actor.user.email,
         "reviewed": reviewed,
+        "details": details,
     }
 
 
 def update_person_contact(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
-    """Contact details need no review: they change at once, for any user."""
-    for name, value in _clean(PERSON_CONTACT, raw).items():
+    """Contact details need no review: they change at once, for any user. A professional may send the fields
+    of :data:`PERSON_DETAILS` in the same call (their other basic information); all are checked first, and
+    nothing changes unless every field is accepted."""
+    details = {k: raw[k] for k in PERSON_DETAILS if k in raw}
+    contact_raw = {k: v for k, v in raw.items() if k not in PERSON_DETAILS}
+    errors: dict[str, str] = {}
+    try:
+        contact = _clean(PERSON_CONTACT, contact_raw)
+    except ValidationFailed as exc:
+        contact, errors = {}, dict(exc.fields)
+    checked: dict[str, Any] = {}
+    if details:
+        try:
+            checked = _checked_details(actor, details)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    if errors:
+        raise ValidationFailed(_INVALID, errors)
+    for name, value in contact.items():
         setattr(actor.user, name, value)
+    _set_details(actor, checked)
+    db.session.flush()
+    return person_profile(actor)
+
+
+#: A professional's basic information they keep up themselves, without review (manual 004 §1.10.1: 人员可完善
+#: 其他基本信息); what identifies them, their unit and the reviewed fields (:data:`PERSON_FIELDS`) are not here.
+PERSON_DETAILS = ("ethnicity", "native_place", "degree", "school", "graduation_date", "qualification_date",
+                  "address")
+
+
+def _checked_details(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
+    if actor.person is None:
+        raise ValidationFailed(_INVALID, dict.fromkeys(raw, "只有专业技术人员本人可以完善个人信息"))
+    texts = {k: "" if v is None else v for k, v in raw.items()}
+    values, errors = person_fields.check({k: v for k, v in texts.items() if isinstance(v, str)}, partial=True)
+    errors.update({k: "请输入文字" for k, v in texts.items() if not isinstance(v, str)})
+    if errors:
+        raise ValidationFailed(_INVALID, errors)
+    return values
+
+
+def _set_details(actor: Actor, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(actor.person, name, value)
+
+
+def update_person_details(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
+    """完善个人信息: the professional's fields of :data:`PERSON_DETAILS`, at once (a field left out is kept; an
+    empty one is cleared). Any other field is refused by name."""
+    unknown = {k: ("该项需通过信息变更申请审核后修改" if k in PERSON_FIELDS else "不能修改此项")
+               for k in raw if k not in PERSON_DETAILS}
+    if unknown:
+        raise ValidationFailed(_INVALID, unknown)
+    _set_details(actor, _checked_details(actor, raw))
     db.session.flush()
     return person_profile(actor)
 

@@ -13,6 +13,7 @@ from app.accounts.models import Organisation
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from app.extensions import db
+from app.people import fields as person_fields
 from app.workflow import services, webforms
 
 from . import services as profile
@@ -39,6 +40,21 @@ ORG_CONTACT_FORM = {
                    "contact_email": {"type": "string", "title": "电子邮箱", "format": "email", "maxLength": 200},
                    "address": {"type": "string", "title": "通讯地址", "maxLength": 300}},
 }
+
+
+def _detail_property(name: str) -> dict[str, Any]:
+    field = person_fields.BY_NAME[name]
+    prop: dict[str, Any] = {"type": "string", "title": field.label, "maxLength": field.max_length}
+    if field.choices:
+        prop["oneOf"] = [{"const": c, "title": c} for c in field.choices]
+    if field.kind == "date":
+        prop["format"] = "date"
+    return prop
+
+
+#: 完善个人信息: a professional's basic information that needs no review (app.changes.services.PERSON_DETAILS).
+PERSON_DETAILS_FORM = {"title": "完善个人信息", "type": "object",
+                       "properties": {name: _detail_property(name) for name in profile.PERSON_DETAILS}}
 _TITLES = {PERSON_CHANGE: "申请信息变更", ORG_CHANGE: "申请单位信息变更", SUPERIOR_CHANGE: "申请变更上级单位"}
 
 
@@ -118,9 +134,9 @@ def superior_change(org_id: int):
 
 
 def _contact_page(schema: dict, values: dict, action: str, heading: str, errors: dict | None = None,
-                  message: str | None = None, status: int = 200, back: str | None = None):
+                  message: str | None = None, status: int = 200, back: str | None = None, note: str | None = None):
     return render_template("changes/contact.html", schema=schema, values=values, errors=errors or {},
-                           message=message, action=action, heading=heading, back=back), status
+                           message=message, action=action, heading=heading, back=back, note=note), status
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -141,6 +157,26 @@ def person_profile():
         return redirect(url_for("changes.index"))
     return _contact_page(PERSON_CONTACT_FORM, {"mobile": current["mobile"], "email": current["email"]}, action,
                          _("修改联系方式"))
+
+
+@bp.route("/profile/details", methods=["GET", "POST"])
+@login_required
+def person_details():
+    actor = web_actor()
+    profile.own_person(actor)  # a user without a professional's record has nothing to complete (404)
+    action = url_for("changes.person_details")
+    heading, note = _("完善个人信息"), _("以下信息无需审核，保存后立即生效；职称、学历等信息请通过信息变更申请修改。")
+    if request.method == "POST":
+        raw = {name: request.form.get(name, "") for name in profile.PERSON_DETAILS}
+        try:
+            profile.update_person_details(actor, raw)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            return _contact_page(PERSON_DETAILS_FORM, raw, action, heading, exc.fields, exc.message, 422, note=note)
+        db.session.commit()
+        flash(_("个人信息已更新"), "success")
+        return redirect(url_for("changes.index"))
+    return _contact_page(PERSON_DETAILS_FORM, profile.person_profile(actor)["details"], action, heading, note=note)
 
 
 @bp.route("/organisations/<int:org_id>/profile", methods=["GET", "POST"])
