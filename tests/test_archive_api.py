@@ -196,3 +196,35 @@ def test_search_pages_by_key(client):
     rest = client.get(f"/api/v1/archive/search?year=2026&per_page=2&after={first['next_after']}",
                       headers=h).get_json()
     assert [i["name"] for i in rest["items"]] == ["王立平"] and rest["next_after"] is None
+
+
+def test_records_filter_by_subject_type_and_course_name(client, web, declaration):
+    """The records lists also find declarations by 科目类型 and part of the 课程名称 (manual 004 §1.9.2): API,
+    page and the export of the page's list."""
+    emergency = wf.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    ethics = wf.start_process("credit_hour_approval", {**declaration, "subject_type": "public",
+                                                       "course_name": "职业道德与法规"}, actor=actor("chenshihui"))
+    db.session.commit()
+
+    def ids(query: str) -> list[int]:
+        r = client.get("/api/v1/credit-declarations?scope=org&" + query, headers=api_token(client, "hospital_admin"))
+        assert r.status_code == 200, r.get_json()
+        return [i["instance_id"] for i in r.get_json()["items"]]
+
+    assert ids("subject_type=public") == [ethics.id]
+    assert ids("subject_type=professional") == [emergency.id]
+    assert ids("course_name=急诊") == [emergency.id]
+    assert ids("course_name=道德&subject_type=professional") == []
+    assert ids("course_name=100%25") == []  # a literal %, not a wildcard
+    r = client.get("/api/v1/credit-declarations?subject_type=other", headers=api_token(client, "hospital_admin"))
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"subject_type"}
+
+    web.login("hospital_admin")
+    page = client.get("/credit-records?scope=org&course_name=道德").get_data(as_text=True)
+    assert "职业道德与法规" in page and "急诊医学新进展" not in page
+    assert 'name="course_name" value="道德"' in page  # the export button carries the filter
+    from tests.test_exports_lists import export
+
+    rows, _data = export(client, api_token(client, "hospital_admin"), "declarations",
+                         {"scope": "org", "course_name": "道德"})
+    assert [r[5] for r in rows[1:]] == ["职业道德与法规"]

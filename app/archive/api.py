@@ -12,7 +12,7 @@ from app.api.args import json_body, load_args, page_args
 from app.api.schemas import sort_field
 from app.archive import records, services
 from app.archive.jobs import recount_job
-from app.archive.models import LEARNING_FORMS
+from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.archive.openapi import add_paths  # noqa: F401  (the OpenAPI paths of these routes)
 from app.archive.services.search import DEFAULT_SORT as SEARCH_DEFAULT_SORT
 from app.archive.services.search import SORTS as SEARCH_SORTS
@@ -149,12 +149,16 @@ def credit_declarations():
     form = args.get("learning_form") or None
     if form and form not in LEARNING_FORMS:
         errors["learning_form"] = "学习形式应为 " + "、".join(LEARNING_FORMS)
+    subject = args.get("subject_type") or None
+    if subject and subject not in SUBJECT_TYPES:
+        errors["subject_type"] = "科目类型应为 " + "、".join(SUBJECT_TYPES)
     if errors:
         raise ValidationFailed("请求参数有误", errors)
     year = _year(args.get("year"), required=False)
     page, per_page = page_args()
     result = records.declarations(actor, scope=scope, status=status, year=year, learning_form=form,
-                                  name=args.get("name"), id_number=args.get("id_number"),
+                                  name=args.get("name"), id_number=args.get("id_number"), subject_type=subject,
+                                  course_name=(args.get("course_name") or "")[:200] or None,
                                   page=page, per_page=per_page)
     return jsonify({"items": [{
         "instance_id": inst.id, "applicant": inst.applicant_name,

@@ -106,5 +106,7 @@ def add_paths(spec) -> None:
                        _q("status", enum=["all", "pending", "approved", "rejected"], default="all"),
                        _q("year", "integer"), _q("learning_form", enum=["face_to_face", "online", "conference",
                                                                         "other"]),
+                       _q("subject_type", enum=["public", "professional", "elective"]),
+                       _q("course_name", description="part of the course name"),
                        _q("name"), _q("id_number"), *page],
         "responses": _resp(None, "401", "422")}})

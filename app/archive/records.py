@@ -78,7 +78,8 @@ def _subtree(actor: Actor):
 
 def declarations_statement(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
                            learning_form: str | None = None, name: str | None = None,
-                           id_number: str | None = None) -> Select | None:
+                           id_number: str | None = None, subject_type: str | None = None,
+                           course_name: str | None = None) -> Select | None:
     """Credit-hour declarations visible to the actor, newest first.
 
     ``scope``: ``mine`` (declared by or about the actor), ``unit`` (declared by the actor's
@@ -110,6 +111,10 @@ def declarations_statement(actor: Actor, *, scope: str = "mine", status: str = "
         stmt = stmt.where(ProcessInstance.year == year)
     if learning_form:
         stmt = stmt.where(decl.learning_form == learning_form)
+    if subject_type:
+        stmt = stmt.where(decl.subject_type == subject_type)
+    if course_name:  # the case's title is the course name (also of a resubmission that renamed it)
+        stmt = stmt.where(ProcessInstance.title.contains(course_name.strip(), autoescape=True))
     if name:
         stmt = stmt.where(ProcessInstance.applicant_name.contains(name.strip(), autoescape=True))
     if id_number:
@@ -120,10 +125,12 @@ def declarations_statement(actor: Actor, *, scope: str = "mine", status: str = "
 
 def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year: int | None = None,
                  learning_form: str | None = None, name: str | None = None, id_number: str | None = None,
+                 subject_type: str | None = None, course_name: str | None = None,
                  page: int = 1, per_page: int = 20) -> Page:
     """One page of :func:`declarations_statement`, newest first."""
     stmt = declarations_statement(actor, scope=scope, status=status, year=year, learning_form=learning_form,
-                                  name=name, id_number=id_number)
+                                  name=name, id_number=id_number, subject_type=subject_type,
+                                  course_name=course_name)
     if stmt is None:
         return Page([], 0, page, per_page)
     total = db.session.scalar(select(func.count()).select_from(

@@ -168,10 +168,13 @@ def credit_records():
     scope = a.get("scope") if a.get("scope") in records.SCOPES else default_scope
     status = a.get("status") if a.get("status") in records.STATUS_TABS else "all"
     form = a.get("learning_form") if a.get("learning_form") in LEARNING_FORMS else None
-    filters = {"year": _int_arg("year"), "learning_form": form, "name": (a.get("name") or "").strip(),
+    subject = a.get("subject_type") if a.get("subject_type") in SUBJECT_TYPES else None
+    filters = {"year": _int_arg("year"), "learning_form": form, "subject_type": subject,
+               "course_name": (a.get("course_name") or "").strip()[:200], "name": (a.get("name") or "").strip(),
                "id_number": (a.get("id_number") or "").strip()}
     page = records.declarations(actor, scope=scope, status=status, year=filters["year"], learning_form=form,
                                 name=filters["name"] or None, id_number=filters["id_number"] or None,
+                                subject_type=subject, course_name=filters["course_name"] or None,
                                 page=_int_arg("page", 1) or 1, per_page=_page_size())
     args = {k: v for k, v in filters.items() if v}
     args.update(scope=scope, status=status)

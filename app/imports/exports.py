@@ -110,6 +110,8 @@ def _declaration_filters(filters: dict[str, Any]) -> dict[str, Any]:
             "status": filters.get("status") if filters.get("status") in records.STATUS_TABS else "all",
             "year": _number(filters, "year"),
             "learning_form": filters.get("learning_form") if filters.get("learning_form") in LEARNING_FORMS else None,
+            "subject_type": filters.get("subject_type") if filters.get("subject_type") in SUBJECT_TYPES else None,
+            "course_name": _text(filters, "course_name", 200),
             "name": _text(filters, "name"), "id_number": _text(filters, "id_number", 18)}
 
 
