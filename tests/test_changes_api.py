@@ -225,3 +225,28 @@ def test_a_professional_completes_their_basic_information_at_once(client):
     admin = api_token(client, "hr_city")
     r = client.patch("/api/v1/profile", json={"school": "某大学"}, headers=admin)
     assert r.status_code == 422 and "school" in r.get_json()["error"]["fields"]
+
+
+def test_an_organisation_keeps_its_person_in_charge_and_telephone_up_itself(client, web):
+    """单位资料: the registration's 负责人 and 单位电话 are kept up by the organisation's administrator without review
+    (a bad telephone is a field error), answered with the registered 单位性质, industry and region, and shown on
+    the 信息变更 page."""
+    admin = api_token(client, "tech_admin")
+    tech = org_id("福州智造科技有限公司")
+    r = client.patch(f"/api/v1/organisations/{tech}/profile", json={"principal": "王总", "phone": "0591-8765"},
+                     headers=admin)
+    assert r.status_code == 422 and set(r.get_json()["error"]["fields"]) == {"phone"}
+    r = client.patch(f"/api/v1/organisations/{tech}/profile", json={"principal": "王总", "phone": "0591-87654321"},
+                     headers=admin)
+    assert r.status_code == 200, r.get_json()
+    body = client.get(f"/api/v1/organisations/{tech}/profile", headers=admin).get_json()
+    assert (body["principal"], body["phone"]) == ("王总", "0591-87654321")
+    assert {"nature", "industry", "region"} <= set(body)
+    from app.registration.models import OrganisationProfile
+
+    assert db.session.get(OrganisationProfile, tech).principal == "王总"
+    web.login("tech_admin")
+    page = web.client.get("/changes").get_data(as_text=True)
+    assert "王总" in page and "0591-87654321" in page and "单位性质" in page
+    form = web.client.get(f"/organisations/{tech}/profile").get_data(as_text=True)
+    assert 'name="principal"' in form and 'value="王总"' in form

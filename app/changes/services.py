@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import select
+
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, Role
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -17,6 +19,7 @@ from app.core.validators import mobile_error
 from app.extensions import db
 from app.people import fields as person_fields
 from app.people.models import Person
+from app.registration.models import OrganisationProfile
 
 from .workflow_hooks import ORG_FIELDS, PERSON_FIELDS
 
@@ -29,6 +32,8 @@ PERSON_CONTACT = {"mobile": ("手机号码", 20), "email": ("电子邮箱", 200)
 #: Immediate fields of an organisation.
 ORG_CONTACT = {"contact_person": ("联系人", 100), "contact_phone": ("联系电话", 20),
                "contact_email": ("电子邮箱", 200), "address": ("通讯地址", 300)}
+#: Registration details (单位资料) its administrator keeps up without review, kept with the registration.
+ORG_REGISTERED = {"principal": ("负责人", 100), "phone": ("单位电话", 30)}
 
 
 def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str, str | None]:
@@ -56,6 +61,8 @@ def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str,
             errors[name] = mobile_error(value) or ""
         elif name == "contact_phone" and mobile_error(value) and not _LANDLINE.match(value):
             errors[name] = "联系电话应为11位手机号码或带区号的固定电话（如0591-87654321）"
+        elif name == "phone" and mobile_error(value) and not _LANDLINE.match(value):
+            errors[name] = "单位电话应为11位手机号码或带区号的固定电话（如0591-87654321）"
         elif name in ("email", "contact_email") and not _EMAIL.match(value):
             errors[name] = "电子邮箱格式不正确"
         out[name] = value
@@ -168,11 +175,22 @@ def visible_organisation(org_id: int, actor: Actor) -> Organisation:
     return org
 
 
+def registration_details(org_ids: list[int]) -> dict[int, OrganisationProfile]:
+    """The registration details (单位性质, 负责人, 单位电话) of these organisations, by id (those that have them)."""
+    if not org_ids:
+        return {}
+    return {p.organisation_id: p for p in db.session.scalars(
+        select(OrganisationProfile).where(OrganisationProfile.organisation_id.in_(org_ids)))}
+
+
 def organisation_profile(org: Organisation) -> dict[str, Any]:
+    details = registration_details([org.id]).get(org.id)
     return {
         "id": org.id, "name": org.name, "kind": str(org.kind), "uscc": org.uscc,
         "parent": {"id": org.parent.id, "name": org.parent.name} if org.parent else None,
         **{name: getattr(org, name) for name in ORG_CONTACT},
+        **{name: getattr(details, name) if details else None for name in ORG_REGISTERED},
+        "nature": details.nature if details else None, "industry": org.industry, "region": org.region,
     }
 
 
@@ -181,7 +199,17 @@ def update_organisation_contact(org_id: int, actor: Actor, raw: dict[str, Any]) 
     org = visible_organisation(org_id, actor)
     if not any(m.organisation_id == org.id and m.role == Role.ADMIN for m in actor.memberships):
         raise PermissionDenied("只有本单位管理员可以修改单位联系信息")
-    for name, value in _clean(ORG_CONTACT, raw).items():
-        setattr(org, name, value)
+    values = _clean({**ORG_CONTACT, **ORG_REGISTERED}, raw)
+    for name, value in values.items():
+        if name in ORG_CONTACT:
+            setattr(org, name, value)
+    registered = {k: v for k, v in values.items() if k in ORG_REGISTERED}
+    if registered:
+        details = registration_details([org.id]).get(org.id)
+        if details is None:
+            details = OrganisationProfile(organisation_id=org.id)
+            db.session.add(details)
+        for name, value in registered.items():
+            setattr(details, name, value)
     db.session.flush()
     return org

@@ -38,7 +38,9 @@ ORG_CONTACT_FORM = {
     "properties": {"contact_person": {"type": "string", "title": "联系人", "maxLength": 100},
                    "contact_phone": {"type": "string", "title": "联系电话", "maxLength": 20},
                    "contact_email": {"type": "string", "title": "电子邮箱", "format": "email", "maxLength": 200},
-                   "address": {"type": "string", "title": "通讯地址", "maxLength": 300}},
+                   "address": {"type": "string", "title": "通讯地址", "maxLength": 300},
+                   "principal": {"type": "string", "title": "负责人", "maxLength": 100},
+                   "phone": {"type": "string", "title": "单位电话", "maxLength": 30}},
 }
 
 
@@ -70,8 +72,9 @@ def _managed(actor: Actor, org_id: int) -> Organisation:
 def index():
     actor = web_actor()
     person = actor.person
-    return render_template("changes/index.html", person=person, orgs=managed_organisations(actor),
-                           superior_kinds=SUPERIOR_KINDS, actor=actor)
+    orgs = managed_organisations(actor)
+    return render_template("changes/index.html", person=person, orgs=orgs, superior_kinds=SUPERIOR_KINDS,
+                           actor=actor, details=profile.registration_details([o.id for o in orgs]))
 
 
 def _start_page(key: str, org: Organisation | None, prefill: dict[str, Any], action: str):
@@ -185,16 +188,18 @@ def organisation_profile(org_id: int):
     actor = web_actor()
     org = _managed(actor, org_id)
     action = url_for("changes.organisation_profile", org_id=org.id)
-    heading = _("修改单位联系信息") + f"：{org.name}"
+    heading = _("修改单位联系信息") + _("：") + org.name
     if request.method == "POST":
         raw = {name: request.form.get(name, "") for name in ORG_CONTACT_FORM["properties"]}
         try:
             profile.update_organisation_contact(org.id, actor, raw)
         except ValidationFailed as exc:
             db.session.rollback()
-            return _contact_page(ORG_CONTACT_FORM, raw, action, heading, exc.fields, exc.message, 422)
+            return _contact_page(ORG_CONTACT_FORM, raw, action, heading, exc.fields, exc.message, 422,
+                                 note=_("联系信息、负责人和单位电话无需审核，保存后立即生效。"))
         db.session.commit()
         flash(_("单位联系信息已更新"), "success")
         return redirect(url_for("changes.index"))
-    return _contact_page(ORG_CONTACT_FORM, {n: getattr(org, n) for n in ORG_CONTACT_FORM["properties"]},
-                         action, heading)
+    current = profile.organisation_profile(org)
+    return _contact_page(ORG_CONTACT_FORM, {n: current[n] for n in ORG_CONTACT_FORM["properties"]}, action, heading,
+                         note=_("联系信息、负责人和单位电话无需审核，保存后立即生效。"))
