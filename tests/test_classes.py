@@ -909,3 +909,33 @@ def test_the_list_finds_the_classes_whose_results_are_still_to_be_reported(clien
         page = client.get(f"/classes/?{query}").get_data(as_text=True)
         assert running.name in page and "成绩申报班" not in page
         assert '<option value="true" selected>' in page
+
+
+def test_the_workbench_counts_what_to_follow_up(client, web, declaration):
+    """待跟踪 (manual 000 §四.1): a training workspace's workbench counts the classes whose results are still to be
+    reported, linked to that list; a unit's counts its staff's credit-hour declarations under review."""
+    import re as regex
+
+    row = open_class_with(2, 1)
+    web.login(ADMIN)
+
+    def classes_count() -> int:
+        html = client.get("/").get_data(as_text=True)
+        found = regex.search(r'class="btn btn-outline-primary btn-sm wb-follow-classes" href="([^"]+)">(\d+)<', html)
+        assert found, "no follow-up count of classes"
+        assert "reported=false" in found[1]
+        return int(found[2])
+
+    assert classes_count() == 1
+    services.close(actor(ADMIN), row.id)
+    db.session.commit()
+    assert classes_count() == 0
+
+    workflow.start_process("credit_hour_approval", declaration, actor=actor("chenshihui"))
+    db.session.commit()
+    hospital = client.application.test_client()
+    from tests.conftest import WebClient
+
+    WebClient(hospital).login("hospital_admin")
+    html = hospital.get("/").get_data(as_text=True)
+    assert regex.search(r'id="wb-follow-declarations" href="/credit-records\?scope=org&amp;status=pending">1<', html)

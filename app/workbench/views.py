@@ -11,12 +11,15 @@ from flask import Blueprint, jsonify, render_template, request
 from flask_login import login_required
 
 from app.accounts.actor import Actor
+from app.archive import records
 from app.archive import services as archive
 from app.archive.models import SUBJECT_TYPES
 from app.cases import queries as cases
 from app.cases.views import process_names
+from app.classes import queries as classes
 from app.core.auth import web_actor
 from app.statistics import queries
+from app.training import access as training
 
 bp = Blueprint("workbench", __name__)
 
@@ -35,6 +38,17 @@ def unit_figures(actor: Actor, year: int) -> dict[str, Any] | None:
     head = queries.totals(scope, year)
     return {**head, "declared": queries.declared_people(scope, year), "short": head["people"] - head["completed"],
             "scope": [r.name for r in scope.roots]}
+
+
+def follow_up(actor: Actor) -> dict[str, Any]:
+    """What to follow up (待跟踪): per training workspace, the approved classes whose results are still to be
+    reported; over the actor's organisations, the credit-hour declarations still under review."""
+    out: dict[str, Any] = {"classes": [], "declarations": None}
+    for org in training.training_orgs(actor):
+        out["classes"].append((org, classes.classes(org.id, reported=False, per_page=1).total))
+    if actor.staff_roots:
+        out["declarations"] = records.declarations(actor, scope="org", status="pending", per_page=1).total
+    return out
 
 
 def own_figures(actor: Actor, year: int) -> dict[str, Any] | None:
@@ -56,7 +70,7 @@ def index():
     year = _year()
     return render_template("workbench/index.html", year=year, todos=cases.waiting_by_process(actor),
                            processes=process_names(), unit=unit_figures(actor, year), own=own_figures(actor, year),
-                           subjects=SUBJECT_TYPES, actor=actor)
+                           follow=follow_up(actor), subjects=SUBJECT_TYPES, actor=actor)
 
 
 @bp.get("/workbench/data.json")
