@@ -210,6 +210,10 @@ def test_a_professional_completes_their_basic_information_at_once(client):
     assert (details["school"], details["degree"], details["graduation_date"]) == ("福建医科大学", "学士", "2012-07-01")
     person = db.session.scalar(select(Person).where(Person.name == "陈诗慧"))
     assert person.address == "福州市鼓楼区八一七北路"
+    from app.audit.models import AuditEntry
+
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "person.self_update"))
+    assert entry is not None and "school" in entry.details["changed"]
 
     r = client.patch("/api/v1/profile", json={"school": "别的学校", "degree": "博士后", "qualification_date": "昨天",
                                               "ethnicity": ["汉族"], "mobile": "13912345678"}, headers=me)
@@ -245,6 +249,10 @@ def test_an_organisation_keeps_its_person_in_charge_and_telephone_up_itself(clie
     from app.registration.models import OrganisationProfile
 
     assert db.session.get(OrganisationProfile, tech).principal == "王总"
+    from app.audit.models import AuditEntry
+
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "org.profile_update"))
+    assert entry is not None and entry.details["changed"] == ["phone", "principal"] and entry.organisation_id == tech
     web.login("tech_admin")
     page = web.client.get("/changes").get_data(as_text=True)
     assert "王总" in page and "0591-87654321" in page and "单位性质" in page

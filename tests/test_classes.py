@@ -538,6 +538,13 @@ def test_grade_declaration_unit_batch_review_hr_return_and_final_approval(client
     db.session.expire_all()
     recs = list(db.session.scalars(select(CreditRecord).where(CreditRecord.class_id == row.id)))
     assert len(recs) == 2 and {r.source for r in recs} == {"grade"} and {r.year for r in recs} == {ce_year}
+    # the class's people list (page and export) says their hours are in the archive
+    from tests.test_exports_lists import export
+
+    sheet, _data = export(client, api_token(client, ADMIN), "class_members", {"class_id": row.id})
+    header, *lines = sheet
+    recorded = [line[header.index("培训档案")] for line in lines]
+    assert recorded.count("已记入") == 2, recorded
 
 
 def test_pages_walk_a_class_in_both_languages(client):

@@ -55,6 +55,8 @@ ACTIONS: dict[str, str] = {
     "statistics.export": "导出统计表",
     "person.add": "新增人员",
     "person.update": "修改人员信息",
+    "person.self_update": "本人完善个人信息",
+    "org.profile_update": "修改单位资料",
     "person.reset_password": "重置人员密码",
     "person.unbind": "解除人员绑定",
     "person.bind_approve": "确认人员绑定",

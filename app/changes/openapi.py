@@ -56,7 +56,7 @@ def add_paths(spec: Any) -> None:
 
     ref = {"$ref": "#/components/schemas/PersonProfile"}
     spec.path(path="/profile", operations={
-        "get": {"summary": "The actor's professional profile (contact fields and reviewed fields)",
+        "get": {"summary": "The actor's profile: contact fields, reviewed fields and (a professional) details",
                 "responses": _responses("200", ref, _401="missing or invalid token", _404="no profile")},
         "patch": {"summary": "Change contact fields and a professional's basic information (完善个人信息) at once "
                            "(no review); reviewed fields answer 422",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation, Role
+from app.audit import services as audit
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
 from app.core.validators import mobile_error
 from app.extensions import db
@@ -148,8 +149,13 @@ def _checked_details(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _set_details(actor: Actor, values: dict[str, Any]) -> None:
+    person = actor.person
+    changed = sorted(name for name, value in values.items() if getattr(person, name) != value)
     for name, value in values.items():
-        setattr(actor.person, name, value)
+        setattr(person, name, value)
+    if changed:
+        audit.record("person.self_update", actor=actor, obj=person, org_id=person.unit_id,
+                     details={"changed": changed})
 
 
 def update_person_details(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
@@ -209,7 +215,10 @@ def update_organisation_contact(org_id: int, actor: Actor, raw: dict[str, Any]) 
         if details is None:
             details = OrganisationProfile(organisation_id=org.id)
             db.session.add(details)
+        changed = sorted(k for k, v in registered.items() if getattr(details, k) != v)
         for name, value in registered.items():
             setattr(details, name, value)
+        if changed:
+            audit.record("org.profile_update", actor=actor, obj=org, org_id=org.id, details={"changed": changed})
     db.session.flush()
     return org

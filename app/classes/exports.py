@@ -6,18 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
-
 from app.accounts.actor import Actor
-from app.archive.models import CreditRecord
 from app.core.errors import ValidationFailed
 from app.core.validators import whole_number
-from app.extensions import db
 from app.imports.exports import ExportKind, register_export
 from app.imports.registry import Column
 
 from . import queries, services
-from .models import RECORD_SOURCE, RESULTS, TrainingClass
+from .models import RESULTS, TrainingClass
 
 
 def _class(actor: Actor, filters: dict[str, Any]) -> TrainingClass:
@@ -31,9 +27,9 @@ def _class(actor: Actor, filters: dict[str, Any]) -> TrainingClass:
 def _rows(actor: Actor, filters: dict[str, Any]) -> Iterator[list[Any]]:
     row = _class(actor, filters)
     courses = {str(cc.course_id): cc.course.name for cc in row.courses}
-    recorded = set(db.session.scalars(select(CreditRecord.source_id).where(
-        CreditRecord.source == RECORD_SOURCE, CreditRecord.class_id == row.id)))
-    for m in queries.members(row.id):
+    members = queries.members(row.id)
+    recorded = services.recorded_members([m.id for m in members])
+    for m in members:
         p = m.person
         yield [row.id, row.name, p.name, p.id_number, p.gender, p.unit.name if p.unit else None, m.enrolled_at,
                float(m.total_score) if m.total_score is not None else None,

@@ -170,7 +170,7 @@ def _apply_declaration_results(batch: Batch) -> dict[int, str]:
 def _grade_rows(batch: Batch, check_class, *, enrol_missing: bool) -> dict[int, str]:  # noqa: ANN001
     refused, ok = _rows(batch, check_class)
     enrolled = _enrolled({(row.id, person.id) for _n, _raw, row, person in ok})
-    recorded = services._recorded([m.id for m in enrolled.values()])  # noqa: SLF001
+    recorded = services.recorded_members([m.id for m in enrolled.values()])
     for row_no, raw, row, person in ok:
         m = enrolled.get((row.id, person.id))
         result = _RESULT_BY_LABEL.get(_text(raw.get("result")), _text(raw.get("result")))

@@ -520,7 +520,9 @@ def _grading(row: TrainingClass) -> None:
     raise InvalidState("只有已开班或已结班的培训班（或同步上报的待提交申报）可以录入成绩")
 
 
-def _recorded(member_ids: list[int]) -> set[int]:
+def recorded_members(member_ids: list[int]) -> set[int]:
+    """Which of these enrolments have their hours in the archive (a class record or an approved grade
+    declaration's)."""
     if not member_ids:
         return set()
     return set(
@@ -559,7 +561,7 @@ def set_grade(actor: Actor, class_id: int, member_id: int, values: dict[str, Any
     change."""
     row, m = member(actor, class_id, member_id)
     _grading(row)
-    if _recorded([m.id]):
+    if recorded_members([m.id]):
         raise InvalidState("该人员的学时已记入培训档案，成绩不能修改")
     if declaration_state(m) in (review.REVIEWING, review.RETURNED, review.APPROVED):
         raise InvalidState("该人员的成绩已申报，不能修改")
@@ -681,7 +683,7 @@ def grade_for_start(data: dict[str, Any], actor: Actor) -> tuple[TrainingClass, 
         raise InvalidState("只有已结班且选择学员成绩申报的培训班可以申报成绩")
     if m.result != "pass":
         raise ValidationFailed(_INVALID, {"member_id": "只有考核合格的学员可以申报成绩"})
-    if _recorded([m.id]) or declaration_state(m) in (review.REVIEWING, review.RETURNED, review.APPROVED):
+    if recorded_members([m.id]) or declaration_state(m) in (review.REVIEWING, review.RETURNED, review.APPROVED):
         raise InvalidState("该学员的成绩已申报")
     person = m.person
     if person.unit is None or person.unit.kind != OrgKind.EMPLOYER_UNIT:

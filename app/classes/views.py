@@ -13,9 +13,8 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from app.api.args import load_args
-from app.archive.models import CreditRecord
 from app.classes import queries, services
-from app.classes.models import ATTENDANCE, RECORD_SOURCE, REPORT_MODES, RESULTS, TrainingClass
+from app.classes.models import ATTENDANCE, REPORT_MODES, RESULTS, TrainingClass
 from app.classes.schemas import ClassArgs, ClassFilterArgs, GradeArgs, SessionArgs
 from app.core.auth import web_actor
 from app.core.errors import DomainError, ValidationFailed
@@ -139,13 +138,7 @@ def _page(org, row: TrainingClass | None = None, *, errors=None, values=None, st
     context: dict[str, Any] = {}
     if row is not None:
         members = queries.members(row.id)
-        recorded = set(
-            db.session.scalars(
-                select(CreditRecord.source_id).where(
-                    CreditRecord.source == RECORD_SOURCE, CreditRecord.class_id == row.id
-                )
-            )
-        )
+        recorded = services.recorded_members([m.id for m in members])
         q = (request.args.get("q") or "").strip()[:50]
         context = {
             "members": members,

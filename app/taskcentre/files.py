@@ -44,9 +44,12 @@ def sweep_scratch(before: float) -> int:
     died left behind. A job at work keeps touching its file, so a cutoff of hours never takes one in use."""
     deleted = 0
     for path in scratch_dir().iterdir():
-        if path.is_file() and path.stat().st_mtime < before:
-            path.unlink(missing_ok=True)
-            deleted += 1
+        try:
+            if path.is_file() and path.stat().st_mtime < before:
+                path.unlink(missing_ok=True)
+                deleted += 1
+        except FileNotFoundError:  # gone meanwhile (its job finished, another worker swept it)
+            continue
     return deleted
 
 
