@@ -56,8 +56,9 @@ class _SearchSortArgs(Schema):
 def _search_sort(after: int | None) -> Sort | None:
     """``?sort=`` of the archive search (a 422 on ``sort`` for a column the page does not sort by). ``after``
     pages by key in the default order only: with another order it is a 422 on ``after``."""
-    raw = load_args(_SearchSortArgs(), {"sort": request.args.get("sort")} if request.args.get("sort") else {})
-    sort = parse_sort(raw["sort"], SEARCH_SORTS, SEARCH_DEFAULT_SORT)
+    asked = request.args.get("sort")
+    sort = parse_sort(load_args(_SearchSortArgs(), {"sort": asked} if asked else {})["sort"], SEARCH_SORTS,
+                      SEARCH_DEFAULT_SORT)
     if after is not None and sort.param != SEARCH_DEFAULT_SORT:
         raise ValidationFailed("请求参数有误", {"after": "next_after 只能用于默认排序；按其他列排序时请用 page 翻页"})
     return sort

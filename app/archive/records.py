@@ -133,11 +133,21 @@ def declarations(actor: Actor, *, scope: str = "mine", status: str = "all", year
                                   course_name=course_name)
     if stmt is None:
         return Page([], 0, page, per_page)
-    total = db.session.scalar(select(func.count()).select_from(
-        stmt.order_by(None).with_only_columns(ProcessInstance.id).subquery()))
+    total = _count(stmt)
     page = max(1, page)
     rows = db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     return Page([(i, d) for i, d in rows], total or 0, page, per_page)
+
+
+def _count(stmt: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).with_only_columns(ProcessInstance.id).subquery())) or 0
+
+
+def count_declarations(actor: Actor, **filters: Any) -> int:
+    """How many declarations :func:`declarations` would list with these filters (all pages)."""
+    stmt = declarations_statement(actor, **filters)
+    return 0 if stmt is None else _count(stmt)
 
 
 def each_declaration(actor: Actor, **filters: Any) -> Iterator[tuple[ProcessInstance, CreditDeclaration | None]]:

@@ -27,6 +27,9 @@ from .workflow_hooks import ORG_FIELDS, PERSON_FIELDS
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 _INVALID = "提交的内容有误，请按提示修改"
+#: Fields that take a mobile number or a landline with its area code, and what a wrong one is told.
+_TELEPHONES = {"contact_phone": "联系电话应为11位手机号码或带区号的固定电话（如0591-87654321）",
+               "phone": "单位电话应为11位手机号码或带区号的固定电话（如0591-87654321）"}
 
 #: Immediate fields of a professional (on their user account): name -> (label, max length).
 PERSON_CONTACT = {"mobile": ("手机号码", 20), "email": ("电子邮箱", 200)}
@@ -37,14 +40,18 @@ ORG_CONTACT = {"contact_person": ("联系人", 100), "contact_phone": ("联系�
 ORG_REGISTERED = {"principal": ("负责人", 100), "phone": ("单位电话", 30)}
 
 
+def _refused(name: str) -> str:
+    """Why a field sent to a no-review profile call is not taken."""
+    return "该项需通过信息变更申请审核后修改" if name in {**PERSON_FIELDS, **ORG_FIELDS} else "不能修改此项"
+
+
 def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str, str | None]:
     """Validate the submitted immediate fields; unknown or reviewed fields are refused by name."""
     errors: dict[str, str] = {}
     out: dict[str, str | None] = {}
     for name, value in raw.items():
         if name not in fields:
-            errors[name] = "该项需通过信息变更申请审核后修改" if name in {**PERSON_FIELDS, **ORG_FIELDS} \
-                else "不能修改此项"
+            errors[name] = _refused(name)
             continue
         label, max_len = fields[name]
         if value is not None and not isinstance(value, str):
@@ -60,10 +67,8 @@ def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str,
             errors[name] = f"{label}最多{max_len}个字符"
         elif name == "mobile" and mobile_error(value):
             errors[name] = mobile_error(value) or ""
-        elif name == "contact_phone" and mobile_error(value) and not _LANDLINE.match(value):
-            errors[name] = "联系电话应为11位手机号码或带区号的固定电话（如0591-87654321）"
-        elif name == "phone" and mobile_error(value) and not _LANDLINE.match(value):
-            errors[name] = "单位电话应为11位手机号码或带区号的固定电话（如0591-87654321）"
+        elif name in _TELEPHONES and mobile_error(value) and not _LANDLINE.match(value):
+            errors[name] = _TELEPHONES[name]
         elif name in ("email", "contact_email") and not _EMAIL.match(value):
             errors[name] = "电子邮箱格式不正确"
         out[name] = value
@@ -84,24 +89,23 @@ def own_person(actor: Actor) -> Person:
 
 def person_profile(actor: Actor) -> dict[str, Any]:
     """The actor's own profile: contact details (every user has them) and, for a professional, the reviewed
-    fields of their record."""
+    fields of their record and the details they keep up themselves."""
     person = actor.person
-    reviewed: dict[str, Any] = {}
-    if person is not None:
-        reviewed = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
-                           else getattr(person, name)) for name in PERSON_FIELDS}
-    details: dict[str, Any] = {}
-    if person is not None:
-        details = {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
-                          else getattr(person, name)) for name in PERSON_DETAILS}
+
+    def values(names: Any) -> dict[str, Any]:
+        if person is None:
+            return {}
+        return {name: (getattr(person, name).isoformat() if hasattr(getattr(person, name), "isoformat")
+                       else getattr(person, name)) for name in names}
+
     return {
         "name": person.name if person else actor.user.name,
         "id_number": person.id_number if person else actor.user.id_number,
         "unit": person.unit.name if person and person.unit else None,
         "mobile": actor.user.mobile,
         "email": actor.user.email,
-        "reviewed": reviewed,
-        "details": details,
+        "reviewed": values(PERSON_FIELDS),
+        "details": values(PERSON_DETAILS),
     }
 
 
@@ -161,8 +165,7 @@ def _set_details(actor: Actor, values: dict[str, Any]) -> None:
 def update_person_details(actor: Actor, raw: dict[str, Any]) -> dict[str, Any]:
     """完善个人信息: the professional's fields of :data:`PERSON_DETAILS`, at once (a field left out is kept; an
     empty one is cleared). Any other field is refused by name."""
-    unknown = {k: ("该项需通过信息变更申请审核后修改" if k in PERSON_FIELDS else "不能修改此项")
-               for k in raw if k not in PERSON_DETAILS}
+    unknown = {k: _refused(k) for k in raw if k not in PERSON_DETAILS}
     if unknown:
         raise ValidationFailed(_INVALID, unknown)
     _set_details(actor, _checked_details(actor, raw))

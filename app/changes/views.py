@@ -189,6 +189,7 @@ def organisation_profile(org_id: int):
     org = _managed(actor, org_id)
     action = url_for("changes.organisation_profile", org_id=org.id)
     heading = _("修改单位联系信息") + _("：") + org.name
+    note = _("联系信息、负责人和单位电话无需审核，保存后立即生效。")
     if request.method == "POST":
         raw = {name: request.form.get(name, "") for name in ORG_CONTACT_FORM["properties"]}
         try:
@@ -196,10 +197,10 @@ def organisation_profile(org_id: int):
         except ValidationFailed as exc:
             db.session.rollback()
             return _contact_page(ORG_CONTACT_FORM, raw, action, heading, exc.fields, exc.message, 422,
-                                 note=_("联系信息、负责人和单位电话无需审核，保存后立即生效。"))
+                                 note=note)
         db.session.commit()
         flash(_("单位联系信息已更新"), "success")
         return redirect(url_for("changes.index"))
     current = profile.organisation_profile(org)
     return _contact_page(ORG_CONTACT_FORM, {n: current[n] for n in ORG_CONTACT_FORM["properties"]}, action, heading,
-                         note=_("联系信息、负责人和单位电话无需审核，保存后立即生效。"))
+                         note=note)

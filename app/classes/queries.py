@@ -72,22 +72,9 @@ SORTS = {"year": TrainingClass.year, "name": TrainingClass.name, "subject_type":
 DEFAULT_SORT = "-year"
 
 
-def classes(
-    org_id: int,
-    *,
-    year: int | None = None,
-    subject_type: str | None = None,
-    state: str | None = None,
-    q: str | None = None,
-    reported: bool | None = None,
-    page: int = 1,
-    per_page: int = 20,
-    sort: Sort | None = None,
-) -> ClassPage:
-    """One organisation's classes in ``sort`` order (newest first by default). ``reported``: False keeps the
-    approved classes, not cancelled, whose results (培训成果) are still to be reported, i.e. whose hours are not
-    in the archives yet (a 暂不上报 class before its close; not the classes whose grades are declared person by
-    person); True those whose results were reported."""
+def _statement(org_id: int, *, year: int | None = None, subject_type: str | None = None, state: str | None = None,
+               q: str | None = None, reported: bool | None = None) -> Any:
+    """One organisation's classes, filtered (see :func:`classes`)."""
     stmt = (
         select(TrainingClass)
         .outerjoin(ProcessInstance, ProcessInstance.id == TrainingClass.instance_id)
@@ -106,6 +93,31 @@ def classes(
     elif reported is False:
         stmt = stmt.where(TrainingClass.reported_at.is_(None), ProcessInstance.status == COMPLETED,
                           TrainingClass.status != CANCELLED, TrainingClass.report_mode != "declare")
+    return stmt
+
+
+def count(org_id: int, **filters: Any) -> int:
+    """How many of the organisation's classes :func:`classes` would list with these filters (all pages)."""
+    return db.session.scalar(select(func.count()).select_from(_statement(org_id, **filters).subquery())) or 0
+
+
+def classes(
+    org_id: int,
+    *,
+    year: int | None = None,
+    subject_type: str | None = None,
+    state: str | None = None,
+    q: str | None = None,
+    reported: bool | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    sort: Sort | None = None,
+) -> ClassPage:
+    """One organisation's classes in ``sort`` order (newest first by default). ``reported``: False keeps the
+    approved classes, not cancelled, whose results (培训成果) are still to be reported, i.e. whose hours are not
+    in the archives yet (a 暂不上报 class before its close; not the classes whose grades are declared person by
+    person); True those whose results were reported."""
+    stmt = _statement(org_id, year=year, subject_type=subject_type, state=state, q=q, reported=reported)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     items = list(
         db.session.scalars(

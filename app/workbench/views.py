@@ -45,9 +45,9 @@ def follow_up(actor: Actor) -> dict[str, Any]:
     reported; over the actor's organisations, the credit-hour declarations still under review."""
     out: dict[str, Any] = {"classes": [], "declarations": None}
     for org in training.training_orgs(actor):
-        out["classes"].append((org, classes.classes(org.id, reported=False, per_page=1).total))
+        out["classes"].append((org, classes.count(org.id, reported=False)))
     if actor.staff_roots:
-        out["declarations"] = records.declarations(actor, scope="org", status="pending", per_page=1).total
+        out["declarations"] = records.count_declarations(actor, scope="org", status="pending")
     return out
 
 
