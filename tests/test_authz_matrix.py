@@ -336,6 +336,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "DELETE /api/v1/training/course-plans/<int:row_id>": TRAINING,
     "POST /api/v1/training/course-plans/<int:row_id>/<any(submit, withdraw, resubmit):action>": TRAINING,
     "POST /api/v1/training/course-plans/<int:row_id>/classes": TRAINING,
+    "POST /api/v1/training/course-plans/<int:plan_id>/classes/<int:planned_id>/training-class": TRAINING,
     "DELETE /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
     "PUT /api/v1/training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
     "GET /training/course-plans/<int:row_id>/classes/<int:class_id>": TRAINING,
@@ -357,6 +358,7 @@ ROUTES: dict[str, str | Scoped | Only] = {
     "POST /classes/grades": TRAINING,
     "GET /classes/new": TRAINING,
     "POST /classes/new": TRAINING,
+    "POST /classes/from-course-plan/<int:plan_id>/<int:planned_id>": TRAINING,
     "GET /classes/<int:class_id>": TRAINING,
     "POST /classes/<int:class_id>": TRAINING,
     "POST /classes/<int:class_id>/<any(submit, withdraw, resubmit, delete, open, close, cancel, report, enrol, unenrol):action>":  # noqa: E501

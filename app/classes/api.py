@@ -11,13 +11,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from marshmallow.experimental.context import Context
-from sqlalchemy import select
 
 from app.api.args import json_body, load_args
 from app.api.openapi import json_request, responses, sort_parameter
-from app.archive.models import CreditRecord
 from app.classes import queries, services
-from app.classes.models import RECORD_SOURCE, TrainingClass
+from app.classes.models import TrainingClass
 from app.classes.schemas import (
     SCHEMAS,
     AttendanceArgs,
@@ -54,13 +52,7 @@ def _class(row: TrainingClass) -> dict[str, Any]:
 
 def _members(class_id: int) -> list[dict[str, Any]]:
     rows = queries.members(class_id)
-    recorded = set(
-        db.session.scalars(
-            select(CreditRecord.source_id).where(
-                CreditRecord.source == RECORD_SOURCE, CreditRecord.class_id == class_id
-            )
-        )
-    )
+    recorded = services.recorded_members([m.id for m in rows])
     with Context({"recorded": recorded}):
         return MemberSchema().dump(rows, many=True)
 
@@ -91,6 +83,17 @@ def class_create():
     row = services.create(actor, request.args.get("org_id", type=int), load_args(ClassArgs(), json_body()))
     db.session.commit()
     return jsonify(_class(row)), 201
+
+
+@bp.post("/training/course-plans/<int:plan_id>/classes/<int:planned_id>/training-class")
+def class_from_course_plan(plan_id: int, planned_id: int):
+    """设置培训班: the training class that runs a class of an approved course plan (set up on approval; this sets
+    up one of a plan approved before). 201 when set up now, 200 when it already was."""
+    actor = _actor()
+    existed = bool(queries.plan_classes([planned_id]))
+    row = services.set_up_from_plan(actor, plan_id, planned_id)
+    db.session.commit()
+    return jsonify(_class(row)), 200 if existed else 201
 
 
 @bp.get("/classes/<int:class_id>")
@@ -261,6 +264,18 @@ def add_paths(spec: Any) -> None:
                 "report (培训成果上报, body {member_ids})",
                 "parameters": [one, {"in": "path", "name": "action", "required": True, "schema": {"type": "string"}}],
                 "responses": _answers("200", "TrainingClass"),
+            }
+        },
+    )
+    spec.path(
+        path="/training/course-plans/{plan_id}/classes/{planned_id}/training-class",
+        operations={
+            "post": {
+                "summary": "设置培训班: the training class running a class of an approved course plan (专业课计划), "
+                "approved with the plan, for the unit's own staff; 201 when set up now, 200 when it already was",
+                "parameters": [{"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
+                               for name in ("plan_id", "planned_id")],
+                "responses": _answers("201", "TrainingClass"),
             }
         },
     )

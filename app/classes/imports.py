@@ -143,9 +143,12 @@ def _apply_members(batch: Batch) -> dict[int, str]:
     refused, ok = _rows(batch, services._enrolling)  # noqa: SLF001
     enrolled = _enrolled({(row.id, person.id) for _n, _raw, row, person in ok})
     now = utcnow()
+    org = batch.organisation
     for row_no, _raw, row, person in ok:
         if (row.id, person.id) in enrolled:
             refused[row_no] = "该人员已报名本培训班"
+        elif services.internal(row, org) and not (person.unit and person.unit.path.startswith(org.path)):
+            refused[row_no] = f"公民身份号码：{services.OWN_STAFF_ONLY}"
         else:
             db.session.add(ClassMember(class_id=row.id, person_id=person.id, enrolled_at=now, subject_scores={}))
     db.session.flush()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.models import TimestampMixin
 from app.extensions import db
+from app.training.models import CoursePlanClass
 
 #: 成果上报: with the declaration (同步上报: approval records the hours), later (暂不上报: closing the class and the
 #: results report record them without further approval), or by grade declaration (学员成绩申报, Henan: each
@@ -47,7 +48,10 @@ class TrainingClass(TimestampMixin, db.Model):
     """A training class (培训班); editable while a draft or returned, then only its lifecycle moves."""
 
     __tablename__ = "training_class"
-    __table_args__ = (Index("ix_training_class_org_year", "organisation_id", "year"),)
+    __table_args__ = (
+        Index("ix_training_class_org_year", "organisation_id", "year"),
+        UniqueConstraint("course_plan_class_id", name="uq_training_class_course_plan_class_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
@@ -77,6 +81,14 @@ class TrainingClass(TimestampMixin, db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: When the hours were written to the archives (approval of a 同步上报 class, close or results report).
     reported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The class of an approved Guangdong professional-course plan it runs (专业课计划 → 培训班设置, 004 §1.4):
+    #: approved with the plan (``instance_id`` is the plan's case), for the organisation's own staff only.
+    course_plan_class_id: Mapped[int | None] = mapped_column(ForeignKey("course_plan_class.id"))
+    #: The hours such a class gives (the plan's 继续教育学时, at most ``HOURS_PER_DAY`` a day of the class); None:
+    #: the sum of its courses' hours.
+    planned_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 1))
+
+    course_plan_class: Mapped[CoursePlanClass | None] = relationship()
 
     courses: Mapped[list[ClassCourse]] = relationship(
         back_populates="training_class", cascade="all, delete-orphan", order_by="ClassCourse.id"
@@ -84,6 +96,8 @@ class TrainingClass(TimestampMixin, db.Model):
 
     @property
     def hours(self) -> Decimal:
+        if self.planned_hours is not None:
+            return Decimal(str(self.planned_hours))
         return sum((Decimal(str(c.course.hours)) for c in self.courses), Decimal("0"))
 
 

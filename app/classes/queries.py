@@ -155,15 +155,28 @@ def member_counts(class_ids: list[int]) -> dict[int, int]:
     )
 
 
-def candidates(row: TrainingClass, *, q: str | None = None, limit: int = 50) -> list[Person]:
+def plan_classes(planned_ids: list[int]) -> dict[int, TrainingClass]:
+    """{class of a course plan (``course_plan_class.id``): the training class that runs it} for those set up."""
+    if not planned_ids:
+        return {}
+    rows = db.session.scalars(select(TrainingClass).where(TrainingClass.course_plan_class_id.in_(planned_ids)))
+    return {r.course_plan_class_id: r for r in rows}
+
+
+def candidates(row: TrainingClass, *, q: str | None = None, limit: int = 50, own_only: bool = False
+               ) -> list[Person]:
     """People not enrolled yet: the staff of the organisation (and of the units below it) by name, or anyone
     found by their exact ID number (an institution trains people of every unit; a name alone finds nobody outside
-    the organisation)."""
+    the organisation); with ``own_only``, the staff only."""
     org = db.session.get(Organisation, row.organisation_id)
     enrolled = select(ClassMember.person_id).where(ClassMember.class_id == row.id)
     subtree = select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
     stmt = select(Person).where(Person.id.not_in(enrolled))
-    if q:
+    if own_only:  # a unit's class of its course plan: its own staff, by name or ID number
+        if q:
+            stmt = stmt.where(or_(Person.id_number == q.upper(), Person.name.contains(q, autoescape=True)))
+        stmt = stmt.where(Person.unit_id.in_(subtree))
+    elif q:
         stmt = stmt.where(
             or_(
                 Person.id_number == q.upper(),

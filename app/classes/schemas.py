@@ -180,6 +180,10 @@ class ClassSchema(Schema):
     capacity = fields.Integer(allow_none=True)
     notes = fields.String(allow_none=True)
     hours = fields.Function(lambda r: float(r.hours))
+    course_plan_class_id = fields.Integer(
+        allow_none=True, metadata={"description": "the class of an approved course plan (专业课计划) it runs"})
+    course_plan_id = fields.Function(lambda r: r.course_plan_class.plan_id if r.course_plan_class else None,
+                                     metadata={"description": "that course plan"})
     state = fields.Function(
         lambda r: Context.get()["states"].get(r.id),
         metadata={"description": "draft / reviewing / returned / rejected / planned / open / closed / cancelled"},

@@ -9,7 +9,7 @@ sent at the same moment waits, then finds the class closed."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,7 +42,17 @@ from app.people.models import Person
 from app.training import queries as review
 from app.training import reviews
 from app.training.access import current_org, owned, training_orgs
-from app.training.models import SUBJECT_TYPES, Teacher, TrainingCourse, TrainingPlan, TrainingSite, TrainingSubject
+from app.training.models import (
+    HOURS_PER_DAY,
+    SUBJECT_TYPES,
+    CoursePlan,
+    CoursePlanClass,
+    Teacher,
+    TrainingCourse,
+    TrainingPlan,
+    TrainingSite,
+    TrainingSubject,
+)
 from app.workflow import attachments
 from app.workflow.models import ProcessInstance
 
@@ -56,6 +66,7 @@ NOT_OF_TYPE = sentence("课程《%(course)s》不是%(type)s")
 OVER_CAPACITY = sentence("超过培训班人数上限（%(n)s人）")
 BELOW_ENROLLED = sentence("人数上限不能少于已报名的人数（%(n)s人）")
 NOTE_MAX = 50
+OWN_STAFF_ONLY = "本单位专业课计划的培训班只能录入本单位人员"
 
 
 # --------------------------------------------------------------------------- the declaration
@@ -279,6 +290,62 @@ def for_start(data: dict[str, Any], actor: Actor) -> TrainingClass:
     return row
 
 
+# --------------------------------------------------------------------------- classes of course plans (Guangdong)
+
+
+def planned_hours(plan: CoursePlan, planned: CoursePlanClass) -> Decimal:
+    """The hours a class of a course plan gives: the plan's 继续教育学时, at most :data:`HOURS_PER_DAY` for each
+    day of the class (a class may be shorter than the plan)."""
+    return min(Decimal(str(plan.hours)), Decimal(planned.days * HOURS_PER_DAY))
+
+
+def set_up_planned(plan: CoursePlan, planned: CoursePlanClass, *, created_by_id: int) -> TrainingClass:
+    """The training class that runs a class of an approved course plan (培训班设置, 004 §1.4.1), made once: its
+    approval is the plan's (``instance_id``), it starts 未开班 and reports its results at 结班 (暂不上报)."""
+    existing = db.session.scalar(select(TrainingClass).where(TrainingClass.course_plan_class_id == planned.id))
+    if existing is not None:
+        return existing
+    teacher = planned.teachers[0] if planned.teachers else planned.head_teacher
+    row = TrainingClass(
+        organisation_id=plan.organisation_id, year=plan.year, name=planned.name, subject_type="professional",
+        subject_id=planned.subjects[0].id if planned.subjects else None, report_mode="later",
+        start_date=planned.opening_date, end_date=planned.opening_date + timedelta(days=planned.days - 1),
+        capacity=planned.participants, attachment_ids=[], instance_id=plan.instance_id,
+        submitted_at=plan.submitted_at, created_by_id=created_by_id, status=PLANNED,
+        course_plan_class_id=planned.id, planned_hours=planned_hours(plan, planned),
+        courses=[ClassCourse(course_id=plan.course_id, teacher_id=teacher.id)],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def set_up_plan(plan: CoursePlan, *, created_by_id: int) -> list[TrainingClass]:
+    """Every class of an approved course plan as a training class (the approval's service task)."""
+    return [set_up_planned(plan, planned, created_by_id=created_by_id) for planned in plan.classes]
+
+
+def set_up_from_plan(actor: Actor, plan_id: int, planned_id: int) -> TrainingClass:
+    """设置培训班 for one class of an approved plan (one approved before its classes were set up on approval);
+    the class already set up when there is one."""
+    owned(actor, CoursePlan, plan_id)
+    plan = db.session.scalar(select(CoursePlan).where(CoursePlan.id == plan_id).with_for_update()
+                             .execution_options(populate_existing=True))  # two clicks at once: one sets it up
+    assert plan is not None
+    planned = next((c for c in plan.classes if c.id == planned_id), None)
+    if planned is None:
+        raise NotFound("记录不存在或您无权查看")
+    if review.state_of(plan) != review.APPROVED:
+        raise InvalidState("专业课计划审核通过后才能设置培训班")
+    return set_up_planned(plan, planned, created_by_id=actor.id)
+
+
+def internal(row: TrainingClass, org: Organisation) -> bool:
+    """A unit's class of its course plan trains its own staff only (法人单位培训班只针对内部培训, 004 §1.3.1); a
+    training institution's trains anyone."""
+    return row.course_plan_class_id is not None and org.kind != OrgKind.TRAINING_INSTITUTION
+
+
 # --------------------------------------------------------------------------- lifecycle
 
 
@@ -452,17 +519,12 @@ def enrol(actor: Actor, class_id: int, person_ids: list[int], *, id_numbers: lis
     ids = sorted(set(person_ids) | set(by_number.values()))
     org = db.session.get(Organisation, row.organisation_id)
     subtree = select(Organisation.id).where(Organisation.path.startswith(org.path, autoescape=True))
-    people = (
-        set(
-            db.session.scalars(
-                select(Person.id).where(
-                    Person.id.in_(ids), or_(Person.unit_id.in_(subtree), Person.id_number.in_(set(by_number)))
-                )
-            )
-        )
-        if ids
-        else set()
-    )
+    own_only = internal(row, org)
+    anyone = Person.unit_id.in_(subtree) if own_only else or_(
+        Person.unit_id.in_(subtree), Person.id_number.in_(set(by_number)))
+    people = set(db.session.scalars(select(Person.id).where(Person.id.in_(ids), anyone))) if ids else set()
+    if own_only and set(by_number.values()) - people:
+        raise ValidationFailed(_INVALID, {"id_numbers": OWN_STAFF_ONLY})
     if set(ids) - people:
         raise ValidationFailed(_INVALID, {"person_ids": "所选人员不存在"})
     already = (

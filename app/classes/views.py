@@ -17,7 +17,7 @@ from app.classes import queries, services
 from app.classes.models import ATTENDANCE, REPORT_MODES, RESULTS, TrainingClass
 from app.classes.schemas import ClassArgs, ClassFilterArgs, GradeArgs, SessionArgs
 from app.core.auth import web_actor
-from app.core.errors import DomainError, ValidationFailed
+from app.core.errors import DomainError, InvalidState, ValidationFailed
 from app.core.i18n import translate
 from app.core.sorting import parse_sort, sort_args
 from app.core.validators import whole_number, whole_numbers
@@ -145,7 +145,8 @@ def _page(org, row: TrainingClass | None = None, *, errors=None, values=None, st
             "recorded": recorded,
             "sessions": queries.sessions(row.id),
             "q": q,
-            "candidates": queries.candidates(row, q=q or None),
+            "candidates": queries.candidates(row, q=q or None, own_only=services.internal(row, org)),
+            "own_only": services.internal(row, org),
             "course_names": {str(cc.course_id): cc.course.name for cc in row.courses},
         }
     plans = [p for p in plan_queries.plans(org.id) if plan_queries.state_of(p) == plan_queries.APPROVED]
@@ -237,6 +238,20 @@ def new():
         return _page(org, errors=exc.fields, values=data or request.form.to_dict(), status=422)
     db.session.commit()
     flash(_("已保存草稿"), "success")
+    return redirect(url_for("classes.view", class_id=row.id))
+
+
+@bp.post("/from-course-plan/<int:plan_id>/<int:planned_id>")
+@login_required
+def from_course_plan(plan_id: int, planned_id: int):
+    """设置培训班 for a class of an approved course plan; its page, where it is opened, staffed and graded."""
+    try:
+        row = services.set_up_from_plan(web_actor(), plan_id, planned_id)
+    except InvalidState as exc:
+        _fail(exc)
+        return redirect(url_for("training.course_plan_page", row_id=plan_id))
+    db.session.commit()
+    flash(_("已设置培训班：专业课计划已审核通过，无需再申报"), "success")
     return redirect(url_for("classes.view", class_id=row.id))
 
 

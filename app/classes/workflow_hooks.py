@@ -27,6 +27,7 @@ from app.credits.workflow_hooks import PERMISSION as CREDIT_REVIEW
 from app.extensions import db
 from app.people.models import Person
 from app.training.access import PERMISSION, can_use
+from app.training.models import CoursePlan
 from app.workflow import attachments
 from app.workflow.registry import OperationContext, ProcessHooks, StartContext, register_operation, register_process
 
@@ -132,6 +133,15 @@ def record_grade_hours(params: dict[str, Any], data: dict[str, Any], ctx: Operat
     return {"recorded": written}
 
 
+def set_up_plan_classes(params: dict[str, Any], data: dict[str, Any], ctx: OperationContext) -> dict:
+    """Service task ``set_up_plan_classes`` of ``course_plan_approval``: on approval every class of the plan
+    becomes a training class of the unit, 未开班, in the same transaction as the decision (培训班设置)."""
+    plan = db.session.get(CoursePlan, data.get("plan_id"))
+    if plan is None or plan.instance_id != ctx.instance.id:
+        return {"set_up": 0}
+    return {"set_up": len(services.set_up_plan(plan, created_by_id=plan.created_by_id))}
+
+
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {"title": data.get("name"), "year": data.get("year")}
 
@@ -175,5 +185,6 @@ def register() -> None:
     credit_hooks.students_checked_by(is_student)
     register_operation("record_class_hours", record_class_hours)
     register_operation("record_grade_hours", record_grade_hours)
+    register_operation("set_up_plan_classes", set_up_plan_classes)
     register_process(HOOKS)
     register_process(GRADE_HOOKS)

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.api.args import load_args
+from app.classes.models import STATUS_LABELS
+from app.classes.queries import plan_classes
 from app.core.auth import web_actor
 from app.core.errors import DomainError, InvalidState, ValidationFailed
 from app.core.i18n import translate
@@ -368,8 +370,10 @@ def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=N
         values = {name: getattr(row, name) for name in (
             "course_id", "year", "name", "days", "hours", "sessions", "start_date", "end_date", "content",
             "audience", "notes")}
+    running = plan_classes([c.id for c in row.classes]) if row is not None and state == queries.APPROVED else {}
     return render_template(
-        "training/course_plan.html", row=row, state=state, instance=instance, errors=errors or {},
+        "training/course_plan.html", row=row, state=state, instance=instance, errors=errors or {}, running=running,
+        class_labels=STATUS_LABELS,
         values=values or {}, files=files, editable=state in (queries.DRAFT, queries.RETURNED),
         courses=catalogue.courses(org.id, subject_type="professional"), teachers=catalogue.teachers(org.id),
         subjects=catalogue.subjects(org.id), class_errors=class_errors or {}, class_values=class_values or {},
@@ -396,7 +400,9 @@ def course_plans_approved():
     year, q = request.args.get("year", type=int), (request.args.get("q") or "").strip()
     course_id = request.args.get("course_id", type=int)
     rows = course_plans.approved(org.id, year=year, course_id=course_id, q=q or None)
+    running = plan_classes([c.id for r in rows for c in r.classes])
     return render_template("training/course_plans_approved.html", rows=rows, details=course_plans.details(rows),
+                           running=running, class_labels=STATUS_LABELS,
                            year=year, q=q, course_id=course_id,
                            courses=catalogue.courses(org.id, subject_type="professional"), **_common(org))
 

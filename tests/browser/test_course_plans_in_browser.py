@@ -1,5 +1,6 @@
 """A Guangdong professional-course plan in Chromium: the unit writes it, adds a class, sends it (送审, a confirm
-dialog), its industry department approves it in the inbox, and the unit finds it in 专业课计划查询. Screenshots
+dialog), its industry department approves it in the inbox, the unit finds it in 专业课计划查询 and opens its class
+(培训班设置) for its own staff. Screenshots
 of every page (both languages, 1366 and 375 px) go to the browser artefacts."""
 
 from __future__ import annotations
@@ -99,6 +100,19 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     expect(section).to_contain_text("市卫生健康委员会")
     assert serious_violations(page) == []
     shoot(page, "course-plan-5-query")
+
+    # 培训班设置: the approved plan's class runs as a training class of the unit, for its own staff
+    section.locator("tr", has_text="第一期").get_by_role("link", name="查看培训班").click()
+    expect(page.get_by_label("所属专业课计划")).to_have_value(PLAN)
+    shoot(page, "course-plan-7-class")
+    page.get_by_role("button", name="开班").click()
+    expect(page.locator(".alert-success")).to_contain_text("已开班")
+    expect(page.locator("#enrol")).to_contain_text("本单位专业课计划的培训班只能录入本单位人员")
+    page.locator("#enrol").get_by_label("陈诗慧").check()
+    page.get_by_role("button", name="录入所选人员").click()
+    expect(page.locator("#members tbody tr", has_text="陈诗慧")).to_have_count(1)
+    assert serious_violations(page) == []
+    shoot(page, "course-plan-8-class-open")
 
     # the teachers' batch import, reached from the catalogue page
     page.goto("/training/teachers")
