@@ -30,12 +30,16 @@ def test_person_starts_a_title_change_and_the_unit_sees_old_and_new(web):
     assert "信息变更：专业技术职务等级" in mine
     detail = web.client.get(f"/applications/{inst.id}").get_data(as_text=True)
     assert "变更内容" in detail and "副高级" in detail
+    history = detail[detail.index("审批记录"):]
+    assert "提交申请" in history and "提交申报" not in history  # a request (申请), not a declaration
+    assert "申请人" in detail and "申报人" not in detail
 
     web.client.post("/logout", data={"csrf_token": web.csrf("/changes")})
     web.login("hospital_admin")
     task = services.open_tasks(inst)[0]
     html = web.client.get(f"/tasks/{task.id}").get_data(as_text=True)
     table = html[html.index("变更内容"):]
+    assert "提交申请" in html[html.index("环节"):]
     assert re.search(r"专业技术职务等级</th>\s*<td[^>]*>中级</td>\s*<td[^>]*>→</td>\s*<td[^>]*>副高级</td>", table)
     r = web.post_form(f"/tasks/{task.id}", {"outcome": "approve"})
     assert r.status_code == 302

@@ -168,6 +168,7 @@ def test_the_plan_page_links_each_class_and_the_class_page_names_the_plan(app):
     assert "培训班设置" in page and page.count("查看培训班 未开班") == 2  # the column, a link a class with its state
     listed = text(web.client.get("/training/course-plans/approved"))
     assert listed.count("查看培训班 未开班") == 2
+    assert "送审" in listed[listed.index("审核记录"):] and "提交申报" not in listed
     page = text(web.client.get(f"/classes/{first.id}"))
     assert "2026年急危重症专业课计划" in page and "所属专业课计划" in page
     assert "本单位专业课计划的培训班只能录入本单位人员" not in page  # not open yet: no enrolment form

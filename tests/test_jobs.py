@@ -126,3 +126,32 @@ def test_the_task_centre_pages_through_every_job_of_its_owner_only(app, client, 
     body = client.get("/api/v1/jobs?page=3&per_page=10", headers=headers).get_json()
     assert [j["title"] for j in body["items"]] == [f"导出{i:02d}" for i in range(4, -1, -1)]
     assert client.get("/api/v1/jobs?per_page=0", headers=headers).status_code == 422
+
+
+def test_job_titles_and_messages_follow_the_page_language(app, client, web):
+    """Titles and closing messages are stored in Chinese (as they were); the task centre shows them in English on
+    an English page, the kind's label translated too."""
+    from app.certificates.batch import BATCH_TITLE, PRINTED_SKIPPED
+    from app.core.models import utcnow
+    from app.extensions import db
+    from app.imports import exports
+    from app.imports import services as imports
+    from app.taskcentre import services
+    from tests.conftest import actor
+
+    me = actor("hospital_admin")
+    for title, message in ((exports.EXPORT_TITLE % {"kind": "培训班人员"}, exports.EXPORTED % {"count": 3}),
+                           (imports.IMPORT_TITLE % {"kind": "人员信息", "file": "名单.xlsx"},
+                            imports.IMPORTED % {"total": 5, "ok": 4, "failed": 1}),
+                           (BATCH_TITLE % {"year": 2026, "n": 2}, PRINTED_SKIPPED % {"n": 1, "skipped": 1})):
+        job = services.create_job(me, "export", title, {}, 1)
+        job.status, job.done, job.finished_at, job.message = "finished", 1, utcnow(), message
+    db.session.commit()
+    web.login("hospital_admin")
+    zh = client.get("/jobs").get_data(as_text=True)
+    assert "培训班人员导出" in zh and "共导出3条" in zh and "人员信息导入：名单.xlsx" in zh
+    en = client.get("/jobs?lang=en").get_data(as_text=True)
+    assert "Export: Participants" in en and "Rows exported: 3" in en
+    assert "Import: Personnel: 名单.xlsx" in en and "Rows: 5, imported: 4, failed: 1" in en
+    assert "Continuing-education certificates 2026, batch print (2 people)" in en
+    assert "Certificates generated: 1; not generated: 1" in en and "导出" not in en

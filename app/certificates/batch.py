@@ -20,6 +20,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation, OrgKind, User
 from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import sentence
 from app.core.models import utcnow
 from app.extensions import db
 from app.people.models import Person
@@ -33,6 +34,10 @@ from .urls import verify_url
 
 log = logging.getLogger(__name__)
 KIND = "certificate_batch"
+#: The job's title and closing message, stored in Chinese; the task centre shows them in the page's language.
+BATCH_TITLE = sentence("%(year)s年度继续教育证书批量打印（%(n)s人）")
+PRINTED = sentence("已生成%(n)s份证书")
+PRINTED_SKIPPED = sentence("已生成%(n)s份证书，%(skipped)s人未生成（见压缩包中的名单）")
 MAX_BATCH = 5000
 #: Progress is committed at least this often (seconds) and every PROGRESS_EVERY people.
 PROGRESS_SECONDS = 1.0
@@ -110,7 +115,7 @@ def start_batch(actor: Actor, person_ids: list[int], year: Any, base_url: str) -
         person = people.get(pid)
         if person is None or not services.may_print_for(actor, person):
             raise NotFound("未找到该人员，或该人员不在您的管理范围内")
-    job = create_job(actor, KIND, f"{year}年度继续教育证书批量打印（{len(person_ids)}人）",
+    job = create_job(actor, KIND, BATCH_TITLE % {"year": year, "n": len(person_ids)},
                      {"person_ids": list(person_ids), "year": year, "base_url": base_url}, len(person_ids))
     audit.record("export.certificate_batch", actor=actor, obj=job, details={"year": year, "people": len(person_ids)})
     return job
@@ -216,7 +221,8 @@ def _run(job: BackgroundJob, attempt: int | None) -> str:
         done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
         done.result_path = target.name
         done.result_name = f"{year}年度继续教育证书_{printed}份.zip"
-        done.message = f"已生成{printed}份证书" + (f"，{len(skipped)}人未生成（见压缩包中的名单）" if skipped else "")
+        done.message = (PRINTED_SKIPPED % {"n": printed, "skipped": len(skipped)} if skipped
+                        else PRINTED % {"n": printed})
         db.session.commit()
     finally:
         partial.unlink(missing_ok=True)

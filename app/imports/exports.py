@@ -23,6 +23,7 @@ from app.archive.models import LEARNING_FORMS, SUBJECT_TYPES
 from app.audit import services as audit
 from app.cases import queries as cases_queries
 from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import sentence
 from app.core.models import utcnow
 from app.core.web import OUTCOME_LABELS
 from app.extensions import db
@@ -50,6 +51,9 @@ from .xlsx import write_rows
 log = logging.getLogger(__name__)
 
 JOB_KIND = "export"
+#: The job's title and closing message, stored in Chinese; the task centre shows them in the page's language.
+EXPORT_TITLE = sentence("%(kind)s导出")
+EXPORTED = sentence("共导出%(count)s条")
 PROGRESS_EVERY = 2000
 
 
@@ -211,12 +215,12 @@ def start(actor: Actor, kind_key: str, filters: dict[str, Any]) -> BackgroundJob
     kinds = _kinds()
     kind = kinds.get(kind_key)
     if kind is None:
-        choices = "、".join(kinds)
+        choices = gettext("、").join(kinds)
         raise ValidationFailed("请求参数有误", {"kind": gettext("导出类型应为以下之一：%(kinds)s", kinds=choices)})
     if not kind.allowed(actor):
         raise NotFound("没有这种导出类型，或您无权导出")
     kind.check(actor, filters)
-    job = create_job(actor, JOB_KIND, f"{kind.label}导出", {"kind": kind.key, "filters": filters}, 0)
+    job = create_job(actor, JOB_KIND, EXPORT_TITLE % {"kind": kind.label}, {"kind": kind.key, "filters": filters}, 0)
     audit.record(kind.audit_action, actor=actor, obj=job, details={"kind": kind.key, "filters": filters})
     return job
 
@@ -260,7 +264,7 @@ def run_export(job_id: int, attempt: int | None = None) -> str:
         done.status, done.finished_at, done.heartbeat_at = FINISHED, utcnow(), utcnow()
         done.done = done.total = count
         done.result_path, done.result_name = target.name, f"{kind.label}_{count}条.xlsx"
-        done.message = f"共导出{count}条"
+        done.message = EXPORTED % {"count": count}
         db.session.commit()
         partial.unlink(missing_ok=True)
         return FINISHED

@@ -19,6 +19,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import User
 from app.audit import services as audit
 from app.core.errors import NotFound, ValidationFailed
+from app.core.i18n import sentence
 from app.core.models import utcnow
 from app.extensions import db
 from app.taskcentre import files
@@ -32,6 +33,9 @@ from .models import ImportJob, ImportRow
 log = logging.getLogger(__name__)
 
 JOB_KIND = "import"
+#: The job's title and closing message, stored in Chinese; the task centre shows them in the page's language.
+IMPORT_TITLE = sentence("%(kind)s导入：%(file)s")
+IMPORTED = sentence("共%(total)s行，成功%(ok)s行，失败%(failed)s行")
 BATCH = 500
 #: What the contract calls the job's states.
 STATES = {"queued": "queued", RUNNING: "running", FINISHED: "done", FAILED: "failed"}
@@ -75,7 +79,8 @@ def start(actor: Actor, kind_key: str | None, stream: IO[bytes] | None, filename
         files.store(upload.name, upload)  # for whichever worker, on whichever machine, takes the job
     finally:
         upload.unlink(missing_ok=True)
-    job = create_job(actor, JOB_KIND, f"{kind.label}导入：{filename}"[:200], {"kind": kind.key}, estimate)
+    title = (IMPORT_TITLE % {"kind": kind.label, "file": filename})[:200]
+    job = create_job(actor, JOB_KIND, title, {"kind": kind.key}, estimate)
     imp = ImportJob(job_id=job.id, kind=kind.key, owner_id=actor.id, organisation_id=target.id if target else None,
                     file_name=filename[:200], upload_path=upload.name)
     db.session.add(imp)
@@ -235,7 +240,7 @@ def _finish(job_id: int, attempt: int | None, import_id: int, kind: registry.Imp
     job.status, job.finished_at, job.heartbeat_at = FINISHED, utcnow(), utcnow()
     job.done = job.total = imp.total
     job.result_path, job.result_name = bad_name or ok_name, f"{kind.label}导入{'失败' if bad_name else '成功'}记录.xlsx"
-    job.message = f"共{imp.total}行，成功{imp.succeeded}行，失败{imp.failed}行"
+    job.message = IMPORTED % {"total": imp.total, "ok": imp.succeeded, "failed": imp.failed}
     db.session.commit()
     return FINISHED
 
