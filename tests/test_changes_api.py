@@ -258,3 +258,26 @@ def test_an_organisation_keeps_its_person_in_charge_and_telephone_up_itself(clie
     assert "王总" in page and "0591-87654321" in page and "单位性质" in page
     form = web.client.get(f"/organisations/{tech}/profile").get_data(as_text=True)
     assert 'name="principal"' in form and 'value="王总"' in form
+    assert '<textarea' in form and 'name="functions"' in form
+
+
+def test_an_organisation_keeps_its_postcode_and_functions_up_itself(client, web):
+    """法人单位信息维护 (004 §1.2.2): 邮政编码 (six digits) and 单位职能简介 (at most 500 characters) need no review;
+    a bad one is a field error and nothing of the call is kept."""
+    admin = api_token(client, "tech_admin")
+    tech = org_id("福州智造科技有限公司")
+    path = f"/api/v1/organisations/{tech}/profile"
+    r = client.patch(path, json={"postcode": "35000", "functions": "智能制造", "principal": "王总"}, headers=admin)
+    assert r.status_code == 422 and r.get_json()["error"]["fields"] == {"postcode": "邮政编码应为6位数字"}
+    assert client.get(path, headers=admin).get_json()["principal"] != "王总"  # nothing of the call kept
+    r = client.patch(path, json={"functions": "很" * 501}, headers=admin)
+    assert r.status_code == 422 and "500" in r.get_json()["error"]["fields"]["functions"]
+    r = client.patch(path, json={"postcode": "350001", "functions": "智能制造装备研发与生产"}, headers=admin)
+    assert r.status_code == 200 and (r.get_json()["postcode"], r.get_json()["functions"]) == (
+        "350001", "智能制造装备研发与生产")
+    assert client.patch(path, json={"postcode": "350001"}, headers=api_token(client, "hr_district")).status_code == 403
+    web.login("tech_admin")
+    page = web.client.get("/changes").get_data(as_text=True)
+    assert "350001" in page and "智能制造装备研发与生产" in page
+    r = web.post_form(f"/organisations/{tech}/profile", {"postcode": "abc", "functions": ""})
+    assert r.status_code == 422 and "邮政编码应为6位数字" in r.get_data(as_text=True)

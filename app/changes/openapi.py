@@ -42,13 +42,17 @@ def add_paths(spec: Any) -> None:
         "contact_email": {"type": ["string", "null"]}, "address": {"type": ["string", "null"]},
         "principal": {"type": ["string", "null"], "description": "负责人"},
         "phone": {"type": ["string", "null"], "description": "单位电话"},
+        "postcode": {"type": ["string", "null"], "description": "邮政编码"},
+        "functions": {"type": ["string", "null"], "description": "单位职能简介"},
         "nature": {"type": ["string", "null"], "description": "单位性质 (as registered)"},
         "industry": {"type": ["string", "null"]}, "region": {"type": ["string", "null"]}}})
     spec.components.schema("OrganisationContact", {"type": "object", "properties": {
         "contact_person": {"type": "string"}, "contact_phone": {"type": "string"},
         "contact_email": {"type": "string"}, "address": {"type": "string"},
         "principal": {"type": "string", "description": "负责人"},
-        "phone": {"type": "string", "description": "单位电话: a mobile number or a landline with its area code"}}})
+        "phone": {"type": "string", "description": "单位电话: a mobile number or a landline with its area code"},
+        "postcode": {"type": "string", "description": "邮政编码: six digits"},
+        "functions": {"type": "string", "maxLength": 500, "description": "单位职能简介"}}})
     body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}}
 
     def req(name: str) -> dict:
@@ -68,8 +72,8 @@ def add_paths(spec: Any) -> None:
     spec.path(path="/organisations/{id}/profile", operations={
         "get": {"summary": "An organisation in the actor's scope", "parameters": org_param,
                 "responses": _responses("200", ref, _401="missing or invalid token", _404="out of scope")},
-        "patch": {"summary": "Change the organisation's contact fields, person in charge and telephone at once (its "
-                           "own administrator only)",
+        "patch": {"summary": "Change the organisation's contact fields, person in charge, telephone, postcode and "
+                           "functions at once (its own administrator only)",
                   "parameters": org_param, "requestBody": req("OrganisationContact"),
                   "responses": _responses("200", ref, _401="missing or invalid token", _403="not its admin",
                                           _404="out of scope", _422="invalid fields")}})

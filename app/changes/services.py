@@ -37,7 +37,8 @@ PERSON_CONTACT = {"mobile": ("手机号码", 20), "email": ("电子邮箱", 200)
 ORG_CONTACT = {"contact_person": ("联系人", 100), "contact_phone": ("联系电话", 20),
                "contact_email": ("电子邮箱", 200), "address": ("通讯地址", 300)}
 #: Registration details (单位资料) its administrator keeps up without review, kept with the registration.
-ORG_REGISTERED = {"principal": ("负责人", 100), "phone": ("单位电话", 30)}
+ORG_REGISTERED = {"principal": ("负责人", 100), "phone": ("单位电话", 30), "postcode": ("邮政编码", 6),
+                  "functions": ("单位职能简介", 500)}
 
 
 def _refused(name: str) -> str:
@@ -69,6 +70,8 @@ def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str,
             errors[name] = mobile_error(value) or ""
         elif name in _TELEPHONES and mobile_error(value) and not _LANDLINE.match(value):
             errors[name] = _TELEPHONES[name]
+        elif name == "postcode" and not (value.isascii() and value.isdigit() and len(value) == 6):
+            errors[name] = "邮政编码应为6位数字"
         elif name in ("email", "contact_email") and not _EMAIL.match(value):
             errors[name] = "电子邮箱格式不正确"
         out[name] = value

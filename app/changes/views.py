@@ -40,8 +40,12 @@ ORG_CONTACT_FORM = {
                    "contact_email": {"type": "string", "title": "电子邮箱", "format": "email", "maxLength": 200},
                    "address": {"type": "string", "title": "通讯地址", "maxLength": 300},
                    "principal": {"type": "string", "title": "负责人", "maxLength": 100},
-                   "phone": {"type": "string", "title": "单位电话", "maxLength": 30}},
+                   "phone": {"type": "string", "title": "单位电话", "maxLength": 30},
+                   "postcode": {"type": "string", "title": "邮政编码", "maxLength": 6},
+                   "functions": {"type": "string", "title": "单位职能简介", "maxLength": 500}},
 }
+ORG_CONTACT_UI = {"postcode": {"ui:help": "6位数字"},
+                  "functions": {"ui:widget": "textarea", "ui:rows": 4, "ui:help": "限500字"}}
 
 
 def _detail_property(name: str) -> dict[str, Any]:
@@ -137,9 +141,11 @@ def superior_change(org_id: int):
 
 
 def _contact_page(schema: dict, values: dict, action: str, heading: str, errors: dict | None = None,
-                  message: str | None = None, status: int = 200, back: str | None = None, note: str | None = None):
+                  message: str | None = None, status: int = 200, back: str | None = None, note: str | None = None,
+                  ui: dict | None = None):
     return render_template("changes/contact.html", schema=schema, values=values, errors=errors or {},
-                           message=message, action=action, heading=heading, back=back, note=note), status
+                           message=message, action=action, heading=heading, back=back, note=note,
+                           ui=ui or {}), status
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -189,7 +195,7 @@ def organisation_profile(org_id: int):
     org = _managed(actor, org_id)
     action = url_for("changes.organisation_profile", org_id=org.id)
     heading = _("修改单位联系信息") + _("：") + org.name
-    note = _("联系信息、负责人和单位电话无需审核，保存后立即生效。")
+    note = _("联系信息、负责人、单位电话、邮政编码和单位职能简介无需审核，保存后立即生效。")
     if request.method == "POST":
         raw = {name: request.form.get(name, "") for name in ORG_CONTACT_FORM["properties"]}
         try:
@@ -197,10 +203,10 @@ def organisation_profile(org_id: int):
         except ValidationFailed as exc:
             db.session.rollback()
             return _contact_page(ORG_CONTACT_FORM, raw, action, heading, exc.fields, exc.message, 422,
-                                 note=note)
+                                 note=note, ui=ORG_CONTACT_UI)
         db.session.commit()
         flash(_("单位联系信息已更新"), "success")
         return redirect(url_for("changes.index"))
     current = profile.organisation_profile(org)
     return _contact_page(ORG_CONTACT_FORM, {n: current[n] for n in ORG_CONTACT_FORM["properties"]}, action, heading,
-                         note=note)
+                         note=note, ui=ORG_CONTACT_UI)

@@ -13,7 +13,7 @@ from app.extensions import db
 
 
 class OrganisationProfile(TimestampMixin, db.Model):
-    """Registration details of an organisation (单位性质, 级别, 电话, 地址, 负责人, 证照扫描件)."""
+    """Registration details of an organisation (单位性质, 级别, 电话, 地址, 负责人, 邮政编码, 职能简介, 证照扫描件)."""
 
     __tablename__ = "organisation_profile"
 
@@ -22,6 +22,9 @@ class OrganisationProfile(TimestampMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(30))
     address: Mapped[str | None] = mapped_column(String(200))
     principal: Mapped[str | None] = mapped_column(String(100))
+    #: 邮政编码 (six digits) and 单位职能简介, kept up by the organisation's administrator (004 §1.2.2).
+    postcode: Mapped[str | None] = mapped_column(String(6))
+    functions: Mapped[str | None] = mapped_column(String(500))
     #: The HR bureau a training institution reports to when its parent is a supervisory department.
     hr_bureau_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     #: The uploaded scan of the USCC certificate (统一社会信用代码扫描件).
