@@ -248,3 +248,21 @@ def test_self_registration_collects_title_and_education_for_the_archive_filters(
     with pytest.raises(Exception) as exc:
         reg.register_person(bad)
     assert "title_level" in exc.value.fields
+
+
+def test_dates_must_be_plausible_wherever_they_come_from():
+    """A date in the future, before 1900, or (graduation, work, qualification) before the birth date is refused by
+    name, in forms, the API and imports alike (one checker)."""
+    from datetime import date, timedelta
+
+    from app.people import fields
+
+    base = {"name": "张三", "id_number": "110101199003072711", "gender": "女"}
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    values, errors = fields.check({**base, "graduation_date": tomorrow, "work_start_date": "1899-12-31",
+                                   "qualification_date": "1985-01-01"})
+    assert errors == {"graduation_date": "毕业时间不能晚于今天", "work_start_date": "参加工作时间不能早于1900年",
+                      "qualification_date": "取得资格时间不能早于出生日期"}
+    assert not {"graduation_date", "work_start_date", "qualification_date"} & set(values)
+    values, errors = fields.check({"graduation_date": "2012-07-01"}, partial=True)
+    assert errors == {} and values == {"graduation_date": date(2012, 7, 1)}

@@ -94,6 +94,30 @@ def _text(raw: Any) -> str:
     return str(raw).strip()
 
 
+#: The earliest date a person's record may hold.
+EARLIEST = date(1900, 1, 1)
+
+
+def _plausible(values: dict[str, Any], errors: dict[str, str]) -> None:
+    """Dates between 1900 and today; a graduation, work start or qualification not before the birth date."""
+    today = date.today()
+    birth = values.get("birth_date")
+    if birth is not None and not EARLIEST <= birth <= today:
+        birth = None
+    for f in FIELDS:
+        value = values.get(f.name)
+        if f.kind != "date" or not isinstance(value, date) or f.name in errors:
+            continue
+        if value > today:
+            errors[f.name] = gettext("%(label)s不能晚于今天", label=gettext(f.label))
+        elif value < EARLIEST:
+            errors[f.name] = gettext("%(label)s不能早于1900年", label=gettext(f.label))
+        elif birth is not None and f.name != "birth_date" and value < birth:
+            errors[f.name] = gettext("%(label)s不能早于出生日期", label=gettext(f.label))
+    for name in [n for n in values if n in errors]:
+        del values[name]
+
+
 def check(raw: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     """Clean values of the person fields in ``raw`` and a message per refused field.
 
@@ -155,4 +179,5 @@ def check(raw: dict[str, Any], *, partial: bool = False) -> tuple[dict[str, Any]
         elif given is not None and given != born:
             errors["birth_date"] = gettext("出生日期与公民身份号码中的出生日期（%(born)s）不一致",
                                            born=born.isoformat())
+    _plausible(values, errors)
     return values, errors
