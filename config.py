@@ -48,6 +48,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
     INBOX_PAGE_SIZE = 20
+    #: How long the to-do count beside 待办任务 in the navigation may be old (seconds, per web process; a user's
+    #: own decisions refresh it at once); 0 turns the count off.
+    INBOX_BADGE_SECONDS = int(os.environ.get("INBOX_BADGE_SECONDS", "30"))
     #: Workflows a process keeps in memory after their last committed step, so the next step skips
     #: deserializing them (≈ 50–100 KB each); 0 turns it off.
     WORKFLOW_CACHE_SIZE = int(os.environ.get("WORKFLOW_CACHE_SIZE", "256"))

@@ -101,6 +101,9 @@ def _reset(app: Flask) -> None:
     from app.workflow import versions
 
     app.extensions.pop("form_edits", None)  # forms edited by the last test are gone with its rows
+    from app.cases.queries import forget_badges
+
+    forget_badges()  # the navigation's to-do counts were of the last test's rows
     versions.forget_file_bundles()
     with app.app_context():
         db.session.remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -93,6 +94,41 @@ def inbox(actor: Actor, *, process: str | None = None, year: int | None = None, 
         rows = list(db.session.scalars(base.order_by(*order_clauses(sort, INBOX_SORTS, [WorkflowTask.id]))
                                        .offset(offset).limit(per_page)))
     return Page(rows, total, page, per_page)
+
+
+def open_count(actor: Actor) -> int:
+    """How many open tasks the actor's inbox holds (the count beside 待办任务)."""
+    return db.session.scalar(select(func.count(WorkflowTask.id))
+                             .where(WorkflowTask.completed_at.is_(None), _actor_condition(actor))) or 0
+
+
+#: {user id: (monotonic time it was counted, count)}: the navigation's to-do counts of this process.
+_BADGES: dict[int, tuple[float, int]] = {}
+_BADGES_MAX = 10_000
+
+
+def badge(actor: Actor, max_age: float) -> int:
+    """The actor's open-task count, counted again when older than ``max_age`` seconds (one statement a user and
+    period, not one a page)."""
+    now = time.monotonic()
+    held = _BADGES.get(actor.id)
+    if held is not None and now - held[0] < max_age:
+        return held[1]
+    if len(_BADGES) >= _BADGES_MAX:
+        _BADGES.clear()
+    count = open_count(actor)
+    _BADGES[actor.id] = (now, count)
+    return count
+
+
+def forget_badge(user_id: int) -> None:
+    """After the user's own decision: the next page counts again."""
+    _BADGES.pop(user_id, None)
+
+
+def forget_badges() -> None:
+    """Every count of this process (a database emptied or restored under the same user ids)."""
+    _BADGES.clear()
 
 
 def each_open(actor: Actor, *, process: str | None = None, year: int | None = None,

@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.cases import queries
 from app.cases.panels import panels_for
@@ -41,8 +42,15 @@ def _nav() -> dict:
     """Reviewer menus and panels (已审核, 批量审核) only for those who review for an organisation."""
     from flask_login import current_user
 
-    reviewer = current_user.is_authenticated and any(m.role != "member" for m in web_actor().memberships)
-    return {"nav_reviewer": reviewer}
+    if not current_user.is_authenticated:
+        return {"nav_reviewer": False, "nav_inbox_count": 0}
+    actor = web_actor()
+    max_age = current_app.config.get("INBOX_BADGE_SECONDS", 30)
+    try:
+        count = queries.badge(actor, max_age) if max_age > 0 else 0
+    except SQLAlchemyError:  # an error page while the database is away still renders
+        count = 0
+    return {"nav_reviewer": any(m.role != "member" for m in actor.memberships), "nav_inbox_count": count}
 
 
 def _int_arg(name: str) -> int | None:
@@ -92,6 +100,7 @@ def batch():
         return redirect(back)
     done, failed = services.complete_tasks(ids, {"outcome": outcome, "comment": comment}, actor=actor)
     db.session.commit()
+    queries.forget_badge(actor.id)
     if done and outcome == "reject":
         flash(_("批量审核完成：%(n)s 个任务已审核为不同意", n=len(done)), "success")
     elif done:
@@ -163,6 +172,7 @@ def complete(task_id: str):
                                context=lambda: services.instance_data(task.instance))
     if not done.ok:
         return _task_page(task, values=done.raw, errors=done.errors, message=done.message, status=done.status)
+    queries.forget_badge(actor.id)
     flash(_("已提交：%(name)s", name=task.name), "success")
     if personal:  # the applicant revised their own declaration: show it
         return redirect(url_for("cases.application", instance_id=done.instance.id))
