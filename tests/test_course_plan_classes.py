@@ -70,6 +70,23 @@ def test_approval_sets_up_every_class_of_the_plan(any_app):
         services.delete(actor(ADMIN), first.id)
 
 
+def test_a_plan_no_one_reviews_is_approved_at_once_with_its_classes(any_app):
+    """Neither its industry department nor the HR bureau above reviews (关闭审核权限): the plan is approved when
+    sent, tied to its case, and its classes are set up in the same transaction."""
+    from tests.test_course_plans import org, state
+
+    org("市卫生健康委员会").review_enabled = False
+    org("市人力资源和社会保障局").review_enabled = False
+    db.session.commit()
+    rows = make_catalogue(ADMIN)
+    plan = new_plan(rows, classes=2)
+    instance = submit(plan)
+    assert state(plan) == "approved" and db.session.get(CoursePlan, plan.id).instance_id == instance.id
+    assert [(r.name, r.instance_id) for r in running(plan)] == [("第1期", instance.id), ("第2期", instance.id)]
+    with pytest.raises(InvalidState):  # sent once
+        submit(plan)
+
+
 def test_a_shorter_class_gives_at_most_six_hours_a_day(app):
     rows = make_catalogue(ADMIN)
     plan = new_plan(rows, classes=0, days=3, hours=18)
@@ -117,15 +134,15 @@ def test_a_plan_class_runs_to_the_archive_with_the_units_own_staff_only(any_app)
     assert queries.state_of(db.session.get(TrainingClass, row.id)) == CLOSED
 
 
-def test_a_plan_approved_before_gets_its_classes_set_up_on_demand(app):
+def test_a_plan_approved_before_gets_its_classes_set_up_on_demand(any_app):
     rows = make_catalogue(ADMIN)
     plan = approved_plan(rows)
     planned = db.session.get(CoursePlan, plan.id).classes[0]
     forget(*running(plan))  # as if approved before its classes were set up on approval
-    row = services.set_up_from_plan(actor(ADMIN), plan.id, planned.id)
+    row, created = services.set_up_from_plan(actor(ADMIN), plan.id, planned.id)
     db.session.commit()
-    assert row.course_plan_class_id == planned.id and queries.state_of(row) == PLANNED
-    assert services.set_up_from_plan(actor(ADMIN), plan.id, planned.id).id == row.id  # once
+    assert created and row.course_plan_class_id == planned.id and queries.state_of(row) == PLANNED
+    assert services.set_up_from_plan(actor(ADMIN), plan.id, planned.id) == (row, False)  # once
     with pytest.raises(NotFound):  # not the unit's plan
         services.set_up_from_plan(actor("tech_admin"), plan.id, planned.id)
     waiting = new_plan(rows, name="待审核的计划")
@@ -136,7 +153,8 @@ def test_a_plan_approved_before_gets_its_classes_set_up_on_demand(app):
         services.set_up_from_plan(actor(ADMIN), plan.id, db.session.get(CoursePlan, waiting.id).classes[0].id)
 
 
-def test_the_api_sets_up_and_describes_a_plan_class(client):
+def test_the_api_sets_up_and_describes_a_plan_class(any_app):
+    client = any_app.test_client()
     rows = make_catalogue(ADMIN)
     plan = approved_plan(rows)
     planned = db.session.get(CoursePlan, plan.id).classes[1]
@@ -182,3 +200,40 @@ def test_the_plan_page_links_each_class_and_the_class_page_names_the_plan(app):
     r = web.post_form(f"/training/course-plans/{plan.id}", {}, f"/classes/from-course-plan/{plan.id}/{planned.id}")
     assert r.status_code == 302 and "/classes/" in r.headers["Location"]
     assert len(running(plan)) == 2
+
+
+def test_the_members_import_keeps_to_the_units_staff_and_the_class_size(client):
+    """The 培训班人员 import refuses an outsider and, past the class's size (培训班计划人数), everyone else."""
+    import io
+
+    from openpyxl import Workbook
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from app.imports import registry
+    from app.training import course_plans
+    from tests.test_course_plans import class_values
+
+    rows = make_catalogue(ADMIN)
+    plan = new_plan(rows, classes=0)
+    course_plans.add_class(actor(ADMIN), plan.id, class_values(rows, participants=1))
+    db.session.commit()
+    submit(plan)
+    review(plan, "health_admin", "approve")
+    [row] = running(plan)
+    services.open_class(actor(ADMIN), row.id)
+    db.session.commit()
+    wb = Workbook()
+    ws = wb.active
+    ws.append([c.header for c in registry.get("class_members").columns])
+    for name in ("王立平", "陈诗慧", "刘文斌"):
+        ws.append([str(row.id), name, person(name).id_number])
+    buf = io.BytesIO()
+    wb.save(buf)
+    boundary, body = encode_multipart({"kind": "class_members", "file": FileStorage(io.BytesIO(buf.getvalue()),
+                                                                                    "m.xlsx")})
+    h = api_token(client, ADMIN)
+    r = client.post("/api/v1/imports", headers=h, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    job = client.get(f"/api/v1/imports/{r.get_json()['id']}", headers=h).get_json()
+    assert (job["succeeded"], job["failed"]) == (1, 2), job
+    assert [m.person.name for m in queries.members(row.id)] == ["陈诗慧"]

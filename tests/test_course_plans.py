@@ -486,3 +486,19 @@ def test_an_industry_department_without_review_authority_is_skipped(rows):
     assert task.lane == "hr_bureau" and task.candidate_org_id == org("市人力资源和社会保障局").id
     review(plan, "hr_city", "approve")
     assert state(plan) == queries.APPROVED
+
+
+def test_a_class_ends_within_the_plan(rows):
+    """A class opening on the plan's last days may not run past its 计划完成时间 (opening date + days)."""
+    me = actor(ADMIN)
+    plan = new_plan(rows, classes=0, start_date=date(2026, 3, 1), end_date=date(2026, 3, 3), days=3, hours=12)
+    with pytest.raises(ValidationFailed) as exc:
+        course_plans.add_class(me, plan.id, class_values(rows, opening_date=date(2026, 3, 3), days=3))
+    assert "不能晚于计划完成时间" in exc.value.fields["days"]
+    db.session.rollback()
+    course_plans.add_class(me, plan.id, class_values(rows, opening_date=date(2026, 3, 1), days=3))  # 1st to 3rd
+    db.session.commit()
+    with pytest.raises(ValidationFailed) as exc:  # the plan may not end before a class it holds
+        course_plans.update(me, plan.id, plan_values(rows, start_date=date(2026, 3, 1), end_date=date(2026, 3, 2),
+                                                     days=2, hours=12))
+    assert exc.value.fields["end_date"] == "已有培训班的结束日期晚于计划完成时间，请先修改或删除该培训班"

@@ -16,6 +16,7 @@ from app.accounts.actor import Actor
 from app.accounts.models import Organisation, Role
 from app.audit import services as audit
 from app.core.errors import NotFound, PermissionDenied, ValidationFailed
+from app.core.i18n import sentence
 from app.core.validators import mobile_error
 from app.extensions import db
 from app.people import fields as person_fields
@@ -41,6 +42,9 @@ ORG_REGISTERED = {"principal": ("负责人", 100), "phone": ("单位电话", 30)
                   "functions": ("单位职能简介", 500)}
 
 
+TOO_LONG = sentence("%(label)s最多%(n)s个字符")
+
+
 def _refused(name: str) -> str:
     """Why a field sent to a no-review profile call is not taken."""
     return "该项需通过信息变更申请审核后修改" if name in {**PERSON_FIELDS, **ORG_FIELDS} else "不能修改此项"
@@ -58,20 +62,21 @@ def _clean(fields: dict[str, tuple[str, int]], raw: dict[str, Any]) -> dict[str,
         if value is not None and not isinstance(value, str):
             errors[name] = "请输入文字"
             continue
-        value = (value or "").strip() or None
+        value = (value or "").replace("\r\n", "\n").strip() or None  # a text area sends a line break as CR LF
         if value is None:
             if name == "mobile":
                 errors[name] = "此项为必填项"
             out[name] = None
             continue
-        if len(value) > max_len:
-            errors[name] = f"{label}最多{max_len}个字符"
+        if name == "postcode":
+            if not (value.isascii() and value.isdigit() and len(value) == 6):
+                errors[name] = "邮政编码应为6位数字"
+        elif len(value) > max_len:
+            errors[name] = TOO_LONG % {"label": label, "n": max_len}
         elif name == "mobile" and mobile_error(value):
             errors[name] = mobile_error(value) or ""
         elif name in _TELEPHONES and mobile_error(value) and not _LANDLINE.match(value):
             errors[name] = _TELEPHONES[name]
-        elif name == "postcode" and not (value.isascii() and value.isdigit() and len(value) == 6):
-            errors[name] = "邮政编码应为6位数字"
         elif name in ("email", "contact_email") and not _EMAIL.match(value):
             errors[name] = "电子邮箱格式不正确"
         out[name] = value

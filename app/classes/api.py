@@ -89,11 +89,9 @@ def class_create():
 def class_from_course_plan(plan_id: int, planned_id: int):
     """设置培训班: the training class that runs a class of an approved course plan (set up on approval; this sets
     up one of a plan approved before). 201 when set up now, 200 when it already was."""
-    actor = _actor()
-    existed = bool(queries.plan_classes([planned_id]))
-    row = services.set_up_from_plan(actor, plan_id, planned_id)
+    row, created = services.set_up_from_plan(_actor(), plan_id, planned_id)
     db.session.commit()
-    return jsonify(_class(row)), 200 if existed else 201
+    return jsonify(_class(row)), 201 if created else 200
 
 
 @bp.get("/classes/<int:class_id>")

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.actor import Actor
 from app.accounts.models import Organisation
@@ -144,13 +144,21 @@ def _apply_members(batch: Batch) -> dict[int, str]:
     enrolled = _enrolled({(row.id, person.id) for _n, _raw, row, person in ok})
     now = utcnow()
     org = batch.organisation
+    class_ids = {row.id for _n, _raw, row, _p in ok}
+    if class_ids:  # the classes' rows locked, as enrol() locks its class: two imports at once count in turn
+        db.session.execute(select(TrainingClass.id).where(TrainingClass.id.in_(class_ids)).with_for_update())
+    held = dict(db.session.execute(select(ClassMember.class_id, func.count()).where(
+        ClassMember.class_id.in_(class_ids)).group_by(ClassMember.class_id)).all()) if class_ids else {}
     for row_no, _raw, row, person in ok:
         if (row.id, person.id) in enrolled:
             refused[row_no] = "该人员已报名本培训班"
         elif services.internal(row, org) and not (person.unit and person.unit.path.startswith(org.path)):
             refused[row_no] = f"公民身份号码：{services.OWN_STAFF_ONLY}"
+        elif row.capacity and held.get(row.id, 0) >= row.capacity:
+            refused[row_no] = services.OVER_CAPACITY % {"n": row.capacity}
         else:
             db.session.add(ClassMember(class_id=row.id, person_id=person.id, enrolled_at=now, subject_scores={}))
+            held[row.id] = held.get(row.id, 0) + 1
     db.session.flush()
     return refused
 

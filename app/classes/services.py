@@ -299,9 +299,11 @@ def planned_hours(plan: CoursePlan, planned: CoursePlanClass) -> Decimal:
     return min(Decimal(str(plan.hours)), Decimal(planned.days * HOURS_PER_DAY))
 
 
-def set_up_planned(plan: CoursePlan, planned: CoursePlanClass, *, created_by_id: int) -> TrainingClass:
+def set_up_planned(plan: CoursePlan, planned: CoursePlanClass, *, created_by_id: int,
+                   instance_id: int | None = None) -> TrainingClass:
     """The training class that runs a class of an approved course plan (培训班设置, 004 §1.4.1), made once: its
-    approval is the plan's (``instance_id``), it starts 未开班 and reports its results at 结班 (暂不上报)."""
+    approval is the plan's (``instance_id``: the plan's case, given while the approval's first run has not tied
+    the plan to it yet), it starts 未开班 and reports its results at 结班 (暂不上报)."""
     existing = db.session.scalar(select(TrainingClass).where(TrainingClass.course_plan_class_id == planned.id))
     if existing is not None:
         return existing
@@ -310,8 +312,8 @@ def set_up_planned(plan: CoursePlan, planned: CoursePlanClass, *, created_by_id:
         organisation_id=plan.organisation_id, year=plan.year, name=planned.name, subject_type="professional",
         subject_id=planned.subjects[0].id if planned.subjects else None, report_mode="later",
         start_date=planned.opening_date, end_date=planned.opening_date + timedelta(days=planned.days - 1),
-        capacity=planned.participants, attachment_ids=[], instance_id=plan.instance_id,
-        submitted_at=plan.submitted_at, created_by_id=created_by_id, status=PLANNED,
+        capacity=planned.participants, attachment_ids=[], instance_id=instance_id or plan.instance_id,
+        submitted_at=plan.submitted_at or utcnow(), created_by_id=created_by_id, status=PLANNED,
         course_plan_class_id=planned.id, planned_hours=planned_hours(plan, planned),
         courses=[ClassCourse(course_id=plan.course_id, teacher_id=teacher.id)],
     )
@@ -320,24 +322,27 @@ def set_up_planned(plan: CoursePlan, planned: CoursePlanClass, *, created_by_id:
     return row
 
 
-def set_up_plan(plan: CoursePlan, *, created_by_id: int) -> list[TrainingClass]:
-    """Every class of an approved course plan as a training class (the approval's service task)."""
-    return [set_up_planned(plan, planned, created_by_id=created_by_id) for planned in plan.classes]
+def set_up_plan(plan: CoursePlan, instance_id: int) -> list[TrainingClass]:
+    """Every class of a course plan approved by the case ``instance_id`` as a training class (the approval's
+    service task)."""
+    return [set_up_planned(plan, planned, created_by_id=plan.created_by_id, instance_id=instance_id)
+            for planned in plan.classes]
 
 
-def set_up_from_plan(actor: Actor, plan_id: int, planned_id: int) -> TrainingClass:
-    """设置培训班 for one class of an approved plan (one approved before its classes were set up on approval);
-    the class already set up when there is one."""
-    owned(actor, CoursePlan, plan_id)
-    plan = db.session.scalar(select(CoursePlan).where(CoursePlan.id == plan_id).with_for_update()
-                             .execution_options(populate_existing=True))  # two clicks at once: one sets it up
-    assert plan is not None
+def set_up_from_plan(actor: Actor, plan_id: int, planned_id: int) -> tuple[TrainingClass, bool]:
+    """设置培训班 for one class of an approved plan (one approved before its classes were set up on approval):
+    the class, and whether it was set up now (False: it already was)."""
+    plan = owned(actor, CoursePlan, plan_id)
+    # two clicks at once: the second waits here, then finds the class (the row alone: its joined course would
+    # put the lock on the nullable side of an outer join, which PostgreSQL refuses)
+    db.session.execute(select(CoursePlan.id).where(CoursePlan.id == plan_id).with_for_update())
     planned = next((c for c in plan.classes if c.id == planned_id), None)
     if planned is None:
         raise NotFound("记录不存在或您无权查看")
     if review.state_of(plan) != review.APPROVED:
         raise InvalidState("专业课计划审核通过后才能设置培训班")
-    return set_up_planned(plan, planned, created_by_id=actor.id)
+    existed = db.session.scalar(select(TrainingClass.id).where(TrainingClass.course_plan_class_id == planned.id))
+    return set_up_planned(plan, planned, created_by_id=actor.id), existed is None
 
 
 def internal(row: TrainingClass, org: Organisation) -> bool:

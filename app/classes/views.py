@@ -246,7 +246,7 @@ def new():
 def from_course_plan(plan_id: int, planned_id: int):
     """设置培训班 for a class of an approved course plan; its page, where it is opened, staffed and graded."""
     try:
-        row = services.set_up_from_plan(web_actor(), plan_id, planned_id)
+        row, _created = services.set_up_from_plan(web_actor(), plan_id, planned_id)
     except InvalidState as exc:
         _fail(exc)
         return redirect(url_for("training.course_plan_page", row_id=plan_id))

@@ -137,9 +137,11 @@ def set_up_plan_classes(params: dict[str, Any], data: dict[str, Any], ctx: Opera
     """Service task ``set_up_plan_classes`` of ``course_plan_approval``: on approval every class of the plan
     becomes a training class of the unit, 未开班, in the same transaction as the decision (培训班设置)."""
     plan = db.session.get(CoursePlan, data.get("plan_id"))
-    if plan is None or plan.instance_id != ctx.instance.id:
+    # the plan the start form named (checked then); it is tied to its case (on_data) only after the first run,
+    # which approves it when no one reviews
+    if plan is None or plan.organisation_id != ctx.instance.subject_org_id:
         return {"set_up": 0}
-    return {"set_up": len(services.set_up_plan(plan, created_by_id=plan.created_by_id))}
+    return {"set_up": len(services.set_up_plan(plan, ctx.instance.id))}
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:

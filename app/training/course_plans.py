@@ -9,6 +9,7 @@ it is locked until returned. Approved plans are listed with their classes, attac
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -129,6 +130,8 @@ def _check_class(plan: CoursePlan, values: dict[str, Any], before: CoursePlanCla
         errors["days"] = CLASS_DAYS % {"days": plan.days}
     if not plan.start_date <= values["opening_date"] <= plan.end_date:
         errors["opening_date"] = "计划开班日期应在计划开始与完成时间之内"
+    elif values["opening_date"] + timedelta(days=values["days"] - 1) > plan.end_date:
+        errors["days"] = "培训班结束日期（开班日期加培训天数）不能晚于计划完成时间"
     if errors:
         return errors, {}
     return {}, {"teachers": [teachers[t] for t in teacher_ids], "subjects": [subjects[s] for s in subject_ids]}
@@ -149,6 +152,8 @@ def _check_kept_classes(plan: CoursePlan) -> dict[str, str]:
         errors["days"] = "已有培训班的天数超过计划的培训天数，请先修改或删除该培训班"
     if any(not plan.start_date <= c.opening_date <= plan.end_date for c in plan.classes):
         errors["start_date"] = "已有培训班的开班日期不在计划时间之内，请先修改或删除该培训班"
+    elif any(c.opening_date + timedelta(days=c.days - 1) > plan.end_date for c in plan.classes):
+        errors["end_date"] = "已有培训班的结束日期晚于计划完成时间，请先修改或删除该培训班"
     return errors
 
 

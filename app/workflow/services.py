@@ -313,7 +313,7 @@ def start_process(key: str, raw: dict[str, Any], *, actor: Actor) -> ProcessInst
     on_data = hooks.on_data
     _save(instance, run, actor, now, [submitted], completed_task_id=None, open_before=set(),
           with_first_writes=(lambda writes: on_data(instance, start_data, writes)) if on_data else None,
-          org_names={o.id: o.name for o in lanes.values() if o is not None})
+          org_names={o.id: o.name for o in lanes.values() if o is not None}, started=True)
     return instance
 
 
@@ -453,7 +453,8 @@ def _event(instance_id: int, **values: Any) -> dict[str, Any]:
 def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events: list[dict[str, Any]],
           completed_task_id: str | None, open_before: set[str], summary: dict[str, Any] | None = None,
           with_first_writes: Callable[[WriteBatch], None] | None = None, writes: WriteBatch | None = None,
-          org_names: dict[int, str] | None = None, history_before: list[Any] | None = None) -> None:
+          org_names: dict[int, str] | None = None, history_before: list[Any] | None = None,
+          started: bool = False) -> None:
     """Persist the engine state and bring the inbox rows, the status and the audit trail in line with it.
 
     The hot path of every action, so it writes with Core statements (no unit-of-work bookkeeping) sent
@@ -464,7 +465,8 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
     ``open_before``: the ids of the user tasks that were ready (and so had open rows) before this action.
     ``org_names``: current names of the lane organisations, read by the action: with the rows written they make
     the answer (:func:`written`) without reading the instance's tasks back; ``history_before``, the history
-    the action read (with the lock), makes the answer's history with the events written.
+    the action read (with the lock), makes the answer's history with the events written. ``started``: the
+    action started the instance (a service task before its first wait may have flushed it already).
     """
     data = run.data()
     values: dict[str, Any] = {
@@ -480,7 +482,7 @@ def _save(instance: ProcessInstance, run: engine.Run, actor: Actor, now, events:
                              outcome="closed", comment=f"{RETURN_LIMIT_MESSAGE}（{values['return_count']}次）"))
     if writes is None:
         writes = WriteBatch(db.session)
-    is_new = instance in db.session.new
+    is_new = started or instance in db.session.new
     if is_new:
         # a new instance: the ORM INSERTs it with its first state (and gives it its id)
         for attr, value in values.items():
