@@ -4,9 +4,16 @@ English, a collapsed menu at 375 px, and menus by role (a professional never see
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import db
 
 from tests.browser.conftest import shoot
 
@@ -29,12 +36,29 @@ def nav_boxes(page: Page) -> list[dict]:
     return page.evaluate(NAV_BOXES)
 
 
+@contextmanager
+def busy(live, login: str, count: int) -> Iterator[None]:  # noqa: ANN001
+    """The user as a busy reviewer: the navigation's open-task count held at ``count`` for a while (the
+    server renders the badge from its per-process count, as it does for a real inbox)."""
+    from app.cases import queries
+
+    with live.app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.login == login))
+    queries._BADGES[user_id] = (time.monotonic(), count)
+    try:
+        yield
+    finally:
+        queries.forget_badge(user_id)
+
+
 @pytest.mark.parametrize("login", ROLES)
-def test_the_navigation_fits_on_one_line_at_1024_px_in_both_languages(person, login) -> None:
+def test_the_navigation_fits_on_one_line_at_1024_px_in_both_languages(person, live, login) -> None:
     page = person(login).page
     page.set_viewport_size({"width": 1024, "height": 768})
     for lang in ("zh_CN", "en"):
-        page.goto(f"/tasks?lang={lang}")
+        with busy(live, login, 128):  # with the widest badge a reviewer meets
+            page.goto(f"/tasks?lang={lang}")
+        expect(page.locator("#nav-inbox-count")).to_contain_text("128")
         boxes = nav_boxes(page)
         assert len(boxes) >= 4, boxes
         assert [b["text"] for b in boxes if b["wrapped"]] == [], (lang, boxes)
