@@ -14,7 +14,6 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
-
 from tests.browser.conftest import shoot
 
 #: For every visible navbar entry: its text, whether it wraps (taller than one line) and its box.
