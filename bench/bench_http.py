@@ -103,13 +103,14 @@ def _call(base: str, path: str, body: Any, token: str | None = None) -> tuple[in
 
 
 class Gunicorn:
-    def __init__(self, pg_url: str, workers: int, worker_class: str, threads: int, tmp: Path) -> None:
+    def __init__(self, pg_url: str, workers: int, worker_class: str, threads: int, tmp: Path,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": pg_url, "BIND": f"127.0.0.1:{self.port}", "WEB_WORKERS": str(workers),
                "WEB_WORKER_CLASS": worker_class, "WEB_THREADS": str(threads), "LOG_FORMAT": "text",
                "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics{self.port}"), "SECRET_KEY": "bench",
-               "LOG_LEVEL": "WARNING"}
+               "LOG_LEVEL": "WARNING", **(extra_env or {})}
         env.pop("REDIS_URL", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--log-level",
                                       "warning", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True)

@@ -34,7 +34,10 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def prepare(pg_url: str, backlog: int, open_tasks: int) -> list[int]:
+def prepare(pg_url: str, backlog: int, open_tasks: int) -> tuple[list[int], int]:
+    """The backlog's cases (chenshihui's) and the first id after the generated instances (0 without them)."""
+    from sqlalchemy import text
+
     from app.extensions import db
     from app.workflow import services
 
@@ -44,6 +47,7 @@ def prepare(pg_url: str, backlog: int, open_tasks: int) -> list[int]:
             from bench.bench_inbox import generate
 
             generate(open_tasks)
+        first_real = (db.session.scalar(text("SELECT max(id) FROM process_instance")) or 0) + 1 if open_tasks else 0
         ids = []
         for i in range(backlog):
             who = ("chenshihui", "liuwenbin")[i % 2]
@@ -53,7 +57,7 @@ def prepare(pg_url: str, backlog: int, open_tasks: int) -> list[int]:
             if who == "chenshihui":
                 ids.append(inst.id)
         db.session.remove()
-    return ids
+    return ids, first_real
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"PostgreSQL not reachable at {args.pg_url}: {reason}")
         return 1
-    cases = prepare(args.pg_url, args.backlog, args.open_tasks)
+    cases, first_real = prepare(args.pg_url, args.backlog, args.open_tasks)
     tmp = Path(tempfile.mkdtemp(prefix="cepp_bench_load_"))
     server = Gunicorn(args.pg_url, args.workers, "sync", 1, tmp)
     try:
         rss0 = {p: _rss_mb(p) for p in _children(server.proc.pid)}
-        env = {**os.environ, "BENCH_CASES": ",".join(map(str, cases))}
+        env = {**os.environ, "BENCH_CASES": ",".join(map(str, cases)),
+               "BENCH_FIRST_REAL_INSTANCE": str(first_real)}
         subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
                         "-u", str(args.users), "-r", str(max(1, args.users // 5)), "-t", f"{args.seconds}s",
                         "--host", server.base, "--csv", str(tmp / "load"), "--only-summary", "--loglevel", "WARNING"],

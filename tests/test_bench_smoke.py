@@ -67,3 +67,21 @@ def test_classes_benchmark_closes_and_imports_on_sqlite(capsys: pytest.CaptureFi
              if ln.startswith(("close", "grade"))}
     assert lines["close30"][-3:] == ["27", "3", "27"]  # 9 in 10 passed: as many archive records
     assert lines["gradeimport"][-3:] == ["99", "1", "99"]  # 1 row in 100 names a person not enrolled
+
+
+def test_memory_benchmark_serves_the_mix_from_one_worker(capsys: pytest.CaptureFixture[str]) -> None:
+    """bench_memory: one gunicorn worker answers the whole mix (API and signed-in pages) without an error, and the
+    memory table has a row per sample."""
+    from bench import bench_memory
+    from tests.conftest import IN_CI, PG_URL, postgres_available, run_database_url
+
+    reason = postgres_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but PostgreSQL at {PG_URL} is not reachable: {reason}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {reason}")
+    result = bench_memory.run(300, clients=2, sample=100, backlog=10, pg_url=run_database_url("bench_memory"))
+    assert result["errors"] == [] and result["same_worker"]
+    assert [row[0] for row in result["rows"]] == [0, 100, 200, 300]
+    out = capsys.readouterr().out
+    assert "MB per 10,000 requests" in out and "errors: 0" in out

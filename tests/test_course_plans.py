@@ -394,6 +394,11 @@ def test_a_course_plan_through_the_pages(app):
     r = web.post_form(url, {}, post_url=f"{url}/submit", follow_redirects=True)
     assert "已送审" in text(r) and "审核中" in text(r)
     db.session.expire_all()
+    case = text(web.client.get(f"/applications/{plan.instance_id}"))  # the case page's history says how it went
+    assert "送审" in case[case.index("审批记录"):] and "提交申报" not in case
+    case = text(web.client.get(f"/applications/{plan.instance_id}?lang=en"))
+    assert "Send for review" in case[case.index("Approval history"):]
+    web.client.get(f"/applications/{plan.instance_id}?lang=zh_CN")  # the language sticks: back to Chinese
     review(plan, "health_admin", "approve", "同意")
     page = text(web.client.get("/training/course-plans/approved"))
     assert "急危重症专业课计划" in page and "第一期" in page and "通知.png" in page and "同意" in page

@@ -168,3 +168,23 @@ def test_serve_command_is_ready_runs_a_chain_counts_it_and_stops(production):
         e for e in access if e.get("request_id") == "trace-declaration-0001").items()
     assert sum(e["route"] == "/api/v1/tasks/<task_id>/complete" for e in access) == 3
     assert any(e["logger"] == "gunicorn.error" for e in lines)  # gunicorn's own lines are JSON too
+
+
+def test_a_worker_collects_all_garbage_every_n_requests(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """gunicorn.conf.py's post_request hook: with the raised threshold, a full collection every WEB_GC_FULL_EVERY
+    requests (what keeps a worker's memory flat, bench_memory); none when set to 0 or with Python's threshold."""
+    import gc
+    import runpy
+
+    calls: list[int] = []
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the file sets it when missing: not for this process
+    monkeypatch.setattr(gc, "collect", lambda *a: calls.append(1) or 0)
+    conf_path = str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py")
+    for every, threshold, expected in (("3", "20000", 2), ("0", "20000", 0), ("3", "0", 0)):
+        monkeypatch.setenv("WEB_GC_FULL_EVERY", every)
+        monkeypatch.setenv("WEB_GC_THRESHOLD", threshold)
+        conf = runpy.run_path(conf_path)
+        calls.clear()
+        for _ in range(7):
+            conf["post_request"](None, None, {}, None)
+        assert len(calls) == expected, (every, threshold)

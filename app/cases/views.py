@@ -116,6 +116,12 @@ def _noun(instance: ProcessInstance) -> str:
     return hooks.noun if hooks else "申报"
 
 
+def _submitted(instance: ProcessInstance) -> str | None:
+    """How the submission reads in the history when the process names it (送审), else None (by the noun)."""
+    hooks = registry.hooks_for(instance.process_key)
+    return hooks.submitted if hooks else None
+
+
 def _describe(task_id: str, actor) -> str:
     """A failed task named as the reviewer knows it (only if they may see it)."""
     try:
@@ -148,7 +154,7 @@ def _task_page(task: WorkflowTask, *, values: dict[str, Any] | None = None, erro
         schema=schema, ui=ui, values=values, errors=errors or {}, message=message, files=files,
         can_work=can_work, names=names, changes=webforms.change_list(data),
         attachment_names=queries.attachment_names(instance.id), noun=_noun(instance),
-        panels=panels_for(instance, actor),
+        submitted=_submitted(instance), panels=panels_for(instance, actor),
         can_unclaim=task.assignee_id is not None and (task.assignee_id == actor.id
                                                      or actor.is_admin_of(task.candidate_org_id or -1)),
     ), status
@@ -311,6 +317,7 @@ def application(instance_id: int):
         revise=revise, my_revise=revise if revise is not None and revise.candidate_user_id == actor.id else None,
         last_return=returns[-1] if returns else None, actor=actor, changes=webforms.change_list(data),
         can_withdraw=services.can_withdraw(instance, actor, events), noun=_noun(instance),
+        submitted=_submitted(instance),
         typical_wait=queries.typical_wait(open_tasks), panels=panels_for(instance, actor),
         mine=instance.started_by_id == actor.id
         or bool(actor.user.id_number and instance.applicant_id_number == actor.user.id_number),

@@ -87,7 +87,7 @@ COURSE_PLAN_HOOKS = ProcessHooks(
     can_start=can_use, summarise=_summary, on_data=_tie(CoursePlan, "plan_id"), start_template=START_TEMPLATE,
     lanes={"industry_department": "行业主管部门"},
     start_denied="只有单位（或培训机构）的培训管理员可以申报专业课计划",
-    started_message="专业课计划已送审，等待审核")
+    started_message="专业课计划已送审，等待审核", submitted="送审")
 
 
 def register() -> None:

@@ -81,6 +81,10 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     page.goto("/training/course-plans")
     expect(page.locator("tbody tr", has_text=PLAN)).to_contain_text("审核中")
     shoot(page, "course-plan-3-list")
+    page.goto("/applications")  # the case page's history names the step as the unit took it: 送审
+    page.locator("tbody tr", has_text=PLAN).get_by_role("link", name=PLAN).click()
+    expect(page.locator("section", has_text="审批记录").locator("tbody")).to_contain_text("送审")
+    shoot(page, "course-plan-3-case")
 
     health = person("health_admin")
     hp = health.page
@@ -89,6 +93,7 @@ def test_course_plan_from_the_form_to_the_query_page(person, hospital_catalogue)
     expect(row).to_have_count(1)
     row.get_by_role("link", name="办理").click()
     expect(hp.get_by_text("第一期（班主任：陈建华")).to_be_visible()
+    expect(hp.locator("section", has_text="审批流程").locator("tbody")).to_contain_text("送审")
     shoot(hp, "course-plan-4-review")
     hp.get_by_label("同意", exact=True).check()
     hp.get_by_role("button", name="提交").click()
