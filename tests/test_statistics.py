@@ -122,6 +122,9 @@ def test_unit_department_bureau_and_province_figures(any_app, figures):
     assert (narrowed["people"], narrowed["completed"]) == (3, 1)
     with pytest.raises(NotFound):
         queries.overview(actor("hr_city"), 2026, figures["other_unit"].id)
+    for no_such in (0, -1, 2**31, 10**30):  # no organisation has such an id (SQLite could not even compare 10**30)
+        with pytest.raises(NotFound):
+            queries.overview(actor("hr_city"), 2026, no_such)
 
 
 def _instance(org: Organisation) -> ProcessInstance:

@@ -67,7 +67,8 @@ def scope_of(actor: Actor, org_id: int | None = None) -> Scope:
     if not roots:
         raise NotFound("页面不存在")
     if org_id is not None:
-        org = db.session.get(Organisation, org_id)
+        # no organisation has an id beyond the column's range (SQLite cannot even compare one: OverflowError)
+        org = db.session.get(Organisation, org_id) if 0 < org_id < 2**31 else None
         if org is None or not any(org.path.startswith(r.path) for r in roots):
             raise NotFound("未找到该机构，或您无权查看")
         roots = [org]

@@ -327,6 +327,27 @@ def _message(err: Any, schema: dict) -> tuple[str, str]:
 
 
 _VALIDATORS: dict[int, tuple[dict, Draft202012Validator]] = {}
+_LABEL_KEYS = frozenset({"const", "title", "description"})
+
+
+def _for_validation(node: Any) -> Any:
+    """The schema as the validator reads it: a ``oneOf`` of labelled constants (how the forms give a choice its
+    label) becomes the ``enum`` of those constants. Both accept the same values and both give the same message
+    (:func:`_message`), but ``oneOf`` tries every branch and builds an error for each one that fails: about half of
+    a form's validation time. The forms' titles are still read from the schema as written."""
+    if isinstance(node, list):
+        return [_for_validation(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _for_validation(value) for key, value in node.items()}
+    branches = node.get("oneOf")
+    if (isinstance(branches, list) and branches and "enum" not in node
+            and all(isinstance(b, dict) and "const" in b and set(b) <= _LABEL_KEYS for b in branches)):
+        consts = [b["const"] for b in branches]
+        if len({json.dumps(c, sort_keys=True) for c in consts}) == len(consts):  # distinct: exactly one matches
+            del out["oneOf"]
+            out["enum"] = consts
+    return out
 
 
 def _validator(schema: dict) -> Draft202012Validator:
@@ -335,7 +356,8 @@ def _validator(schema: dict) -> Draft202012Validator:
     if entry is None or entry[0] is not schema:
         if len(_VALIDATORS) >= 512:  # bounded, should a caller ever pass fresh copies
             _VALIDATORS.clear()
-        entry = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema, format_checker=_format_checker))
+        entry = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(_for_validation(schema),
+                                                                         format_checker=_format_checker))
     return entry[1]
 
 
