@@ -91,7 +91,6 @@ def post_request(worker, req, environ, resp) -> None:  # noqa: ANN001
             gc.collect()
 
 
-
 #: WEB_PIN_CPUS=1: each worker keeps to one core of those the server may use (worker n on core n mod cores), so a
 #: worker's heap stays in one core's caches. Measured in turns (2 workers, PostgreSQL on the same 2 cores): 4-5 % more
 #: chains a second, 1-1.5 % less worker CPU a chain (bench/README.md, "Session 14"). Off by default: on a host whose

@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import DECLARATION, DEFAULT_PG_URL, ensure_pg_database
-from bench.bench_http import REVIEWERS, Gunicorn, _children, _cpu
+from bench.bench_http import APPROVE, REVIEWERS, Gunicorn, _children, _cpu
 from bench.bench_load import _rss_mb, prepare
 
-APPROVE = {"outcome": "approve", "comment": ""}
 #: One turn of the mix: 100 request kinds in a fixed interleaved order (the proportions of the module's docstring).
 MIX = (["inbox"] * 45 + ["case"] * 25 + ["decision"] * 15 + ["declaration"] * 5 + ["inbox page"] * 5
        + ["case page"] * 5)
@@ -167,11 +166,11 @@ def run(n: int, clients: int, sample: int, backlog: int, pg_url: str, out: Any =
         server.stop()
     out(f"cpus: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; {n} requests from {clients} client threads "
         f"to 1 gunicorn sync worker (pid {worker}), backlog {backlog}")
+    rows.sort()  # the client threads append them as they pass each sample, not necessarily in order
     out(f"{'requests':>9}{'RSS MB':>9}{'worker CPU s':>14}{'wall s':>9}{'req/s':>8}")
-    for i, (count, rss, cpu, wall) in enumerate(sorted(rows)):
+    for i, (count, rss, cpu, wall) in enumerate(rows):
         rate = (count - rows[i - 1][0]) / (wall - rows[i - 1][3]) if i and wall > rows[i - 1][3] else 0.0
         out(f"{count:>9}{rss:>9.1f}{cpu - rows[0][2]:>14.1f}{wall:>9.1f}{rate:>8.1f}")
-    rows.sort()
     first, last = rows[1] if len(rows) > 2 else rows[0], rows[-1]
     per_10k = (last[1] - first[1]) / max(1, last[0] - first[0]) * 10_000
     out(f"RSS after {first[0]} requests {first[1]:.1f} MB, after {last[0]} {last[1]:.1f} MB: "

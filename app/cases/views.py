@@ -117,9 +117,12 @@ def _noun(instance: ProcessInstance) -> str:
 
 
 def _submitted(instance: ProcessInstance) -> str | None:
-    """How the submission reads in the history when the process names it (送审), else None (by the noun)."""
+    """How the submission reads in the history: the process's own word (送审), 提交申请 for an application, else
+    None (the history table's 提交申报)."""
     hooks = registry.hooks_for(instance.process_key)
-    return hooks.submitted if hooks else None
+    if hooks is None:
+        return None
+    return hooks.submitted or ("提交申请" if hooks.noun == "申请" else None)
 
 
 def _describe(task_id: str, actor) -> str:

@@ -90,8 +90,8 @@ class ProcessHooks:
     directory: Path | None = None
     #: Words of the case page and the inbox: "申报" (declaration) by default, e.g. "申请" for registrations.
     noun: str = "申报"
-    #: How the submission reads in the case's history (e.g. "送审" for a plan sent for review); None: 提交申请
-    #: when the noun is 申请, 提交申报 otherwise.
+    #: How the submission reads in the case's history (e.g. "送审" for a plan sent for review); None: by the noun
+    #: (提交申请 for 申请, 提交申报 for 申报).
     submitted: str | None = None
     #: The inbox filter (:func:`register_inbox_group`) that lists this process's tasks together with other
     #: processes' (e.g. Henan's 学时学分审批: credit-hour and grade declarations), or None.
