@@ -245,6 +245,37 @@ def test_ids_beyond_64_bits_are_not_found(client):
         assert r.status_code == 404 and error_of(r)["code"] == "not_found", url
 
 
+#: The query arguments pages and the API read as ids (and the year filters), each given a number no row can have.
+_ID_ARGUMENTS = ("org", "org_id", "unit_id", "person_id", "course_id", "parent_id", "dept_id", "compare", "base",
+                 "base_version", "v", "year")
+
+
+@pytest.mark.parametrize("login", ["hr_province", "hospital_admin", "institute_admin", "chenshihui"])
+def test_every_page_and_api_list_with_ids_beyond_64_bits_in_its_query_answers_without_a_500(unpropagated, login):
+    """Every GET route (pages signed in as each kind of user, the API with their token) with every id argument
+    beyond 64 bits: a page as if the argument were absent, an empty list, or a 404, never a 500. The embedded
+    database (SQLite) cannot even bind such a number (OverflowError); /people/new?unit_id= and
+    /transfers/new?person_id= answered 500 before they read the argument as a whole number."""
+    app = unpropagated
+    web = browser(app, login)
+    token = api_token(app.test_client(), login)
+    huge = "1" + "0" * 24
+    query = "&".join(f"{name}={huge}" for name in _ID_ARGUMENTS)
+    tried = []
+    for rule in app.url_map.iter_rules():
+        integers = all(type(rule._converters[a]).__name__ == "IntegerConverter" for a in rule.arguments)
+        if "GET" not in rule.methods or rule.endpoint.endswith("static") or not integers:
+            continue
+        path = rule.rule
+        for name in rule.arguments:
+            path = path.replace(f"<int:{name}>", huge)
+        client, headers = (app.test_client(), token) if path.startswith("/api/") else (web.client, {})
+        r = client.get(f"{path}?{query}", headers=headers)
+        assert r.status_code < 500, (login, path, r.status_code)
+        tried.append(path)
+    assert len(tried) > 80 and "/people/new" in tried and "/transfers/new" in tried
+
+
 def test_attachment_ids_beyond_64_bits_or_in_other_scripts_are_refused_per_field(client, declaration):
     chen = api_token(client, "chenshihui")
     for ids in ([99999999999999999999], ["99999999999999999999"], ["²"]):

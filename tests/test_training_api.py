@@ -243,3 +243,17 @@ def test_the_institution_keeps_its_facilities_and_staffing(client):
     # a hospital has no training workspace unless its admin holds one: it has (a unit training its own staff)
     assert client.get("/api/v1/training/profile", headers=api_token(client, "hospital_admin")).status_code == 200
     assert client.get("/api/v1/training/profile", headers=api_token(client, "health_admin")).status_code == 404
+
+
+def test_a_year_filter_that_is_not_a_year_is_a_422_naming_it(client):
+    """The plan lists filter by year; a year the API cannot mean (not a number, beyond any column) is refused with
+    the field named, as the archive's year is, instead of being ignored or failing in the database."""
+    me = api_token(client, "institute_admin")
+    plan = client.post("/api/v1/training/plans", json=plan_body(*catalogue(client, me)), headers=me).get_json()
+    listed = client.get("/api/v1/training/plans?year=2026", headers=me).get_json()
+    assert plan["id"] in [p["id"] for p in listed]
+    assert client.get("/api/v1/training/plans?year=2025", headers=me).get_json() == []
+    for url in ("/api/v1/training/plans", "/api/v1/training/course-plans", "/api/v1/training/course-plans/approved"):
+        for year in ("abc", "1" + "0" * 24, "20"):
+            r = client.get(f"{url}?year={year}", headers=me)
+            assert r.status_code == 422 and "year" in r.get_json()["error"]["fields"], (url, year, r.get_json())

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, jsonify, request
 from marshmallow import Schema
 
@@ -22,21 +20,10 @@ from app.core.jobs import enqueue
 from app.core.models import api_time
 from app.core.sorting import Sort, parse_sort
 from app.core.validators import mask_id_number, whole_number
+from app.core.web import year_argument
 from app.extensions import db
 
 bp = Blueprint("archive_api", __name__)
-
-
-def _year(raw: Any, required: bool = True) -> int | None:
-    text = str(raw if raw is not None else "").strip()
-    if not text:
-        if required:
-            raise ValidationFailed("请求参数有误", {"year": "请填写年度（如 2026）"})
-        return None
-    year = whole_number(text)
-    if year is None or not 1990 <= year <= 2100:
-        raise ValidationFailed("请求参数有误", {"year": "年度应为 1990 到 2100 之间的四位数字"})
-    return year
 
 
 def _after() -> int | None:
@@ -67,7 +54,7 @@ def _search_sort(after: int | None) -> Sort | None:
 @bp.get("/archive")
 def archive():
     actor = api_actor()
-    year = _year(request.args.get("year"))
+    year = year_argument(request.args.get("year"))
     # records paged when asked (page and/or per_page); unasked, all of them as before
     paged = "page" in request.args or "per_page" in request.args
     page = page_args() if paged else None
@@ -101,7 +88,7 @@ def _verified_arg(raw: str | None) -> bool | None:
 def archive_search():
     actor = api_actor()
     args = request.args
-    year = _year(args.get("year"))
+    year = year_argument(args.get("year"))
     page, per_page = page_args()
     after = _after()
     result = services.search(actor, year=year, name=args.get("name"), id_number=args.get("id_number"),
@@ -123,7 +110,7 @@ def archive_recount():
     for every person in their scope."""
     actor = api_actor()
     body = json_body() if request.content_length else {}
-    year = _year(body.get("year"))
+    year = year_argument(body.get("year"))
     id_number = body.get("person_id_number")
     if id_number or not actor.staff_roots:
         person = services.visible_person(actor, id_number)
@@ -155,7 +142,7 @@ def credit_declarations():
         errors["subject_type"] = "科目类型应为 " + "、".join(SUBJECT_TYPES)
     if errors:
         raise ValidationFailed("请求参数有误", errors)
-    year = _year(args.get("year"), required=False)
+    year = year_argument(args.get("year"), required=False)
     page, per_page = page_args()
     result = records.declarations(actor, scope=scope, status=status, year=year, learning_form=form,
                                   name=args.get("name"), id_number=args.get("id_number"), subject_type=subject,

@@ -33,6 +33,7 @@ from app.classes.schemas import (
 )
 from app.core.auth import api_actor
 from app.core.sorting import parse_sort
+from app.core.validators import whole_number
 from app.extensions import db
 from app.training import access
 
@@ -80,7 +81,7 @@ def class_list():
 @bp.post("/classes")
 def class_create():
     actor = _actor()
-    row = services.create(actor, request.args.get("org_id", type=int), load_args(ClassArgs(), json_body()))
+    row = services.create(actor, whole_number(request.args.get("org_id")), load_args(ClassArgs(), json_body()))
     db.session.commit()
     return jsonify(_class(row)), 201
 

@@ -57,7 +57,7 @@ def index():
         args = load_args(ClassFilterArgs(), {k: v for k, v in request.args.items() if k not in ("org", "sort", "lang")})
     except ValidationFailed:
         args = load_args(ClassFilterArgs(), {})
-    org = access.current_org(actor, request.args.get("org", type=int))
+    org = access.current_org(actor, whole_number(request.args.get("org")))
     sort = parse_sort(request.args.get("sort"), queries.SORTS, queries.DEFAULT_SORT)
     page = queries.classes(
         org.id,
@@ -175,7 +175,7 @@ def _page(org, row: TrainingClass | None = None, *, errors=None, values=None, st
 def grades():
     """学员成绩申报: the institution declares students' grades in batch (one case per student)."""
     actor = web_actor()
-    org = access.current_org(actor, request.args.get("org", type=int))
+    org = access.current_org(actor, whole_number(request.args.get("org")))
 
     def num(name: str, low: int = 1, high: int = 10**9) -> int | None:
         text = (request.values.get(name) or "").strip()
@@ -224,7 +224,7 @@ def grades():
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    org = access.current_org(web_actor(), request.args.get("org", type=int))
+    org = access.current_org(web_actor(), whole_number(request.args.get("org")))
     if request.method == "GET":
         from app.core.models import utcnow
 

@@ -20,7 +20,15 @@ from werkzeug.routing import IntegerConverter
 
 from app.core.errors import DomainError, PasswordRejected, ValidationFailed
 from app.core.i18n import translate, translated_error
-from app.core.validators import MAX_INTEGER, MAX_JSON_DEPTH, json_depth, mask_id_number, mask_mobile, unsafe_fields
+from app.core.validators import (
+    MAX_INTEGER,
+    MAX_JSON_DEPTH,
+    json_depth,
+    mask_id_number,
+    mask_mobile,
+    unsafe_fields,
+    whole_number,
+)
 from app.extensions import db
 
 STATUS_LABELS = {"running": "审核中", "completed": "审核通过", "rejected": "未通过（已结案）", "withdrawn": "已撤回"}
@@ -131,6 +139,20 @@ def request_json() -> Any:
         raise DomainError(gettext("请求体不是有效的 JSON")) from None
     request.environ[_JSON_KEY] = body
     return body
+
+
+def year_argument(raw: Any, required: bool = True) -> int | None:
+    """A year an API client sends (a query argument or a body field): a whole number from 1990 to 2100, else a
+    422 naming ``year``; None when absent and not ``required``."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        if required:
+            raise ValidationFailed("请求参数有误", {"year": "请填写年度（如 2026）"})
+        return None
+    year = whole_number(text)
+    if year is None or not 1990 <= year <= 2100:
+        raise ValidationFailed("请求参数有误", {"year": "年度应为 1990 到 2100 之间的四位数字"})
+    return year
 
 
 def refuse_unsafe_input() -> None:

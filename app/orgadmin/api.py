@@ -15,7 +15,7 @@ from app.accounts.models import PERMISSION_MODULES
 from app.api.args import json_body, load_args, page_args
 from app.api.openapi import json_request, responses
 from app.core.auth import api_actor
-from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile
+from app.core.validators import MAX_PAGE, mask_id_number, mask_mobile, whole_number
 from app.extensions import db
 from app.orgadmin import services
 from app.orgadmin.models import AdminRole, Department
@@ -153,7 +153,7 @@ SCHEMAS = {
 
 
 def _org():
-    return services.current_org(api_actor(), request.args.get("org_id", type=int))
+    return services.current_org(api_actor(), whole_number(request.args.get("org_id")))
 
 
 def admin_json(row: services.AdminRow) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def _force_password_change():
 
 
 def _org_id() -> int | None:
-    value = request.args.get("org", type=int)
+    value = whole_number(request.args.get("org"))
     return value
 
 
@@ -136,7 +136,7 @@ def add_admin():
 def _admin_action(mid: int, action: str):
     """One POST per button on an administrator row; answers back to the page it came from."""
     actor = web_actor()
-    org_id = request.args.get("org", type=int)
+    org_id = whole_number(request.args.get("org"))
     back = request.form.get("back") or "admins"
     temp = None
     if action == "role":

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, ValidationFailed
 from app.core.sorting import parse_sort, sort_args
-from app.core.validators import whole_numbers
+from app.core.validators import whole_number, whole_numbers
 from app.extensions import db
 
 from . import bindings as binds
@@ -75,9 +75,9 @@ def _form_page(person=None, *, values: dict[str, Any] | None = None, errors: dic
 def add():
     actor = _manager()
     if request.method == "GET":
-        return _form_page(unit_id=request.args.get("unit_id", type=int))
+        return _form_page(unit_id=whole_number(request.args.get("unit_id")))
     values = _form_values()
-    unit_id = request.form.get("unit_id", type=int)
+    unit_id = whole_number(request.form.get("unit_id"))
     try:
         person = services.add(actor, unit_id, values)
     except ValidationFailed as exc:

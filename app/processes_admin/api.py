@@ -12,6 +12,7 @@ from app.api.openapi import ERRORS
 from app.cases.schemas import ApiTime
 from app.core.auth import api_actor
 from app.core.errors import NotFound
+from app.core.validators import whole_number
 from app.extensions import db
 from app.processes_admin import migration_job, services  # noqa: F401 - registers the job kind
 from app.taskcentre.services import send
@@ -187,7 +188,7 @@ def draft(key: str):
 @bp.put("/process-definitions/<key>/draft")
 def save_draft(key: str):
     actor = api_actor()
-    row = services.save_draft(actor, key, _body(), request.args.get("base_version", type=int))
+    row = services.save_draft(actor, key, _body(), whole_number(request.args.get("base_version")))
     problems = services.validate(actor, row.bpmn_xml.encode())
     db.session.commit()
     return jsonify(DraftSavedSchema().dump({"draft": row, "valid": not problems, "problems": problems}))

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from app.core.auth import web_actor
 from app.core.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from app.core.i18n import translated_error
-from app.core.validators import whole_numbers
+from app.core.validators import whole_number, whole_numbers
 from app.extensions import db
 from app.processes_admin import services
 from app.workflow import diagram_diff
@@ -189,7 +189,7 @@ def show_version(key: str, number: int):
     actor = web_actor()
     version = services.version(actor, key, number)
     rows = services.history(actor, key)
-    other = request.args.get("compare", type=int)
+    other = whole_number(request.args.get("compare"))
     base = services.version(actor, key, other) if other else None
     changes = diagram_diff.diff(base.bpmn_xml, version.bpmn_xml) if base is not None else None
     names = diagram_diff.names(base.bpmn_xml, version.bpmn_xml) if base is not None else {}
@@ -248,7 +248,7 @@ def save_draft(key: str):
     """The editor keeps its unfinished work on the server (XML body, CSRF token in the X-CSRFToken header)."""
     try:
         draft = services.save_draft(web_actor(), key, request.get_data(cache=False)[: services.MAX_BPMN_BYTES + 1],
-                                    request.args.get("base", type=int))
+                                    whole_number(request.args.get("base")))
     except DomainError as exc:
         db.session.rollback()
         return jsonify(translated_error(exc)), exc.status
@@ -283,7 +283,7 @@ def rule(rule_key: str):
     texts = {"problems_n": _("{n} 个问题"), "no_problems": _("没有问题"), "no_rule": _("没有适用的规则"),
              "saving": _("正在检查并保存…"), "failed": _("未能保存"), "colon": _("："), "separator": _("；")}
     return render_template("processes_admin/rule.html", key=rule_key, rows=rows, available=dmn_editor_available(),
-                           texts=texts, version=request.args.get("v", type=int), current_year=date.today().year)
+                           texts=texts, version=whole_number(request.args.get("v")), current_year=date.today().year)
 
 
 @bp.get("/rules/<rule_key>/current.dmn")

@@ -17,6 +17,8 @@ from app.api.openapi import json_request, responses
 from app.cases.schemas import HistorySchema
 from app.core.auth import api_actor
 from app.core.errors import ValidationFailed
+from app.core.validators import whole_number
+from app.core.web import year_argument
 from app.extensions import db
 from app.training import access, catalogue, course_plans, plans, profile, queries, reports
 from app.training.models import (
@@ -55,7 +57,7 @@ bp = Blueprint("training_api", __name__)
 
 
 def _org_id() -> int | None:
-    return request.args.get("org_id", type=int)
+    return whole_number(request.args.get("org_id"))
 
 
 def _actor():  # noqa: ANN202
@@ -141,8 +143,8 @@ def upload():
 # --------------------------------------------------------------------------- plans and reports
 
 _DOCS: dict[str, tuple[Any, ...]] = {
-    "plans": (plans, PlanArgs, PlanSchema, lambda org_id: queries.plans(org_id, year=request.args.get(
-        "year", type=int))),
+    "plans": (plans, PlanArgs, PlanSchema, lambda org_id: queries.plans(org_id, year=year_argument(
+        request.args.get("year"), required=False))),
     "reports": (reports, ReportArgs, ReportSchema, lambda org_id: queries.reports(org_id)),
 }
 
@@ -215,16 +217,16 @@ def profile_put():
 @bp.get("/training/course-plans")
 def course_plan_list():
     org = access.current_org(_actor(), _org_id())
-    return jsonify(_dump(CoursePlanSchema(), course_plans.plans(org.id, year=request.args.get("year", type=int)),
-                         many=True))
+    year = year_argument(request.args.get("year"), required=False)
+    return jsonify(_dump(CoursePlanSchema(), course_plans.plans(org.id, year=year), many=True))
 
 
 @bp.get("/training/course-plans/approved")
 def course_plan_approved():
     """专业课计划查询: approved plans with their classes, attachments and review history."""
     org = access.current_org(_actor(), _org_id())
-    rows = course_plans.approved(org.id, year=request.args.get("year", type=int),
-                                 course_id=request.args.get("course_id", type=int), q=request.args.get("q"))
+    rows = course_plans.approved(org.id, year=year_argument(request.args.get("year"), required=False),
+                                 course_id=whole_number(request.args.get("course_id")), q=request.args.get("q"))
     details = course_plans.details(rows)
     out = _dump(CoursePlanSchema(), rows, many=True)
     for item, row in zip(out, rows, strict=True):

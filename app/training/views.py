@@ -52,7 +52,7 @@ def _nav() -> dict[str, Any]:
 
 
 def _org():  # noqa: ANN202
-    return access.current_org(web_actor(), request.args.get("org", type=int))
+    return access.current_org(web_actor(), whole_number(request.args.get("org")))
 
 
 def _common(org) -> dict[str, Any]:  # noqa: ANN001
@@ -191,7 +191,7 @@ def catalogue_action(kind: str, row_id: int, action: str):
 @login_required
 def profile_page():
     actor = web_actor()
-    current = profile.get(actor, request.args.get("org", type=int))
+    current = profile.get(actor, whole_number(request.args.get("org")))
     errors: dict[str, str] = {}
     values: dict[str, Any] = {name: getattr(current.own, name) for name in profile.FIELDS}
     if request.method == "POST":
@@ -384,7 +384,7 @@ def _course_plan_page(org, row=None, *, errors=None, values=None, class_errors=N
 @login_required
 def course_plans_page():
     org = _org()
-    year = request.args.get("year", type=int)
+    year = whole_number(request.args.get("year"), 9999)
     sort = parse_sort(request.args.get("sort"), course_plans.SORTS, course_plans.DEFAULT_SORT)
     rows = course_plans.plans(org.id, year=year, sort=sort)
     link_args = {"org": org.id, **({"year": year} if year else {}), **sort_args(sort)}
@@ -397,8 +397,8 @@ def course_plans_page():
 def course_plans_approved():
     """专业课计划查询 (004 §1.9.1): approved plans with their classes, attachments and review history."""
     org = _org()
-    year, q = request.args.get("year", type=int), (request.args.get("q") or "").strip()
-    course_id = request.args.get("course_id", type=int)
+    year, q = whole_number(request.args.get("year"), 9999), (request.args.get("q") or "").strip()
+    course_id = whole_number(request.args.get("course_id"))
     rows = course_plans.approved(org.id, year=year, course_id=course_id, q=q or None)
     running = plan_classes([c.id for r in rows for c in r.classes])
     return render_template("training/course_plans_approved.html", rows=rows, details=course_plans.details(rows),

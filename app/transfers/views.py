@@ -13,7 +13,7 @@ from app.accounts.models import OrgKind
 from app.core.auth import web_actor
 from app.core.errors import InvalidState, NotFound, ValidationFailed
 from app.core.sorting import parse_sort, sort_args
-from app.core.validators import page_number
+from app.core.validators import page_number, whole_number
 from app.extensions import db
 from app.people import services as people
 from app.registration import picker
@@ -76,7 +76,7 @@ def _form(
 @login_required
 def new():
     actor = _manager()
-    person_id = request.args.get("person_id", type=int)
+    person_id = whole_number(request.args.get("person_id"))
     id_number = (request.args.get("id_number") or "").strip()[:18]
     if person_id is None and not id_number:
         return _form(None)
@@ -93,7 +93,7 @@ def new():
 @login_required
 def start():
     actor = _manager()
-    person = services.person_to_transfer(actor, person_id=request.form.get("person_id", type=int))
+    person = services.person_to_transfer(actor, person_id=whole_number(request.form.get("person_id")))
     values = {k: (request.form.get(k) or "").strip() for k in (*services.FIELDS, "to_unit_id_lookup")}
     errors = picker.resolve_lookups(values, {"to_unit_id": (OrgKind.EMPLOYER_UNIT,)})
     if errors:
